@@ -1,0 +1,205 @@
+"""The engine: request in, plan out, ledger entry written. Pure and seeded.
+
+Doors call it in two steps so that no I/O ever happens inside:
+
+1. ``select(request, route, now_ms)`` counts the call for every matching rule, decides which
+   faults fire (randomness from an RNG derived from scenario seed, rule and call index), and
+   opens a ledger entry. It says whether a source response is needed at all (an injected 429
+   needs none).
+2. ``plan(selection, response)`` takes the source response (the door fetched it upstream, or
+   passes None to replay from the cassette store), applies the faults in rule order and returns
+   the plan the door executes.
+
+The same seed and the same requests give byte-identical plans; that is what makes a failing
+chaos run reproducible with one command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from faultkit.errors import UnmatchedRequest
+from faultkit.exchange import Request, Response
+from faultkit.faults.base import Fault, FaultContext
+from faultkit.formats.detect import detect_format, request_model
+from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
+from faultkit.plan import Plan
+from faultkit.scenario import Rule, Scenario
+
+
+class Recording(Protocol):
+    """What a cassette store returns for a matched request."""
+
+    @property
+    def response(self) -> Response: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+class Source(Protocol):
+    """Where replayed responses come from (a cassette store)."""
+
+    def match(self, request: Request) -> Recording: ...
+
+
+def derive_rng(seed: int, *parts: object) -> random.Random:
+    """An RNG determined only by ``seed`` and ``parts``, identical across processes."""
+    key = ":".join([str(seed), *map(str, parts)]).encode()
+    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+@dataclass
+class Firing:
+    rule_index: int
+    label: str
+    fault: Fault
+    call_index: int
+
+
+@dataclass
+class Selection:
+    request: Request
+    route: str
+    entry: LedgerEntry
+    firings: list[Firing] = field(default_factory=list)
+
+    @property
+    def needs_source(self) -> bool:
+        """False when the first firing fault answers on its own, so nothing is fetched."""
+        return not self.firings or self.firings[0].fault.needs_source
+
+
+class Engine:
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        *,
+        source: Source | None = None,
+        seed: int | None = None,
+        timing_scale: float = 1.0,
+    ) -> None:
+        self.scenario = scenario or Scenario(name="inline")
+        self.seed = self.scenario.seed if seed is None else seed
+        self.source = source
+        self.timing_scale = timing_scale
+        self.ledger = Ledger()
+        self._rules: list[Rule] = list(self.scenario.rules)
+        self._labels: list[str] = [self.scenario.rule_label(i) for i in range(len(self._rules))]
+        self._counts: list[int] = [0] * len(self._rules)
+        self._first_ms: float | None = None
+        self._lock = threading.Lock()
+
+    # -- rules ----------------------------------------------------------------------------
+    @property
+    def rules(self) -> list[Rule]:
+        return list(self._rules)
+
+    def add_rule(self, rule: Rule) -> str:
+        """Add a rule at runtime (inline injection from a test); returns its label."""
+        with self._lock:
+            self._rules.append(rule)
+            label = rule.name or f"inline-{len(self._rules)}"
+            self._labels.append(label)
+            self._counts.append(0)
+            return label
+
+    def clear_rules(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self._labels.clear()
+            self._counts.clear()
+
+    # -- step 1 ---------------------------------------------------------------------------
+    def select(self, request: Request, route: str, now_ms: float) -> Selection:
+        fmt = detect_format(request)
+        entry = self.ledger.open(
+            route=route,
+            method=request.method,
+            url=request.url,
+            fmt=fmt.value,
+            model=request_model(request),
+            body=request.body,
+            retry_count=request.header("x-stainless-retry-count"),
+            arrival_ms=now_ms,
+        )
+        firings: list[Firing] = []
+        with self._lock:
+            if self._first_ms is None:
+                self._first_ms = now_ms
+            elapsed = now_ms - self._first_ms
+            for i, rule in enumerate(self._rules):
+                if not rule.match.matches(request, route):
+                    continue
+                self._counts[i] += 1
+                call = self._counts[i]
+                if not rule.when.selects(call, elapsed):
+                    continue
+                if rule.when.probability < 1.0:
+                    draw = derive_rng(self.seed, self._labels[i], call, "when").random()
+                    if draw >= rule.when.probability:
+                        continue
+                firings.append(Firing(i, self._labels[i], rule.fault, call))
+        return Selection(request=request, route=route, entry=entry, firings=firings)
+
+    # -- step 2 ---------------------------------------------------------------------------
+    def plan(self, selection: Selection, response: Response | None = None) -> Plan:
+        """The plan for ``selection``. With ``response`` None, replay from the source (or, when
+        the first fault needs no source, start from an empty plan it will replace)."""
+        request = selection.request
+        entry = selection.entry
+        if response is None and selection.needs_source:
+            if self.source is None:
+                raise UnmatchedRequest(request.method, request.url, [], "no cassette loaded")
+            try:
+                recording = self.source.match(request)
+            except UnmatchedRequest as exc:
+                entry.ending = "unmatched"
+                entry.error = str(exc)
+                raise
+            response = recording.response
+            entry.recording = recording.source
+        plan = (
+            Plan.from_response(response, self.timing_scale)
+            if response is not None
+            else Plan(actions=())
+        )
+        content_type = response.content_type if response is not None else None
+        fmt = detect_format(request, content_type)
+        entry.format = fmt.value
+        for firing in selection.firings:
+            fault = firing.fault
+            if not fault.applies_to(fmt):
+                entry.skipped.append(
+                    SkippedFault(rule=firing.label, type=fault.type, reason=f"not for {fmt.value}")
+                )
+                continue
+            ctx = FaultContext(
+                request=request,
+                format=fmt,
+                rng=derive_rng(self.seed, firing.label, firing.call_index, "fault"),
+                call_index=firing.call_index,
+                attempt=entry.attempt,
+            )
+            plan, alterations = fault.apply(plan, ctx)
+            entry.faults.append(
+                AppliedFault(
+                    rule=firing.label,
+                    type=fault.type,
+                    params=fault.params(),
+                    alterations=alterations,
+                )
+            )
+        entry.status = plan.head.status if plan.head is not None else None
+        return plan
+
+    def handle(
+        self, request: Request, route: str, now_ms: float, response: Response | None = None
+    ) -> tuple[Selection, Plan]:
+        """Both steps at once, for doors that replay (or already hold the upstream response)."""
+        selection = self.select(request, route, now_ms)
+        return selection, self.plan(selection, response)

@@ -1,0 +1,79 @@
+"""Which wire format an exchange speaks, and the request facts rules match on.
+
+Detection looks at the request path first (the API endpoint decides the format, whatever the
+host: a self-hosted OpenAI-compatible server speaks ``openai_chat`` too), then at the body.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from faultkit.exchange import Request
+
+
+class WireFormat(StrEnum):
+    openai_chat = "openai_chat"
+    openai_responses = "openai_responses"
+    anthropic_messages = "anthropic_messages"
+    mcp = "mcp"
+    json = "json"
+    other = "other"
+
+
+PROVIDER_OF = {
+    WireFormat.openai_chat: "openai",
+    WireFormat.openai_responses: "openai",
+    WireFormat.anthropic_messages: "anthropic",
+}
+
+
+def detect_format(request: Request, content_type: str | None = None) -> WireFormat:
+    """The wire format of ``request`` (and its response's ``content_type``, when known)."""
+    path = request.path.rstrip("/")
+    if path.endswith("/chat/completions"):
+        return WireFormat.openai_chat
+    if path.endswith("/responses"):
+        return WireFormat.openai_responses
+    if path.endswith("/messages") or ("/messages/" in path and path.endswith("count_tokens")):
+        return WireFormat.anthropic_messages
+    body = request.json_body
+    if _is_jsonrpc(body):
+        return WireFormat.mcp
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        return WireFormat.json
+    return WireFormat.other
+
+
+def _is_jsonrpc(body: Any) -> bool:
+    if isinstance(body, list):
+        return bool(body) and all(_is_jsonrpc(b) for b in body)
+    return isinstance(body, dict) and body.get("jsonrpc") == "2.0"
+
+
+def provider_of(fmt: WireFormat) -> str | None:
+    return PROVIDER_OF.get(fmt)
+
+
+def request_model(request: Request) -> str | None:
+    """The ``model`` a provider request asks for."""
+    body = request.json_body
+    if isinstance(body, dict) and isinstance(body.get("model"), str):
+        return body["model"]
+    return None
+
+
+def request_tool(request: Request) -> str | None:
+    """The tool a request calls: an MCP ``tools/call`` name, else the last path segment of a
+    plain HTTP tool request. None for provider requests."""
+    body = request.json_body
+    if isinstance(body, dict) and body.get("method") == "tools/call":
+        params = body.get("params")
+        if isinstance(params, dict) and isinstance(params.get("name"), str):
+            return params["name"]
+        return None
+    if detect_format(request) in PROVIDER_OF:
+        return None
+    segments = [s for s in request.path.split("/") if s]
+    return segments[-1] if segments else None

@@ -1,0 +1,157 @@
+"""The ledger: one entry per request through any door, the evidence every verdict rests on.
+
+An entry says which route and logical call a request belonged to and which attempt it was, which
+recording answered it, which faults were applied with their parameters and the values they
+removed or altered, when it arrived, when the first byte and the end went out, and how it ended.
+Doors fill in timings; the engine fills in everything else. Thread-safe, because the in-process
+door serves sync clients from many threads and the proxy serves many connections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from faultkit.faults.base import Alteration
+
+Ending = Literal["completed", "reset", "timeout", "client_closed", "unmatched", "error", "pending"]
+
+
+class AppliedFault(BaseModel):
+    rule: str
+    type: str
+    params: dict[str, Any]
+    alterations: list[Alteration] = Field(default_factory=list)
+
+
+class SkippedFault(BaseModel):
+    rule: str
+    type: str
+    reason: str
+
+
+class LedgerEntry(BaseModel):
+    id: int
+    route: str
+    method: str
+    url: str
+    format: str
+    model: str | None = None
+    logical_call: int
+    attempt: int
+    recording: str | None = None
+    faults: list[AppliedFault] = Field(default_factory=list)
+    skipped: list[SkippedFault] = Field(default_factory=list)
+    status: int | None = None
+    arrival_ms: float
+    first_byte_ms: float | None = None
+    end_ms: float | None = None
+    bytes_sent: int = 0
+    ending: Ending = "pending"
+    error: str | None = None
+
+    @property
+    def faulted(self) -> bool:
+        return bool(self.faults)
+
+
+class Ledger:
+    """Append-only list of entries, with logical-call and attempt bookkeeping per route.
+
+    A retry is recognised by the SDKs' ``x-stainless-retry-count`` header when present, else by
+    the same request body arriving again on the same route right after the previous one: a
+    retry re-sends the identical request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LedgerEntry] = []
+        self._last: dict[str, tuple[int, int, str]] = {}  # route -> (logical, attempt, body hash)
+        self._logical: dict[str, int] = {}
+
+    def open(
+        self,
+        *,
+        route: str,
+        method: str,
+        url: str,
+        fmt: str,
+        model: str | None,
+        body: bytes,
+        retry_count: str | None,
+        arrival_ms: float,
+    ) -> LedgerEntry:
+        digest = hashlib.blake2b(method.encode() + url.encode() + body, digest_size=12).hexdigest()
+        with self._lock:
+            last = self._last.get(route)
+            explicit = retry_count.isdigit() if retry_count is not None else False
+            if explicit and int(retry_count) > 0 and last is not None:  # type: ignore[arg-type]
+                logical, attempt = last[0], int(retry_count) + 1  # type: ignore[arg-type]
+            elif not explicit and last is not None and last[2] == digest:
+                logical, attempt = last[0], last[1] + 1
+            else:
+                logical = self._logical.get(route, 0) + 1
+                self._logical[route] = logical
+                attempt = 1
+            self._last[route] = (logical, attempt, digest)
+            entry = LedgerEntry(
+                id=len(self._entries) + 1,
+                route=route,
+                method=method,
+                url=url,
+                format=fmt,
+                model=model,
+                logical_call=logical,
+                attempt=attempt,
+                arrival_ms=arrival_ms,
+            )
+            self._entries.append(entry)
+            return entry
+
+    def finish(
+        self,
+        entry_id: int,
+        *,
+        ending: Ending,
+        end_ms: float,
+        first_byte_ms: float | None = None,
+        bytes_sent: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._lock:
+            entry = self._entries[entry_id - 1]
+            entry.ending = ending
+            entry.end_ms = end_ms
+            if first_byte_ms is not None:
+                entry.first_byte_ms = first_byte_ms
+            if bytes_sent is not None:
+                entry.bytes_sent = bytes_sent
+            if error is not None:
+                entry.error = error
+
+    @property
+    def entries(self) -> list[LedgerEntry]:
+        with self._lock:
+            return list(self._entries)
+
+    def get(self, entry_id: int) -> LedgerEntry:
+        with self._lock:
+            return self._entries[entry_id - 1]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def faults_applied(self) -> list[tuple[LedgerEntry, AppliedFault]]:
+        return [(e, f) for e in self.entries for f in e.faults]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [e.model_dump(mode="json") for e in self.entries]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._last.clear()
+            self._logical.clear()
