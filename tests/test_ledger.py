@@ -1,0 +1,45 @@
+"""Logical calls and attempts: what the oracle counts retries with."""
+
+from __future__ import annotations
+
+from faultkit.ledger import Ledger
+
+
+def _open(ledger: Ledger, body: bytes, retry: str | None = None, route: str = "openai") -> tuple[int, int]:
+    e = ledger.open(
+        route=route, method="POST", url="https://x/v1/chat/completions", fmt="openai_chat", model=None,
+        body=body, retry_count=retry, arrival_ms=0.0,
+    )
+    return e.logical_call, e.attempt
+
+
+def test_stainless_retry_count_marks_attempts() -> None:
+    ledger = Ledger()
+    assert _open(ledger, b"a", "0") == (1, 1)
+    assert _open(ledger, b"a", "1") == (1, 2)
+    assert _open(ledger, b"a", "2") == (1, 3)
+    assert _open(ledger, b"b", "0") == (2, 1)
+
+
+def test_identical_request_again_is_a_retry_without_the_header() -> None:
+    ledger = Ledger()
+    assert _open(ledger, b"a") == (1, 1)
+    assert _open(ledger, b"a") == (1, 2)
+    assert _open(ledger, b"b") == (2, 1)
+    assert _open(ledger, b"a") == (3, 1)
+
+
+def test_routes_are_counted_separately() -> None:
+    ledger = Ledger()
+    assert _open(ledger, b"a", route="openai") == (1, 1)
+    assert _open(ledger, b"q", route="orders") == (1, 1)
+    assert _open(ledger, b"a", route="openai") == (1, 2)
+
+
+def test_finish_records_timings_and_ending() -> None:
+    ledger = Ledger()
+    _open(ledger, b"a")
+    ledger.finish(1, ending="reset", end_ms=12.5, first_byte_ms=3.0, bytes_sent=42)
+    entry = ledger.get(1)
+    assert (entry.ending, entry.end_ms, entry.first_byte_ms, entry.bytes_sent) == ("reset", 12.5, 3.0, 42)
+    assert ledger.to_json()[0]["ending"] == "reset"
