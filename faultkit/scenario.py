@@ -97,12 +97,16 @@ class When(_Strict):
         None, description="[start, end) in ms since the first request the engine saw."
     )
 
-    @field_validator("calls")
+    @field_validator("calls", mode="before")
     @classmethod
-    def _check_calls(cls, value: str | None) -> str | None:
+    def _check_calls(cls, value: object) -> str | None:
+        # "before" so that `calls: 3` (a YAML int) means call 3, not a type error.
         if value is None:
             return value
-        m = _RANGE.match(str(value))
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError('must be "N" or "N-M", e.g. "2-4"')
+        value = str(value)
+        m = _RANGE.match(value)
         if not m:
             raise ValueError('must be "N" or "N-M", e.g. "2-4"')
         first, last = int(m.group(1)), int(m.group(2) or m.group(1))
@@ -197,6 +201,10 @@ class Scenario(_Strict):
     def to_yaml(self) -> str:
         data = self.model_dump(mode="json", exclude_defaults=True)
         data.setdefault("rules", [])
+        # A fault's `type` is its field default, so exclude_defaults drops it; put it back
+        # first, or the file would not load again.
+        for rule, dumped in zip(self.rules, data["rules"], strict=True):
+            dumped["fault"] = {"type": rule.fault.type, **dumped.get("fault", {})}
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -264,7 +272,7 @@ def _parse(model: type[Scenario], text: str, source: str) -> Scenario:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "union_tag_invalid":
                 known = ", ".join(sorted(FAULTS))
                 msg = f"unknown fault type {err['input'].get('type')!r}; known: {known}"

@@ -12,14 +12,34 @@ from pydantic import Field
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
 
 # -- timing, connection and HTTP-level faults --
+from faultkit.faults.broken_sse import BrokenSSE
+from faultkit.faults.http_error import HttpError
 from faultkit.faults.latency import Latency
+from faultkit.faults.malformed_body import MalformedBody
+from faultkit.faults.reset import ConnectionReset
+from faultkit.faults.slow_first_token import SlowFirstToken
+from faultkit.faults.stall import Stall
+from faultkit.faults.timeout import Timeout
 
 # -- body, stream and meaning-level faults --
+from faultkit.faults.partial_tool_data import PartialToolData
+from faultkit.faults.schema_drift import SchemaDrift
+from faultkit.faults.tool_call import ToolCallFault
 
 _FAULT_CLASSES: list[type[Fault]] = [
     # -- timing, connection and HTTP-level faults (registry) --
     Latency,
+    SlowFirstToken,
+    Stall,
+    Timeout,
+    ConnectionReset,
+    HttpError,
+    MalformedBody,
+    BrokenSSE,
     # -- body, stream and meaning-level faults (registry) --
+    ToolCallFault,
+    SchemaDrift,
+    PartialToolData,
 ]
 
 FAULTS: dict[str, type[Fault]] = {cls.model_fields["type"].default: cls for cls in _FAULT_CLASSES}

@@ -1,0 +1,138 @@
+"""Match keys: what makes a live request "the same" as a recorded one.
+
+A key is a tuple of canonical components, one per ``match_on`` name, so the store can index
+recordings in a dict and find a request's recordings in O(1) instead of vcrpy's linear scan
+over every interaction with every matcher (O(N²) for a replay of N requests).
+
+Components:
+
+- ``method``: upper-case method;
+- ``uri`` (alias ``url``): lower-case scheme and host, port with defaults dropped, path, and the
+  query as sorted (name, value) pairs, as vcrpy's default matchers compare them;
+- ``path``: path and sorted query only, ignoring scheme/host/port, for a system under test that
+  is pointed at a different base URL (a proxy, ``OPENAI_BASE_URL``);
+- ``scheme``, ``host``, ``port``, ``query``: the single parts, as vcrpy names them;
+- ``body``: JSON bodies as canonical JSON (sorted keys, compact) without the fields named in
+  ``ignore_body_fields`` (at any depth); other bodies by their raw bytes;
+- ``raw_body``: the body bytes as sent.
+
+Secret values (``?api_key=``, ``"password": ...``) are compared as ``REDACTED`` on both sides,
+because cassettes are scrubbed on write and must still match the live request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from faultkit.cassettes.scrub import REDACTED, scrub_json, secret_param
+from faultkit.errors import CassetteError
+from faultkit.exchange import Request
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+MatchKey = tuple[Any, ...]
+Component = Callable[[Request, Any], Any]
+
+
+class _Parsed:
+    """The URL of one request, split once and shared by every URL component."""
+
+    __slots__ = ("host", "path", "port", "query", "scheme")
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.scheme = parts.scheme.lower()
+        self.host = (parts.hostname or "").lower()
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        self.port = None if port == DEFAULT_PORTS.get(self.scheme) else port
+        self.path = parts.path or "/"
+        self.query = canonical_query(parts.query)
+
+
+def canonical_query(query: str) -> tuple[tuple[str, str], ...]:
+    if not query:
+        return ()
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return tuple(sorted((k, REDACTED if v and secret_param(k) else v) for k, v in pairs))
+
+
+def canonical_uri(url: str) -> tuple[str, str, int | None, str, tuple[tuple[str, str], ...]]:
+    p = _Parsed(url)
+    return (p.scheme, p.host, p.port, p.path, p.query)
+
+
+def _drop_fields(value: Any, ignored: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_fields(v, ignored) for k, v in value.items() if k not in ignored}
+    if isinstance(value, list):
+        return [_drop_fields(v, ignored) for v in value]
+    return value
+
+
+def canonical_body(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
+    """Canonical bytes of a body for comparison (not a digest; see ``body_digest``)."""
+    if not body:
+        return b""
+    if body.lstrip()[:1] in (b"{", b"["):
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return body
+        if ignored:
+            data = _drop_fields(data, ignored)
+        data, _ = scrub_json(data)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return body
+
+
+def body_digest(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
+    return hashlib.blake2b(canonical_body(body, ignored), digest_size=16).digest()
+
+
+def _components(ignored: frozenset[str]) -> dict[str, Component]:
+    return {
+        "method": lambda r, p: r.method.upper(),
+        "uri": lambda r, p: (p.scheme, p.host, p.port, p.path, p.query),
+        "url": lambda r, p: (p.scheme, p.host, p.port, p.path, p.query),
+        "path": lambda r, p: (p.path, p.query),
+        "scheme": lambda r, p: p.scheme,
+        "host": lambda r, p: p.host,
+        "port": lambda r, p: p.port,
+        "query": lambda r, p: p.query,
+        "body": lambda r, p: body_digest(r.body, ignored),
+        "raw_body": lambda r, p: hashlib.blake2b(r.body, digest_size=16).digest(),
+    }
+
+
+MATCHERS = tuple(_components(frozenset()))
+
+
+class KeyFunction:
+    """Builds the match key of a request for a fixed ``match_on`` and ignored body fields."""
+
+    def __init__(self, match_on: Iterable[str], ignore_body_fields: Iterable[str] = ()) -> None:
+        self.match_on = tuple(match_on)
+        if not self.match_on:
+            raise CassetteError("match_on is empty: name at least one of " + ", ".join(MATCHERS))
+        unknown = [m for m in self.match_on if m not in MATCHERS]
+        if unknown:
+            raise CassetteError(f"unknown match_on {unknown} (supported: {', '.join(MATCHERS)})")
+        self.ignored = frozenset(ignore_body_fields)
+        table = _components(self.ignored)
+        self._fns = tuple(table[m] for m in self.match_on)
+        self._needs_url = any(m not in ("method", "body", "raw_body") for m in self.match_on)
+
+    def __call__(self, request: Request) -> MatchKey:
+        parsed = _Parsed(request.url) if self._needs_url else None
+        return tuple(fn(request, parsed) for fn in self._fns)
+
+    def differing(self, a: MatchKey, b: MatchKey) -> list[str]:
+        """Names of the ``match_on`` components in which two keys differ."""
+        return [name for name, x, y in zip(self.match_on, a, b, strict=True) if x != y]

@@ -1,0 +1,236 @@
+"""Finding, validating and summarising scenario files.
+
+A scenario is referred to by a path (a file, or a directory of files) or by a name. A name is
+looked up in ``./scenarios`` first, so a project can add or override scenarios, then in the
+catalogue that ships with faultkit. Every problem is collected rather than raised at the first
+one, so ``faultkit scenarios validate`` reports all broken files of a directory in one run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from faultkit.errors import ScenarioError
+from faultkit.scenario import Scenario, scenario_json_schema
+
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+LOCAL_DIR = Path("scenarios")
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_NAME_LINE = re.compile(r"^name\s*:")
+
+
+def bundled_dir(kind: Literal["scenarios", "cassettes"]) -> Path | None:
+    """Where the files shipped with faultkit live, or None when they are missing.
+
+    A wheel carries them in ``faultkit/_bundled/<kind>`` (pyproject force-includes them); an
+    editable install or a source checkout has them beside the package. The checkout is only
+    trusted when its ``pyproject.toml`` is there too, so an unrelated ``scenarios`` folder next
+    to ``site-packages/faultkit`` is never mistaken for the catalogue.
+    """
+    wheel = _PACKAGE_DIR / "_bundled" / kind
+    if wheel.is_dir():
+        return wheel
+    checkout = _PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / kind).is_dir():
+        return checkout / kind
+    return None
+
+
+def search_dirs() -> list[Path]:
+    """Directories a scenario name is looked up in, in order: ``./scenarios``, then bundled."""
+    dirs: list[Path] = []
+    for candidate in (LOCAL_DIR, bundled_dir("scenarios")):
+        if candidate is None or not candidate.is_dir():
+            continue
+        if any(candidate.resolve() == d.resolve() for d in dirs):
+            continue
+        dirs.append(candidate)
+    return dirs
+
+
+def _is_scenario_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in SCENARIO_SUFFIXES
+
+
+def _files_under(directory: Path) -> Iterator[Path]:
+    """Scenario files below ``directory``, sorted, skipping hidden files and folders."""
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if _is_scenario_file(path):
+            yield path
+
+
+def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """Scenario files named by ``paths`` (files, or directories searched recursively).
+
+    Returns the files and a problem for each path that is missing or holds no scenario file.
+    A file named explicitly is taken whatever its suffix: the user asked for it.
+    """
+    files: list[Path] = []
+    problems: list[str] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = list(_files_under(path))
+            if not found:
+                problems.append(f"{path}: no scenario files (*.yaml, *.yml) in this directory")
+        elif path.exists():
+            found = [path]
+        else:
+            problems.append(f"{path}: no such file or directory")
+            continue
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
+    return files, problems
+
+
+@dataclass
+class Report:
+    """Outcome of loading a set of scenario files: what loaded, and every problem found."""
+
+    files: list[Path] = field(default_factory=list)
+    scenarios: list[tuple[Path, Scenario]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _name_line(path: Path) -> int:
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if _NAME_LINE.match(line):
+                return number
+    except (OSError, UnicodeDecodeError):
+        pass
+    return 1
+
+
+def validate(paths: Iterable[str | Path]) -> Report:
+    """Load every scenario file under ``paths`` and collect all problems, located.
+
+    Besides each file's own errors, two files declaring the same scenario ``name`` is a
+    problem: a name must pick one scenario.
+    """
+    files, problems = expand(paths)
+    report = Report(files=files, problems=problems)
+    first_by_name: dict[str, Path] = {}
+    for file in files:
+        try:
+            scenario = Scenario.load(file)
+        except ScenarioError as exc:
+            report.problems.extend(exc.problems)
+            continue
+        earlier = first_by_name.setdefault(scenario.name, file)
+        if earlier is not file:
+            report.problems.append(
+                f"{file}:{_name_line(file)}: name: scenario name {scenario.name!r} "
+                f"is already used by {earlier}"
+            )
+            continue
+        report.scenarios.append((file, scenario))
+    return report
+
+
+def catalogue() -> Report:
+    """Every scenario reachable by name: ``./scenarios`` first, then the bundled ones.
+
+    A local scenario with the same name as a bundled one hides it, as name lookup does.
+    """
+    report = Report()
+    dirs = search_dirs()
+    if not dirs:
+        report.problems.append(
+            "no scenario catalogue found: no ./scenarios directory and no bundled scenarios"
+        )
+        return report
+    for directory in dirs:
+        part = validate([directory])
+        report.files.extend(part.files)
+        report.problems.extend(part.problems)
+        known = {s.name for _, s in report.scenarios}
+        report.scenarios.extend((f, s) for f, s in part.scenarios if s.name not in known)
+    return report
+
+
+def _looks_like_path(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.lower().endswith(SCENARIO_SUFFIXES)
+
+
+def resolve(ref: str | Path) -> Path:
+    """The scenario file ``ref`` refers to: an existing file, or a name from the catalogue.
+
+    A name matches a file stem (``429-burst`` -> ``429-burst.yaml``) first, then the ``name``
+    field inside the files, directory by directory in :func:`search_dirs` order.
+    """
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ScenarioError([f"{path}: is a directory; name one scenario file or name"])
+    text = str(ref)
+    if _looks_like_path(text):
+        raise ScenarioError([f"{path}: no such scenario file"])
+    dirs = search_dirs()
+    for directory in dirs:
+        for suffix in SCENARIO_SUFFIXES:
+            candidate = directory / f"{text}{suffix}"
+            if candidate.is_file():
+                return candidate
+    for directory in dirs:
+        for file in _files_under(directory):
+            try:
+                if Scenario.load(file).name == text:
+                    return file
+            except ScenarioError:
+                continue
+    known = sorted({f.stem for d in dirs for f in _files_under(d)})
+    where = ", ".join(str(d) for d in dirs) or "no catalogue directory exists"
+    hint = f"; known: {', '.join(known)}" if known else ""
+    raise ScenarioError([f"unknown scenario {text!r} (searched {where}){hint}"])
+
+
+def load(ref: str | Path) -> Scenario:
+    """Load the scenario ``ref`` names (see :func:`resolve`); raises ScenarioError, located."""
+    return Scenario.load(resolve(ref))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One row of ``faultkit scenarios list``."""
+
+    name: str
+    rules: int
+    faults: tuple[str, ...]
+    description: str
+
+
+def summarize(scenario: Scenario) -> Summary:
+    """Name, rule count, the fault types used (in rule order, once each) and the first
+    sentence of the description: enough to pick a scenario from a list."""
+    faults = tuple(dict.fromkeys(rule.fault.type for rule in scenario.rules))
+    return Summary(scenario.name, len(scenario.rules), faults, first_sentence(scenario.description))
+
+
+def first_sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    match = re.search(r"(?<=[.!?])\s", flat)
+    return flat[: match.start()] if match else flat
+
+
+def schema_text() -> str:
+    """The scenario JSON Schema as written to ``scenarios/schema.json`` (stable formatting)."""
+    return json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"

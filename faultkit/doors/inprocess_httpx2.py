@@ -1,0 +1,22 @@
+"""The in-process door for ``httpx2``: the same logic as the httpx door, on httpx2's types.
+
+Kept in its own module so ``faultkit`` imports without httpx2 installed.
+"""
+
+from __future__ import annotations
+
+import httpx2
+
+from faultkit.doors.inprocess import _AsyncDoorLogic, _SyncDoorLogic
+
+
+class Httpx2FaultkitTransport(_SyncDoorLogic, httpx2.BaseTransport):
+    """Sync httpx2 transport that answers from a faultkit engine; see FaultkitTransport."""
+
+    _mod = httpx2
+
+
+class AsyncHttpx2FaultkitTransport(_AsyncDoorLogic, httpx2.AsyncBaseTransport):
+    """Async httpx2 transport that answers from a faultkit engine; see FaultkitTransport."""
+
+    _mod = httpx2

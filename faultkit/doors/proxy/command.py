@@ -1,0 +1,284 @@
+"""``faultkit proxy``: argument parsing and startup, nothing else.
+
+Every user mistake (a port in use, a broken scenario, a missing cassette directory, a
+non-loopback bind without ``--allow-remote``) is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from faultkit import catalogue
+from faultkit.errors import FaultkitError, ScenarioError
+
+from .config import ConfigError, find_config, load_upstreams, parse_upstream_option
+from .proxy import MODES, Proxy
+from .server import BindError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+DEFAULT_CONTROL_PORT = 8474  # Toxiproxy's: every Toxiproxy client defaults to it
+
+log = logging.getLogger("faultkit.proxy")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME|PATH",
+        help="scenario file or catalogue name; repeat to make more selectable by the "
+        "x-faultkit-scenario header (the first is active)",
+    )
+    parser.add_argument(
+        "--cassettes",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="cassette file or directory (replay); the directory or file to record into",
+    )
+    parser.add_argument("--mode", choices=MODES, default="replay", help="default: replay")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (anyone who can reach it can inject faults)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="first door port; doors take N, N+1, ... (default: configured or free ports)",
+    )
+    parser.add_argument(
+        "--control-port",
+        type=int,
+        default=DEFAULT_CONTROL_PORT,
+        metavar="N",
+        help=f"control API port (default {DEFAULT_CONTROL_PORT}; 0 = a free port)",
+    )
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAME=URL[,env=VAR][,port=N]",
+        help="add or override an upstream",
+    )
+    parser.add_argument(
+        "--only", metavar="NAME[,NAME]", help="serve only these upstreams (default: all)"
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="faultkit.toml or pyproject.toml (default: ./)"
+    )
+    parser.add_argument(
+        "--match-on",
+        default="method,uri,body",
+        metavar="A,B",
+        help="what makes a request match a recording (default: method,uri,body)",
+    )
+    parser.add_argument(
+        "--ignore-body-field",
+        action="append",
+        default=None,
+        metavar="FIELD",
+        help="JSON body field ignored when matching (default: id, the JSON-RPC id)",
+    )
+    parser.add_argument(
+        "--playback",
+        choices=("once", "repeat", "cycle"),
+        default="repeat",
+        help="what a recording does once played (default: repeat)",
+    )
+    parser.add_argument(
+        "--timing-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="scale recorded SSE timing (0 = as fast as possible; default 1)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="override the scenario seed")
+    parser.add_argument(
+        "--ready-file",
+        metavar="PATH",
+        help="write the doors' and control API's addresses there as JSON once serving",
+    )
+    parser.add_argument(
+        "--grace-s",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="on SIGINT/SIGTERM, time given to in-flight exchanges (default 5)",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="default: WARNING")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``proxy`` on the ``faultkit`` command's subparsers."""
+    parser = subparsers.add_parser(
+        "proxy",
+        help="run the HTTP fault proxy (one door per upstream) and its control API",
+        description="Serve recorded or live upstream traffic with faults, out of process.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=lambda args, out=None, err=None: run(args))
+    return parser
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, ScenarioError) and len(exc.problems) > 1:
+        return "; ".join(exc.problems)
+    return " ".join(str(exc).split("\n"))
+
+
+def _fail(message: str, err: TextIO) -> int:
+    print(f"faultkit proxy: {message}", file=err)
+    return EXIT_USAGE
+
+
+def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
+    config = Path(args.config) if args.config else find_config()
+    if args.config and not config.is_file():  # type: ignore[union-attr]
+        raise ConfigError(f"{args.config}: config file not found")
+    upstreams = {u.name: u for u in load_upstreams(config)}
+    for text in args.upstream:
+        upstream = parse_upstream_option(text)
+        upstreams[upstream.name] = upstream
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in upstreams]
+        if unknown:
+            raise ConfigError(
+                f"--only: unknown upstream {', '.join(unknown)} (known: {', '.join(upstreams)})"
+            )
+        upstreams = {n: upstreams[n] for n in wanted}
+    scenarios = [catalogue.load(ref) for ref in args.scenario]
+    ignored = args.ignore_body_field if args.ignore_body_field is not None else ["id"]
+    proxy = Proxy(
+        list(upstreams.values()),
+        mode=args.mode,
+        scenario=scenarios[0] if scenarios else None,
+        cassettes=args.cassettes,
+        match_on=[m.strip() for m in args.match_on.split(",") if m.strip()],
+        ignore_body_fields=[f for f in ignored if f],
+        playback=args.playback,
+        timing_scale=args.timing_scale,
+        seed=args.seed,
+    )
+    for scenario in scenarios[1:]:
+        proxy.state.add_scenario(scenario)
+    ports: dict[str, int] = {}
+    if args.port is not None:
+        for i, name in enumerate(upstreams):
+            ports[name] = args.port + i if args.port else 0
+    return proxy, ports
+
+
+def _write_ready(path: str, info: dict[str, Any]) -> None:
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def _announce(proxy: Proxy, out: TextIO) -> None:
+    info = proxy.describe()
+    scenario = info["scenario"] or "none"
+    source = f", {info['recordings']} recordings" if proxy.store is not None else ""
+    print(f"faultkit proxy: mode {info['mode']}, scenario {scenario}{source}", file=out)
+    width = max([len(d["name"]) for d in info["doors"]] + [7])
+    for door in info["doors"]:
+        print(f"  {door['name']:<{width}}  {door['address']}  ->  {door['upstream']}", file=out)
+    if info["control"]:
+        print(f"  {'control':<{width}}  {info['control']}  (Toxiproxy API + /faultkit/)", file=out)
+    for door in info["doors"]:
+        if "export" in door:
+            print(door["export"], file=out)
+    out.flush()
+
+
+async def _serve(args: argparse.Namespace, proxy: Proxy, ports: dict[str, int]) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        try:
+            await proxy.start_doors(args.host, ports)
+            await proxy.start_control(args.host, args.control_port)
+        except BindError as exc:
+            return _fail(str(exc), sys.stderr)
+        _announce(proxy, sys.stdout)
+        if args.ready_file:
+            _write_ready(args.ready_file, proxy.describe())
+        await stop.wait()
+        print("faultkit proxy: shutting down", file=sys.stderr)
+        await proxy.drain(args.grace_s)
+        return EXIT_OK
+    finally:
+        written = []
+        try:
+            await proxy.aclose()
+            written = proxy.flush()
+        except FaultkitError as exc:
+            print(f"faultkit proxy: {_one_line(exc)}", file=sys.stderr)
+        for path in written:
+            print(f"faultkit proxy: wrote {path}", file=sys.stderr)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the proxy and serve until SIGINT/SIGTERM; returns the exit code."""
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if not _is_loopback(args.host):
+        if not args.allow_remote:
+            return _fail(
+                f"--host {args.host} is not a loopback address; add --allow-remote to expose "
+                "the proxy and its control API to the network",
+                sys.stderr,
+            )
+        print(
+            f"faultkit proxy: WARNING: listening on {args.host}: anyone who can reach it can "
+            "read replayed traffic and inject faults",
+            file=sys.stderr,
+        )
+    try:
+        proxy, ports = _build(args)
+    except FaultkitError as exc:
+        return _fail(_one_line(exc), sys.stderr)
+    try:
+        return asyncio.run(_serve(args, proxy, ports))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="faultkit proxy", description="Serve recorded or live traffic with faults."
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,150 @@
+"""Upstreams: the real services the proxy stands in for, declared once per project.
+
+An upstream has a name (the route in scenarios and in the ledger), the real base URL, and the
+environment variable through which the system under test finds it. The proxy opens one door
+(one port) per upstream and prints ``export VAR=<door URL>`` lines, so pointing the SUT at the
+proxy is one ``eval`` away and no SDK needs a proxy setting.
+
+Declared in ``faultkit.toml``::
+
+    [upstreams.orders]
+    url = "http://localhost:9000/api"
+    env = "ORDERS_URL"
+    port = 8481            # optional; default: a free port
+
+or the same under ``[tool.faultkit.upstreams.<name>]`` in ``pyproject.toml``. OpenAI and
+Anthropic are built in (a declaration with the same name overrides them).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from faultkit.errors import FaultkitError
+
+
+class ConfigError(FaultkitError):
+    """``faultkit.toml`` / ``[tool.faultkit]`` or an ``--upstream`` option is invalid."""
+
+
+class Upstream(BaseModel):
+    """One real service behind a door."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    url: str = Field(description="Real base URL, e.g. https://api.openai.com/v1.")
+    env: str | None = Field(None, description="Environment variable the SUT reads the URL from.")
+    port: int | None = Field(None, ge=0, le=65535, description="Door port; default: a free one.")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the real service: requests keep their own path."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def base_path(self) -> str:
+        """Path part of ``url`` (``/v1`` for OpenAI): the door serves the same paths, so the
+        SUT's base URL is the door's address plus this."""
+        return urlsplit(self.url).path.rstrip("/")
+
+    def door_url(self, address: str) -> str:
+        """The value of ``env`` when the door listens at ``address`` (``http://host:port``)."""
+        return address + self.base_path
+
+
+DEFAULT_UPSTREAMS: tuple[Upstream, ...] = (
+    Upstream(name="openai", url="https://api.openai.com/v1", env="OPENAI_BASE_URL"),
+    Upstream(name="anthropic", url="https://api.anthropic.com", env="ANTHROPIC_BASE_URL"),
+)
+
+
+def _table_from(path: Path) -> dict[str, object] | None:
+    """The faultkit table of ``path`` (whole file for faultkit.toml), or None if absent."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        table = tool.get("faultkit") if isinstance(tool, dict) else None
+        return table if isinstance(table, dict) else None
+    return data
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """``faultkit.toml`` in ``start`` (default: the working directory), else a
+    ``pyproject.toml`` there that has a ``[tool.faultkit]`` table."""
+    base = start or Path.cwd()
+    own = base / "faultkit.toml"
+    if own.is_file():
+        return own
+    pyproject = base / "pyproject.toml"
+    if pyproject.is_file() and _table_from(pyproject) is not None:
+        return pyproject
+    return None
+
+
+def load_upstreams(path: Path | None) -> list[Upstream]:
+    """Built-in upstreams, overridden and extended by the ``upstreams`` table of ``path``."""
+    result = {u.name: u for u in DEFAULT_UPSTREAMS}
+    if path is None:
+        return list(result.values())
+    table = _table_from(path) or {}
+    declared = table.get("upstreams", {})
+    prefix = "tool.faultkit.upstreams" if path.name == "pyproject.toml" else "upstreams"
+    if not isinstance(declared, dict):
+        raise ConfigError(f"{path}: [{prefix}] must be a table of upstream tables")
+    for name, fields in declared.items():
+        if not isinstance(fields, dict):
+            raise ConfigError(f"{path}: [{prefix}.{name}] must be a table with url and env")
+        try:
+            result[name] = Upstream(name=name, **fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or name
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (known: url, env, port)"
+            raise ConfigError(f"{path}: [{prefix}.{name}] {where}: {msg}") from None
+    return list(result.values())
+
+
+def parse_upstream_option(text: str) -> Upstream:
+    """``NAME=URL[,env=VAR][,port=N]`` from the command line."""
+    name, sep, rest = text.partition("=")
+    if not sep or not rest:
+        raise ConfigError(f"--upstream {text!r}: expected NAME=URL[,env=VAR][,port=N]")
+    url, *options = rest.split(",")
+    fields: dict[str, object] = {"name": name.strip(), "url": url.strip()}
+    for option in options:
+        key, sep, value = option.partition("=")
+        key = key.strip()
+        if not sep or key not in ("env", "port"):
+            raise ConfigError(f"--upstream {text!r}: unknown option {option!r} (env=, port=)")
+        if key == "port" and not value.strip().isdigit():
+            raise ConfigError(f"--upstream {text!r}: port must be a number")
+        fields[key] = int(value) if key == "port" else value.strip()
+    try:
+        return Upstream.model_validate(fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(
+            f"--upstream {text!r}: {where}: {err['msg'].removeprefix('Value error, ')}"
+        ) from None

@@ -1,0 +1,303 @@
+"""A door: the listener for one upstream, answering each request through the engine.
+
+Per request: split off the ``x-faultkit-*`` headers (they choose the fault context), rebuild the
+request as the SUT meant it (the real upstream URL, so recordings made in-process and through
+the proxy match each other), ``select`` the faults, then either replay the plan the engine
+makes from a recording, or forward to the real upstream:
+
+- with no fault firing, the upstream's answer streams through chunk by chunk as it arrives
+  (and is recorded, timed, in ``record`` mode);
+- with a fault firing, the answer is read whole, the engine applies the faults, and the plan
+  is executed: a fault edits a complete plan, so that request is buffered.
+
+A request that no recording matches in ``replay`` mode gets a 502 whose JSON body names the
+closest recordings, and never reaches the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from faultkit.engine import Engine, Selection
+from faultkit.errors import FaultkitError, UnmatchedRequest
+from faultkit.exchange import Request, with_header
+from faultkit.formats.detect import detect_format
+from faultkit.plan import Plan
+
+from .config import Upstream
+from .execute import execute
+from .headers import HeaderError, split_control_headers
+from .server import HttpConnection, IncomingRequest, json_error
+from .upstream import Capture, UpstreamError
+
+if TYPE_CHECKING:
+    from .proxy import Proxy
+
+log = logging.getLogger("faultkit.proxy")
+
+NO_BODY_STATUS = (204, 304)
+
+
+class Door:
+    """Answers requests for one upstream on its own port."""
+
+    def __init__(self, upstream: Upstream, proxy: Proxy) -> None:
+        self.upstream = upstream
+        self.proxy = proxy
+        self.route = upstream.name
+        self._host = urlsplit(upstream.origin).netloc
+
+    # -- request -----------------------------------------------------------------------------
+    def _request(self, incoming: IncomingRequest) -> tuple[Any, Request]:
+        key, headers = split_control_headers(incoming.headers)
+        target = incoming.target
+        if target.startswith(("http://", "https://")):  # absolute-form (client set us as proxy)
+            parts = urlsplit(target)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+        if not target.startswith("/"):
+            target = "/" + target
+        headers = with_header(headers, "host", self._host) if headers else (("host", self._host),)
+        request = Request(
+            method=incoming.method.upper(),
+            url=self.upstream.origin + target,
+            headers=headers,
+            body=incoming.body,
+        )
+        return key, request
+
+    async def handle(self, incoming: IncomingRequest, conn: HttpConnection) -> bool:
+        """Answer one request; returns whether the connection may be kept open."""
+        proxy = self.proxy
+        key, request = self._request(incoming)
+        try:
+            engine = proxy.state.engine_for(key)
+        except HeaderError as exc:
+            conn.write(json_error(400, "bad_header", str(exc)))
+            return incoming.keep_alive
+        selection = engine.select(request, self.route, proxy.now_ms(incoming.arrived_at))
+        entry = selection.entry
+        try:
+            if proxy.mode == "replay" or not selection.needs_source:
+                return await self._replay(engine, selection, incoming, conn, None)
+            if proxy.mode == "new_episodes" and proxy.source is not None:
+                try:
+                    recording = proxy.source.match(request)
+                except UnmatchedRequest:
+                    pass
+                else:
+                    entry.recording = recording.source
+                    return await self._replay(engine, selection, incoming, conn, recording.response)
+            return await self._forward(engine, selection, incoming, conn)
+        except asyncio.CancelledError:
+            if entry.ending == "pending":
+                engine.ledger.finish(entry.id, ending="client_closed", end_ms=proxy.now_ms())
+            raise
+        except Exception as exc:
+            if entry.ending == "pending":
+                engine.ledger.finish(
+                    entry.id, ending="error", end_ms=proxy.now_ms(), error=f"{exc}"
+                )
+            raise
+
+    # -- replay ------------------------------------------------------------------------------
+    async def _replay(
+        self,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+        response: Any,
+    ) -> bool:
+        entry = selection.entry
+        proxy = self.proxy
+        try:
+            plan = engine.plan(selection, response)
+        except UnmatchedRequest as exc:
+            conn.write(
+                json_error(
+                    502,
+                    "unmatched",
+                    str(exc),
+                    method=exc.method,
+                    url=exc.url,
+                    closest=exc.closest,
+                )
+            )
+            engine.ledger.finish(
+                entry.id, ending="unmatched", end_ms=proxy.now_ms(), error=str(exc)
+            )
+            return incoming.keep_alive
+        except FaultkitError as exc:
+            conn.write(json_error(500, "fault_error", str(exc)))
+            engine.ledger.finish(entry.id, ending="error", end_ms=proxy.now_ms(), error=str(exc))
+            return incoming.keep_alive
+        return await self._execute(engine, selection, incoming, conn, plan, incoming.arrived_at)
+
+    async def _execute(
+        self,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+        plan: Plan,
+        start: float,
+    ) -> bool:
+        proxy = self.proxy
+        entry = selection.entry
+        outcome = await execute(
+            plan,
+            conn,
+            start=start,
+            method=incoming.method,
+            http11=incoming.http11,
+            keep_alive=incoming.keep_alive,
+            on_head=lambda at: setattr(entry, "first_byte_ms", proxy.now_ms(at)),
+        )
+        engine.ledger.finish(
+            entry.id,
+            ending=outcome.ending,
+            end_ms=proxy.now_ms(),
+            first_byte_ms=proxy.now_ms(outcome.first_byte_at) if outcome.first_byte_at else None,
+            bytes_sent=outcome.bytes_sent,
+            error=outcome.error,
+        )
+        return outcome.keep_alive
+
+    # -- forward -----------------------------------------------------------------------------
+    async def _forward(
+        self,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+    ) -> bool:
+        proxy = self.proxy
+        request = selection.request
+        entry = selection.entry
+        record = proxy.mode in ("record", "new_episodes")
+        if selection.firings:
+            try:
+                capture = await proxy.upstreams.fetch(request)
+            except UpstreamError as exc:
+                return self._upstream_failed(engine, selection, incoming, conn, exc)
+            if record:
+                proxy.record(self.route, request, capture.response())
+            plan = engine.plan(selection, capture.response(timed=False))
+            return await self._execute(
+                engine, selection, incoming, conn, plan, asyncio.get_running_loop().time()
+            )
+        try:
+            capture, response = await proxy.upstreams.open(request)
+        except UpstreamError as exc:
+            return self._upstream_failed(engine, selection, incoming, conn, exc)
+        head = capture.client_head
+        entry.status = head.status
+        content_type = (head.header("content-type") or "").split(";")[0].strip()
+        entry.format = detect_format(request, content_type).value
+        return await self._stream_through(
+            engine, selection, incoming, conn, capture, response, record
+        )
+
+    async def _stream_through(
+        self,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+        capture: Capture,
+        response: Any,
+        record: bool,
+    ) -> bool:
+        from .execute import encode_head
+
+        proxy = self.proxy
+        entry = selection.entry
+        head = capture.client_head
+        no_body = (
+            incoming.method.upper() == "HEAD"
+            or head.status < 200
+            or (head.status in NO_BODY_STATUS)
+        )
+        length = capture.head.header("content-length")
+        encoding = capture.head.header("transfer-encoding")
+        if no_body:
+            framing = "none"
+        elif length is not None and length.strip().isdigit() and encoding is None:
+            framing = "length"
+        else:
+            framing = "chunked" if incoming.http11 else "close"
+        keep = incoming.keep_alive and framing != "close"
+        extra: list[tuple[str, str]] = []
+        if framing == "length":
+            extra.append(("content-length", length.strip()))  # type: ignore[union-attr]
+        elif framing == "chunked":
+            extra.append(("transfer-encoding", "chunked"))
+        if not keep:
+            extra.append(("connection", "close"))
+        conn.write(encode_head(head, extra))
+        entry.first_byte_ms = proxy.now_ms()
+        sent = 0
+        chunks = proxy.upstreams.stream(capture, response)
+        try:
+            async for chunk in chunks:
+                if framing == "none":
+                    continue
+                sent += len(chunk)
+                conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk)
+                await conn.drain()
+                if conn.closed:
+                    break
+        except UpstreamError as exc:
+            # The upstream broke off mid-body: the client sees the same, a cut connection.
+            conn.reset()
+            engine.ledger.finish(
+                entry.id,
+                ending="reset",
+                end_ms=proxy.now_ms(),
+                bytes_sent=sent,
+                error=f"upstream: {exc}",
+            )
+            return False
+        finally:
+            await chunks.aclose()
+        if conn.closed and not capture.complete:
+            engine.ledger.finish(
+                entry.id, ending="client_closed", end_ms=proxy.now_ms(), bytes_sent=sent
+            )
+            return False
+        if framing == "chunked":
+            conn.write(b"0\r\n\r\n")
+        engine.ledger.finish(entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent)
+        if record and capture.complete:
+            proxy.record(self.route, selection.request, capture.response())
+        return keep
+
+    def _upstream_failed(
+        self,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+        exc: UpstreamError,
+    ) -> bool:
+        message = f"upstream {self.upstream.name} ({self.upstream.origin}) failed: {exc}"
+        log.warning("%s", message)
+        conn.write(json_error(502, "upstream", message))
+        engine.ledger.finish(
+            selection.entry.id, ending="error", end_ms=self.proxy.now_ms(), error=message
+        )
+        return incoming.keep_alive
+
+
+def clock(origin: float) -> Callable[[float | None], float]:
+    """ms since ``origin`` (monotonic seconds) of a monotonic time, or of now."""
+
+    def now_ms(at: float | None = None) -> float:
+        return round(((time.monotonic() if at is None else at) - origin) * 1000, 3)
+
+    return now_ms

@@ -1,0 +1,196 @@
+"""Execute a plan over a socket: the head, each body chunk or SSE event on its planned time.
+
+Nothing is buffered beyond what is due at the same instant: bytes planned for one moment are
+written together (a head and its JSON body in one segment), and the writer is flushed before
+every wait, so an SSE client sees each event when the plan says, a heartbeat comment during a
+stall, and a reset as a real TCP RST (``SO_LINGER`` 0).
+
+Framing is the door's job (plans carry no framing headers). A body that is known and sent in
+one piece gets ``content-length``; a stream, or a body the plan may cut with a reset, is sent
+chunked, so a clean ``Close`` is the chunked terminator and a ``Reset`` an incomplete chunked
+body, which is what the SDKs see from a real provider. A fault that sets ``content-length`` or
+``transfer-encoding`` in the head itself gets exactly the bytes it planned, unframed: that is
+how a short-body fault lies about its length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Literal, Protocol
+
+from faultkit.doors.timeline import content_after, timeline
+from faultkit.exchange import ResponseHead
+from faultkit.ledger import Ending
+from faultkit.plan import Plan, Reset, SendBytes, SendEvent, Wait
+
+Framing = Literal["length", "chunked", "close", "none", "raw"]
+
+# Writes due within this many seconds of each other go out together.
+COALESCE_S = 0.0005
+
+
+class Sink(Protocol):
+    """The connection a plan is written to (the server's per-connection protocol)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+
+@dataclass
+class Outcome:
+    """How an executed plan ended, for the ledger and the connection loop."""
+
+    ending: Ending
+    first_byte_at: float | None  # loop time the head went out
+    bytes_sent: int  # body bytes (after the head), as planned, without chunk framing
+    keep_alive: bool
+    error: str | None = None
+
+
+def reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _clean(text: str) -> bytes:
+    """A header name or value as bytes, without line breaks that would split the head."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def encode_head(head: ResponseHead, extra: list[tuple[str, str]]) -> bytes:
+    reason = head.reason or reason_phrase(head.status)
+    lines = [b"HTTP/1.1 %d %s" % (head.status, _clean(reason))]
+    lines.extend(_clean(k) + b": " + _clean(v) for k, v in (*head.headers, *extra))
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def choose_framing(plan: Plan, *, method: str, http11: bool) -> tuple[Framing, int]:
+    """How the body of ``plan`` is framed, and its length for ``length`` framing."""
+    head = plan.head
+    index = plan.head_index
+    if head is None or index is None:
+        return "none", 0
+    if method.upper() == "HEAD" or head.status < 200 or head.status in (204, 304):
+        return "none", 0
+    if head.header("content-length") is not None or head.header("transfer-encoding") is not None:
+        return "raw", 0
+    after = plan.actions[index + 1 :]
+    streamed = any(
+        isinstance(a, SendEvent | Reset) or (isinstance(a, Wait) and a.heartbeat_ms) for a in after
+    )
+    if not streamed:
+        return "length", sum(len(a.data) for a in after if isinstance(a, SendBytes))
+    return ("chunked" if http11 else "close"), 0
+
+
+def error_head(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    """A complete small response the door itself sends (400, 502 with a JSON body, ...)."""
+    head = ResponseHead(status=status, headers=tuple(headers))
+    return encode_head(head, [("content-length", str(len(body)))]) + body
+
+
+async def execute(
+    plan: Plan,
+    sink: Sink,
+    *,
+    start: float,
+    method: str = "GET",
+    http11: bool = True,
+    keep_alive: bool = True,
+    on_head: object = None,
+) -> Outcome:
+    """Write ``plan`` to ``sink``; ``start`` is the loop time the plan's clock starts at.
+
+    ``on_head`` (a callable taking the loop time) is called when the head goes out, so the
+    ledger's first-byte time is the real one.
+    """
+    loop = asyncio.get_running_loop()
+    framing, length = choose_framing(plan, method=method, http11=http11)
+    keep = keep_alive and framing not in ("close", "raw")
+    if plan.head is None:
+        keep = False
+    pending = bytearray()
+    first_byte_at: float | None = None
+    head_out = False
+    sent = 0
+    declared: int | None = None
+
+    async def flush() -> None:
+        if pending:
+            sink.write(bytes(pending))
+            pending.clear()
+            await sink.drain()
+
+    for step in timeline(plan.actions):
+        due = start + step.at_s
+        delay = due - loop.time()
+        if delay > COALESCE_S:
+            await flush()
+            await asyncio.sleep(delay)
+        if sink.closed:
+            ending: Ending = (
+                "client_closed" if content_after(plan.actions, step.action_index) else "completed"
+            )
+            return Outcome(ending, first_byte_at, sent, False)
+        if step.kind == "head":
+            assert step.head is not None
+            extra: list[tuple[str, str]] = []
+            if framing == "length":
+                extra.append(("content-length", str(length)))
+            elif framing == "chunked":
+                extra.append(("transfer-encoding", "chunked"))
+            if not keep:
+                extra.append(("connection", "close"))
+            raw_length = step.head.header("content-length")
+            if framing == "raw" and raw_length is not None and raw_length.strip().isdigit():
+                declared = int(raw_length)
+            pending += encode_head(step.head, extra)
+            head_out = True
+            first_byte_at = loop.time()
+            if callable(on_head):
+                on_head(first_byte_at)
+        elif step.kind in ("data", "heartbeat"):
+            data = step.data
+            if not head_out:
+                # A plan that sends bytes before any head: garbage on the wire, on purpose.
+                pending += data
+                keep = False
+                continue
+            if framing == "none":
+                continue
+            if step.kind == "heartbeat" and framing == "length":
+                continue
+            sent += len(data)
+            if framing == "chunked":
+                pending += b"%x\r\n" % len(data) + data + b"\r\n"
+            else:
+                pending += data
+        elif step.kind == "close":
+            if head_out and framing == "chunked":
+                pending += b"0\r\n\r\n"
+            if framing == "raw" and declared is not None and declared != sent:
+                keep = False
+            await flush()
+            if not head_out:
+                keep = False
+            return Outcome("completed", first_byte_at, sent, keep)
+        elif step.kind == "reset":
+            await flush()
+            sink.reset()
+            return Outcome("reset", first_byte_at, sent, False, step.reason or None)
+    await flush()
+    return Outcome("completed", first_byte_at, sent, keep)

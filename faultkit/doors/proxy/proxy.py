@@ -1,0 +1,236 @@
+"""The proxy: one door per upstream, the shared fault state, cassettes, and the control API.
+
+Everything runs in one asyncio loop: the doors, the upstream client pool, the control API and
+(when available) the Toxiproxy-compatible TCP proxies. Recordings are saved atomically (the
+store writes a temporary file, fsyncs and renames) a moment after they are made and once more
+on shutdown, after in-flight exchanges were given time to finish, so a SIGINT or SIGTERM never
+leaves a cassette half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from faultkit.cassettes import Cassette, CassetteStore
+from faultkit.cassettes.store import Playback
+from faultkit.errors import CassetteError
+from faultkit.exchange import Request, Response
+from faultkit.scenario import Scenario
+
+from .config import Upstream
+from .control import FaultkitRoutes, Reply
+from .door import Door, clock
+from .server import HttpConnection, IncomingRequest, Listener, listen
+from .source import ReplaySource
+from .state import FaultState
+from .upstream import Upstreams
+
+log = logging.getLogger("faultkit.proxy")
+
+MODES = ("replay", "record", "new_episodes", "passthrough")
+SAVE_DELAY_S = 0.5
+CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class Proxy:
+    """Doors, fault state and recordings of one ``faultkit proxy`` process."""
+
+    def __init__(
+        self,
+        upstreams: Sequence[Upstream],
+        *,
+        mode: str = "replay",
+        scenario: Scenario | None = None,
+        cassettes: Sequence[str | Path] = (),
+        match_on: Sequence[str] = ("method", "uri", "body"),
+        ignore_body_fields: Sequence[str] = ("id",),
+        playback: Playback = "repeat",
+        timing_scale: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise CassetteError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+        self.mode = mode
+        self.origin = time.monotonic()
+        self.now_ms = clock(self.origin)
+        self.match_on = tuple(match_on)
+        self.ignore_body_fields = tuple(ignore_body_fields)
+        self.playback = playback
+        self.cassette_paths = [Path(p) for p in cassettes]
+        self.store: CassetteStore | None = None
+        self.source: ReplaySource | None = None
+        if mode in ("replay", "new_episodes"):
+            if not self.cassette_paths and mode == "replay":
+                raise CassetteError("replay mode needs --cassettes DIR (a file or directory)")
+            self.store = CassetteStore(
+                self.cassette_paths,
+                match_on=match_on,
+                playback=playback,
+                ignore_body_fields=ignore_body_fields,
+            )
+            self.source = ReplaySource(self.store)
+        self._record_target = (
+            self._recording_target() if mode in ("record", "new_episodes") else None
+        )
+        self._recorders: dict[str, CassetteStore] = {}
+        self._save_handle: asyncio.TimerHandle | None = None
+        self.state = FaultState(scenario, source=self.source, timing_scale=timing_scale, seed=seed)
+        self.upstreams = Upstreams() if mode != "replay" else None
+        self.doors = [Door(u, self) for u in upstreams]
+        self.listeners: dict[str, Listener] = {}
+        self.control: Listener | None = None
+        self.control_extra: Any = None
+        self.routes = FaultkitRoutes(self)
+        self.connections: set[HttpConnection] = set()
+
+    # -- recording ---------------------------------------------------------------------------
+    def _recording_target(self) -> Path:
+        if len(self.cassette_paths) != 1:
+            raise CassetteError(
+                f"{self.mode} mode needs exactly one --cassettes path to record into "
+                "(a directory: one <upstream>.yaml per upstream; or a .yaml file)"
+            )
+        target = self.cassette_paths[0]
+        if target.suffix.lower() in CASSETTE_SUFFIXES:
+            parent = target.parent
+        else:
+            parent = target
+            if not parent.exists() and parent.parent.is_dir():
+                parent.mkdir()
+        if not parent.is_dir():
+            raise CassetteError(f"{parent}: cassette directory not found")
+        return target
+
+    def _recorder(self, route: str) -> CassetteStore:
+        store = self._recorders.get(route)
+        if store is not None:
+            return store
+        target = self._record_target
+        assert target is not None
+        if target.suffix.lower() in CASSETTE_SUFFIXES:
+            shared = self._recorders.get("")
+            if shared is None:
+                shared = self._recorders[""] = self._new_recorder(target)
+            self._recorders[route] = shared
+            return shared
+        store = self._recorders[route] = self._new_recorder(target / f"{route}.yaml")
+        return store
+
+    def _new_recorder(self, path: Path) -> CassetteStore:
+        """``record`` starts the file afresh (replaced on the first save); ``new_episodes``
+        appends to what is there."""
+        if self.mode == "new_episodes":
+            return CassetteStore.for_recording(
+                path, match_on=self.match_on, ignore_body_fields=self.ignore_body_fields
+            )
+        store = CassetteStore(match_on=self.match_on, ignore_body_fields=self.ignore_body_fields)
+        cassette = Cassette(path=path)
+        store.add_cassette(cassette)
+        store.target = cassette
+        return store
+
+    def record(self, route: str, request: Request, response: Response) -> None:
+        self._recorder(route).record(request, response)
+        if self._save_handle is None:
+            loop = asyncio.get_running_loop()
+            self._save_handle = loop.call_later(SAVE_DELAY_S, self.flush)
+
+    def flush(self) -> list[Path]:
+        """Write every recording made so far (scrubbed, atomically). Returns the files written."""
+        self._save_handle = None
+        written: list[Path] = []
+        for store in {id(s): s for s in self._recorders.values()}.values():
+            path = store.save()
+            if path is not None:
+                written.append(path)
+        return written
+
+    # -- control -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.state.reset()
+        if self.store is not None:
+            self.store.rewind()
+
+    def door_address(self, name: str) -> str | None:
+        listener = self.listeners.get(name)
+        return listener.address if listener else None
+
+    def describe(self) -> dict[str, Any]:
+        doors = []
+        for door in self.doors:
+            address = self.door_address(door.route)
+            upstream = door.upstream
+            entry: dict[str, Any] = {
+                "name": upstream.name,
+                "address": address,
+                "upstream": upstream.url,
+                "env": upstream.env,
+            }
+            if address is not None:
+                entry["base_url"] = upstream.door_url(address)
+                if upstream.env:
+                    entry["export"] = f"export {upstream.env}={upstream.door_url(address)}"
+            doors.append(entry)
+        return {
+            "mode": self.mode,
+            "scenario": self.state.active.name if self.state.active else None,
+            "recordings": len(self.store) if self.store is not None else 0,
+            "doors": doors,
+            "control": self.control.address if self.control else None,
+        }
+
+    async def _control_handler(self, incoming: IncomingRequest, conn: HttpConnection) -> bool:
+        """The control port when no Toxiproxy API is mounted: ``/faultkit/...`` and
+        ``/version``."""
+        from .execute import error_head
+
+        reply = self.routes(incoming.method, incoming.target, incoming.header, incoming.body)
+        if reply is None:
+            if incoming.target.split("?")[0] == "/version" and incoming.method == "GET":
+                reply = Reply(200, b"faultkit", "text/plain; charset=utf-8")
+            else:
+                reply = Reply(404, b"404 page not found\n", "text/plain; charset=utf-8")
+        conn.write(error_head(reply.status, reply.headers, reply.body))
+        return incoming.keep_alive
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _track(self, handler: Any) -> Any:
+        async def tracked(incoming: IncomingRequest, conn: HttpConnection) -> bool:
+            self.connections.add(conn)
+            try:
+                return await handler(incoming, conn)
+            finally:
+                self.connections.discard(conn)
+
+        return tracked
+
+    async def start_doors(self, host: str, ports: dict[str, int]) -> None:
+        """Bind every door (``ports`` by upstream name; 0 or absent: a free port)."""
+        for door in self.doors:
+            port = ports.get(door.route, door.upstream.port or 0)
+            self.listeners[door.route] = await listen(self._track(door.handle), host, port)
+
+    async def start_control(self, host: str, port: int) -> None:
+        self.control = await listen(self._track(self._control_handler), host, port)
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop accepting, then give in-flight exchanges up to ``grace_s`` to finish."""
+        for listener in [*self.listeners.values(), *([self.control] if self.control else [])]:
+            listener.server.close()
+        deadline = time.monotonic() + grace_s
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for conn in list(self.connections):
+            conn.close()
+
+    async def aclose(self) -> None:
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+        self.flush()
+        if self.upstreams is not None:
+            await self.upstreams.aclose()

@@ -1,0 +1,176 @@
+"""The proxy's fault state: scenarios, runtime rules, and one engine per request context.
+
+The engine is pure and counts calls per rule; the proxy needs several of them because requests
+may choose their own scenario, faults and session by header (:mod:`.headers`). Each distinct
+choice gets its own engine, so concurrent tests never advance each other's counters, and its
+own ledger, so an SDK's retries are attempts of one logical call. Rules added at runtime (HTTP
+faults added as toxics through the control API) apply to every context, as a Toxiproxy toxic
+applies to every connection of its proxy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from faultkit import catalogue
+from faultkit.engine import Engine, Source
+from faultkit.errors import FaultkitError
+from faultkit.scenario import Rule, Scenario
+
+from .headers import NO_SCENARIO, ContextKey, HeaderError, header_rules
+
+
+class FaultState:
+    """Engines by context key, all sharing one cassette source and one clock."""
+
+    def __init__(
+        self,
+        scenario: Scenario | None,
+        *,
+        source: Source | None,
+        timing_scale: float = 1.0,
+        seed: int | None = None,
+        scenario_lookup: Callable[[str], Scenario] = catalogue.load,
+    ) -> None:
+        self.source = source
+        self.timing_scale = timing_scale
+        self.seed = seed
+        self._lookup = scenario_lookup
+        self._lock = threading.Lock()
+        self._active: Scenario | None = scenario
+        self._known: dict[str, Scenario] = {}
+        if scenario is not None:
+            self._known[scenario.name] = scenario
+        self._runtime: dict[str, Rule] = {}
+        self._engines: dict[ContextKey, Engine] = {}
+
+    # -- scenarios ---------------------------------------------------------------------------
+    @property
+    def active(self) -> Scenario | None:
+        return self._active
+
+    def add_scenario(self, scenario: Scenario) -> None:
+        """Make ``scenario`` selectable by name (``x-faultkit-scenario``)."""
+        with self._lock:
+            self._known[scenario.name] = scenario
+            for key in [k for k in self._engines if k.scenario == scenario.name]:
+                del self._engines[key]
+
+    def load_scenario(self, scenario: Scenario | None) -> None:
+        """Make ``scenario`` the active one: requests without headers use it from now on,
+        with fresh counters and an empty ledger for the default context."""
+        with self._lock:
+            self._active = scenario
+            if scenario is not None:
+                self._known[scenario.name] = scenario
+            self._engines.pop(ContextKey(), None)
+
+    def _scenario(self, name: str | None) -> Scenario | None:
+        if name is None:
+            return self._active
+        if name == NO_SCENARIO:
+            return None
+        found = self._known.get(name)
+        if found is not None:
+            return found
+        try:
+            found = self._lookup(name)
+        except FaultkitError as exc:
+            raise HeaderError(f"x-faultkit-scenario: {exc}") from None
+        self._known[name] = found
+        return found
+
+    # -- runtime rules (toxics) ------------------------------------------------------------
+    def set_runtime_rule(self, name: str, rule: Rule) -> None:
+        with self._lock:
+            self._runtime[name] = rule.model_copy(update={"name": rule.name or name})
+            self._rebuild()
+
+    def remove_runtime_rule(self, name: str) -> bool:
+        with self._lock:
+            found = self._runtime.pop(name, None) is not None
+            if found:
+                self._rebuild()
+            return found
+
+    @property
+    def runtime_rules(self) -> dict[str, Rule]:
+        return dict(self._runtime)
+
+    def _rebuild(self) -> None:
+        """Rebuild every engine with the new runtime rules, keeping its ledger."""
+        for key, old in list(self._engines.items()):
+            new = self._build(key)
+            new.ledger = old.ledger
+            self._engines[key] = new
+
+    # -- engines -----------------------------------------------------------------------------
+    def _build(self, key: ContextKey) -> Engine:
+        base = self._scenario(key.scenario)
+        rules = [*(base.rules if base else []), *self._runtime.values(), *header_rules(key.faults)]
+        # Names must be unique within a scenario; a runtime rule may repeat a scenario's name.
+        seen: set[str] = set()
+        unique: list[Rule] = []
+        for i, rule in enumerate(rules):
+            name = rule.name or f"rule-{i + 1}"
+            while name in seen:
+                name += "'"
+            seen.add(name)
+            unique.append(rule if rule.name == name else rule.model_copy(update={"name": name}))
+        scenario = Scenario(
+            name=base.name if base else "inline",
+            seed=base.seed if base else 0,
+            rules=unique,
+            **({"expect": base.expect} if base else {}),
+        )
+        return Engine(scenario, source=self.source, seed=self.seed, timing_scale=self.timing_scale)
+
+    def engine_for(self, key: ContextKey) -> Engine:
+        """The engine of ``key``, created on first use. Raises :class:`HeaderError` when the
+        key names an unknown scenario or an invalid fault."""
+        engine = self._engines.get(key)
+        if engine is not None:
+            return engine
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None:
+                engine = self._engines[key] = self._build(key)
+            return engine
+
+    def contexts(self) -> list[tuple[ContextKey, Engine]]:
+        with self._lock:
+            return list(self._engines.items())
+
+    # -- ledger ------------------------------------------------------------------------------
+    def ledger_json(
+        self,
+        *,
+        session: str | None = None,
+        scenario: str | None = None,
+        route: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Entries of every context, in arrival order, each with its ``context``."""
+        rows: list[dict[str, Any]] = []
+        for key, engine in self.contexts():
+            if session is not None and key.session != session:
+                continue
+            if scenario is not None and (key.scenario or self._active_name()) != scenario:
+                continue
+            for entry in engine.ledger.to_json():
+                if route is not None and entry["route"] != route:
+                    continue
+                entry["context"] = key.describe()
+                rows.append(entry)
+        rows.sort(key=lambda e: (e["arrival_ms"], e["id"]))
+        return rows
+
+    def _active_name(self) -> str | None:
+        return self._active.name if self._active else None
+
+    def reset(self) -> None:
+        """Forget every context (counters and ledgers) and every runtime rule."""
+        with self._lock:
+            self._engines.clear()
+            self._runtime.clear()

@@ -1,0 +1,383 @@
+"""Schema drift: a field is renamed, dropped, retyped, added or nested (F19, §6.12).
+
+Providers and tools change shape without notice: a new field, a number that becomes a string,
+``finish_reason`` renamed, a value wrapped in an object. The official SDKs accept it silently,
+so drift surfaces later, in the application. A robust system validates what it got against its
+contract and fails in a controlled way (or tolerates harmless additions); a naive one returns
+the drifted value as if it were valid.
+
+``target`` says which JSON drifts:
+
+- ``output`` (default): the structured output inside the answer: the JSON in
+  ``message.content`` (Chat Completions), in an ``output_text`` part (Responses), in a ``text``
+  block (Anthropic), ``structuredContent`` (and the matching JSON text block) of an MCP tool
+  result, or the whole body of a generic ``json`` tool. In a stream the answer text is
+  reassembled from its deltas, drifted, and re-spread over the same delta events, so framing,
+  event count and pacing stay as recorded. Prose that is not JSON is left alone (nothing is
+  recorded).
+- ``body``: the provider envelope itself (``choices[0].finish_reason``, ``usage``...). In a
+  stream, the path is applied to every event payload that has it.
+- ``tool_arguments``: the arguments of tool call ``call`` (structured output that a framework
+  requests as a tool call, like pydantic-ai's ``final_result``).
+
+``path`` is a dotted path inside that JSON (``order.items[2].price``; ``*`` matches any key or
+index); without it one is chosen from the fields present with the seeded RNG. Defaults:
+``rename`` -> ``<name>_v2``; ``add`` -> ``unexpected_field: "drift"``; ``retype`` -> number <->
+string, bool -> ``"true"``/``"false"``, list -> object, object -> its JSON as a string, null ->
+0; ``nest`` -> the field's value moves one level down, ``{"<name>": {"value": <original>}}``.
+
+Alteration paths name the JSON inside a string with ``::`` (``choices[0].message.content::
+order.total``), so the oracle can look for the drifted values in the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
+from faultkit.faults.tool_call import MODULES
+from faultkit.formats import jsonpath, mcp
+from faultkit.formats.common import (
+    NOT_JSON,
+    CallEdit,
+    parse_json_text,
+    read_json_body,
+    render_json_text,
+    replace_events,
+    write_json_body,
+)
+from faultkit.formats.common import dumps as compact
+from faultkit.formats.detect import WireFormat
+from faultkit.formats.jsonpath import Parts
+from faultkit.plan import Plan
+
+Op = Literal["rename", "drop", "retype", "add", "nest"]
+ADDED_NAME = "unexpected_field"
+ADDED_VALUE = "drift"
+
+
+# -- the pure drift -------------------------------------------------------------------------------
+def retyped(value: Any) -> Any:
+    """The default type change: number <-> string, bool -> "true"/"false", list -> object,
+    object -> its JSON as a string, null -> 0."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return 0
+        if not math.isfinite(number):
+            return 0
+        return int(number) if number.is_integer() and "." not in value else number
+    if isinstance(value, list):
+        return {str(i): item for i, item in enumerate(value)}
+    if isinstance(value, dict):
+        return compact(value)
+    return 0
+
+
+def candidates(value: Any, op: Op) -> list[Parts]:
+    """Where ``op`` can apply in ``value``: object members, or (for ``add``) objects."""
+    if op == "add":
+        return jsonpath.object_paths(value)
+    return jsonpath.field_paths(value)
+
+
+def choose_path(values: list[Any], op: Op, rng: random.Random) -> Parts | None:
+    """A path chosen with ``rng`` among the candidates of all ``values`` (first-seen order);
+    for ``add`` this is the *parent* object's path."""
+    seen: dict[Parts, None] = {}
+    for value in values:
+        for parts in candidates(value, op):
+            seen.setdefault(parts, None)
+    return rng.choice(list(seen)) if seen else None
+
+
+def _added_name(parent: Any) -> str:
+    name, n = ADDED_NAME, 2
+    while isinstance(parent, dict) and name in parent:
+        name, n = f"{ADDED_NAME}_{n}", n + 1
+    return name
+
+
+class Change:
+    """One applied drift: where, what, from and to (for the ledger)."""
+
+    def __init__(self, parts: Parts, action: str, original: Any = None, value: Any = None):
+        self.parts, self.action, self.original, self.value = parts, action, original, value
+
+
+def drift_at(
+    value: Any,
+    op: Op,
+    parts: Parts,
+    *,
+    new_name: str | None = None,
+    new_value: Any = None,
+    has_value: bool = False,
+) -> tuple[Any, list[Change]]:
+    """``value`` with ``op`` applied at every concrete match of ``parts`` (for ``add``, the
+    new member's full path). Returns the new value and the changes (none when nothing
+    matched)."""
+    changes: list[Change] = []
+    if op == "add":
+        for parent in jsonpath.expand(value, parts[:-1]):
+            node = jsonpath.get(value, parent)
+            if not isinstance(node, dict):
+                continue
+            target = (*parent, parts[-1])
+            new = new_value if has_value else ADDED_VALUE
+            action = "replaced" if parts[-1] in node else "added"
+            changes.append(Change(target, action, node.get(parts[-1]), new))
+            value = jsonpath.set_value(value, target, new)
+        return value, changes
+    # Every match is an object member, so editing one never moves another.
+    for target in [p for p in jsonpath.expand(value, parts) if p and isinstance(p[-1], str)]:
+        old = jsonpath.get(value, target)
+        name = target[-1]
+        if op == "rename":
+            renamed = new_name or f"{name}_v2"
+            if renamed in jsonpath.get(value, target[:-1]):
+                continue  # the new name is taken: renaming would silently drop a field
+            value = jsonpath.rename(value, target, renamed)
+            changes.append(Change(target, "renamed", name, renamed))
+        elif op == "drop":
+            value = jsonpath.delete(value, target)
+            changes.append(Change(target, "removed", old))
+        elif op == "retype":
+            new = new_value if has_value else retyped(old)
+            value = jsonpath.set_value(value, target, new)
+            changes.append(Change(target, "retyped", old, new))
+        else:  # nest
+            new = {"value": old}
+            value = jsonpath.set_value(value, target, new)
+            changes.append(Change(target, "nested", old, new))
+    return value, changes
+
+
+# -- the fault ------------------------------------------------------------------------------------
+class SchemaDrift(Fault):
+    """Rename, drop, retype, add or nest one field of the output, the envelope or tool
+    arguments."""
+
+    type: Literal["schema_drift"] = "schema_drift"
+    op: Op = Field(description="rename | drop | retype | add | nest")
+    target: Literal["output", "body", "tool_arguments"] = Field(
+        "output",
+        description="Which JSON drifts: the structured output, the envelope, or tool args.",
+    )
+    path: str | None = Field(
+        None, description="Dotted path of the field (for add: of the new field); default random."
+    )
+    new_name: str | None = Field(None, min_length=1, description="rename: the new name.")
+    value: Any = Field(None, description="add / retype: the value to write.")
+    call: int = Field(0, ge=0, description="tool_arguments: which tool call (0 = the first).")
+
+    formats: ClassVar[frozenset[WireFormat] | None] = frozenset(
+        {*MODULES, WireFormat.json, WireFormat.mcp}
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, path: str | None) -> str | None:
+        if path is not None:
+            try:
+                parts = jsonpath.parse_path(path)
+            except jsonpath.JsonPathError as exc:
+                raise ValueError(str(exc)) from None
+            if not parts:
+                raise ValueError("path must name a field, not the whole document")
+        return path
+
+    @property
+    def _has_value(self) -> bool:
+        return "value" in self.model_fields_set
+
+    def _parts(self, values: list[Any], rng: random.Random) -> Parts | None:
+        if self.path is not None:
+            return jsonpath.parse_path(self.path)
+        chosen = choose_path(values, self.op, rng)
+        if chosen is None:
+            return None
+        if self.op == "add":
+            parent = jsonpath.get(values[0], chosen, None) if values else None
+            return (*chosen, _added_name(parent))
+        return chosen
+
+    def drift(self, value: Any, rng: random.Random) -> tuple[Any, list[Change]]:
+        """``value`` drifted as configured (path from ``rng`` when not given)."""
+        parts = self._parts([value], rng)
+        if parts is None:
+            return value, []
+        return drift_at(
+            value,
+            self.op,
+            parts,
+            new_name=self.new_name,
+            new_value=self.value,
+            has_value=self._has_value,
+        )
+
+    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
+        if self.target == "tool_arguments":
+            return self._apply_tool_arguments(plan, ctx)
+        if ctx.format is WireFormat.mcp:
+            return self._apply_mcp(plan, ctx)
+        if self.target == "body" or ctx.format is WireFormat.json:
+            if plan.is_sse:
+                return self._apply_stream_body(plan, ctx)
+            doc = read_json_body(plan)
+            if doc is NOT_JSON:
+                return Applied(plan, [])
+            new, changes = self.drift(doc, ctx.rng)
+            if not changes:
+                return Applied(plan, [])
+            return Applied(write_json_body(plan, new), _record("", changes))
+        return self._apply_output(plan, ctx)
+
+    # -- targets ----------------------------------------------------------------------------------
+    def _apply_output(self, plan: Plan, ctx: FaultContext) -> Applied:
+        module = MODULES.get(ctx.format)
+        if module is None:
+            return Applied(plan, [])
+        if plan.is_sse:
+            events = plan.events()
+            slots = module.stream_output_texts(events)
+        else:
+            doc = read_json_body(plan)
+            if doc is NOT_JSON:
+                return Applied(plan, [])
+            slots = module.output_texts(doc)
+        for slot in slots:
+            parsed = parse_json_text(slot.text)
+            if parsed is None:
+                continue
+            new, changes = self.drift(parsed.value, ctx.rng)
+            if not changes:
+                return Applied(plan, [])
+            text = render_json_text(parsed, new)
+            if plan.is_sse:
+                plan = replace_events(plan, module.set_stream_output_text(events, slot.key, text))
+            else:
+                plan = write_json_body(plan, module.set_output_text(doc, slot.key, text))
+            return Applied(plan, _record(f"{slot.where}::", changes))
+        return Applied(plan, [])
+
+    def _apply_stream_body(self, plan: Plan, ctx: FaultContext) -> Applied:
+        events = plan.events()
+        payloads = [e.json() for e in events]
+        usable = [p for p in payloads if isinstance(p, dict | list)]
+        parts = self._parts(usable, ctx.rng)
+        if parts is None:
+            return Applied(plan, [])
+        first: list[Change] = []
+        count = 0
+        new_events = list(events)
+        for i, payload in enumerate(payloads):
+            if not isinstance(payload, dict | list):
+                continue
+            new, changes = drift_at(
+                payload,
+                self.op,
+                parts,
+                new_name=self.new_name,
+                new_value=self.value,
+                has_value=self._has_value,
+            )
+            if changes:
+                new_events[i] = events[i].with_json(new)
+                count += 1
+                first = first or changes
+        if not count:
+            return Applied(plan, [])
+        # One entry per drifted field, not per event: a long stream would flood the ledger.
+        return Applied(replace_events(plan, new_events), _record("stream[*]", first))
+
+    def _apply_mcp(self, plan: Plan, ctx: FaultContext) -> Applied:
+        located = mcp.read_message(plan)
+        if located is None:
+            return Applied(plan, [])
+        if self.target == "body":
+            new, changes = self.drift(located.value, ctx.rng)
+            if not changes:
+                return Applied(plan, [])
+            return Applied(mcp.write_message(plan, located, new), _record("", changes))
+        result = mcp.tool_result(located.value)
+        docs = mcp.result_documents(result) if result is not None else []
+        if not docs:
+            return Applied(plan, [])
+        primary = docs[0]
+        parts = self._parts([primary.value], ctx.rng)
+        if parts is None:
+            return Applied(plan, [])
+        options = {"new_name": self.new_name, "new_value": self.value}
+        new_primary, changes = drift_at(
+            primary.value, self.op, parts, **options, has_value=self._has_value
+        )
+        if not changes:
+            return Applied(plan, [])
+        new_result = mcp.with_document(result, primary, new_primary)
+        # Copies of the same data (the JSON text block mirroring structuredContent) drift too.
+        for doc in docs[1:]:
+            if doc.value == primary.value:
+                new_result = mcp.with_document(new_result, doc, new_primary)
+        prefix = f"{primary.where}::" if primary.text else primary.where
+        message = mcp.with_result(located.value, new_result)
+        return Applied(mcp.write_message(plan, located, message), _record(prefix, changes))
+
+    def _apply_tool_arguments(self, plan: Plan, ctx: FaultContext) -> Applied:
+        module = MODULES.get(ctx.format)
+        if module is None:
+            return Applied(plan, [])
+        if plan.is_sse:
+            events = plan.events()
+            calls = module.stream_tool_calls(events)
+        else:
+            doc = read_json_body(plan)
+            if doc is NOT_JSON:
+                return Applied(plan, [])
+            calls = module.tool_calls(doc)
+        if self.call >= len(calls):
+            return Applied(plan, [])
+        call = calls[self.call]
+        parsed = parse_json_text(call.arguments)
+        if parsed is None:
+            return Applied(plan, [])
+        new, changes = self.drift(parsed.value, ctx.rng)
+        if not changes:
+            return Applied(plan, [])
+        edit = CallEdit(arguments=render_json_text(parsed, new))
+        if plan.is_sse:
+            new_events, inserts = module.edit_stream_tool_call(events, call.key, edit)
+            plan = replace_events(plan, new_events, inserts)
+        else:
+            plan = write_json_body(plan, module.edit_tool_call(doc, call.key, edit))
+        return Applied(plan, _record(f"{call.where}.arguments::", changes))
+
+
+def _record(prefix: str, changes: list[Change]) -> list[Alteration]:
+    """Alterations for ``changes`` under ``prefix`` (a path, or one ending in ``::`` when the
+    JSON sits inside a string)."""
+
+    def path(parts: Parts) -> str:
+        if prefix.endswith("::"):
+            return prefix + jsonpath.format_path(parts)
+        return jsonpath.join(prefix, parts)
+
+    return [
+        Alteration(
+            path=path(c.parts),
+            action=c.action,
+            original=c.original,
+            value=c.value,
+        )
+        for c in changes
+    ]

@@ -1,0 +1,190 @@
+"""Tool-call faults: the model asks for a tool in a way the application must not trust (F13, F17).
+
+Real models and gateways send tool calls whose arguments do not parse (cut at ``length``, merged
+by a router), that name a tool the application never offered, or whose ids are empty or
+repeated (Gemini, Ollama, DeepSeek through OpenAI-compatible layers; a repeated id makes the
+follow-up request fail with a 400). A robust system validates the call before running a tool
+and answers with a controlled error or a retry; a naive one crashes on ``json.loads`` or runs
+the wrong thing.
+
+``kind``:
+
+- ``invalid_arguments``: the arguments JSON of call ``call`` is cut at a structural point
+  (after ``{``, ``[``, ``,``, ``:`` or a quote, chosen with the seeded RNG) so it no longer
+  parses. ``form`` can ask for ``empty`` (``""``) or ``double_encoded`` (a JSON *string* holding
+  the JSON, which parses but is not an object) instead. In streams the argument fragments
+  (OpenAI ``arguments`` deltas, Responses ``function_call_arguments.delta``, Anthropic
+  ``partial_json``) are re-cut so they assemble to the broken text, and every final snapshot
+  says the same. An Anthropic *body* carries ``input`` as an object, which cannot be half an
+  object: the broken text is sent as a JSON string ``input`` instead, an invalid value of the
+  wrong type (F13).
+- ``unknown_tool``: the call names ``tool_name`` instead.
+- ``missing_id``: the call's id is ``""`` (or, with ``id_form: absent``, missing).
+- ``duplicate_id``: call ``call`` gets the id of another call (chosen with the RNG); with a
+  single call, the call is repeated as a second call with the same id.
+
+With no tool call in the response (or fewer than ``call + 1``) the plan is unchanged and
+nothing is recorded. Alterations record the original arguments, name or id.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from types import ModuleType
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
+from faultkit.formats import anthropic_messages, openai_chat, openai_responses
+from faultkit.formats.common import (
+    NOT_JSON,
+    CallEdit,
+    ToolCall,
+    read_json_body,
+    replace_events,
+    write_json_body,
+)
+from faultkit.formats.detect import WireFormat
+from faultkit.plan import Plan
+
+MODULES: dict[WireFormat, ModuleType] = {
+    WireFormat.openai_chat: openai_chat,
+    WireFormat.openai_responses: openai_responses,
+    WireFormat.anthropic_messages: anthropic_messages,
+}
+
+# Field names, per format, for readable alteration paths: (id, name, arguments).
+_FIELDS: dict[WireFormat, tuple[str, str, str]] = {
+    WireFormat.openai_chat: ("id", "function.name", "function.arguments"),
+    WireFormat.openai_responses: ("call_id", "name", "arguments"),
+    WireFormat.anthropic_messages: ("id", "name", "input"),
+}
+
+_STRUCTURAL = '{[,:"'
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def cut_arguments(text: str, rng: random.Random) -> str:
+    """A proper prefix of ``text`` that ends right after a structural character and does not
+    parse, chosen with ``rng``; ``"{"`` when ``text`` has no such prefix (empty arguments)."""
+    body = text.rstrip()
+    cuts = [p for p in range(1, len(body)) if body[p - 1] in _STRUCTURAL and not _parses(body[:p])]
+    if not cuts:
+        cuts = [p for p in range(1, len(body)) if not _parses(body[:p])]
+    if not cuts:
+        return "{"
+    return body[: rng.choice(cuts)]
+
+
+class ToolCallFault(Fault):
+    """Break one tool call: its arguments, its tool name, or its id."""
+
+    type: Literal["tool_call"] = "tool_call"
+    kind: Literal["invalid_arguments", "unknown_tool", "missing_id", "duplicate_id"] = Field(
+        description="What to break in the tool call."
+    )
+    call: int = Field(0, ge=0, description="Which tool call (0 = the first) to break.")
+    tool_name: str = Field(
+        "nonexistent_tool", min_length=1, description="Tool name used by kind unknown_tool."
+    )
+    form: Literal["truncated", "empty", "double_encoded"] = Field(
+        "truncated", description="For invalid_arguments: how the arguments are broken."
+    )
+    id_form: Literal["empty", "absent"] = Field(
+        "empty", description="For missing_id: send an empty id, or no id field at all."
+    )
+
+    formats: ClassVar[frozenset[WireFormat] | None] = frozenset(MODULES)
+
+    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
+        module = MODULES.get(ctx.format)
+        if module is None:
+            return Applied(plan, [])
+        if plan.is_sse:
+            events = plan.events()
+            calls = module.stream_tool_calls(events)
+        else:
+            doc = read_json_body(plan)
+            if doc is NOT_JSON:
+                return Applied(plan, [])
+            calls = module.tool_calls(doc)
+        if self.call >= len(calls):
+            return Applied(plan, [])
+        target = calls[self.call]
+        id_field, name_field, args_field = _FIELDS[ctx.format]
+
+        if self.kind == "duplicate_id" and len(calls) == 1:
+            if plan.is_sse:
+                new_events, inserts = module.duplicate_stream_tool_call(events, target.key)
+                plan = replace_events(plan, new_events, inserts)
+            else:
+                plan = write_json_body(plan, module.duplicate_tool_call(doc, target.key))
+            return Applied(plan, [_duplicated(target)])
+
+        edit, alteration = self._edit(target, calls, ctx, (id_field, name_field, args_field))
+        if edit is None:
+            return Applied(plan, [])
+        if plan.is_sse:
+            new_events, inserts = module.edit_stream_tool_call(events, target.key, edit)
+            plan = replace_events(plan, new_events, inserts)
+        else:
+            plan = write_json_body(plan, module.edit_tool_call(doc, target.key, edit))
+        return Applied(plan, [alteration])
+
+    def _edit(
+        self,
+        target: ToolCall,
+        calls: list[ToolCall],
+        ctx: FaultContext,
+        fields: tuple[str, str, str],
+    ) -> tuple[CallEdit | None, Alteration]:
+        id_field, name_field, args_field = fields
+        if self.kind == "invalid_arguments":
+            if self.form == "empty":
+                broken, action = "", "replaced"
+            elif self.form == "double_encoded":
+                broken, action = json.dumps(target.arguments), "replaced"
+            else:
+                broken, action = cut_arguments(target.arguments, ctx.rng), "truncated"
+            path = f"{target.where}.{args_field}"
+            return CallEdit(arguments=broken), Alteration(
+                path=path, action=action, original=target.arguments, value=broken
+            )
+        if self.kind == "unknown_tool":
+            path = f"{target.where}.{name_field}"
+            return CallEdit(name=self.tool_name), Alteration(
+                path=path, action="replaced", original=target.name, value=self.tool_name
+            )
+        path = f"{target.where}.{id_field}"
+        if target.id is None:
+            return None, Alteration(path=path, action="replaced")  # no id to break or borrow
+        if self.kind == "missing_id":
+            if self.id_form == "absent":
+                return CallEdit(drop_id=True), Alteration(
+                    path=path, action="removed", original=target.id
+                )
+            return CallEdit(id=""), Alteration(
+                path=path, action="replaced", original=target.id, value=""
+            )
+        # duplicate_id with two or more calls: borrow another call's id.
+        others = [c for c in calls if c.position != target.position and c.id]
+        if not others:
+            return None, Alteration(path=path, action="replaced")
+        other = ctx.rng.choice(others)
+        return CallEdit(id=other.id), Alteration(
+            path=path, action="replaced", original=target.id, value=other.id
+        )
+
+
+def _duplicated(target: ToolCall) -> Alteration:
+    value: dict[str, Any] = {"id": target.id, "name": target.name, "arguments": target.arguments}
+    return Alteration(path=f"{target.where} (repeated)", action="injected", value=value)

@@ -1,0 +1,216 @@
+"""Provider-neutral shapes and plan plumbing shared by the meaning-level format helpers.
+
+Each provider module (``openai_chat``, ``openai_responses``, ``anthropic_messages``) exposes the
+same functions over a parsed JSON body and over a list of SSE events, in terms of the values
+defined here: a :class:`ToolCall` as the client would assemble it, a :class:`CallEdit` saying what
+to change in one, and a :class:`TextSlot` for a piece of final answer text. Faults pick the
+module by wire format and never look at provider field names themselves.
+
+The plan helpers read and write a JSON body or the event list of a plan, keeping the recorded
+timing (``Wait`` actions) in place, so a meaning-level edit does not change the pacing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from faultkit.exchange import without_headers
+from faultkit.formats.sse import SSEEvent
+from faultkit.plan import Action, Plan, SendEvent
+
+NOT_JSON: Any = object()
+"""Returned by :func:`read_json_body` when the body is empty, not JSON or not decodable."""
+
+
+# -- provider-neutral shapes --------------------------------------------------------------------
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call as the client would assemble it.
+
+    ``arguments`` is the JSON text the client parses (OpenAI sends a string; for an Anthropic
+    body the ``input`` object is shown serialized). ``key`` is opaque: pass it back to the same
+    module's edit functions. ``where`` is a readable path for the ledger.
+    """
+
+    position: int
+    key: Any
+    id: str | None
+    name: str | None
+    arguments: str
+    where: str
+
+
+@dataclass(frozen=True)
+class CallEdit:
+    """What to change in one tool call; ``None`` keeps a field as it is.
+
+    ``id=""`` sends an empty id; ``drop_id=True`` removes the id field altogether.
+    """
+
+    arguments: str | None = None
+    name: str | None = None
+    id: str | None = None
+    drop_id: bool = False
+
+
+@dataclass(frozen=True)
+class TextSlot:
+    """One piece of final answer text (a message content, an ``output_text`` part, a text
+    block). ``key`` is opaque, for the module's ``set_*`` functions."""
+
+    key: Any
+    text: str
+    where: str
+
+
+StreamEdit = tuple[list[SSEEvent], dict[int, list[SSEEvent]]]
+"""A stream edit: the events (same length, edited in place) and events to insert after the
+event at each index. See :func:`replace_events`."""
+
+
+# -- fragments ------------------------------------------------------------------------------------
+def respread(lengths: list[int], text: str) -> list[str]:
+    """Split ``text`` over fragments that had ``lengths``: each keeps its recorded size while
+    text lasts, the last takes the remainder. A shorter text leaves the later fragments empty,
+    which every provider accepts (an empty delta is normal), so the event count and pacing stay
+    as recorded."""
+    if not lengths:
+        return []
+    out: list[str] = []
+    pos = 0
+    for length in lengths[:-1]:
+        out.append(text[pos : pos + length])
+        pos = min(len(text), pos + length)
+    out.append(text[pos:])
+    return out
+
+
+# -- JSON inside answer text ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class JsonText:
+    """A JSON object or array found in answer text, with what surrounds it (whitespace, a
+    Markdown code fence), so an edited value can be written back the same way."""
+
+    prefix: str
+    value: Any
+    suffix: str
+    indent: int | None
+    spaced: bool = False
+
+
+def parse_json_text(text: str) -> JsonText | None:
+    """The structured output in ``text``: a JSON object or array, optionally inside a
+    ```json fence. None for prose, scalars or anything that does not parse."""
+    stripped = text.strip()
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    prefix, suffix, inner = lead, trail, stripped
+    if stripped.startswith("```") and stripped.endswith("```") and len(stripped) > 6:
+        first_newline = stripped.find("\n")
+        if first_newline < 0:
+            return None
+        body = stripped[first_newline + 1 : -3]
+        prefix = lead + stripped[: first_newline + 1]
+        suffix = ("\n" if body.endswith("\n") else "") + "```" + trail
+        inner = body.strip()
+    if not inner or inner[0] not in "{[":
+        return None
+    try:
+        value = json.loads(inner)
+    except ValueError:
+        return None
+    if not isinstance(value, dict | list):
+        return None
+    indent = 2 if "\n" in inner else None
+    spaced = indent is None and ('": ' in inner or ", " in inner)
+    return JsonText(prefix=prefix, value=value, suffix=suffix, indent=indent, spaced=spaced)
+
+
+def render_json_text(original: JsonText, value: Any) -> str:
+    """``value`` written back in the place and layout of ``original``."""
+    if original.indent is not None:
+        separators = (",", ": ")
+    else:
+        separators = (", ", ": ") if original.spaced else (",", ":")
+    dumped = json.dumps(value, ensure_ascii=False, indent=original.indent, separators=separators)
+    return f"{original.prefix}{dumped}{original.suffix}"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, the way providers write bodies."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- plan plumbing --------------------------------------------------------------------------------
+def _decoded(plan: Plan) -> tuple[bytes, bool]:
+    """The body bytes of a non-stream plan, gunzipped/inflated when the head says so and the
+    bytes really are compressed. The flag says whether they were."""
+    body = plan.body_bytes()
+    head = plan.head
+    encoding = (head.header("content-encoding") or "").strip().lower() if head else ""
+    if encoding == "gzip" and body[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(body), True
+        except (OSError, EOFError):
+            return body, False
+    if encoding == "deflate":
+        try:
+            return zlib.decompress(body), True
+        except zlib.error:
+            return body, False
+    return body, False
+
+
+def read_json_body(plan: Plan) -> Any:
+    """The JSON value of a non-stream plan's body, or :data:`NOT_JSON`."""
+    if plan.is_sse:
+        return NOT_JSON
+    body, _ = _decoded(plan)
+    if not body.strip():
+        return NOT_JSON
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return NOT_JSON
+
+
+def write_json_body(plan: Plan, value: Any) -> Plan:
+    """``plan`` answering with ``value`` as its JSON body. The body is always sent uncompressed
+    (any ``content-encoding`` is dropped): the edit is what matters, and every client accepts
+    identity encoding."""
+    new = plan.with_body(dumps(value).encode())
+    head = new.head
+    if head is not None and head.header("content-encoding"):
+        headers = without_headers(head.headers, "content-encoding")
+        new = new.with_head(head.model_copy(update={"headers": headers}))
+    return new
+
+
+def replace_events(
+    plan: Plan,
+    events: list[SSEEvent],
+    inserts: dict[int, list[SSEEvent]] | None = None,
+) -> Plan:
+    """``plan`` with its i-th event replaced by ``events[i]`` and ``inserts[i]`` sent right
+    after it. Waits, the head and the ending stay where they were."""
+    inserts = inserts or {}
+    out: list[Action] = []
+    index = 0
+    for action in plan.actions:
+        if isinstance(action, SendEvent):
+            new = events[index] if index < len(events) else action.event
+            out.append(action if new is action.event else SendEvent(event=new))
+            out.extend(SendEvent(event=e) for e in inserts.get(index, []))
+            index += 1
+        else:
+            out.append(action)
+    return plan.replace(out)
+
+
+def event_payloads(events: list[SSEEvent]) -> list[Any]:
+    """The parsed JSON of each event (None where there is none), computed once per fault."""
+    return [e.json() for e in events]

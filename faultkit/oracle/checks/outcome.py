@@ -1,0 +1,110 @@
+"""How the run ended: an answer, a declared error (``controlled_error``), an undeclared one
+(``crash``), and whether it ended in time (``hang`` when not).
+
+For an HTTP target (``result.status`` set): a status of 400 or more is an error response. With
+an ``error_model`` declared, it is controlled when its body has that shape and a crash when not;
+without one, a 4xx is an explicit (controlled) error and a 5xx a crash — a server that answers
+500 did not decide to fail.
+"""
+
+from __future__ import annotations
+
+from faultkit.oracle.context import Context, Outcome
+from faultkit.oracle.contract import Contract
+from faultkit.oracle.facts import failed, failure_reason
+from faultkit.oracle.result import Result
+from faultkit.oracle.verdict import Finding
+
+
+def classify(result: Result, contract: Contract) -> tuple[Outcome, str]:
+    """(outcome, why) for ``result`` under ``contract``."""
+    if result.error is not None:
+        err = result.error
+        if contract.declares_error(err.bases):
+            return "declared_error", f"raised {err.type}: {err.message}"
+        note = ""
+        if err.type.startswith("faultkit."):
+            note = " (a faultkit error: the harness, not the SUT, may be misconfigured)"
+        return "undeclared_error", f"raised undeclared {err.type}: {err.message}{note}"
+    if result.timed_out:
+        return "no_answer", "gave no answer before the runner stopped waiting"
+    if result.status is not None and result.status >= 400:
+        if contract.error_model is not None:
+            if contract.is_error_shape(result.value):
+                return "declared_error", f"answered HTTP {result.status} with the declared error"
+            return "undeclared_error", (
+                f"answered HTTP {result.status} with a body that is not the declared error shape"
+            )
+        if result.status >= 500:
+            return "undeclared_error", f"answered HTTP {result.status} (server error)"
+        return "declared_error", f"answered HTTP {result.status} (explicit client error)"
+    if contract.is_error_shape(result.value):
+        return "declared_error", "returned the declared error shape"
+    return "answer", "returned an answer"
+
+
+def check(ctx: Context) -> list[Finding]:
+    result = ctx.result
+    findings: list[Finding] = []
+    failed_ids = [e.id for e in ctx.entries if failed(e)]
+    late = result.timed_out or (
+        ctx.deadline_ms is not None and result.duration_ms > ctx.deadline_ms
+    )
+    if late:
+        faulted = [e.id for e in ctx.entries if e.faults]
+        if result.timed_out:
+            summary = f"did not finish; the runner gave up after {result.duration_ms:.0f} ms"
+        else:
+            summary = (
+                f"took {result.duration_ms:.0f} ms, past its deadline of {ctx.deadline_ms:.0f} ms"
+            )
+        findings.append(
+            Finding(
+                kind="hang",
+                summary=summary,
+                entry_ids=faulted,
+                values={"timed_out": result.timed_out, "outcome": ctx.outcome_reason},
+                timings_ms=_timings(result.duration_ms, ctx.deadline_ms),
+            )
+        )
+    if ctx.outcome == "undeclared_error":
+        declared = list(ctx.contract.error_types)
+        after = ""
+        if failed_ids:
+            first = next(e for e in ctx.entries if e.id == failed_ids[0])
+            after = f" after #{first.id} on {first.route} failed ({failure_reason(first)})"
+        findings.append(
+            Finding(
+                kind="crash",
+                summary=f"{ctx.outcome_reason}{after}",
+                entry_ids=failed_ids,
+                values={
+                    "error_type": result.error.type if result.error else None,
+                    "message": result.error.message if result.error else None,
+                    "status": result.status,
+                    "declared_error_types": declared,
+                },
+                timings_ms=_timings(result.duration_ms, ctx.deadline_ms),
+            )
+        )
+    elif ctx.outcome == "declared_error" and not late:
+        findings.append(
+            Finding(
+                kind="controlled_error",
+                summary=f"{ctx.outcome_reason}, within the deadline",
+                entry_ids=failed_ids,
+                values={
+                    "error_type": result.error.type if result.error else None,
+                    "status": result.status,
+                },
+                timings_ms=_timings(result.duration_ms, ctx.deadline_ms),
+            )
+        )
+    return findings
+
+
+def _timings(duration_ms: float, deadline_ms: float | None) -> dict[str, float]:
+    out = {"duration_ms": round(duration_ms, 3)}
+    if deadline_ms is not None:
+        out["deadline_ms"] = deadline_ms
+    return out

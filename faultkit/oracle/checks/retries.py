@@ -1,0 +1,121 @@
+"""Retries per logical call: ``retried`` when bounded and polite, else ``retry_storm``,
+``retry_after_ignored`` or ``retried_non_retryable``.
+
+A logical call is one request as the app meant it; its attempts are the ledger's ``attempt``
+numbers (the SDK's ``x-stainless-retry-count``, or the same request re-sent). The wait before
+attempt n+1 is measured from the end of attempt n to the arrival of attempt n+1.
+
+* more attempts than allowed (the stricter of contract and scenario) -> ``retry_storm``;
+* a retry after a failure sooner than ``min_backoff_ms`` (no backoff at all) -> ``retry_storm``
+  too: immediate retries are what turns an outage into a storm under load;
+* a retry sooner than the previous response's retry-after (less a small clock tolerance)
+  -> ``retry_after_ignored``; when the server gave a retry-after, that is the required backoff;
+* a retry after a 400/401/403/404/422, a quota 429 or ``x-should-retry: false``
+  -> ``retried_non_retryable``.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from faultkit.oracle.context import Context
+from faultkit.oracle.facts import (
+    failed,
+    failure_reason,
+    gap_ms,
+    logical_calls,
+    non_retryable_reason,
+    retry_after_ms,
+)
+from faultkit.oracle.verdict import Finding
+
+
+def check(ctx: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for (route, logical), group in logical_calls(ctx.entries).items():
+        if len(group) < 2:
+            continue
+        ids = [e.id for e in group]
+        attempts = max(len(group), max(e.attempt for e in group))
+        gaps = [round(gap_ms(a, b), 3) for a, b in pairwise(group)]
+        label = f"logical call {logical} on {route}"
+        bad = False
+        if ctx.max_attempts is not None and attempts > ctx.max_attempts:
+            bad = True
+            findings.append(
+                Finding(
+                    kind="retry_storm",
+                    summary=f"{label} made {attempts} attempts; at most {ctx.max_attempts} "
+                    "are allowed",
+                    entry_ids=ids,
+                    values={"attempts": attempts, "max_attempts": ctx.max_attempts},
+                    timings_ms=_gap_timings(gaps),
+                )
+            )
+        hurried: list[tuple[int, float]] = []
+        for (prev, nxt), gap in zip(pairwise(group), gaps, strict=True):
+            reason = non_retryable_reason(prev)
+            if reason is not None:
+                bad = True
+                findings.append(
+                    Finding(
+                        kind="retried_non_retryable",
+                        summary=f"{label} retried (#{nxt.id}) after #{prev.id}: {reason}",
+                        entry_ids=[prev.id, nxt.id],
+                        values={"status": prev.status, "reason": reason},
+                        timings_ms={"gap_ms": gap},
+                    )
+                )
+            wanted = retry_after_ms(prev)
+            if wanted is not None:
+                if gap + ctx.tolerance_ms < wanted:
+                    bad = True
+                    findings.append(
+                        Finding(
+                            kind="retry_after_ignored",
+                            summary=f"{label} retried {gap:.0f} ms after #{prev.id}, which "
+                            f"asked for {wanted:.0f} ms (retry-after)",
+                            entry_ids=[prev.id, nxt.id],
+                            values={"status": prev.status},
+                            timings_ms={"gap_ms": gap, "retry_after_ms": wanted},
+                        )
+                    )
+            elif failed(prev) and gap + ctx.tolerance_ms < ctx.contract.min_backoff_ms:
+                hurried.append((nxt.id, gap))
+        if hurried:
+            bad = True
+            findings.append(
+                Finding(
+                    kind="retry_storm",
+                    summary=f"{label} retried without backoff: "
+                    + ", ".join(f"#{i} after {g:.0f} ms" for i, g in hurried)
+                    + f" (minimum {ctx.contract.min_backoff_ms:.0f} ms)",
+                    entry_ids=ids,
+                    values={"attempts": attempts, "min_backoff_ms": ctx.contract.min_backoff_ms},
+                    timings_ms=_gap_timings(gaps),
+                )
+            )
+        if not bad:
+            reasons = [failure_reason(e) for e in group[:-1]]
+            findings.append(
+                Finding(
+                    kind="retried",
+                    summary=f"{label} took {attempts} attempts"
+                    + (f" (within {ctx.max_attempts})" if ctx.max_attempts else "")
+                    + ", backing off "
+                    + ", ".join(f"{g:.0f} ms" for g in gaps),
+                    entry_ids=ids,
+                    values={
+                        "attempts": attempts,
+                        "max_attempts": ctx.max_attempts,
+                        "after": [r for r in reasons if r],
+                        "recovered": not failed(group[-1]),
+                    },
+                    timings_ms=_gap_timings(gaps),
+                )
+            )
+    return findings
+
+
+def _gap_timings(gaps: list[float]) -> dict[str, float]:
+    return {f"gap_{i + 1}_{i + 2}_ms": g for i, g in enumerate(gaps)}

@@ -1,0 +1,194 @@
+"""The target's contract: what it promises when things go wrong, which the oracle holds it to.
+
+A target declares its output model (the pydantic model a successful answer must satisfy), the
+errors it raises or returns on purpose, its deadline, how many attempts per logical call it may
+make, which routes or models it falls back to, and whether it returns a decision trace. Anything
+not declared is not excused: an exception type that is not listed is a crash.
+
+Classes may be given as objects or as import paths (``"myapp.models:Answer"`` or
+``"myapp.models.Answer"``) so a contract can live in YAML. Exception types are matched by name
+against the raised exception's class hierarchy and are never imported: an HTTP target in another
+language reports its error type as a string.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+DEFAULT_UNKNOWN_MARKERS = (
+    "unknown",
+    "unavailable",
+    "not available",
+    "n/a",
+    "could not",
+    "couldn't",
+    "cannot",
+    "can't",
+    "unable",
+    "failed",
+    "error",
+    "try again",
+)
+
+
+def qualified_name(obj: Any) -> str:
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def import_object(path: str) -> Any:
+    """Import ``pkg.mod:Name`` (or ``pkg.mod.Name``). Raises ValueError with what went wrong."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ValueError(f"{path!r} is not an import path like 'package.module:Name'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r} (for {path!r}): {exc}") from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def _class_ref(value: Any) -> Any:
+    if isinstance(value, str):
+        value = import_object(value)
+    if not isinstance(value, type) and not hasattr(value, "__origin__"):
+        raise ValueError(f"expected a class or an import path, got {value!r}")
+    return value
+
+
+ClassRef = Annotated[
+    Any,
+    BeforeValidator(_class_ref),
+    PlainSerializer(lambda cls: qualified_name(cls), return_type=str),
+]
+
+
+def _error_name(value: Any) -> str:
+    if isinstance(value, type):
+        return qualified_name(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip().replace(":", ".")
+    raise ValueError(f"expected an exception class or its name, got {value!r}")
+
+
+ErrorName = Annotated[str, BeforeValidator(_error_name)]
+
+
+class Contract(BaseModel):
+    """What the system under test declares about itself. Field names are the YAML names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output_model: ClassRef | None = Field(
+        None, description="Pydantic model (or type) a successful answer must validate against."
+    )
+    strict_output: bool = Field(False, description="Validate the output in pydantic strict mode.")
+    error_types: list[ErrorName] = Field(
+        default_factory=list,
+        description="Exception classes (or their names) the target raises on purpose.",
+    )
+    error_model: ClassRef | None = Field(
+        None, description="Shape of an error the target returns (e.g. an HTTP error body)."
+    )
+    deadline_ms: float | None = Field(None, gt=0, description="The target must answer by then.")
+    max_attempts: int | None = Field(None, ge=1, description="Attempts per logical call.")
+    min_backoff_ms: float = Field(
+        50.0,
+        ge=0,
+        description="A retry after a failure sooner than this counts as no backoff at all.",
+    )
+    fallback_routes: list[str] = Field(default_factory=list, description="Route names (globs).")
+    fallback_models: list[str] = Field(default_factory=list, description="Model names (globs).")
+    trace_required: bool = False
+    tool_routes: list[str] | None = Field(
+        None,
+        description="Routes (globs) that are tools. Default: every route not speaking a "
+        "provider wire format (OpenAI, Anthropic).",
+    )
+    tool_fields: list[str] = Field(
+        default_factory=list,
+        description="Output fields (dotted paths or bare names) whose values come from tools.",
+    )
+    unknown_markers: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_UNKNOWN_MARKERS),
+        description="Words that label a fact unknown or an answer as an error.",
+    )
+
+    @field_validator("unknown_markers")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [m.casefold() for m in value if m.strip()]
+
+    # -- checks ---------------------------------------------------------------------------
+    def declares_error(self, bases: list[str]) -> bool:
+        """True when an exception whose class hierarchy is ``bases`` (qualified names) is one
+        the contract declares. A declared name without a module matches by class name."""
+        for declared in self.error_types:
+            for base in bases:
+                if base == declared or (
+                    "." not in declared and base.rsplit(".", 1)[-1] == declared
+                ):
+                    return True
+        return False
+
+    def output_errors(self, value: Any) -> list[str]:
+        """Why ``value`` fails the output model (empty when it passes or none is declared)."""
+        if self.output_model is None:
+            return []
+        return _validation_errors(self.output_model, value, self.strict_output)
+
+    def is_error_shape(self, value: Any) -> bool:
+        """True when ``value`` is an error the target returns on purpose."""
+        if self.error_model is None or value is None:
+            return False
+        return not _validation_errors(self.error_model, value, strict=False)
+
+    def output_field_names(self) -> set[str]:
+        model = self.output_model
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names = set(model.model_fields)
+            names.update(f.alias for f in model.model_fields.values() if f.alias)
+            return names
+        return set()
+
+
+def _validation_errors(model: Any, value: Any, strict: bool) -> list[str]:
+    adapter = TypeAdapter(model)
+    try:
+        if isinstance(value, str | bytes) and _wants_object(model):
+            adapter.validate_json(value, strict=strict)
+        else:
+            # Round-trip through JSON so a model built with model_construct (no validation) or
+            # mutated after construction is checked for what it would really send.
+            adapter.validate_json(json.dumps(value, default=str), strict=strict)
+    except ValidationError as exc:
+        return [
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+    except ValueError as exc:
+        return [f"(root): not valid JSON: {exc}"]
+    return []
+
+
+def _wants_object(model: Any) -> bool:
+    return isinstance(model, type) and issubclass(model, BaseModel)

@@ -1,0 +1,152 @@
+"""Finding a value in an answer: did data the SUT never received (or should not trust) get out?
+
+The rule, chosen to catch real leaks without flagging coincidences:
+
+* A **distinctive** value is a string of at least :data:`MIN_TEXT_CHARS` characters that is not
+  a placeholder (``"null"``, ``"unknown"``, ``"n/a"``...), or a number written with at least
+  :data:`MIN_NUMBER_DIGITS` digits (``129.99``, ``1042``; not ``7`` or ``42``). Booleans and
+  null are never distinctive.
+* A distinctive value is found when it appears anywhere in the answer: as a value of any field
+  (numbers compare by value, strings case-insensitively), or inside a text (as a whole word or
+  number: ``"ship"`` is not found in ``"shipped"``, ``129.99`` is found in ``"$129.99 total"``).
+* Any other value (``True``, ``3``, ``"UPS"``) is found only when a field *of the same name*
+  holds exactly that value (``{"in_stock": true}`` for a removed ``in_stock: true``): the same
+  fact, not a coincidence.
+* A container (object or list) is searched leaf by leaf, each leaf under its own field name.
+* Null is never searched: a field that is null in the answer says "unknown", which is right.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from faultkit.formats.jsonpath import JsonPathError, format_path, parse_path, walk
+
+MIN_TEXT_CHARS = 4
+MIN_NUMBER_DIGITS = 3
+PLACEHOLDERS = frozenset(
+    {"null", "none", "true", "false", "n/a", "na", "unknown", "nan", "undefined", "-", "tbd"}
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a searched value turned up: the answer path, the value there, and how it matched
+    (``field`` = same field name and value; ``value`` = equal value elsewhere; ``text`` = inside
+    a string)."""
+
+    searched: Any
+    field: str | None
+    path: str
+    found: Any
+    how: str
+
+    def describe(self) -> str:
+        where = self.path or "(the whole answer)"
+        if self.how == "text":
+            return f"{self.searched!r} appears in the text at {where}"
+        return f"{self.searched!r} is the value of {where}"
+
+
+def field_name(path: str) -> str | None:
+    """The last member name in an alteration path (``result.order.eta`` -> ``eta``). A path
+    into JSON held in a string (``choices[0].message.content::order.total``) counts from the
+    inner document."""
+    path = path.rsplit("::", 1)[-1]
+    try:
+        parts = parse_path(path)
+    except JsonPathError:
+        words = re.findall(r"[A-Za-z_][A-Za-z0-9_\-]*", path)
+        return words[-1] if words else None
+    names = [p for p in parts if isinstance(p, str) and p != "*"]
+    return names[-1] if names else None
+
+
+def number_text(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def distinctive(value: Any) -> bool:
+    if is_number(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        return sum(ch.isdigit() for ch in number_text(value)) >= MIN_NUMBER_DIGITS
+    if isinstance(value, str):
+        text = value.strip()
+        return len(text) >= MIN_TEXT_CHARS and text.casefold() not in PLACEHOLDERS
+    return False
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality that respects kinds: ``True`` is not ``1``, ``"42"`` is not ``42``; strings
+    compare trimmed and case-insensitively."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if is_number(a) and is_number(b):
+        return a == b
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip().casefold() == b.strip().casefold()
+    return False
+
+
+def _pattern(value: Any) -> re.Pattern[str]:
+    if is_number(value):
+        return re.compile(rf"(?<![\d.]){re.escape(number_text(value))}(?![\d]|\.\d)")
+    text = re.escape(value.strip())
+    left = r"(?<!\w)" if value.strip()[:1].isalnum() else ""
+    right = r"(?!\w)" if value.strip()[-1:].isalnum() else ""
+    return re.compile(left + text + right, re.IGNORECASE)
+
+
+def leaves(value: Any, name: str | None) -> Iterator[tuple[str | None, Any]]:
+    """(field name, scalar) for every scalar in ``value``; list items keep their list's name."""
+    for parts, item in walk(value):
+        if isinstance(item, dict | list):
+            continue
+        names = [p for p in parts if isinstance(p, str)]
+        yield (names[-1] if names else name), item
+
+
+def find(
+    answer: Any, target: Any, name: str | None = None, *, exact_type: bool = False
+) -> list[Hit]:
+    """Every place ``target`` (under field ``name``) shows up in ``answer``, by the rule above.
+
+    With ``exact_type`` only a leaf of the very same JSON type counts and texts are not
+    searched: for a retyped value, ``"129.99"`` passed on is the drift, ``129.99`` (coerced
+    back) or a sentence quoting it is not."""
+    hits: list[Hit] = []
+    answer_leaves = [
+        (format_path(parts), parts, item)
+        for parts, item in walk(answer)
+        if not isinstance(item, dict | list)
+    ]
+    for leaf_name, leaf in leaves(target, name):
+        if leaf is None:
+            continue
+        wide = distinctive(leaf)
+        pattern = _pattern(leaf) if wide and not exact_type else None
+        for path, parts, item in answer_leaves:
+            item_name = next((p for p in reversed(parts) if isinstance(p, str)), None)
+            if exact_type:
+                same = type(item) is type(leaf) and item == leaf
+                if same and (wide or (leaf_name and item_name == leaf_name)):
+                    hits.append(Hit(leaf, leaf_name, path, item, "value"))
+                continue
+            if same_value(item, leaf) and (wide or (leaf_name and item_name == leaf_name)):
+                hits.append(Hit(leaf, leaf_name, path, item, "field" if not wide else "value"))
+            elif wide and is_number(item) and isinstance(leaf, str) and number_text(item) == leaf:
+                hits.append(Hit(leaf, leaf_name, path, item, "value"))
+            elif wide and isinstance(item, str) and pattern is not None and pattern.search(item):
+                hits.append(Hit(leaf, leaf_name, path, item, "text"))
+    return hits

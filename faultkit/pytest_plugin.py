@@ -1,0 +1,366 @@
+"""The pytest plugin: ``--faultkit-*`` options, the ``faultkit`` marker and fixture, a summary.
+
+Thin, like pytest-recording: it turns options and markers into a
+:class:`~faultkit.session.FaultkitSession` (engine + cassette store + doors) and reports what the
+ledger says. Fault, matching and verdict logic live elsewhere.
+
+- ``@pytest.mark.faultkit(scenario=..., cassette=..., route=..., seed=..., match_on=...,
+  playback=...)``; the closest marker wins per argument, and a marker's ``scenario`` (even
+  ``None``) overrides ``--faultkit-scenario``.
+- Cassettes default to pytest-recording's layout, ``<test dir>/cassettes/<module>/<test>.yaml``,
+  so existing vcrpy cassettes replay unchanged.
+- Record modes: ``none`` (default: replay only, never the network), ``once`` (record when the
+  cassette file does not exist yet, else replay), ``new_episodes`` (replay what matches, record
+  the rest), ``all`` (always record). Recordings are saved at teardown.
+- A request with no recording fails the test, even when the code under test swallowed the
+  ``UnmatchedRequest``: silently answering nothing is exactly what a replay must not do.
+
+No option or fixture name collides with Locust's plugin (``--host``, ``session``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faultkit.errors import FaultkitError, ScenarioError
+from faultkit.scenario import Scenario
+from faultkit.session import DEFAULT_MATCH_ON, FaultkitSession
+
+RECORD_MODES = ("none", "once", "new_episodes", "all")
+MARKER_ARGS = ("scenario", "cassette", "route", "seed", "match_on", "playback")
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+_UNSAFE = re.compile(r"[<>?%*:|\"'/\\]")
+
+
+@dataclass
+class _TestRecord:
+    """What the terminal summary needs about one test."""
+
+    nodeid: str
+    seed: int
+    faults: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+_SESSION_KEY = pytest.StashKey[FaultkitSession]()
+_RECORDS_KEY = pytest.StashKey[list[_TestRecord]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("faultkit", "faultkit fault injection")
+    group.addoption(
+        "--faultkit-seed",
+        type=int,
+        default=None,
+        metavar="INT",
+        help="seed for every fault decision (default: the scenario's); reproduces a run",
+    )
+    group.addoption(
+        "--faultkit-scenario",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="scenario for every test using the faultkit fixture, unless its marker says otherwise",
+    )
+    group.addoption(
+        "--faultkit-record-mode",
+        choices=RECORD_MODES,
+        default="none",
+        help="none (default): replay only; once: record missing cassettes; "
+        "new_episodes: record unmatched requests; all: always record",
+    )
+    group.addoption(
+        "--faultkit-cassette-dir",
+        default=None,
+        metavar="DIR",
+        help="cassette root (default: <test dir>/cassettes); files are <module>/<test>.yaml",
+    )
+    group.addoption(
+        "--faultkit-scenario-dir",
+        default=None,
+        metavar="DIR",
+        help="where scenario names are looked up first (default: <rootdir>/scenarios)",
+    )
+    group.addoption(
+        "--faultkit-timing-scale",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="scale recorded stream timing (0 = as fast as possible, default 1)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "faultkit(scenario=None, cassette=None, route=None, seed=None, match_on=None, "
+        "playback=None): scenario (name or path) and cassettes for the faultkit fixture",
+    )
+    config.stash[_RECORDS_KEY] = []
+
+
+# -- resolving options ------------------------------------------------------------------------
+
+
+def _marker_args(node: pytest.Item) -> dict[str, Any]:
+    """Marker arguments, the closest marker winning per argument."""
+    merged: dict[str, Any] = {}
+    for marker in node.iter_markers("faultkit"):
+        if len(marker.args) > 1:
+            raise FaultkitError("@pytest.mark.faultkit takes at most one positional argument")
+        kwargs = dict(marker.kwargs)
+        if marker.args:
+            kwargs.setdefault("scenario", marker.args[0])
+        unknown = sorted(set(kwargs) - set(MARKER_ARGS))
+        if unknown:
+            raise FaultkitError(
+                f"@pytest.mark.faultkit: unknown argument {', '.join(unknown)}; "
+                f"known: {', '.join(MARKER_ARGS)}"
+            )
+        for key, value in kwargs.items():
+            merged.setdefault(key, value)
+    return merged
+
+
+def scenario_dirs(config: pytest.Config) -> list[Path]:
+    """Where scenario names are looked up, in order: the project's, then faultkit's own."""
+    from faultkit.catalogue import bundled_dir
+
+    option = config.getoption("faultkit_scenario_dir")
+    first = Path(option) if option else config.rootpath / "scenarios"
+    if not first.is_absolute():
+        first = config.rootpath / first
+    dirs = [first]
+    bundled = bundled_dir("scenarios")
+    if bundled is not None:
+        dirs.append(bundled)
+    unique: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and all(d.resolve() != u.resolve() for u in unique):
+            unique.append(d)
+    return unique
+
+
+def _scenario_files(directory: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and p.suffix.lower() in SCENARIO_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def resolve_scenario(ref: Any, config: pytest.Config, test_dir: Path) -> Scenario | None:
+    """A Scenario from a marker/option value: a Scenario, a file path, or a catalogue name."""
+    if ref is None or isinstance(ref, Scenario):
+        return ref
+    text = str(ref)
+    looks_like_path = "/" in text or "\\" in text or text.lower().endswith(SCENARIO_SUFFIXES)
+    for base in (test_dir, config.rootpath, Path.cwd()):
+        candidate = base / text
+        if candidate.is_file():
+            return Scenario.load(candidate)
+    if looks_like_path:
+        raise ScenarioError([f"{text}: no such scenario file (looked in {test_dir} and rootdir)"])
+    dirs = scenario_dirs(config)
+    for directory in dirs:
+        for suffix in SCENARIO_SUFFIXES:
+            if (directory / f"{text}{suffix}").is_file():
+                return Scenario.load(directory / f"{text}{suffix}")
+    known: set[str] = set()
+    for directory in dirs:
+        for file in _scenario_files(directory):
+            known.add(file.stem)
+            try:
+                scenario = Scenario.load(file)
+            except ScenarioError:
+                continue
+            known.add(scenario.name)
+            if scenario.name == text:
+                return scenario
+    where = ", ".join(str(d) for d in dirs) or "no scenario directory exists"
+    listing = ", ".join(sorted(known)) if known else "(none)"
+    raise ScenarioError([f"unknown scenario {text!r} (searched {where}); available: {listing}"])
+
+
+def default_cassette(item: pytest.Item, config: pytest.Config) -> Path:
+    """pytest-recording's path: ``<dir>/<module>/<Class.>test_name[param].yaml``."""
+    path = Path(str(item.fspath))
+    option = config.getoption("faultkit_cassette_dir")
+    root = Path(option) if option else path.parent / "cassettes"
+    if not root.is_absolute():
+        root = config.rootpath / root
+    cls = getattr(item, "cls", None)
+    name = f"{cls.__name__}.{item.name}" if cls is not None else item.name
+    return root / path.stem / f"{_UNSAFE.sub('-', name)}.yaml"
+
+
+# -- the fixture --------------------------------------------------------------------------------
+
+
+def _build_session(request: pytest.FixtureRequest) -> FaultkitSession:
+    config = request.config
+    item = request.node
+    args = _marker_args(item)
+    test_dir = Path(str(item.fspath)).parent
+    scenario_ref = args["scenario"] if "scenario" in args else config.getoption("faultkit_scenario")
+    scenario = resolve_scenario(scenario_ref, config, test_dir)
+    seed = args.get("seed")
+    if seed is None:
+        seed = config.getoption("faultkit_seed")
+
+    named = args.get("cassette")
+    if named is None:
+        cassettes = [default_cassette(item, config)]
+    else:
+        raw = [named] if isinstance(named, str | Path) else list(named)
+        cassettes = [p if Path(p).is_absolute() else test_dir / p for p in map(Path, raw)]
+
+    record_mode = config.getoption("faultkit_record_mode")
+    target_exists = cassettes[0].exists()
+    mode = {
+        "none": "replay",
+        "once": "replay" if target_exists else "record",
+        "new_episodes": "new_episodes",
+        "all": "record",
+    }[record_mode]
+    if mode == "replay":
+        missing = [str(p) for p in cassettes if not p.exists()]
+        if named is not None and missing:
+            raise FaultkitError(
+                "cassette not found: " + ", ".join(missing) + " (record it with "
+                "--faultkit-record-mode=once)"
+            )
+        cassettes = [p for p in cassettes if p.exists()]
+    elif not target_exists:
+        # Recording into a new file: replay only from cassettes that exist.
+        cassettes = [cassettes[0], *(p for p in cassettes[1:] if p.exists())]
+
+    match_on = args.get("match_on") or DEFAULT_MATCH_ON
+    if isinstance(match_on, str):
+        match_on = (match_on,)
+    session = FaultkitSession(
+        scenario,
+        cassettes=cassettes,
+        mode=mode,
+        seed=seed,
+        timing_scale=config.getoption("faultkit_timing_scale"),
+        match_on=match_on,
+        playback=args.get("playback") or "once",
+        base_dir=test_dir,
+        route=args.get("route"),
+        rerecord=record_mode == "all",
+    )
+    session.default_cassette = default_cassette(item, config)  # type: ignore[attr-defined]
+    return session
+
+
+@pytest.fixture
+def faultkit(request: pytest.FixtureRequest) -> Iterator[FaultkitSession]:
+    """A :class:`FaultkitSession` for this test: ``.client()``, ``.async_client()``,
+    ``.transport()``, ``.inject(...)``, ``.ledger``, ``.engine``, ``.use_cassette(path)``."""
+    try:
+        session = _build_session(request)
+    except FaultkitError as exc:
+        pytest.fail(f"faultkit: {exc}", pytrace=False)
+    request.node.stash[_SESSION_KEY] = session
+    try:
+        yield session
+    finally:
+        try:
+            session.save()
+        finally:
+            session.close()
+            _remember(request, session)
+
+
+def _remember(request: pytest.FixtureRequest, session: FaultkitSession) -> None:
+    record = _TestRecord(nodeid=request.node.nodeid, seed=session.engine.seed)
+    for _entry, applied in session.engine.ledger.faults_applied():
+        record.faults[(applied.rule, applied.type)] += 1
+    request.config.stash[_RECORDS_KEY].append(record)
+
+
+# -- failing on unmatched requests ---------------------------------------------------------------
+
+
+def unmatched_message(session: FaultkitSession) -> str | None:
+    entries = session.unmatched()
+    if not entries:
+        return None
+    lines = [f"faultkit: {len(entries)} request(s) had no recording (replay never uses the network)"]
+    for entry in entries:
+        lines.append("")
+        lines.append(entry.error or f"no recording matches {entry.method} {entry.url}")
+    default = getattr(session, "default_cassette", None)
+    if default is not None and not session.cassettes:
+        lines.append("")
+        lines.append(
+            f"no cassette loaded: expected {default}; record it with --faultkit-record-mode=once"
+        )
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if call.when != "call":
+        return report
+    session = item.stash.get(_SESSION_KEY, None)
+    if session is None:
+        return report
+    message = unmatched_message(session)
+    if message is None:
+        return report
+    if report.passed and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = message
+    else:
+        report.sections.append(("faultkit: unmatched requests", message))
+    return report
+
+
+# -- terminal summary -----------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    records = [r for r in config.stash.get(_RECORDS_KEY, []) if r.faults]
+    if not records:
+        return
+    rows = [
+        (r.nodeid, rule, kind, str(count), str(r.seed))
+        for r in records
+        for (rule, kind), count in sorted(r.faults.items())
+    ]
+    header = ("test", "rule", "fault", "count", "seed")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    tr = terminalreporter
+    tr.write_sep("=", "faultkit: faults injected")
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    tr.write_line(line(header))
+    for row in rows:
+        tr.write_line(line(row))
+    by_type: Counter[str] = Counter()
+    for r in records:
+        for (_rule, kind), count in r.faults.items():
+            by_type[kind] += count
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(by_type.items()))
+    tr.write_line(
+        f"total: {sum(by_type.values())} fault(s) injected in {len(records)} test(s) ({kinds})"
+    )
+    option_seed = config.getoption("faultkit_seed")
+    failed = {getattr(rep, "nodeid", None) for rep in tr.stats.get("failed", [])}
+    if option_seed is not None:
+        tr.write_line(f"seed: --faultkit-seed {option_seed}")
+    for r in records:
+        if r.nodeid in failed:
+            tr.write_line(f"reproduce: pytest '{r.nodeid}' --faultkit-seed {r.seed}")

@@ -1,0 +1,69 @@
+"""Real recorded provider responses (``/work/shared/cassettes-real``) and small synthetic tool
+answers, as plans, for the meaning-level fault tests. Read with ``yaml.safe_load`` directly so
+these tests do not depend on the cassette loader."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from faultkit.exchange import Request, Response, ResponseHead
+from faultkit.faults.base import FaultContext
+from faultkit.formats.detect import WireFormat, detect_format
+from faultkit.plan import Plan
+
+REAL = Path("/work/shared/cassettes-real")
+
+URLS = {
+    WireFormat.openai_chat: "https://api.openai.com/v1/chat/completions",
+    WireFormat.openai_responses: "https://api.openai.com/v1/responses",
+    WireFormat.anthropic_messages: "https://api.anthropic.com/v1/messages",
+}
+
+
+def real_response(name: str, index: int = 0) -> Response:
+    """Interaction ``index`` of real cassette ``name`` as a Response (gzip bodies decoded)."""
+    data = yaml.safe_load((REAL / name).read_text())
+    raw = data["interactions"][index]["response"]
+    headers = [(k, str(v)) for k, values in raw["headers"].items() for v in values]
+    if "parsed_body" in raw:
+        body = json.dumps(raw["parsed_body"]).encode()
+    else:
+        string = raw["body"]["string"]
+        body = string.encode() if isinstance(string, str) else string
+    if body[:2] == b"\x1f\x8b":
+        body = gzip.decompress(body)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+    status = raw["status"]["code"] if isinstance(raw["status"], dict) else raw["status"]
+    return Response(head=ResponseHead(status=status, headers=tuple(headers)), body=body)
+
+
+def real_plan(name: str, index: int = 0) -> Plan:
+    return Plan.from_response(real_response(name, index), timing_scale=0)
+
+
+def json_plan(value: Any, content_type: str = "application/json") -> Plan:
+    head = ResponseHead(status=200, headers=(("content-type", content_type),))
+    return Plan.from_response(Response(head=head, body=json.dumps(value).encode()))
+
+
+def sse_plan(body: bytes) -> Plan:
+    head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
+    return Plan.from_response(Response(head=head, body=body))
+
+
+def ctx_for(fmt: WireFormat, seed: int = 0, request: Request | None = None) -> FaultContext:
+    if request is None:
+        url = URLS.get(fmt, "http://tools.local/orders")
+        request = Request(method="POST", url=url, body=b"{}")
+    assert fmt in (detect_format(request, "application/json"), WireFormat.json, WireFormat.mcp)
+    return FaultContext(request=request, format=fmt, rng=random.Random(seed))
+
+
+def body_json(plan: Plan) -> Any:
+    return json.loads(plan.body_bytes())

@@ -1,0 +1,149 @@
+"""retried, retry_storm, retry_after_ignored and retried_non_retryable, each shown to fire and
+to stay silent, on ledgers of a SUT that really retries through faultkit's in-process door."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from oracle_world import Answer, OrderLookupError, World, model_answer, rules, sleep_ms
+
+from faultkit.oracle import Contract
+
+CONTRACT = Contract(output_model=Answer, error_types=[OrderLookupError], max_attempts=3)
+
+
+def chat_503(calls: str | None = None) -> str:
+    when = f", when: {{calls: '{calls}'}}" if calls else ""
+    return f"{{match: {{route: openai}}, fault: {{type: http_error, status: 503}}{when}}}"
+
+
+def retrying(attempts: int, backoff_ms: float, *, honour_retry_after: bool = False,
+             give_up_on: Callable[[httpx.Response], bool] = lambda r: False):
+    """A SUT that calls the model up to ``attempts`` times, waiting ``backoff_ms`` between
+    attempts (or the server's retry-after when ``honour_retry_after``)."""
+
+    def sut(world: World) -> Answer:
+        for attempt in range(1, attempts + 1):
+            response = world.chat()
+            if response.status_code == 200:
+                return Answer.model_validate(model_answer(response))
+            if give_up_on(response) or attempt == attempts:
+                raise OrderLookupError(f"model unavailable: HTTP {response.status_code}")
+            wait = backoff_ms
+            if honour_retry_after and "retry-after-ms" in response.headers:
+                wait = max(wait, float(response.headers["retry-after-ms"]))
+            sleep_ms(wait)
+        raise AssertionError("unreachable")
+
+    return sut
+
+
+def test_retried_fires_for_bounded_retries_with_backoff() -> None:
+    world = World(rules(chat_503("1-2")))
+    verdict = world.run(retrying(3, 60), CONTRACT)
+    assert verdict.kind == "retried"
+    assert verdict.ok
+    finding = verdict.headline
+    assert finding.entry_ids == [1, 2, 3]
+    assert finding.values["attempts"] == 3 and finding.values["recovered"] is True
+    assert all(gap >= 55 for gap in finding.timings_ms.values())
+
+
+def test_retried_is_silent_without_retries() -> None:
+    verdict = World().run(retrying(3, 60), CONTRACT)
+    assert verdict.kind == "pass"
+    assert not verdict.has("retried")
+
+
+def test_retry_storm_fires_past_the_attempt_bound() -> None:
+    world = World(rules(chat_503()))
+    verdict = world.run(retrying(5, 10), CONTRACT.model_copy(update={"min_backoff_ms": 5}))
+    assert verdict.kind == "retry_storm"
+    storm = verdict.findings_of("retry_storm")[0]
+    assert storm.values == {"attempts": 5, "max_attempts": 3}
+    assert storm.entry_ids == [1, 2, 3, 4, 5]
+    # It then gave up with its declared error: listed, but the storm heads the verdict.
+    assert verdict.has("controlled_error")
+
+
+def test_scenario_bound_is_stricter_than_the_contract() -> None:
+    world = World(rules(chat_503("1-2")))
+    contract = CONTRACT.model_copy(update={"max_attempts": 5})
+    verdict = world.run(retrying(3, 60), contract, max_attempts=2)
+    assert verdict.kind == "retry_storm"
+    assert verdict.headline.values["max_attempts"] == 2
+
+
+def test_retry_storm_fires_for_retries_without_backoff() -> None:
+    world = World(rules(chat_503("1")))
+    verdict = world.run(retrying(3, 0), CONTRACT)
+    assert verdict.kind == "retry_storm"
+    assert "without backoff" in verdict.headline.summary
+    assert verdict.headline.timings_ms["gap_1_2_ms"] < 50
+
+
+def test_retry_storm_is_silent_for_bounded_retries_with_backoff() -> None:
+    verdict = World(rules(chat_503("1-2"))).run(retrying(3, 60), CONTRACT)
+    assert not verdict.has("retry_storm")
+
+
+RATE_LIMITED = (
+    "{match: {route: openai}, when: {nth: 1},"
+    " fault: {type: http_error, status: 429, retry_after_ms: 150}}"
+)
+
+
+def test_retry_after_ignored_fires_when_the_sut_retries_too_soon() -> None:
+    world = World(rules(RATE_LIMITED))
+    verdict = world.run(retrying(3, 60), CONTRACT)
+    assert verdict.kind == "retry_after_ignored"
+    finding = verdict.headline
+    assert finding.entry_ids == [1, 2]
+    assert finding.timings_ms["retry_after_ms"] == 150
+    assert 55 <= finding.timings_ms["gap_ms"] < 150
+
+
+def test_retry_after_ignored_is_silent_when_the_sut_waits() -> None:
+    world = World(rules(RATE_LIMITED))
+    verdict = world.run(retrying(3, 60, honour_retry_after=True), CONTRACT)
+    assert verdict.kind == "retried"
+    assert not verdict.has("retry_after_ignored")
+    assert verdict.headline.timings_ms["gap_1_2_ms"] >= 148
+
+
+def _is_quota(response: httpx.Response) -> bool:
+    return response.status_code == 429 and "insufficient_quota" in response.text
+
+
+QUOTA = "{match: {route: openai}, fault: {type: http_error, status: 429, error_type: insufficient_quota}}"
+BAD_REQUEST = "{match: {route: openai}, when: {nth: 1}, fault: {type: http_error, status: 400}}"
+
+
+def test_retried_non_retryable_fires_after_a_400() -> None:
+    world = World(rules(BAD_REQUEST))
+    verdict = world.run(retrying(3, 60), CONTRACT)
+    assert verdict.kind == "retried_non_retryable"
+    assert verdict.headline.entry_ids == [1, 2]
+    assert verdict.headline.values["status"] == 400
+
+
+def test_retried_non_retryable_fires_after_an_exhausted_quota() -> None:
+    world = World(rules(QUOTA))
+    verdict = world.run(retrying(3, 60), CONTRACT)
+    assert verdict.kind == "retried_non_retryable"
+    assert "insufficient_quota" in verdict.headline.summary
+
+
+def test_retried_non_retryable_is_silent_when_the_sut_stops() -> None:
+    world = World(rules(QUOTA))
+    verdict = world.run(retrying(3, 60, give_up_on=_is_quota), CONTRACT)
+    assert verdict.kind == "controlled_error"
+    assert not verdict.has("retried_non_retryable")
+    assert len(world.engine.ledger) == 1
+
+
+def test_retried_non_retryable_is_silent_for_transient_errors() -> None:
+    verdict = World(rules(chat_503("1"))).run(retrying(3, 60), CONTRACT)
+    assert verdict.kind == "retried"
+    assert not verdict.has("retried_non_retryable")
