@@ -185,7 +185,15 @@ class Engine:
                 call_index=firing.call_index,
                 attempt=entry.attempt,
             )
-            plan, alterations = fault.apply(plan, ctx)
+            new_plan, alterations = fault.apply(plan, ctx)
+            if not alterations and new_plan == plan:
+                # The fault found nothing to act on (no tool call, no JSON output, no events):
+                # say so, rather than claim in the ledger that it was injected.
+                entry.skipped.append(
+                    SkippedFault(rule=firing.label, type=fault.type, reason="nothing to alter")
+                )
+                continue
+            plan = new_plan
             entry.faults.append(
                 AppliedFault(
                     rule=firing.label,

@@ -71,7 +71,9 @@ def test_vcrpy_json_serializer_layout(tmp_path) -> None:
         ],
         "version": 1,
     }
-    interaction = load_cassette(write(tmp_path, json.dumps(doc, indent=4), "c.json")).interactions[0]
+    interaction = load_cassette(write(tmp_path, json.dumps(doc, indent=4), "c.json")).interactions[
+        0
+    ]
     assert interaction.request.body == b'{"q": 1}'
     assert interaction.response.head.status == 201
     assert interaction.response.head.reason == "Created"
@@ -125,7 +127,11 @@ def test_unknown_coding_is_kept_with_its_header(tmp_path) -> None:
         ("!!python/str 'text'", b"text"),
         ("!!python/unicode 'caf\u00e9'", "caf\u00e9".encode()),
         ("!!python/object/apply:builtins.iter\n      args: [['ab', 'cd']]", b"abcd"),
-        ("!!python/object/new:_io.BytesIO\n      state: !!python/tuple [!!binary 'AAE=', 0, null]", b"\x00\x01"),
+        (
+            "!!python/object/new:_io.BytesIO\n"
+            "      state: !!python/tuple [!!binary 'AAE=', 0, null]",
+            b"\x00\x01",
+        ),
         ("{type: json, content: {b: 1, a: [1, 2]}}", b'{"b":1,"a":[1,2]}'),
     ],
 )
@@ -148,7 +154,7 @@ def test_faultkit_timing_key_loads_into_the_response(tmp_path) -> None:
         "- faultkit: {first_byte_ms: 120.5, event_offsets_ms: [0, 10.25, 30]}\n"
         "  request: {body: '', headers: {}, method: GET, uri: 'https://x.test/s'}\n"
         "  response:\n"
-        "    body: {string: \"data: 1\\n\\ndata: 2\\n\\ndata: [DONE]\\n\\n\"}\n"
+        '    body: {string: "data: 1\\n\\ndata: 2\\n\\ndata: [DONE]\\n\\n"}\n'
         "    headers: {content-type: [text/event-stream]}\n"
         "    status: {code: 200, message: OK}\n"
     )
@@ -229,7 +235,10 @@ def test_disallowed_python_tag_is_refused_and_never_run(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("replace", "fragment"),
     [
-        ("status: {code: 200, message: OK}", r"interaction 1: response\.status\.code: expected an HTTP"),
+        (
+            "status: {code: 200, message: OK}",
+            r"interaction 1: response\.status\.code: expected an HTTP",
+        ),
         ("method: GET", r"interaction 1: request\.method: missing"),
         ("headers: {}", r"interaction 1: request\.headers: expected a mapping"),
     ],
@@ -257,7 +266,9 @@ def test_compressed_header_with_plain_body_is_an_error(tmp_path) -> None:
         "    status: {code: 200, message: OK}\n"
     )
     path = write(tmp_path, text)
-    with pytest.raises(CassetteError, match=r"interaction 0: response\.body: body is not valid gzip"):
+    with pytest.raises(
+        CassetteError, match=r"interaction 0: response\.body: body is not valid gzip"
+    ):
         load_cassette(path)
 
 
@@ -299,8 +310,10 @@ _scalars = (
 )
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8) | st.integers(), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8) | st.integers(), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -308,7 +321,11 @@ _values = st.recursive(
 @settings(max_examples=150, deadline=None)
 @given(_values)
 def test_fast_loader_equals_full_loader(value) -> None:
-    for text in (dump_yaml(value), yaml.safe_dump(value), yaml.safe_dump(value, default_flow_style=True)):
+    for text in (
+        dump_yaml(value),
+        yaml.safe_dump(value),
+        yaml.safe_dump(value, default_flow_style=True),
+    ):
         assert fast_load_yaml(text) == load_yaml(text)
 
 

@@ -104,13 +104,18 @@ def test_body_matching_is_canonical_json_without_ignored_fields() -> None:
         URL, "POST", body=b'{"n": 2,  "metadata": {"user": "u", "request_id": "zz"}, "model": "m"}'
     )
     assert store.match(live).response.body == b"2"
-    live_first = req(URL, "POST", body=b'{"metadata":{"request_id":"q","user":"u"},"model":"m","n":1}')
+    live_first = req(
+        URL, "POST", body=b'{"metadata":{"request_id":"q","user":"u"},"model":"m","n":1}'
+    )
     assert store.match(live_first).response.body == b"1"
 
 
 def test_non_json_bodies_match_by_bytes() -> None:
     store = store_of(
-        [(req(URL, "POST", b"a=1&b=2"), resp(b"form")), (req(URL, "POST", b"\x00\x01"), resp(b"bin"))],
+        [
+            (req(URL, "POST", b"a=1&b=2"), resp(b"form")),
+            (req(URL, "POST", b"\x00\x01"), resp(b"bin")),
+        ],
         match_on=("method", "body"),
     )
     assert store.match(req(URL, "POST", b"\x00\x01")).response.body == b"bin"
@@ -262,7 +267,7 @@ def test_record_to_alongside_read_only_cassettes(tmp_path) -> None:
 def test_a_corrupt_target_is_not_silently_replaced(tmp_path) -> None:
     target = tmp_path / "rec.yaml"
     target.write_text("interactions:\n- request: {method: GET\n")
-    with pytest.raises(CassetteError, match="rec.yaml"):
+    with pytest.raises(CassetteError, match=r"rec\.yaml"):
         CassetteStore.for_recording(target)
 
 

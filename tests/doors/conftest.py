@@ -156,7 +156,7 @@ def local_server() -> Iterator[LocalServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server = LocalServer(url=f"http://127.0.0.1:{httpd.server_address[1]}", hits=[])
     httpd.owner = server  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server

@@ -4,6 +4,7 @@ these tests do not depend on the cassette loader."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import random
@@ -26,6 +27,7 @@ URLS = {
 }
 
 
+@functools.cache
 def real_response(name: str, index: int = 0) -> Response:
     """Interaction ``index`` of real cassette ``name`` as a Response (gzip bodies decoded)."""
     data = yaml.safe_load((REAL / name).read_text())
@@ -52,6 +54,12 @@ def json_plan(value: Any, content_type: str = "application/json") -> Plan:
     return Plan.from_response(Response(head=head, body=json.dumps(value).encode()))
 
 
+def html_plan(status: int = 200) -> Plan:
+    """A gateway's HTML error page: not JSON, so meaning-level faults must leave it alone."""
+    head = ResponseHead(status=status, headers=(("content-type", "text/html"),))
+    return Plan.from_response(Response(head=head, body=b"<html><h1>502 Bad Gateway</h1></html>"))
+
+
 def sse_plan(body: bytes) -> Plan:
     head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
     return Plan.from_response(Response(head=head, body=body))
@@ -67,3 +75,44 @@ def ctx_for(fmt: WireFormat, seed: int = 0, request: Request | None = None) -> F
 
 def body_json(plan: Plan) -> Any:
     return json.loads(plan.body_bytes())
+
+
+def _transport(plan: Plan) -> Any:
+    import httpx2
+
+    head = plan.head
+    assert head is not None
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(head.status, headers=list(head.headers), content=plan.body_bytes())
+
+    return httpx2.MockTransport(handler)
+
+
+def openai_client(plan: Plan) -> Any:
+    """The real openai SDK answering every call with ``plan`` (in memory, no retries)."""
+    import httpx2
+    import openai
+
+    return openai.OpenAI(
+        api_key="sk-test",
+        base_url="http://127.0.0.1:9/v1",
+        http_client=httpx2.Client(transport=_transport(plan)),
+        max_retries=0,
+    )
+
+
+def anthropic_client(plan: Plan) -> Any:
+    """The real anthropic SDK answering every call with ``plan`` (in memory, no retries)."""
+    import anthropic
+    import httpx2
+
+    return anthropic.Anthropic(
+        api_key="sk-ant-test",
+        base_url="http://127.0.0.1:9",
+        http_client=httpx2.Client(transport=_transport(plan)),
+        max_retries=0,
+    )
+
+
+USER = [{"role": "user", "content": "hi"}]

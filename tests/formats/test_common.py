@@ -90,14 +90,10 @@ def test_non_json_bodies_are_reported_as_such() -> None:
 
 def test_replace_events_keeps_waits_and_inserts_after() -> None:
     head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
-    response = Response(
-        head=head, body=b"data: 1\n\ndata: 2\n\n", event_offsets_ms=(10.0, 30.0)
-    )
+    response = Response(head=head, body=b"data: 1\n\ndata: 2\n\n", event_offsets_ms=(10.0, 30.0))
     plan = Plan.from_response(response)
     events = plan.events()
-    new = replace_events(
-        plan, [events[0], SSEEvent(data="two")], {0: [SSEEvent(data="1.5")]}
-    )
+    new = replace_events(plan, [events[0], SSEEvent(data="two")], {0: [SSEEvent(data="1.5")]})
     kinds = [type(a).__name__ for a in new.actions]
     assert kinds == ["SendHead", "Wait", "SendEvent", "SendEvent", "Wait", "SendEvent", "Close"]
     assert [e.data for e in new.events()] == ["1", "1.5", "two"]

@@ -59,7 +59,9 @@ def test_body_without_tool_calls_has_none() -> None:
     assert openai_chat.tool_calls(doc) == []
     (slot,) = openai_chat.output_texts(doc)
     assert slot.text.startswith("Hello!")
-    assert openai_chat.output_texts(openai_chat.set_output_text(doc, slot.key, "{}"))[0].text == "{}"
+    assert (
+        openai_chat.output_texts(openai_chat.set_output_text(doc, slot.key, "{}"))[0].text == "{}"
+    )
     assert openai_chat.tool_calls({"not": "chat"}) == []
 
 

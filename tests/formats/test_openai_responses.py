@@ -95,7 +95,7 @@ def test_body_tool_calls_edit_and_duplicate() -> None:
 def test_output_text_in_stream_and_body() -> None:
     events = real_events(RESPONSES_STREAMS, 1)
     (slot,) = responses.stream_output_texts(events)
-    assert slot.text == "1231 × 2331 = **2,869,461**"
+    assert slot.text == "1231 \u00d7 2331 = **2,869,461**"
     text = '{"product": 2869461}'
     new_events = responses.set_stream_output_text(events, slot.key, text)
     assert responses.stream_output_texts(new_events)[0].text == text

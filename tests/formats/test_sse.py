@@ -9,7 +9,9 @@ from faultkit.formats.sse import SSEEvent, encode_events, parse_events
 
 
 def test_parses_fields_comments_and_done() -> None:
-    body = b": ping\n\nevent: message_start\ndata: {\"a\": 1}\n\nid: 5\nretry: 3000\n\ndata: [DONE]\n\n"
+    body = (
+        b': ping\n\nevent: message_start\ndata: {"a": 1}\n\nid: 5\nretry: 3000\n\ndata: [DONE]\n\n'
+    )
     events = parse_events(body)
     assert [e.comments for e in events] == [(" ping",), (), (), ()]
     assert events[1].event == "message_start" and events[1].json() == {"a": 1}
@@ -37,7 +39,16 @@ def test_unterminated_tail_is_kept() -> None:
     assert len(events) == 2 and events[1].raw == b'data: {"b"'
 
 
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_roundtrip_of_built_events(datas: list[str]) -> None:
     events = [SSEEvent(event="e", data=d) for d in datas]
     body = encode_events(events)

@@ -6,9 +6,7 @@ from oracle_world import Answer, OrderLookupError, World, model_answer, rules, s
 
 from faultkit.oracle import Contract
 
-PRIMARY_DOWN = (
-    "{match: {route: openai, model: gpt-4o}, fault: {type: http_error, status: 503}}"
-)
+PRIMARY_DOWN = "{match: {route: openai, model: gpt-4o}, fault: {type: http_error, status: 503}}"
 CONTRACT = Contract(
     output_model=Answer,
     error_types=[OrderLookupError],
@@ -59,7 +57,9 @@ def test_fallback_route_declared_by_the_scenario() -> None:
         return model_answer(world.chat())
 
     world = World(rules("{match: {route: orders.example}, fault: {type: http_error, status: 502}}"))
-    verdict = world.run(backup_tool, Contract(output_model=Answer), fallback_routes=["orders-backup.*"])
+    verdict = world.run(
+        backup_tool, Contract(output_model=Answer), fallback_routes=["orders-backup.*"]
+    )
     assert verdict.kind == "fallback"
     assert verdict.headline.values["fallback_route"] == "orders-backup.example"
     assert not verdict.has("silent_tool_failure")  # the backup answered

@@ -18,8 +18,13 @@ def chat_503(calls: str | None = None) -> str:
     return f"{{match: {{route: openai}}, fault: {{type: http_error, status: 503}}{when}}}"
 
 
-def retrying(attempts: int, backoff_ms: float, *, honour_retry_after: bool = False,
-             give_up_on: Callable[[httpx.Response], bool] = lambda r: False):
+def retrying(
+    attempts: int,
+    backoff_ms: float,
+    *,
+    honour_retry_after: bool = False,
+    give_up_on: Callable[[httpx.Response], bool] = lambda r: False,
+):
     """A SUT that calls the model up to ``attempts`` times, waiting ``backoff_ms`` between
     attempts (or the server's retry-after when ``honour_retry_after``)."""
 
@@ -116,7 +121,10 @@ def _is_quota(response: httpx.Response) -> bool:
     return response.status_code == 429 and "insufficient_quota" in response.text
 
 
-QUOTA = "{match: {route: openai}, fault: {type: http_error, status: 429, error_type: insufficient_quota}}"
+QUOTA = (
+    "{match: {route: openai},"
+    " fault: {type: http_error, status: 429, error_type: insufficient_quota}}"
+)
 BAD_REQUEST = "{match: {route: openai}, when: {nth: 1}, fault: {type: http_error, status: 400}}"
 
 
@@ -147,3 +155,61 @@ def test_retried_non_retryable_is_silent_for_transient_errors() -> None:
     verdict = World(rules(chat_503("1"))).run(retrying(3, 60), CONTRACT)
     assert verdict.kind == "retried"
     assert not verdict.has("retried_non_retryable")
+
+
+def sdk_like(outer: int, inner: int):
+    """An app loop (``outer`` tries) around an SDK-like client that retries on its own
+    (``inner`` attempts, numbered with x-stainless-retry-count from 0 on every call)."""
+
+    def sut(world: World) -> Answer:
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "order 1042?"}]}
+        for _ in range(outer):
+            for retry in range(inner):
+                headers = {"x-stainless-retry-count": str(retry)}
+                response = world.client.post(
+                    "https://api.openai.com/v1/chat/completions", json=body, headers=headers
+                )
+                if response.status_code == 200:
+                    return Answer.model_validate(model_answer(response))
+                sleep_ms(60)
+        raise OrderLookupError("model unavailable")
+
+    return sut
+
+
+def test_retry_storm_fires_for_retries_around_retries() -> None:
+    world = World(rules(chat_503()))
+    verdict = world.run(sdk_like(2, 2), CONTRACT)
+    assert [e.logical_call for e in world.engine.ledger.entries] == [1, 1, 2, 2]
+    assert verdict.kind == "retry_storm"
+    assert "retries around retries" in verdict.headline.summary
+    assert verdict.headline.entry_ids == [1, 2, 3, 4]
+
+
+def test_retries_around_retries_within_the_bound_are_retried() -> None:
+    world = World(rules(chat_503("1-2")))
+    verdict = world.run(sdk_like(2, 2), CONTRACT)
+    assert verdict.kind == "retried"
+
+
+def test_retried_with_the_real_openai_sdk() -> None:
+    import openai
+
+    def sdk(world: World) -> Answer:
+        client = openai.OpenAI(api_key="test", http_client=world.client, max_retries=1)
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Where is order 1042?"}]
+        )
+        return Answer.model_validate_json(completion.choices[0].message.content or "")
+
+    # retry-after-ms keeps the SDK's wait short (it honours it over its own backoff).
+    world = World(
+        rules(
+            "{match: {route: openai}, when: {nth: 1},"
+            " fault: {type: http_error, status: 503, retry_after_ms: 30}}"
+        )
+    )
+    verdict = world.run(sdk, CONTRACT)
+    assert verdict.kind == "retried", verdict.explain()
+    assert verdict.headline.values["attempts"] == 2
+    assert verdict.headline.timings_ms["gap_1_2_ms"] >= 28

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 from oracle_world import Answer, World, model_answer, rules, sleep_ms
 
@@ -13,10 +15,8 @@ PRECISE = Contract(output_model=Answer, tool_fields=["status", "eta"])
 
 
 def naive(world: World) -> dict:
-    try:
+    with contextlib.suppress(httpx.HTTPError):
         world.order()
-    except httpx.HTTPError:
-        pass
     return model_answer(world.chat())
 
 
@@ -79,7 +79,10 @@ def test_silent_when_the_sut_says_it_does_not_know() -> None:
 
 def test_silent_when_a_retry_of_the_tool_recovered() -> None:
     world = World(
-        rules("{match: {route: orders.example}, when: {nth: 1}, fault: {type: http_error, status: 503}}")
+        rules(
+            "{match: {route: orders.example}, when: {nth: 1},"
+            " fault: {type: http_error, status: 503}}"
+        )
     )
 
     def retries_tool(world: World) -> dict:

@@ -26,7 +26,9 @@ def checks_evidence(world: World) -> dict:
     answer = Answer.model_validate(model_answer(world.chat()))
     if not order.get("eta"):
         answer.eta = None
-        answer.summary = f"Order {answer.order_id} has {order['status']}; its delivery date is unknown."
+        answer.summary = (
+            f"Order {answer.order_id} has {order['status']}; its delivery date is unknown."
+        )
     return answer.model_dump()
 
 

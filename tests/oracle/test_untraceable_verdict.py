@@ -65,8 +65,15 @@ def test_silent_when_no_trace_is_required() -> None:
 def test_fires_for_an_incomplete_trace() -> None:
     def partial_trace(world: World) -> dict:
         answer = model_answer(world.chat())
-        return {**answer, "trace": {"prompt_version": "v3", "model_version": "gpt-4o-mini",
-                                    "context_ids": [], "tool_outputs": []}}
+        return {
+            **answer,
+            "trace": {
+                "prompt_version": "v3",
+                "model_version": "gpt-4o-mini",
+                "context_ids": [],
+                "tool_outputs": [],
+            },
+        }
 
     verdict = World().run(partial_trace, CONTRACT)
     assert verdict.kind == "untraceable"

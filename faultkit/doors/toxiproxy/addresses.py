@@ -21,6 +21,14 @@ class AddressError(Exception):
     """A listen address cannot be parsed, resolved or bound. ``str()`` is Go's error text."""
 
 
+class BindError(AddressError):
+    """Binding failed; ``reason`` is the OS error alone (``address already in use``)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def split_host_port(address: str) -> tuple[str, str]:
     """``host:port`` / ``[v6]:port`` → (host, port). Raises AddressError like Go's net."""
     if address.startswith("["):
@@ -98,10 +106,20 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         reason = reason[:1].lower() + reason[1:]
-        raise AddressError(f"listen tcp {render(host, port)}: bind: {reason}") from None
+        raise BindError(f"listen tcp {render(host, port)}: bind: {reason}", reason) from None
     return sock
 
 
 def bound_address(sock: socket.socket) -> str:
     name = sock.getsockname()
     return render(name[0], name[1])
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``: addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

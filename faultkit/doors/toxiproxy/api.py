@@ -214,9 +214,13 @@ class ControlApi:
         try:
             entries = _populate_entries(jsonbody.parse(request.body))
         except BodyError as exc:
-            return json_reply(400, {"error": f"bad request body: {exc}", "status": 400, "proxies": None})
+            return json_reply(
+                400, {"error": f"bad request body: {exc}", "status": 400, "proxies": None}
+            )
         except ApiError as exc:
-            return json_reply(exc.status, {"error": exc.message, "status": exc.status, "proxies": None})
+            return json_reply(
+                exc.status, {"error": exc.message, "status": exc.status, "proxies": None}
+            )
         async with self.collection.lock:
             try:
                 proxies = await self.collection.populate(entries)
@@ -297,7 +301,7 @@ class ControlApi:
             toxicity = jsonbody.get_float32(obj, "toxicity", "ToxicWrapper.toxicity")
             attributes = jsonbody.lookup(obj, "attributes")
             if attributes is not None and not isinstance(attributes, dict):
-                kind = jsonbody.kind(attributes).split()[0]
+                kind = jsonbody.kind(attributes)
                 raise BodyError(
                     f"json: cannot unmarshal {kind} into Go struct field"
                     " ToxicWrapper.attributes of type toxics.Toxic"
@@ -311,9 +315,7 @@ class ControlApi:
                 raise ApiError(400, "invalid toxic type")
             if proxy.find_toxic(toxic_name) is not None:
                 raise ApiError(409, "toxic already exists")
-            spec = ToxicSpec(
-                toxic_name, toxic_type, stream, 1.0 if toxicity is None else toxicity
-            )
+            spec = ToxicSpec(toxic_name, toxic_type, stream, 1.0 if toxicity is None else toxicity)
             spec = _with_attributes(spec, attributes or {}, {})
             spec = await self.collection.add_toxic(proxy, spec)
         return json_reply(200, spec.to_json())
@@ -326,7 +328,7 @@ class ControlApi:
             toxicity = jsonbody.get_float32(obj, "toxicity", "ToxicWrapper.toxicity")
             attributes = jsonbody.lookup(obj, "attributes")
             if attributes is not None and not isinstance(attributes, dict):
-                kind = jsonbody.kind(attributes).split()[0]
+                kind = jsonbody.kind(attributes)
                 raise BodyError(
                     f"json: cannot unmarshal {kind} into Go struct field .attributes"
                     " of type toxics.Toxic"
@@ -373,7 +375,7 @@ def _populate_entries(value: Any) -> list[tuple[str, str, str, bool]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        kind = jsonbody.kind(value).split()[0]
+        kind = jsonbody.kind(value)
         raise BodyError(f"json: cannot unmarshal {kind} into Go value of type []toxiproxy.Proxy")
     decoded = []
     for item in value:
@@ -392,4 +394,3 @@ def _populate_entries(value: Any) -> list[tuple[str, str, str, bool]]:
         if not upstream:
             raise ApiError(400, f"missing required field: upstream at proxy {index}")
     return decoded
-

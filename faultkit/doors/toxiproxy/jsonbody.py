@@ -59,10 +59,8 @@ def kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, FloatLiteral):
-        return f"number {value.text}"
     if isinstance(value, int | float):
-        return f"number {value}"
+        return "number"
     if isinstance(value, str):
         return "string"
     if isinstance(value, list):
@@ -70,12 +68,16 @@ def kind(value: Any) -> str:
     return "object"
 
 
+def _number(value: float) -> str:
+    return value.text if isinstance(value, FloatLiteral) else str(value)
+
+
 def as_object(value: Any, go_type: str) -> dict[str, Any]:
     """A JSON object (``null`` counts as an empty one); anything else is a 400."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise BodyError(f"json: cannot unmarshal {kind(value).split()[0]} into Go value of type {go_type}")
+        raise BodyError(f"json: cannot unmarshal {kind(value)} into Go value of type {go_type}")
     return value
 
 
@@ -91,7 +93,11 @@ def lookup(obj: dict[str, Any], key: str) -> Any:
 
 
 def _mismatch(value: Any, field: str, go_type: str) -> BodyError:
-    return BodyError(f"json: cannot unmarshal {kind(value).split()[0]} into Go struct field {field} of type {go_type}")
+    """Go's decode error; a number that does not fit is named by its text (``number 1.5``)."""
+    what = f"number {_number(value)}" if kind(value) == "number" else kind(value)
+    return BodyError(
+        f"json: cannot unmarshal {what} into Go struct field {field} of type {go_type}"
+    )
 
 
 def get_string(obj: dict[str, Any], key: str, field: str) -> str | None:
@@ -117,7 +123,7 @@ def get_float32(obj: dict[str, Any], key: str, field: str) -> float | None:
     try:
         return to_float32(float(value))
     except (OverflowError, ValueError):
-        raise BodyError(f"json: cannot unmarshal {kind(value)} into Go struct field {field} of type float32") from None
+        raise _mismatch(value, field, "float32") from None
 
 
 def get_int64(obj: dict[str, Any], key: str, field: str) -> int | None:
@@ -127,7 +133,7 @@ def get_int64(obj: dict[str, Any], key: str, field: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _mismatch(value, field, "int64")
     if isinstance(value, float) or not INT64_MIN <= value <= INT64_MAX:
-        raise BodyError(f"json: cannot unmarshal {kind(value)} into Go struct field {field} of type int64")
+        raise _mismatch(value, field, "int64")
     return value
 
 

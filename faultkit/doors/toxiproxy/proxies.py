@@ -159,7 +159,9 @@ class Proxy:
         self._dialing.add(writer)
         try:
             host, port = addresses.split_host_port(self.upstream)
-            upstream = await asyncio.open_connection(host, addresses.parse_port(self.upstream, port))
+            upstream = await asyncio.open_connection(
+                host, addresses.parse_port(self.upstream, port)
+            )
         except (OSError, addresses.AddressError):
             writer.close()  # as Toxiproxy: the client sees the connection closed at once
             return
@@ -172,7 +174,9 @@ class Proxy:
         # Snapshot the chains and register in one step (no await), so a toxic change either
         # sees this connection or is already in its chains.
         chains = {s: [t for t in self.toxics[s] if t.toxic is not None] for s in STREAMS}
-        connection = Connection((reader, writer), upstream, chains, self._rng, self.connections.discard)
+        connection = Connection(
+            (reader, writer), upstream, chains, self._rng, self.connections.discard
+        )
         self.connections.add(connection)
         connection.start()
 
@@ -299,13 +303,16 @@ class ProxyCollection:
 
     async def add_toxic(self, proxy: Proxy, spec: ToxicSpec) -> ToxicSpec:
         if spec.toxic is None:
-            spec = await self._bridged(spec, self._bridge_call("add_toxic", proxy, spec.to_json()))
+            result = self._bridge_call("add_toxic", proxy, spec.to_json())
+            spec = await self._bridged(spec, result)
         await proxy.add_toxic(spec)
         return spec
 
     async def update_toxic(self, proxy: Proxy, spec: ToxicSpec) -> ToxicSpec:
         if spec.toxic is None:
-            spec = await self._bridged(spec, self._bridge_call("update_toxic", proxy, spec.to_json()))
+            spec = await self._bridged(
+                spec, self._bridge_call("update_toxic", proxy, spec.to_json())
+            )
         await proxy.update_toxic(spec)
         return spec
 

@@ -12,12 +12,18 @@ attempt n+1 is measured from the end of attempt n to the arrival of attempt n+1.
   -> ``retry_after_ignored``; when the server gave a retry-after, that is the required backoff;
 * a retry after a 400/401/403/404/422, a quota 429 or ``x-should-retry: false``
   -> ``retried_non_retryable``.
+
+Retries wrapped around retries (an app loop around an SDK that retries on its own) show up as
+several logical calls, because the SDK numbers each of its calls' attempts from zero. So calls
+on one route that repeat the previous call's URL and model right after it failed are chained,
+and a chain with more attempts in total than allowed is a ``retry_storm`` too.
 """
 
 from __future__ import annotations
 
 from itertools import pairwise
 
+from faultkit.ledger import LedgerEntry
 from faultkit.oracle.context import Context
 from faultkit.oracle.facts import (
     failed,
@@ -32,6 +38,7 @@ from faultkit.oracle.verdict import Finding
 
 def check(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
+    storms: set[int] = set()
     for (route, logical), group in logical_calls(ctx.entries).items():
         if len(group) < 2:
             continue
@@ -42,6 +49,7 @@ def check(ctx: Context) -> list[Finding]:
         bad = False
         if ctx.max_attempts is not None and attempts > ctx.max_attempts:
             bad = True
+            storms.update(ids)
             findings.append(
                 Finding(
                     kind="retry_storm",
@@ -114,6 +122,55 @@ def check(ctx: Context) -> list[Finding]:
                     timings_ms=_gap_timings(gaps),
                 )
             )
+    return findings + _amplified(ctx, storms)
+
+
+def _chains(ctx: Context) -> list[list[LedgerEntry]]:
+    """Runs of logical calls on one route where each repeats the previous (same URL and model)
+    after that one's last attempt failed: one request, retried at two levels."""
+    chains: list[list[LedgerEntry]] = []
+    by_route: dict[str, list[list[LedgerEntry]]] = {}
+    for (route, _), group in sorted(logical_calls(ctx.entries).items(), key=lambda kv: kv[1][0].id):
+        by_route.setdefault(route, []).append(group)
+    for groups in by_route.values():
+        chain: list[list[LedgerEntry]] = []
+        for group in groups:
+            last = chain[-1][-1] if chain else None
+            repeats = (
+                last is not None
+                and failed(last)
+                and group[0].url == last.url
+                and group[0].model == last.model
+            )
+            if not repeats:
+                if len(chain) > 1:
+                    chains.append([e for g in chain for e in g])
+                chain = []
+            chain.append(group)
+        if len(chain) > 1:
+            chains.append([e for g in chain for e in g])
+    return chains
+
+
+def _amplified(ctx: Context, flagged: set[int]) -> list[Finding]:
+    if ctx.max_attempts is None:
+        return []
+    findings = []
+    for chain in _chains(ctx):
+        if len(chain) <= ctx.max_attempts or flagged.issuperset(e.id for e in chain):
+            continue
+        calls = len({e.logical_call for e in chain})
+        findings.append(
+            Finding(
+                kind="retry_storm",
+                summary=f"the same request on {chain[0].route} was sent {len(chain)} times "
+                f"over {calls} calls, each repeating the last after it failed (retries around "
+                f"retries); at most {ctx.max_attempts} attempts are allowed",
+                entry_ids=[e.id for e in chain],
+                values={"attempts": len(chain), "calls": calls, "max_attempts": ctx.max_attempts},
+                timings_ms=_gap_timings([round(gap_ms(a, b), 3) for a, b in pairwise(chain)]),
+            )
+        )
     return findings
 
 

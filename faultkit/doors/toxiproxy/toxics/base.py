@@ -52,7 +52,7 @@ EOF = _Eof()
 Item = Chunk | _Eof
 
 
-class Interrupted(Exception):  # noqa: N818  (a signal, not an error)
+class Interrupted(Exception):
     """Raised by ``stub.recv`` when the chain is being rewired; ``pipe`` lets it propagate."""
 
 

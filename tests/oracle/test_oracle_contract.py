@@ -33,5 +33,9 @@ def test_output_errors_catch_unvalidated_models() -> None:
 
     contract = Contract(output_model=Answer)
     bad = Answer.model_construct(order_id=1042, status="shipped", eta=None, summary="x")
-    assert contract.output_errors(bad.model_dump()) == ["order_id: Input should be a valid string"]
-    assert contract.output_errors({"order_id": "1", "status": "s", "eta": None, "summary": "x"}) == []
+    assert contract.output_errors(bad.model_dump(warnings=False)) == [
+        "order_id: Input should be a valid string"
+    ]
+    assert (
+        contract.output_errors({"order_id": "1", "status": "s", "eta": None, "summary": "x"}) == []
+    )
