@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from faultkit.errors import UnmatchedRequest
-from faultkit.exchange import Request, Response
+from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import Fault, FaultContext
-from faultkit.formats.detect import detect_format, request_model
+from faultkit.formats.detect import detect_format, request_model, request_tool
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
 from faultkit.plan import Plan
 from faultkit.scenario import Rule, Scenario
@@ -45,6 +45,23 @@ class Source(Protocol):
     """Where replayed responses come from (a cassette store)."""
 
     def match(self, request: Request) -> Recording: ...
+
+
+def retry_after_ms(head: ResponseHead) -> float | None:
+    """The delay a response asks the client to wait before retrying, in ms, read the way the
+    OpenAI and Anthropic SDKs read it: ``retry-after-ms`` first, then ``retry-after`` seconds.
+    (An HTTP-date ``retry-after`` would need the wall clock; the engine has none, so it is None.)"""
+    for name, scale in (("retry-after-ms", 1.0), ("retry-after", 1000.0)):
+        value = head.header(name)
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if number > 0:
+            return number * scale
+    return None
 
 
 def derive_rng(seed: int, *parts: object) -> random.Random:
@@ -123,6 +140,7 @@ class Engine:
             url=request.url,
             fmt=fmt.value,
             model=request_model(request),
+            tool=request_tool(request),
             body=request.body,
             retry_count=request.header("x-stainless-retry-count"),
             arrival_ms=now_ms,
@@ -202,7 +220,9 @@ class Engine:
                     alterations=alterations,
                 )
             )
-        entry.status = plan.head.status if plan.head is not None else None
+        if plan.head is not None:
+            entry.status = plan.head.status
+            entry.retry_after_ms = retry_after_ms(plan.head)
         return plan
 
     def handle(

@@ -40,12 +40,15 @@ class LedgerEntry(BaseModel):
     url: str
     format: str
     model: str | None = None
+    tool: str | None = None
+    body_hash: str = ""
     logical_call: int
     attempt: int
     recording: str | None = None
     faults: list[AppliedFault] = Field(default_factory=list)
     skipped: list[SkippedFault] = Field(default_factory=list)
     status: int | None = None
+    retry_after_ms: float | None = None
     arrival_ms: float
     first_byte_ms: float | None = None
     end_ms: float | None = None
@@ -81,6 +84,7 @@ class Ledger:
         fmt: str,
         model: str | None,
         body: bytes,
+        tool: str | None = None,
         retry_count: str | None,
         arrival_ms: float,
     ) -> LedgerEntry:
@@ -104,6 +108,8 @@ class Ledger:
                 url=url,
                 format=fmt,
                 model=model,
+                tool=tool,
+                body_hash=digest,
                 logical_call=logical,
                 attempt=attempt,
                 arrival_ms=arrival_ms,

@@ -292,7 +292,9 @@ def unmatched_message(session: FaultkitSession) -> str | None:
     entries = session.unmatched()
     if not entries:
         return None
-    lines = [f"faultkit: {len(entries)} request(s) had no recording (replay never uses the network)"]
+    lines = [
+        f"faultkit: {len(entries)} request(s) had no recording (replay never uses the network)"
+    ]
     for entry in entries:
         lines.append("")
         lines.append(entry.error or f"no recording matches {entry.method} {entry.url}")
@@ -343,7 +345,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(
-            c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.rjust(w) if i == 3 else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     tr.write_line(line(header))

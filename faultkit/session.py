@@ -144,7 +144,9 @@ class FaultkitSession:
             rule = Rule.model_validate(data)
         except ValidationError as exc:
             raise ScenarioError(rule_problems(exc, "inject")) from None
-        labels = {self.engine.scenario.rule_label(i) for i in range(len(self.engine.scenario.rules))}
+        labels = {
+            self.engine.scenario.rule_label(i) for i in range(len(self.engine.scenario.rules))
+        }
         labels.update(r.name for r in self.engine.rules if r.name)
         if name is not None and name in labels:
             raise ScenarioError([f"inject: name: a rule named {name!r} already exists"])

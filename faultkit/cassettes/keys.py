@@ -44,9 +44,14 @@ class _Parsed:
     __slots__ = ("host", "path", "port", "query", "scheme")
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:  # e.g. an unbalanced IPv6 bracket: compare the text as it is
+            self.scheme, self.host, self.port, self.path, self.query = "", "", None, url, ()
+            return
         self.scheme = parts.scheme.lower()
-        self.host = (parts.hostname or "").lower()
+        self.host = (host or "").lower()
         try:
             port = parts.port
         except ValueError:

@@ -19,6 +19,7 @@ empty file as missing and silently re-records it, which is how a CI run ends up 
 from __future__ import annotations
 
 import json
+import math
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -365,8 +366,8 @@ def _bytes(value: Any, fields: tuple[str, ...]) -> bytes:
     if isinstance(value, str):
         try:
             return value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # lone surrogates, possible in a JSON cassette
+            return value.encode("utf-8", "surrogatepass")
     raise _FieldError(fields, f"expected text or !!binary, got {type(value).__name__}")
 
 
@@ -384,14 +385,24 @@ def _timing(raw: Any) -> tuple[float | None, tuple[float, ...] | None]:
         raise _FieldError(("faultkit",), "expected a mapping with first_byte_ms/event_offsets_ms")
     first = raw.get("first_byte_ms")
     if first is not None and not _is_number(first):
-        raise _FieldError(("faultkit", "first_byte_ms"), f"expected a number, got {first!r}")
+        raise _FieldError(
+            ("faultkit", "first_byte_ms"), f"expected a time in ms (a number >= 0), got {first!r}"
+        )
     offsets = raw.get("event_offsets_ms")
     if offsets is not None:
         if not isinstance(offsets, list) or not all(_is_number(x) for x in offsets):
-            raise _FieldError(("faultkit", "event_offsets_ms"), "expected a list of numbers")
+            raise _FieldError(
+                ("faultkit", "event_offsets_ms"), "expected a list of times in ms (numbers >= 0)"
+            )
         offsets = tuple(float(x) for x in offsets)
     return (float(first) if first is not None else None), offsets
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite, non-negative time in ms."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )

@@ -102,10 +102,12 @@ class CassetteStore:
         self._dirty = False
         target = Path(record_to) if record_to is not None else None
         paths = list(paths)
-        if target is not None:
-            paths = [p for p in paths if Path(p) != target]
+        resolved = target.resolve() if target is not None else None
+        if resolved is not None:
+            paths = [p for p in paths if Path(p).resolve() != resolved]
         for path in cassette_files(paths):
-            self.add_cassette(load_cassette(path))
+            if resolved is None or path.resolve() != resolved:
+                self.add_cassette(load_cassette(path))
         if target is not None:
             exists = target.exists() and not rerecord
             self.target = load_cassette(target) if exists else Cassette(path=target)

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from faultkit.doors.timeline import event_offsets_ms, route_for_host
-from faultkit.engine import Engine, Selection
+from faultkit.engine import Engine, Selection, retry_after_ms
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead, without_headers
 from faultkit.formats.detect import detect_format
@@ -29,7 +29,9 @@ MODES: tuple[str, ...] = ("replay", "record", "new_episodes", "passthrough")
 RECORDING_MODES = ("record", "new_episodes")
 
 RESET_BEFORE_HEAD = "Server disconnected without sending a response."
-RESET_MID_BODY = "peer closed connection without sending complete message body (incomplete chunked read)"
+RESET_MID_BODY = (
+    "peer closed connection without sending complete message body (incomplete chunked read)"
+)
 
 # Every door over one engine shares one clock origin, so sync and async clients of a test see
 # one timeline in the ledger (and in ``When.window_ms``).
@@ -251,9 +253,7 @@ class DoorCore:
         """The request sent upstream: the client's, asking for an uncompressed body so the
         recording can be read, timed per event, and edited by faults."""
         http_request = exchange.http_request
-        headers = [
-            (k, v) for k, v in http_request.headers.raw if k.lower() != b"accept-encoding"
-        ]
+        headers = [(k, v) for k, v in http_request.headers.raw if k.lower() != b"accept-encoding"]
         headers.append((b"accept-encoding", b"identity"))
         return self.mod.Request(
             http_request.method,
@@ -267,6 +267,7 @@ class DoorCore:
         """Ledger facts the engine would have written had it planned this response."""
         entry = exchange.selection.entry
         entry.status = capture.head.status
+        entry.retry_after_ms = retry_after_ms(capture.head)
         content_type = (capture.head.header("content-type") or "").split(";")[0].strip()
         entry.format = detect_format(exchange.request, content_type).value
         exchange.head_sent()

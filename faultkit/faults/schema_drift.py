@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -108,11 +109,14 @@ def _added_name(parent: Any) -> str:
     return name
 
 
+@dataclass(frozen=True)
 class Change:
     """One applied drift: where, what, from and to (for the ledger)."""
 
-    def __init__(self, parts: Parts, action: str, original: Any = None, value: Any = None):
-        self.parts, self.action, self.original, self.value = parts, action, original, value
+    parts: Parts
+    action: str
+    original: Any = None
+    value: Any = None
 
 
 def drift_at(
@@ -123,13 +127,21 @@ def drift_at(
     new_name: str | None = None,
     new_value: Any = None,
     has_value: bool = False,
+    exact: bool = False,
 ) -> tuple[Any, list[Change]]:
-    """``value`` with ``op`` applied at every concrete match of ``parts`` (for ``add``, the
-    new member's full path). Returns the new value and the changes (none when nothing
+    """``value`` with ``op`` applied at every match of the pattern ``parts`` (for ``add``,
+    the new member's full path). With ``exact``, ``parts`` is a concrete path (a key named
+    ``*`` is then just a key). Returns the new value and the changes (none when nothing
     matched)."""
+
+    def matches(pattern: Parts) -> list[Parts]:
+        if exact:
+            return [pattern] if jsonpath.exists(value, pattern) else []
+        return jsonpath.expand(value, pattern)
+
     changes: list[Change] = []
     if op == "add":
-        for parent in jsonpath.expand(value, parts[:-1]):
+        for parent in matches(parts[:-1]):
             node = jsonpath.get(value, parent)
             if not isinstance(node, dict):
                 continue
@@ -140,7 +152,7 @@ def drift_at(
             value = jsonpath.set_value(value, target, new)
         return value, changes
     # Every match is an object member, so editing one never moves another.
-    for target in [p for p in jsonpath.expand(value, parts) if p and isinstance(p[-1], str)]:
+    for target in [p for p in matches(parts) if p and isinstance(p[-1], str)]:
         old = jsonpath.get(value, target)
         name = target[-1]
         if op == "rename":
@@ -201,22 +213,20 @@ class SchemaDrift(Fault):
     def _has_value(self) -> bool:
         return "value" in self.model_fields_set
 
-    def _parts(self, values: list[Any], rng: random.Random) -> Parts | None:
+    def _parts(self, values: list[Any], rng: random.Random) -> tuple[Parts, bool] | None:
+        """The path to drift and whether it is concrete (chosen) rather than a pattern."""
         if self.path is not None:
-            return jsonpath.parse_path(self.path)
+            return jsonpath.parse_path(self.path), False
         chosen = choose_path(values, self.op, rng)
         if chosen is None:
             return None
         if self.op == "add":
             parent = jsonpath.get(values[0], chosen, None) if values else None
-            return (*chosen, _added_name(parent))
-        return chosen
+            return (*chosen, _added_name(parent)), True
+        return chosen, True
 
-    def drift(self, value: Any, rng: random.Random) -> tuple[Any, list[Change]]:
-        """``value`` drifted as configured (path from ``rng`` when not given)."""
-        parts = self._parts([value], rng)
-        if parts is None:
-            return value, []
+    def _drift_at(self, value: Any, where: tuple[Parts, bool]) -> tuple[Any, list[Change]]:
+        parts, exact = where
         return drift_at(
             value,
             self.op,
@@ -224,7 +234,13 @@ class SchemaDrift(Fault):
             new_name=self.new_name,
             new_value=self.value,
             has_value=self._has_value,
+            exact=exact,
         )
+
+    def drift(self, value: Any, rng: random.Random) -> tuple[Any, list[Change]]:
+        """``value`` drifted as configured (path from ``rng`` when not given)."""
+        where = self._parts([value], rng)
+        return (value, []) if where is None else self._drift_at(value, where)
 
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
         if self.target == "tool_arguments":
@@ -275,8 +291,8 @@ class SchemaDrift(Fault):
         events = plan.events()
         payloads = [e.json() for e in events]
         usable = [p for p in payloads if isinstance(p, dict | list)]
-        parts = self._parts(usable, ctx.rng)
-        if parts is None:
+        where = self._parts(usable, ctx.rng)
+        if where is None:
             return Applied(plan, [])
         first: list[Change] = []
         count = 0
@@ -284,14 +300,7 @@ class SchemaDrift(Fault):
         for i, payload in enumerate(payloads):
             if not isinstance(payload, dict | list):
                 continue
-            new, changes = drift_at(
-                payload,
-                self.op,
-                parts,
-                new_name=self.new_name,
-                new_value=self.value,
-                has_value=self._has_value,
-            )
+            new, changes = self._drift_at(payload, where)
             if changes:
                 new_events[i] = events[i].with_json(new)
                 count += 1
@@ -315,13 +324,10 @@ class SchemaDrift(Fault):
         if not docs:
             return Applied(plan, [])
         primary = docs[0]
-        parts = self._parts([primary.value], ctx.rng)
-        if parts is None:
+        where = self._parts([primary.value], ctx.rng)
+        if where is None:
             return Applied(plan, [])
-        options = {"new_name": self.new_name, "new_value": self.value}
-        new_primary, changes = drift_at(
-            primary.value, self.op, parts, **options, has_value=self._has_value
-        )
+        new_primary, changes = self._drift_at(primary.value, where)
         if not changes:
             return Applied(plan, [])
         new_result = mcp.with_document(result, primary, new_primary)

@@ -11,8 +11,11 @@ the wrong thing.
 
 - ``invalid_arguments``: the arguments JSON of call ``call`` is cut at a structural point
   (after ``{``, ``[``, ``,``, ``:`` or a quote, chosen with the seeded RNG) so it no longer
-  parses. ``form`` can ask for ``empty`` (``""``) or ``double_encoded`` (a JSON *string* holding
-  the JSON, which parses but is not an object) instead. In streams the argument fragments
+  parses. ``form`` can ask for ``empty`` (``""``), ``double_encoded`` (a JSON *string* holding
+  the JSON, which parses but is not an object) or ``not_json`` (``city=Paris, days=3``) instead.
+  Note that Anthropic's stream helper parses ``partial_json`` leniently: a cut input arrives as a
+  silently incomplete object (``{"location"`` becomes ``{}``), so the application must check it;
+  ``not_json`` makes the helper raise instead. In streams the argument fragments
   (OpenAI ``arguments`` deltas, Responses ``function_call_arguments.delta``, Anthropic
   ``partial_json``) are re-cut so they assemble to the broken text, and every final snapshot
   says the same. An Anthropic *body* carries ``input`` as an object, which cannot be half an
@@ -73,6 +76,20 @@ def _parses(text: str) -> bool:
     return True
 
 
+def not_json(text: str) -> str:
+    """The arguments as ``key=value`` pairs, the way some models write them (``file_path=foo``):
+    readable, and not JSON at all, so even a lenient partial-JSON parser rejects it."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, dict) and value:
+        return ", ".join(
+            f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in value.items()
+        )
+    return "arguments=none"
+
+
 def cut_arguments(text: str, rng: random.Random) -> str:
     """A proper prefix of ``text`` that ends right after a structural character and does not
     parse, chosen with ``rng``; ``"{"`` when ``text`` has no such prefix (empty arguments)."""
@@ -96,7 +113,7 @@ class ToolCallFault(Fault):
     tool_name: str = Field(
         "nonexistent_tool", min_length=1, description="Tool name used by kind unknown_tool."
     )
-    form: Literal["truncated", "empty", "double_encoded"] = Field(
+    form: Literal["truncated", "empty", "double_encoded", "not_json"] = Field(
         "truncated", description="For invalid_arguments: how the arguments are broken."
     )
     id_form: Literal["empty", "absent"] = Field(
@@ -153,6 +170,8 @@ class ToolCallFault(Fault):
                 broken, action = "", "replaced"
             elif self.form == "double_encoded":
                 broken, action = json.dumps(target.arguments), "replaced"
+            elif self.form == "not_json":
+                broken, action = not_json(target.arguments), "replaced"
             else:
                 broken, action = cut_arguments(target.arguments, ctx.rng), "truncated"
             path = f"{target.where}.{args_field}"

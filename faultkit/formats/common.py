@@ -125,9 +125,18 @@ def parse_json_text(text: str) -> JsonText | None:
         return None
     if not isinstance(value, dict | list):
         return None
-    indent = 2 if "\n" in inner else None
+    indent = _indent_of(inner)
     spaced = indent is None and ('": ' in inner or ", " in inner)
     return JsonText(prefix=prefix, value=value, suffix=suffix, indent=indent, spaced=spaced)
+
+
+def _indent_of(inner: str) -> int | None:
+    """The indent width of pretty-printed JSON (None when it is on one line)."""
+    lines = inner.split("\n")
+    if len(lines) < 2:
+        return None
+    width = len(lines[1]) - len(lines[1].lstrip(" "))
+    return width or 2
 
 
 def render_json_text(original: JsonText, value: Any) -> str:
@@ -146,30 +155,27 @@ def dumps(value: Any) -> str:
 
 
 # -- plan plumbing --------------------------------------------------------------------------------
-def _decoded(plan: Plan) -> tuple[bytes, bool]:
+def _decoded(plan: Plan) -> bytes:
     """The body bytes of a non-stream plan, gunzipped/inflated when the head says so and the
-    bytes really are compressed. The flag says whether they were."""
+    bytes really are compressed (a loader may have decoded them already)."""
     body = plan.body_bytes()
     head = plan.head
     encoding = (head.header("content-encoding") or "").strip().lower() if head else ""
-    if encoding == "gzip" and body[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(body), True
-        except (OSError, EOFError):
-            return body, False
-    if encoding == "deflate":
-        try:
-            return zlib.decompress(body), True
-        except zlib.error:
-            return body, False
-    return body, False
+    try:
+        if encoding == "gzip" and body[:2] == b"\x1f\x8b":
+            return gzip.decompress(body)
+        if encoding == "deflate":
+            return zlib.decompress(body)
+    except (OSError, EOFError, zlib.error):
+        pass
+    return body
 
 
 def read_json_body(plan: Plan) -> Any:
     """The JSON value of a non-stream plan's body, or :data:`NOT_JSON`."""
     if plan.is_sse:
         return NOT_JSON
-    body, _ = _decoded(plan)
+    body = _decoded(plan)
     if not body.strip():
         return NOT_JSON
     try:

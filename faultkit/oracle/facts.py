@@ -99,7 +99,10 @@ def faults_of(entry: LedgerEntry, *types: str) -> list[AppliedFault]:
 
 def retry_after_ms(entry: LedgerEntry) -> float | None:
     """How long the server asked the client to wait before retrying, in ms (None: it did not).
-    ``retry-after-ms`` wins over ``retry-after``, as in the OpenAI and Anthropic SDKs."""
+    ``retry-after-ms`` wins over ``retry-after``, as in the OpenAI and Anthropic SDKs. The engine
+    reads it off the response head it planned, whether a fault or a recording supplied it."""
+    if entry.retry_after_ms is not None:
+        return entry.retry_after_ms
     for fault in faults_of(entry, "http_error"):
         ms = fault.params.get("retry_after_ms")
         if isinstance(ms, int | float):

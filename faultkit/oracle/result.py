@@ -55,6 +55,7 @@ class Result(BaseModel):
     timed_out: bool = False
     trace: dict[str, Any] | None = None
     trace_key: str | None = None
+    inputs: Any = None
 
     @classmethod
     def returned(
@@ -64,6 +65,7 @@ class Result(BaseModel):
         *,
         trace: DecisionTrace | dict[str, Any] | None = None,
         status: int | None = None,
+        inputs: Any = None,
     ) -> Result:
         """A result for a returned ``value``. A trace inside it (an ``(output, trace)`` pair, or
         a ``trace`` member) is found and recorded unless ``trace`` is given."""
@@ -75,6 +77,7 @@ class Result(BaseModel):
             duration_ms=duration_ms,
             trace=_trace_dict(chosen),
             trace_key=key,
+            inputs=jsonable(inputs),
         )
 
     @classmethod
@@ -84,11 +87,13 @@ class Result(BaseModel):
         duration_ms: float,
         *,
         trace: DecisionTrace | dict[str, Any] | None = None,
+        inputs: Any = None,
     ) -> Result:
         return cls(
             error=RaisedError.from_exception(exc),
             duration_ms=duration_ms,
             trace=_trace_dict(trace),
+            inputs=jsonable(inputs),
         )
 
     @property
@@ -151,13 +156,16 @@ def capture(
     pass the door's clock so result and ledger timings share an origin. Traces the target
     emits with :func:`~faultkit.oracle.trace.emit_trace` are collected (the last one wins over
     one found in the return value). Enforcing a deadline is the runner's job (``timed_out``)."""
+    inputs = _inputs(args, kwargs)
     with collect_traces() as emitted:
         start = clock()
         try:
             value = fn(*args, **kwargs)
         except Exception as exc:
-            return Result.raised(exc, clock() - start, trace=emitted[-1] if emitted else None)
-    return Result.returned(value, clock() - start, trace=emitted[-1] if emitted else None)
+            trace = emitted[-1] if emitted else None
+            return Result.raised(exc, clock() - start, trace=trace, inputs=inputs)
+    trace = emitted[-1] if emitted else None
+    return Result.returned(value, clock() - start, trace=trace, inputs=inputs)
 
 
 async def acapture(
@@ -167,6 +175,7 @@ async def acapture(
     **kwargs: Any,
 ) -> Result:
     """:func:`capture` for a coroutine function."""
+    inputs = _inputs(args, kwargs)
     with collect_traces() as emitted:
         start = clock()
         try:
@@ -174,8 +183,23 @@ async def acapture(
             if inspect.isawaitable(value):
                 value = await value
         except Exception as exc:
-            return Result.raised(exc, clock() - start, trace=emitted[-1] if emitted else None)
-    return Result.returned(value, clock() - start, trace=emitted[-1] if emitted else None)
+            trace = emitted[-1] if emitted else None
+            return Result.raised(exc, clock() - start, trace=trace, inputs=inputs)
+    trace = emitted[-1] if emitted else None
+    return Result.returned(value, clock() - start, trace=trace, inputs=inputs)
+
+
+def _inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The call's arguments as data (objects without a JSON form are left out)."""
+    plain = [a for a in args if _is_data(a)]
+    named = {k: v for k, v in kwargs.items() if _is_data(v)}
+    if not plain and not named:
+        return None
+    return jsonable({"args": plain, "kwargs": named} if named else plain)
+
+
+def _is_data(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | list | tuple | dict | BaseModel)
 
 
 __all__ = ["RaisedError", "Result", "acapture", "capture", "jsonable", "split_trace"]

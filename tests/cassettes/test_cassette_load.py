@@ -333,3 +333,23 @@ def test_fast_loader_handles_anchors_and_merge_keys() -> None:
     text = "base: &b {x: 1}\nchild:\n  <<: *b\n  y: 2\nlist: [*b, *b]\n"
     assert fast_load_yaml(text) == load_yaml(text)
     assert fast_load_yaml(text)["child"] == {"x": 1, "y": 2}
+
+
+@pytest.mark.parametrize(
+    ("timing", "field"),
+    [
+        ("{first_byte_ms: -1}", r"faultkit\.first_byte_ms"),
+        ("{first_byte_ms: fast}", r"faultkit\.first_byte_ms"),
+        ("{event_offsets_ms: [0, x]}", r"faultkit\.event_offsets_ms"),
+        ("[1, 2]", r"faultkit: expected a mapping"),
+    ],
+)
+def test_bad_timing_is_located(tmp_path, timing, field) -> None:
+    text = vcr_yaml(
+        f"- faultkit: {timing}\n"
+        "  request: {body: '', headers: {}, method: GET, uri: 'https://x.test/s'}\n"
+        "  response: {body: {string: ok}, headers: {}, status: {code: 200, message: OK}}\n"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(CassetteError, match=rf"{path}:2: interaction 0: {field}"):
+        load_cassette(path)

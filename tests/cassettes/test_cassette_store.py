@@ -274,3 +274,11 @@ def test_a_corrupt_target_is_not_silently_replaced(tmp_path) -> None:
 def test_record_without_target_is_an_error() -> None:
     with pytest.raises(CassetteError, match="for_recording"):
         CassetteStore().record(req(), resp())
+
+
+def test_record_target_inside_a_scanned_directory_is_loaded_once(tmp_path) -> None:
+    target = tmp_path / "rec.yaml"
+    target.write_text(vcr_yaml(get_block("https://x.test/a", "A")))
+    store = CassetteStore([tmp_path], record_to=target)
+    assert len(store) == 1
+    assert store.target is not None and len(store.target.interactions) == 1

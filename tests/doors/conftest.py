@@ -121,7 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         server: LocalServer = self.server.owner  # type: ignore[attr-defined]
-        server.hits.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+        server.hits.append(
+            (self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        )
         if self.path.startswith("/sse"):
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
@@ -156,7 +158,9 @@ def local_server() -> Iterator[LocalServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server = LocalServer(url=f"http://127.0.0.1:{httpd.server_address[1]}", hits=[])
     httpd.owner = server  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server

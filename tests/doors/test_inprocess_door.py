@@ -192,9 +192,11 @@ def test_heartbeats_keep_a_long_wait_under_the_read_timeout(mod: ModuleType, doo
         return plan.replace(actions)
 
     script(engine, quiet_with_heartbeats)
-    with mod.Client(transport=door(engine), timeout=mod.Timeout(5.0, read=0.25)) as client:
-        with client.stream("POST", CHAT_URL, json=CHAT) as response:
-            chunks = list(response.iter_raw())
+    with (
+        mod.Client(transport=door(engine), timeout=mod.Timeout(5.0, read=0.25)) as client,
+        client.stream("POST", CHAT_URL, json=CHAT) as response,
+    ):
+        chunks = list(response.iter_raw())
     heartbeats = [c for c in chunks if c == b": keep-alive\n\n"]
     assert len(heartbeats) == 4  # at 100, 200, 300, 400 ms of the 450 ms wait
     assert b"".join(c for c in chunks if c not in heartbeats) == SSE_BODY
@@ -208,9 +210,11 @@ def test_heartbeats_keep_a_long_wait_under_the_read_timeout(mod: ModuleType, doo
 def test_reset_before_head_is_a_disconnect_without_response(mod: ModuleType, door: type) -> None:
     engine = _engine()
     script(engine, lambda plan: Plan(actions=(Reset(reason="test"),)), alone=True)
-    with mod.Client(transport=door(engine, upstream=NoNetwork())) as client:
-        with pytest.raises(mod.RemoteProtocolError, match="without sending a response"):
-            client.post(CHAT_URL, json=CHAT)
+    with (
+        mod.Client(transport=door(engine, upstream=NoNetwork())) as client,
+        pytest.raises(mod.RemoteProtocolError, match="without sending a response"),
+    ):
+        client.post(CHAT_URL, json=CHAT)
     assert engine.ledger.entries[0].ending == "reset"
 
 
@@ -219,11 +223,13 @@ async def test_reset_mid_body_is_an_incomplete_read(mod: ModuleType, door: type)
     engine = _engine(sse_response())
     script(engine, lambda plan: plan.replace([*plan.actions[:2], Reset()]))
     got: list[bytes] = []
-    async with mod.AsyncClient(transport=door(engine)) as client:
-        async with client.stream("POST", CHAT_URL, json=CHAT) as response:
-            with pytest.raises(mod.RemoteProtocolError, match="incomplete chunked read"):
-                async for chunk in response.aiter_raw():
-                    got.append(chunk)
+    async with (
+        mod.AsyncClient(transport=door(engine)) as client,
+        client.stream("POST", CHAT_URL, json=CHAT) as response,
+    ):
+        with pytest.raises(mod.RemoteProtocolError, match="incomplete chunked read"):
+            async for chunk in response.aiter_raw():
+                got.append(chunk)
     assert len(got) == 1
     (entry,) = engine.ledger.entries
     assert entry.ending == "reset" and entry.bytes_sent == len(got[0])
@@ -232,9 +238,11 @@ async def test_reset_mid_body_is_an_incomplete_read(mod: ModuleType, door: type)
 def test_plan_ending_early_gives_a_short_but_clean_stream() -> None:
     engine = _engine(sse_response())
     script(engine, lambda plan: plan.replace([*plan.actions[:2], Close()]))
-    with httpx.Client(transport=FaultkitTransport(engine)) as client:
-        with client.stream("POST", CHAT_URL, json=CHAT) as response:
-            body = response.read()
+    with (
+        httpx.Client(transport=FaultkitTransport(engine)) as client,
+        client.stream("POST", CHAT_URL, json=CHAT) as response,
+    ):
+        body = response.read()
     assert body == SSE_BODY.split(b"\n\n")[0] + b"\n\n"
     assert engine.ledger.entries[0].ending == "completed"
 
@@ -244,9 +252,11 @@ def test_plan_ending_early_gives_a_short_but_clean_stream() -> None:
 
 def test_client_closing_early_is_client_closed() -> None:
     engine = _engine(sse_response())
-    with httpx.Client(transport=FaultkitTransport(engine)) as client:
-        with client.stream("POST", CHAT_URL, json=CHAT) as response:
-            next(response.iter_raw())
+    with (
+        httpx.Client(transport=FaultkitTransport(engine)) as client,
+        client.stream("POST", CHAT_URL, json=CHAT) as response,
+    ):
+        next(response.iter_raw())
     assert engine.ledger.entries[0].ending == "client_closed"
 
 
@@ -254,20 +264,20 @@ def test_closing_after_the_last_event_counts_as_completed() -> None:
     """SDKs stop reading at [DONE] and close; nothing the client needed was lost."""
     engine = _engine(sse_response())
     script(engine, lambda plan: plan.replace([*plan.actions[:-1], Wait(ms=5_000), Close()]))
-    with httpx.Client(transport=FaultkitTransport(engine)) as client:
-        with client.stream("POST", CHAT_URL, json=CHAT) as response:
-            seen = b""
-            for chunk in response.iter_raw():
-                seen += chunk
-                if b"[DONE]" in seen:
-                    break
+    with (
+        httpx.Client(transport=FaultkitTransport(engine)) as client,
+        client.stream("POST", CHAT_URL, json=CHAT) as response,
+    ):
+        seen = b""
+        for chunk in response.iter_raw():
+            seen += chunk
+            if b"[DONE]" in seen:
+                break
     assert engine.ledger.entries[0].ending == "completed"
 
 
 def test_status_reason_and_headers_reach_the_client() -> None:
-    head = ResponseHead(
-        status=429, reason="Too Many Requests", headers=(("retry-after-ms", "50"),)
-    )
+    head = ResponseHead(status=429, reason="Too Many Requests", headers=(("retry-after-ms", "50"),))
     engine = _engine()
     script(engine, lambda plan: Plan(actions=(SendHead(head=head), SendBytes(data=b"{}"), Close())),
            alone=True)  # fmt: skip
@@ -287,9 +297,11 @@ def test_unmatched_request_raises_and_never_touches_the_network(
     mod: ModuleType, door: type
 ) -> None:
     engine = _engine(json_response(), path="/v1/embeddings")
-    with mod.Client(transport=door(engine, upstream=NoNetwork())) as client:
-        with pytest.raises(UnmatchedRequest) as info:
-            client.post(CHAT_URL, json=CHAT)
+    with (
+        mod.Client(transport=door(engine, upstream=NoNetwork())) as client,
+        pytest.raises(UnmatchedRequest) as info,
+    ):
+        client.post(CHAT_URL, json=CHAT)
     assert "POST /v1/embeddings" in str(info.value)  # names the closest recordings
     (entry,) = engine.ledger.entries
     assert entry.ending == "unmatched" and entry.end_ms is not None
@@ -346,10 +358,12 @@ async def test_async_record_drains_upstream_when_the_client_stops_early(
     local_server.gap_s = 0.02
     source = MemorySource()
     engine = Engine(source=source)
-    async with mod.AsyncClient(transport=door(engine, mode="record")) as client:
-        async with client.stream("POST", f"{local_server.url}/sse", json=CHAT) as response:
-            async for _chunk in response.aiter_raw():
-                break
+    async with (
+        mod.AsyncClient(transport=door(engine, mode="record")) as client,
+        client.stream("POST", f"{local_server.url}/sse", json=CHAT) as response,
+    ):
+        async for _chunk in response.aiter_raw():
+            break
     ((_, recorded),) = source.recorded
     assert recorded.body.endswith(b"data: [DONE]\n\n")  # the recording is whole
     assert engine.ledger.entries[0].ending == "client_closed"
@@ -376,10 +390,12 @@ def test_record_with_a_fault_buffers_records_the_real_answer_and_faults_the_clie
     engine = Engine(source=source)
     script(engine, lambda plan: plan.replace([*plan.actions[:2], Reset()]))
     local_server.gap_s = 0.01
-    with httpx.Client(transport=FaultkitTransport(engine, mode="record")) as client:
-        with client.stream("GET", f"{local_server.url}/sse") as response:
-            with pytest.raises(httpx.RemoteProtocolError):
-                response.read()
+    with (
+        httpx.Client(transport=FaultkitTransport(engine, mode="record")) as client,
+        client.stream("GET", f"{local_server.url}/sse") as response,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        response.read()
     ((_, recorded),) = source.recorded
     assert recorded.body.count(b"data:") == 4  # recorded whole, before the fault cut it
     assert engine.ledger.entries[0].ending == "reset"

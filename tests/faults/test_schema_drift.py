@@ -5,6 +5,7 @@ JSON, on real recordings; the framing stays valid and the real SDKs still parse 
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from _fault_samples import (
@@ -18,11 +19,13 @@ from _fault_samples import (
     real_plan,
     sse_plan,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from faultkit.faults import FAULTS, FaultSpec
 from faultkit.faults.schema_drift import SchemaDrift, retyped
-from faultkit.formats import anthropic_messages, openai_chat, openai_responses
+from faultkit.formats import anthropic_messages, jsonpath, openai_chat, openai_responses
 from faultkit.formats.common import replace_events, write_json_body
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.sse import parse_events
@@ -313,3 +316,33 @@ def test_registered_and_validated() -> None:
         spec.applies_to(f) for f in (CHAT, RESPONSES, ANTHROPIC, WireFormat.json, WireFormat.mcp)
     )
     assert not spec.applies_to(WireFormat.other)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    doc=st.dictionaries(st.text(max_size=4), json_values, min_size=1, max_size=4),
+    op=st.sampled_from(["rename", "drop", "retype", "add", "nest"]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_drift_on_any_json_changes_one_present_field(doc: dict, op: str, seed: int) -> None:
+    new, changes = SchemaDrift(op=op).drift(doc, random.Random(seed))
+    json.dumps(new)  # still serializable JSON
+    if op == "rename" and not changes:
+        return  # the "<name>_v2" name was already taken: nothing is silently overwritten
+    (change,) = changes
+    if op == "add":
+        assert not jsonpath.exists(doc, change.parts)
+        assert jsonpath.get(new, change.parts) == "drift"
+    else:
+        assert jsonpath.get(doc, change.parts) == (
+            change.parts[-1] if op == "rename" else change.original
+        )
+    assert new != doc or op == "retype" and change.original == change.value

@@ -292,3 +292,23 @@ def test_anthropic_stream_duplicate_and_missing_id_through_the_sdk() -> None:
     assert [(b.id, b.name, b.input) for b in final.content] == [
         ("toolu_01CzN6riCPqw4pVSuTd9Dwn7", "pelican_name_generator", {})
     ] * 2
+
+
+def test_anthropic_stream_helper_is_lenient_with_a_cut_but_rejects_not_json() -> None:
+    plan = real_plan("openllmetry__test_anthropic_tools_streaming_legacy.yaml")
+    cut, (alteration,) = ToolCallFault(kind="invalid_arguments").apply(plan, ctx_for(ANTHROPIC, 3))
+    assert loads_or_none(alteration.value) is None
+    with anthropic_client(cut).messages.stream(model="m", max_tokens=9, messages=USER) as stream:
+        final = stream.get_final_message()
+    # The cut input silently arrives incomplete: the app, not the SDK, must notice.
+    assert final.content[1].input != json.loads(alteration.original)
+
+    garbled, (alteration,) = ToolCallFault(kind="invalid_arguments", form="not_json").apply(
+        plan, ctx_for(ANTHROPIC)
+    )
+    assert alteration.value == "location=San Francisco, CA, unit=celsius"
+    with (
+        pytest.raises(ValueError, match="Unable to parse tool parameter JSON"),
+        anthropic_client(garbled).messages.stream(model="m", max_tokens=9, messages=USER) as stream,
+    ):
+        stream.get_final_message()

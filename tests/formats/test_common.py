@@ -45,6 +45,7 @@ def test_respread_keeps_recorded_sizes_while_text_lasts() -> None:
         '{"a": 1, "b": [1, 2]}',
         '  {"a": 1}\n',
         '{\n  "a": 1,\n  "b": [\n    1\n  ]\n}',
+        '{\n    "a": [\n        1\n    ]\n}',
         '```json\n{"a": 1}\n```',
         "[1, 2]",
     ],

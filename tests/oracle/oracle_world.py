@@ -134,6 +134,11 @@ class World:
         result = capture(sut, self)
         return self.judge(result, contract, **expect)
 
+    def run_with(self, sut, *args: Any, contract: Contract | None = None, **expect: Any) -> Verdict:
+        """Like :meth:`run`, passing ``args`` (recorded as the case input) after the world."""
+        result = capture(sut, self, *args)
+        return self.judge(result, contract, **expect)
+
     def judge(self, result: Result, contract: Contract | None = None, **expect: Any) -> Verdict:
         scenario = Scenario.model_validate({"name": "oracle-test", "expect": expect})
         return judge(self.engine.ledger, result, contract or Contract(), scenario)

@@ -78,3 +78,20 @@ def test_fires_for_data_dropped_from_an_mcp_tool_result() -> None:
     verdict = world.run(mcp_naive, CONTRACT)
     assert verdict.kind == "unknown_as_known"
     assert verdict.headline.values["leaked"][0]["path"] == "result.structuredContent.eta"
+
+
+def test_silent_for_values_the_sut_was_given() -> None:
+    # The order id is in the URL the SUT called the tool with; a date in its question is
+    # its own input. Neither is data it could only have had from the tool.
+    def relays(world: World, question: str) -> dict:
+        world.order()
+        return {"question": question, **model_answer(world.chat(question=question))}
+
+    world = World(rules(partial("drop_fields", "[id, eta]")))
+    verdict = world.run_with(relays, "Will order 1042 arrive by 2024-05-03?")
+    assert verdict.kind == "pass", verdict.explain()
+
+    world = World(rules(partial("drop_fields", "[id, eta]")))
+    leaked = world.run_with(relays, "Where is my order?")
+    assert leaked.kind == "unknown_as_known"
+    assert {h["value"] for h in leaked.headline.values["leaked"]} == {"2024-05-03"}

@@ -108,6 +108,9 @@ class LocalUpstream(ThreadingHTTPServer):
         self.seen: list[tuple[str, str, dict, bytes]] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client (the proxy's pool) closing a kept-alive connection is not news
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"

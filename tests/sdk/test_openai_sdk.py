@@ -6,6 +6,7 @@ fixture's clients (httpx and httpx2, sync and async).
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -18,8 +19,8 @@ from faultkit.session import FaultkitSession
 
 REAL = Path("/work/shared/cassettes-real")
 SIMPLE = REAL / "pydantic-ai__test_request_simple_usage.yaml"
-TOOLS_STREAM = (
-    REAL / "opentelemetry-python-contrib__test_chat_completion_multiple_tools_streaming_with_content.yaml"
+TOOLS_STREAM = REAL / (
+    "opentelemetry-python-contrib__test_chat_completion_multiple_tools_streaming_with_content.yaml"
 )
 TWO_TURN_STREAM = REAL / "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
 BASE_URL = "https://api.openai.com/v1"
@@ -94,7 +95,10 @@ def test_sync_streams_a_tool_call_then_the_answer(faultkit: FaultkitSession) -> 
     second = client.chat.completions.create(model="gpt-4o-mini", messages=ask, stream=True)
     text = "".join(c.choices[0].delta.content or "" for c in second if c.choices)
     assert "London" in text
-    assert [e.recording for e in faultkit.ledger] == [f"{TWO_TURN_STREAM}#0", f"{TWO_TURN_STREAM}#1"]
+    assert [e.recording for e in faultkit.ledger] == [
+        f"{TWO_TURN_STREAM}#0",
+        f"{TWO_TURN_STREAM}#1",
+    ]
 
 
 # -- faults -------------------------------------------------------------------------------------
@@ -112,7 +116,7 @@ def test_429_is_retried_after_retry_after_then_raised(faultkit: FaultkitSession)
         (1, 2, 429),
         (1, 3, 429),
     ]
-    gaps = [b.arrival_ms - a.end_ms for a, b in zip(ledger, ledger[1:])]  # type: ignore[operator]
+    gaps = [b.arrival_ms - a.end_ms for a, b in itertools.pairwise(ledger)]  # type: ignore[operator]
     assert all(gap >= 55 for gap in gaps), gaps  # the SDK honoured retry-after-ms
     assert all(e.faults[0].rule == "limited" for e in ledger)
 

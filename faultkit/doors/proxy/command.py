@@ -236,14 +236,12 @@ async def _serve(args: argparse.Namespace, proxy: Proxy, ports: dict[str, int]) 
         await proxy.drain(args.grace_s)
         return EXIT_OK
     finally:
-        written = []
         try:
             await proxy.aclose()
-            written = proxy.flush()
         except FaultkitError as exc:
             print(f"faultkit proxy: {_one_line(exc)}", file=sys.stderr)
-        for path in written:
-            print(f"faultkit proxy: wrote {path}", file=sys.stderr)
+        for path, count in proxy.recordings():
+            print(f"faultkit proxy: wrote {path} ({count} exchanges)", file=sys.stderr)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

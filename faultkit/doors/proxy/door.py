@@ -30,7 +30,7 @@ from faultkit.formats.detect import detect_format
 from faultkit.plan import Plan
 
 from .config import Upstream
-from .execute import execute
+from .execute import error_head, execute
 from .headers import HeaderError, split_control_headers
 from .server import HttpConnection, IncomingRequest, json_error
 from .upstream import Capture, UpstreamError
@@ -41,6 +41,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("faultkit.proxy")
 
 NO_BODY_STATUS = (204, 304)
+DRAIN_AFTER_CLIENT_S = 5.0
+
+
+def _is_push_stream(request: Request) -> bool:
+    """A ``GET`` that opens a server-to-client event stream (MCP's optional GET channel): a
+    channel that lasts as long as the session, not an exchange to record and replay."""
+    accept = (request.header("accept") or "").lower()
+    return request.method == "GET" and "text/event-stream" in accept
 
 
 class Door:
@@ -118,6 +126,14 @@ class Door:
         try:
             plan = engine.plan(selection, response)
         except UnmatchedRequest as exc:
+            if _is_push_stream(selection.request):
+                # Push channels are never recorded; answer as a server without one (the MCP
+                # spec's 405), so a client carries on with plain request/response.
+                conn.write(error_head(405, [("allow", "POST, DELETE")], b""))
+                engine.ledger.finish(
+                    entry.id, ending="unmatched", end_ms=proxy.now_ms(), error="push stream"
+                )
+                return incoming.keep_alive
             conn.write(
                 json_error(
                     502,
@@ -241,17 +257,31 @@ class Door:
             extra.append(("connection", "close"))
         conn.write(encode_head(head, extra))
         entry.first_byte_ms = proxy.now_ms()
+        # A recording must not depend on how much the client read: an SDK hangs up right
+        # after ``data: [DONE]``. While recording, a client leaving stops the writing, not
+        # the reading (for at most DRAIN_AFTER_CLIENT_S).
+        recording = record and not _is_push_stream(selection.request)
+        if recording:
+            conn.cancel_on_disconnect = False
         sent = 0
+        late = 0  # bytes that arrived upstream after the client had left
+        gone_at: float | None = None
         chunks = proxy.upstreams.stream(capture, response)
         try:
             async for chunk in chunks:
+                if conn.closed:
+                    if not recording:
+                        break
+                    late += len(chunk)
+                    gone_at = gone_at or time.monotonic()
+                    if time.monotonic() - gone_at > DRAIN_AFTER_CLIENT_S:
+                        break
+                    continue
                 if framing == "none":
                     continue
                 sent += len(chunk)
                 conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk)
                 await conn.drain()
-                if conn.closed:
-                    break
         except UpstreamError as exc:
             # The upstream broke off mid-body: the client sees the same, a cut connection.
             conn.reset()
@@ -265,16 +295,16 @@ class Door:
             return False
         finally:
             await chunks.aclose()
-        if conn.closed and not capture.complete:
-            engine.ledger.finish(
-                entry.id, ending="client_closed", end_ms=proxy.now_ms(), bytes_sent=sent
-            )
+        if recording and capture.complete:
+            proxy.record(self.route, selection.request, capture.response())
+        if conn.closed:
+            # Left early, or only after everything worth reading had been sent.
+            ending = "completed" if capture.complete and not late else "client_closed"
+            engine.ledger.finish(entry.id, ending=ending, end_ms=proxy.now_ms(), bytes_sent=sent)
             return False
         if framing == "chunked":
             conn.write(b"0\r\n\r\n")
         engine.ledger.finish(entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent)
-        if record and capture.complete:
-            proxy.record(self.route, selection.request, capture.response())
         return keep
 
     def _upstream_failed(

@@ -135,62 +135,67 @@ async def execute(
             pending.clear()
             await sink.drain()
 
-    for step in timeline(plan.actions):
-        due = start + step.at_s
-        delay = due - loop.time()
-        if delay > COALESCE_S:
-            await flush()
-            await asyncio.sleep(delay)
-        if sink.closed:
-            ending: Ending = (
-                "client_closed" if content_after(plan.actions, step.action_index) else "completed"
-            )
-            return Outcome(ending, first_byte_at, sent, False)
-        if step.kind == "head":
-            assert step.head is not None
-            extra: list[tuple[str, str]] = []
-            if framing == "length":
-                extra.append(("content-length", str(length)))
-            elif framing == "chunked":
-                extra.append(("transfer-encoding", "chunked"))
-            if not keep:
-                extra.append(("connection", "close"))
-            raw_length = step.head.header("content-length")
-            if framing == "raw" and raw_length is not None and raw_length.strip().isdigit():
-                declared = int(raw_length)
-            pending += encode_head(step.head, extra)
-            head_out = True
-            first_byte_at = loop.time()
-            if callable(on_head):
-                on_head(first_byte_at)
-        elif step.kind in ("data", "heartbeat"):
-            data = step.data
-            if not head_out:
-                # A plan that sends bytes before any head: garbage on the wire, on purpose.
-                pending += data
-                keep = False
-                continue
-            if framing == "none":
-                continue
-            if step.kind == "heartbeat" and framing == "length":
-                continue
-            sent += len(data)
-            if framing == "chunked":
-                pending += b"%x\r\n" % len(data) + data + b"\r\n"
-            else:
-                pending += data
-        elif step.kind == "close":
-            if head_out and framing == "chunked":
-                pending += b"0\r\n\r\n"
-            if framing == "raw" and declared is not None and declared != sent:
-                keep = False
-            await flush()
-            if not head_out:
-                keep = False
-            return Outcome("completed", first_byte_at, sent, keep)
-        elif step.kind == "reset":
-            await flush()
-            sink.reset()
-            return Outcome("reset", first_byte_at, sent, False, step.reason or None)
-    await flush()
-    return Outcome("completed", first_byte_at, sent, keep)
+    step_index = -1
+    try:
+        for step in timeline(plan.actions):
+            step_index = step.action_index
+            due = start + step.at_s
+            delay = due - loop.time()
+            if delay > COALESCE_S:
+                await flush()
+                await asyncio.sleep(delay)
+            if sink.closed:
+                return Outcome(_gone(plan, step_index - 1), first_byte_at, sent, False)
+            if step.kind == "head":
+                assert step.head is not None
+                extra: list[tuple[str, str]] = []
+                if framing == "length":
+                    extra.append(("content-length", str(length)))
+                elif framing == "chunked":
+                    extra.append(("transfer-encoding", "chunked"))
+                if not keep:
+                    extra.append(("connection", "close"))
+                raw_length = step.head.header("content-length")
+                if framing == "raw" and raw_length is not None and raw_length.strip().isdigit():
+                    declared = int(raw_length)
+                pending += encode_head(step.head, extra)
+                head_out = True
+                first_byte_at = loop.time()
+                if callable(on_head):
+                    on_head(first_byte_at)
+            elif step.kind in ("data", "heartbeat"):
+                data = step.data
+                if not head_out:
+                    # A plan that sends bytes before any head: garbage on the wire, on purpose.
+                    pending += data
+                    keep = False
+                    continue
+                if framing == "none" or (step.kind == "heartbeat" and framing == "length"):
+                    continue
+                sent += len(data)
+                if framing == "chunked":
+                    pending += b"%x\r\n" % len(data) + data + b"\r\n"
+                else:
+                    pending += data
+            elif step.kind == "close":
+                if head_out and framing == "chunked":
+                    pending += b"0\r\n\r\n"
+                if framing == "raw" and declared is not None and declared != sent:
+                    keep = False
+                await flush()
+                return Outcome("completed", first_byte_at, sent, keep and head_out)
+            elif step.kind == "reset":
+                await flush()
+                sink.reset()
+                return Outcome("reset", first_byte_at, sent, False, step.reason or None)
+        await flush()
+        return Outcome("completed", first_byte_at, sent, keep)
+    except asyncio.CancelledError:
+        # The client hung up (the connection cancels its handler). If nothing that mattered
+        # was still to come (an SDK stops reading at ``data: [DONE]``), the exchange completed.
+        return Outcome(_gone(plan, step_index - 1), first_byte_at, sent, False)
+
+
+def _gone(plan: Plan, last_done: int) -> Ending:
+    """Ending of a plan whose client left after action ``last_done`` went out."""
+    return "client_closed" if content_after(plan.actions, last_done) else "completed"

@@ -150,6 +150,14 @@ class Proxy:
                 written.append(path)
         return written
 
+    def recordings(self) -> list[tuple[Path, int]]:
+        """Each cassette being recorded into, with its number of exchanges."""
+        out = []
+        for store in {id(s): s for s in self._recorders.values()}.values():
+            if store.target is not None:
+                out.append((store.target.path, len(store.target.interactions)))
+        return out
+
     # -- control -----------------------------------------------------------------------------
     def reset(self) -> None:
         self.state.reset()

@@ -88,6 +88,9 @@ class HttpConnection(asyncio.Protocol):
         self._arrived = 0.0
         self._peer = ""
         self._paused_reading = False
+        # A handler that must finish its work after the client left (a recording still
+        # streaming in from upstream) turns this off and watches ``closed`` instead.
+        self.cancel_on_disconnect = True
 
     # -- Sink (see execute.Sink) -------------------------------------------------------------
     @property
@@ -143,7 +146,9 @@ class HttpConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         if self._task is not None:
             # The client went away while being answered (HTTP clients close, not half-close).
-            self._task.cancel()
+            self._lost = True
+            if self.cancel_on_disconnect:
+                self._task.cancel()
             return False
         with contextlib.suppress(RuntimeError):
             self._parser.receive_data(b"")
@@ -152,7 +157,7 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
-        if self._task is not None:
+        if self._task is not None and self.cancel_on_disconnect:
             self._task.cancel()
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
@@ -232,6 +237,7 @@ class HttpConnection(asyncio.Protocol):
             keep = False
         finally:
             self._task = None
+            self.cancel_on_disconnect = True
         if not keep or self.closed:
             self.close()
             return

@@ -18,34 +18,40 @@ def check(ctx: Context) -> list[Finding]:
     routes, models = ctx.fallback_routes, ctx.fallback_models
     if not routes and not models:
         return []
-    first = next((e for e in sorted(ctx.entries, key=lambda e: e.id) if degradation(e)), None)
-    if first is None:
-        return []
-    for entry in ctx.entries:
-        if entry.id <= first.id:
-            continue
-        via = None
-        if glob_any(entry.route, routes) and entry.route != first.route:
-            via = f"fallback route {entry.route}"
-        elif glob_any(entry.model, models) and entry.model != first.model:
-            via = f"fallback model {entry.model}"
-        if via is None:
+    ordered = sorted(ctx.entries, key=lambda e: e.id)
+    first = next((e for e in ordered if degradation(e)), None)
+    # A model fallback answers a failed model call, not a failed tool call.
+    first_model = next((e for e in ordered if e.model and degradation(e)), None)
+    for entry in ordered:
+        via, cause = None, None
+        after_failure = first is not None and entry.id > first.id
+        if after_failure and entry.route != first.route and glob_any(entry.route, routes):
+            via, cause = f"fallback route {entry.route}", first
+        after_model_failure = first_model is not None and entry.id > first_model.id
+        if (
+            via is None
+            and after_model_failure
+            and entry.model != first_model.model
+            and glob_any(entry.model, models)
+        ):
+            via, cause = f"fallback model {entry.model}", first_model
+        if via is None or cause is None:
             continue
         outcome = "failed too" if failed(entry) else "answered"
         return [
             Finding(
                 kind="fallback",
-                summary=f"after #{first.id} on {first.route} failed ({degradation(first)}), "
+                summary=f"after #{cause.id} on {cause.route} failed ({degradation(cause)}), "
                 f"the SUT used {via} (#{entry.id}, which {outcome})",
-                entry_ids=[first.id, entry.id],
+                entry_ids=[cause.id, entry.id],
                 values={
-                    "failed_route": first.route,
-                    "failed_model": first.model,
+                    "failed_route": cause.route,
+                    "failed_model": cause.model,
                     "fallback_route": entry.route,
                     "fallback_model": entry.model,
                     "fallback_ok": not failed(entry),
                 },
-                timings_ms={"after_ms": round(entry.arrival_ms - first.arrival_ms, 3)},
+                timings_ms={"after_ms": round(entry.arrival_ms - cause.arrival_ms, 3)},
             )
         ]
     return []

@@ -10,7 +10,9 @@ the originals; each is searched in the answer (not in the trace) by the rule of
 * ``replaced``: the original, when the new value differs (a value swapped for a placeholder);
 * ``truncated``: for a cut list, the items no longer in it; for a cut string, the original.
 
-``isError`` flags are not data and are skipped.
+``isError`` flags are not data and are skipped. A value the SUT had without the tool is not
+counted: one found (by the same rule) in what it was asked (``result.inputs``) or in the URL it
+called the tool with (``/orders/1042`` -> ``1042``).
 """
 
 from __future__ import annotations
@@ -59,8 +61,11 @@ def check(ctx: Context) -> list[Finding]:
         return []
     hits: list[dict[str, Any]] = []
     ids: list[int] = []
+    given = [ctx.result.inputs, [e.url for e in ctx.entries]]
     for entry, alt, lost in lost_values(ctx.entries):
         for hit in find(ctx.answer, lost, field_name(alt.path)):
+            if find(given, hit.searched, hit.field):
+                continue
             hits.append(
                 {
                     "entry": entry.id,
