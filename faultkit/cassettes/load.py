@@ -14,6 +14,8 @@ faultkit keeps per-event SSE timing under an interaction-level ``faultkit:`` key
 ignores. Every problem is a ``CassetteError`` that names the file and, where it can, the line,
 the interaction and the field. A corrupt file is never read as an empty one: vcrpy 9 treats an
 empty file as missing and silently re-records it, which is how a CI run ends up on the network.
+vcrpy writes ``version: 1`` last, so a file cut anywhere lacks it and is refused; a layout that
+puts ``version`` first (pydantic-ai's second one) can only be checked field by field.
 """
 
 from __future__ import annotations

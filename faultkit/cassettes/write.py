@@ -3,7 +3,9 @@
 The file is what vcrpy itself writes (``interactions`` then ``version: 1``; request body as
 text or ``!!binary``; response ``body: {string: ...}``, ``status: {code, message}``, headers as
 name -> [values]), so vcrpy and pytest-recording can replay a cassette faultkit recorded. SSE
-timing goes under an interaction-level ``faultkit:`` key, which vcrpy ignores.
+timing goes under an interaction-level ``faultkit:`` key, which vcrpy ignores. Interactions
+loaded from another dialect (pydantic-ai's ``parsed_body``, gzip bodies) are written back in
+this layout, with the decoded body.
 
 vcrpy truncates the cassette and writes it in place; a crash or a full disk mid-write destroys
 the recording. Here the whole document is serialized in memory first, written to a temporary

@@ -48,7 +48,9 @@ def _slow_first_token(f: Any) -> str:
 
 def _stall(f: Any) -> str:
     where = (
-        f"after {f.after_bytes} bytes" if f.after_bytes is not None else f"after {f.after_events} events"
+        f"after {f.after_bytes} bytes"
+        if f.after_bytes is not None
+        else f"after {f.after_events} events"
     )
     then = {"continue": "then resumes", "close": "then ends early", "reset": "then resets"}[f.then]
     return f"stream stalls {_num(f.stall_ms)} ms {where}, {then}"
@@ -167,7 +169,9 @@ def describe_when(when: When, route: str | None) -> str:
     if when.nth is not None:
         parts.append(f"call {when.nth}{of}")
     elif span is not None:
-        parts.append(f"call {span[0]}{of}" if span[0] == span[1] else f"calls {span[0]}-{span[1]}{of}")
+        parts.append(
+            f"call {span[0]}{of}" if span[0] == span[1] else f"calls {span[0]}-{span[1]}{of}"
+        )
     elif when.every is not None:
         parts.append(f"every {when.every}th call{of}")
     elif when.after is not None:

@@ -200,7 +200,9 @@ def _outside(choices: tuple[Any, ...]) -> list[Any]:
     first = next((c for c in choices if isinstance(c, str)), None)
     candidates: list[Any] = []
     if first is not None:
-        candidates.extend([f"{first}_v2", first.upper() if first.upper() != first else first.title()])
+        candidates.extend(
+            [f"{first}_v2", first.upper() if first.upper() != first else first.title()]
+        )
     candidates.extend(["unknown", "", 0])
     return [c for c in dict.fromkeys(candidates) if c not in choices]
 
@@ -244,9 +246,11 @@ def _drifts_of(slot: FieldSlot, target: Target, call: int) -> SearchStrategy[Sch
     if not slot.nullable and slot.kind != "null":
         options.append(st.just(make("retype", value=None)))
     options.append(st.sampled_from(_wrong_values(slot)).map(lambda v: make("retype", value=v)))
-    options.append(st.sampled_from(_renamed(slot.name) or ["renamed"]).map(
-        lambda n: make("rename", new_name=n)
-    ))
+    options.append(
+        st.sampled_from(_renamed(slot.name) or ["renamed"]).map(
+            lambda n: make("rename", new_name=n)
+        )
+    )
     options.append(st.just(make("nest")))
     return st.one_of(options)
 
@@ -302,6 +306,26 @@ def schema_drifts(
     return st.one_of(by_field, _additions(parents, target, call))
 
 
+def _field_spec(doc: Any) -> Any:
+    """How to name a member in ``partial_tool_data.fields`` so it means exactly that member.
+
+    A plain key name there matches the key at any depth, which is right for a name that occurs
+    once; a root member whose name also occurs deeper is written ``["name"]``, which is anchored
+    at the root."""
+    counts: dict[str, int] = {}
+    for parts, _ in jsonpath.walk(doc):
+        if parts and isinstance(parts[-1], str):
+            counts[parts[-1]] = counts.get(parts[-1], 0) + 1
+
+    def spec(parts: Parts) -> str:
+        text = jsonpath.format_path(parts)
+        if len(parts) == 1 and text == parts[0] and counts.get(parts[0], 0) > 1:
+            return f"[{json.dumps(parts[0])}]"
+        return text
+
+    return spec
+
+
 def partial_tool_data(
     payload: Any | None = None, *, max_fields: int = 3, mcp: bool = False
 ) -> SearchStrategy[PartialToolData]:
@@ -320,17 +344,11 @@ def partial_tool_data(
             flags,
         )
     doc = _payload(payload)
-    leaves = [
-        jsonpath.format_path(p)
-        for p, v in jsonpath.walk(doc)
-        if p and isinstance(p[-1], str) and jsonpath.is_scalar(v)
-    ][:MAX_FIELDS]
-    nonnull = [
-        jsonpath.format_path(p)
-        for p, v in jsonpath.walk(doc)
-        if p and isinstance(p[-1], str) and jsonpath.is_scalar(v) and v is not None
-    ][:MAX_FIELDS]
-    lists = [(jsonpath.format_path(p), len(v)) for p, v in jsonpath.walk(doc) if p and isinstance(v, list) and v]
+    members = [(p, v) for p, v in jsonpath.walk(doc) if p and isinstance(p[-1], str)]
+    spec = _field_spec(doc)
+    leaves = [spec(p) for p, v in members if jsonpath.is_scalar(v)][:MAX_FIELDS]
+    nonnull = [spec(p) for p, v in members if jsonpath.is_scalar(v) and v is not None]
+    lists = [(spec(p), len(v)) for p, v in members if isinstance(v, list) and v]
     options: list[SearchStrategy[PartialToolData]] = []
     if leaves:
         options.append(
@@ -348,7 +366,12 @@ def partial_tool_data(
                 lambda fields, is_error: PartialToolData(
                     op="null_values", fields=fields, is_error=is_error
                 ),
-                st.lists(st.sampled_from(nonnull), min_size=1, max_size=max_fields, unique=True),
+                st.lists(
+                    st.sampled_from(nonnull[:MAX_FIELDS]),
+                    min_size=1,
+                    max_size=max_fields,
+                    unique=True,
+                ),
                 flags,
             )
         )

@@ -33,6 +33,7 @@ from faultkit.faults.slow_first_token import SlowFirstToken
 from faultkit.faults.stall import Stall
 from faultkit.faults.timeout import Timeout
 from faultkit.faults.tool_call import ToolCallFault
+from faultkit.formats.detect import PROVIDER_OF, WireFormat
 
 SearchStrategy = st.SearchStrategy
 
@@ -72,7 +73,11 @@ _GATEWAY_PAGE = (
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
-_GATEWAY_REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
+_GATEWAY_REASONS = {
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
 
 
 @dataclass(frozen=True)
@@ -275,9 +280,7 @@ def stream_cuts(
         st.sampled_from((None, "reset")).map(
             lambda end: BrokenSSE(kind="missing_terminator", end=end)
         ),
-        _event_index(max_event).map(
-            lambda n: ConnectionReset(at="mid_body", after_events=n)
-        ),
+        _event_index(max_event).map(lambda n: ConnectionReset(at="mid_body", after_events=n)),
     )
     if where == "mid_json":
         return mid_json
@@ -347,16 +350,36 @@ FAULT_STRATEGIES: dict[str, Callable[[Limits], SearchStrategy[Fault]]] = {
 FaultChoice = str | SearchStrategy[Fault]
 
 
+def provider_formats(route: str | None) -> frozenset[WireFormat] | None:
+    """The wire formats a route named after a provider speaks (``openai``, ``anthropic``, as
+    the doors name them); None when the route's format is not known from its name."""
+    formats = frozenset(fmt for fmt, provider in PROVIDER_OF.items() if provider == route)
+    return formats or None
+
+
+def applies_on(name: str, route: str | None) -> bool:
+    """Whether fault type ``name`` can act on ``route``, as far as the route's name tells (a
+    partial_tool_data fault never applies to the openai route; on a route of unknown format
+    every fault may)."""
+    spoken = provider_formats(route)
+    formats = FAULTS[name].formats if name in FAULTS else None
+    return spoken is None or formats is None or bool(spoken & formats)
+
+
 def fault_specs(
-    faults: Sequence[FaultChoice] | None = None, limits: Limits | None = None
+    faults: Sequence[FaultChoice] | None = None,
+    limits: Limits | None = None,
+    *,
+    route: str | None = None,
 ) -> SearchStrategy[Fault]:
     """One fault, from ``faults``: fault type names (``"http_error"``) and/or strategies of
     faults (``http_errors(statuses=[429])``, ``schema_drifts(Answer)``), tried in the order
     given. None means every registered fault, in the simplicity order of
-    :data:`FAULT_STRATEGIES`."""
+    :data:`FAULT_STRATEGIES`. Named faults that cannot apply on ``route`` (see
+    :func:`applies_on`) are left out, so no example is spent on a fault the engine would skip."""
     limits = limits or Limits()
     if faults is None:
-        names = [name for name in FAULT_STRATEGIES if name in FAULTS]
+        names = [n for n in FAULT_STRATEGIES if n in FAULTS and applies_on(n, route)]
         return st.one_of([FAULT_STRATEGIES[name](limits) for name in names])
     if isinstance(faults, str | SearchStrategy):
         faults = [faults]
@@ -365,14 +388,16 @@ def fault_specs(
         if isinstance(item, SearchStrategy):
             chosen.append(item)
         elif isinstance(item, str) and item in FAULT_STRATEGIES:
-            chosen.append(FAULT_STRATEGIES[item](limits))
+            if applies_on(item, route):
+                chosen.append(FAULT_STRATEGIES[item](limits))
         else:
             known = ", ".join(FAULT_STRATEGIES)
             raise FaultkitError(
                 f"no strategy for fault {item!r}; use one of: {known} (or pass a strategy)"
             )
     if not chosen:
-        raise FaultkitError("faults must name at least one fault (or be None for all)")
+        where = f" that applies on route {route!r}" if route else ""
+        raise FaultkitError(f"faults must name at least one fault{where} (or be None for all)")
     return st.one_of(chosen)
 
 
@@ -382,11 +407,13 @@ __all__ = [
     "DEFAULT_MAX_RETRY_AFTER_S",
     "FAULT_STRATEGIES",
     "Limits",
+    "applies_on",
     "broken_sse",
     "fault_specs",
     "http_errors",
     "latencies",
     "malformed_bodies",
+    "provider_formats",
     "random_partial_tool_data",
     "random_schema_drifts",
     "resets",

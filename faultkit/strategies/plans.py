@@ -77,20 +77,20 @@ def _route_table(
         return [(None, fault_specs(faults, limits))]
     if isinstance(routes, str):
         routes = [routes]
-    if isinstance(routes, Mapping):
-        table = [
-            (route, fault_specs(route_faults if route_faults is not None else faults, limits))
-            for route, route_faults in routes.items()
-        ]
-    else:
-        shared = fault_specs(faults, limits)
-        table = [(route, shared) for route in routes]
-    if not table:
-        raise FaultkitError("routes must name at least one route (or be None for any route)")
-    for route, _ in table:
+    pairs = list(routes.items()) if isinstance(routes, Mapping) else [(r, None) for r in routes]
+    for route, _ in pairs:
         if not isinstance(route, str) or not route:
             raise FaultkitError(f"a route must be a non-empty name or glob, got {route!r}")
-    return [(None if route == ANY_ROUTE else route, strategy) for route, strategy in table]
+    table = [
+        (
+            None if route == ANY_ROUTE else route,
+            fault_specs(own if own is not None else faults, limits, route=route),
+        )
+        for route, own in pairs
+    ]
+    if not table:
+        raise FaultkitError("routes must name at least one route (or be None for any route)")
+    return table
 
 
 def _rules_over(
@@ -130,10 +130,7 @@ def _first_call(rule: Rule) -> int:
 def _rule_name(rule: Rule) -> str:
     route = _SLUG.sub("", rule.match.route or "any") or "route"
     span = rule.when.call_range()
-    if span is not None:
-        where = f"calls{span[0]}-{span[1]}"
-    else:
-        where = f"call{rule.when.nth or 1}"
+    where = f"calls{span[0]}-{span[1]}" if span is not None else f"call{rule.when.nth or 1}"
     return f"{route}-{where}-{rule.fault.type}"
 
 
@@ -162,9 +159,7 @@ def build_plan(
     """A scenario from ``items``: sorted by route (in ``route_order``) then first call, named,
     described in words, validated as any scenario is."""
     order = {route: i for i, route in enumerate(route_order)}
-    ordered = sorted(
-        items, key=lambda r: (order.get(r.match.route, len(order)), _first_call(r))
-    )
+    ordered = sorted(items, key=lambda r: (order.get(r.match.route, len(order)), _first_call(r)))
     named = name_rules(ordered)
     data: dict[str, Any] = {"name": name, "seed": seed, "rules": named}
     if expect is not None:

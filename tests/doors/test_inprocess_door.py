@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from conftest import (
+from door_helpers import (
     CHAT_URL,
     SSE_BODY,
     MemorySource,
@@ -337,7 +337,7 @@ def test_record_streams_through_unbuffered_and_records_event_timing(
         with client.stream("POST", f"{local_server.url}/sse", json=CHAT) as response:
             for _chunk in response.iter_raw():
                 times.append(time.monotonic() - start)
-    assert times[-1] - times[0] >= 0.25  # passed on as the server sent them, not at the end
+    assert times[-1] - times[0] >= 0.15  # passed on as the server sent them (100 ms apart)
     ((request, recorded),) = source.recorded
     assert request.path == "/sse" and json.loads(request.body) == CHAT
     assert recorded.is_sse

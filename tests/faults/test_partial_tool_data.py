@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 from _fault_samples import body_json, ctx_for, html_plan, json_plan, sse_plan
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from faultkit.engine import Engine
@@ -253,3 +255,36 @@ def test_engine_records_the_removed_values_in_the_ledger() -> None:
     assert [(a.path, a.original) for a in applied.alterations] == [
         ("orders[3]", ORDERS["orders"][3])
     ]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+@given(
+    doc=st.dictionaries(st.text(max_size=4), json_values, min_size=1, max_size=4),
+    op=st.sampled_from(["drop_fields", "cut_lists", "null_values"]),
+    fraction=st.sampled_from([None, 0.3, 1.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_every_removed_value_is_recorded_with_its_original(
+    doc: dict, op: str, fraction: float | None, seed: int
+) -> None:
+    fault = PartialToolData(op=op, fraction=fraction)
+    new, alterations = fault.apply(json_plan(doc), ctx_for(JSON, seed))
+    if not alterations:
+        assert body_json(new) == doc
+        return
+    check_recorded(doc, body_json(new), alterations)
+    removed = sum(1 for a in alterations if a.action == "removed")
+    if op == "cut_lists":
+        lengths = {a.path.rsplit("[", 1)[0] for a in alterations}
+        for path in lengths:
+            before, after = jsonpath.get(doc, path), jsonpath.get(body_json(new), path)
+            assert after == before[: len(after)]  # the head is kept, the tail is cut
+        assert removed == len(alterations)

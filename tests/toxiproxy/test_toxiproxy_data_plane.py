@@ -282,9 +282,7 @@ def test_slicer_delivers_everything_in_order(api: httpx.Client, collector: Upstr
 # --- timeout -------------------------------------------------------------------------------
 
 
-def test_timeout_zero_drops_data_and_removal_closes(
-    api: httpx.Client, collector: Upstream
-) -> None:
+def test_timeout_zero_drops_data_and_removal_closes(api: httpx.Client, collector: Upstream) -> None:
     listen = make_proxy(api, collector)
     client = connect(listen)
     upstream = collector.connection()

@@ -11,7 +11,9 @@ def test_only_the_first_json_value_is_read() -> None:
     assert jsonbody.parse(b' {"a": 1} {"b": 2} trailing') == {"a": 1}
 
 
-@pytest.mark.parametrize(("body", "message"), [(b"", "EOF"), (b"  \n", "EOF"), (b"{", "unexpected EOF")])
+@pytest.mark.parametrize(
+    ("body", "message"), [(b"", "EOF"), (b"  \n", "EOF"), (b"{", "unexpected EOF")]
+)
 def test_empty_or_truncated_bodies(body: bytes, message: str) -> None:
     with pytest.raises(jsonbody.BodyError, match=message):
         jsonbody.parse(body)

@@ -13,9 +13,10 @@ from faultkit.doors.toxiproxy.api import VERSION
 def test_routed_reply_carries_a_request_id(api: httpx.Client) -> None:
     reply = api.get("/version")
     assert len(reply.headers["X-Toxiproxy-Request-Id"]) >= 16
-    assert api.get("/version").headers["X-Toxiproxy-Request-Id"] != reply.headers[
-        "X-Toxiproxy-Request-Id"
-    ]
+    assert (
+        api.get("/version").headers["X-Toxiproxy-Request-Id"]
+        != reply.headers["X-Toxiproxy-Request-Id"]
+    )
 
 
 def test_browser_user_agent_is_refused(api: httpx.Client) -> None:

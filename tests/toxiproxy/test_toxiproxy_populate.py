@@ -119,7 +119,9 @@ def test_object_instead_of_array_is_400(api: httpx.Client) -> None:
 
 def test_unchanged_disabled_proxy_stays_disabled(api: httpx.Client) -> None:
     listen = local(free_port())
-    api.post("/proxies", json={"name": "one", "listen": listen, "upstream": "x:1", "enabled": False})
+    api.post(
+        "/proxies", json={"name": "one", "listen": listen, "upstream": "x:1", "enabled": False}
+    )
     reply = api.post(
         "/populate", json=[{"name": "one", "listen": listen, "upstream": "x:1", "enabled": True}]
     )

@@ -10,7 +10,9 @@ from _toxiproxy_helpers import Upstream, connect, free_port, reachable, reads_eo
 
 
 def create(api: httpx.Client, name: str, upstream: str, listen: str, **extra: object) -> dict:
-    reply = api.post("/proxies", json={"name": name, "upstream": upstream, "listen": listen, **extra})
+    reply = api.post(
+        "/proxies", json={"name": name, "upstream": upstream, "listen": listen, **extra}
+    )
     assert reply.status_code == 201, reply.text
     return reply.json()
 
@@ -92,9 +94,12 @@ def test_bind_conflict_is_500_and_creates_nothing(api: httpx.Client) -> None:
     }
     assert "test" not in api.get("/proxies").json()
     assert api.delete("/proxies/mysql_master").status_code == 204
-    assert api.post(
-        "/proxies", json={"name": "test", "listen": f"localhost:{port}", "upstream": "x:1"}
-    ).status_code == 201
+    assert (
+        api.post(
+            "/proxies", json={"name": "test", "listen": f"localhost:{port}", "upstream": "x:1"}
+        ).status_code
+        == 201
+    )
 
 
 def test_duplicate_name_is_409_before_any_bind(api: httpx.Client) -> None:

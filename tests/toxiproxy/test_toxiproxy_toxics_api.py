@@ -62,9 +62,10 @@ def test_names_are_unique_across_streams(api: httpx.Client, proxy: str) -> None:
 
 
 def test_default_names(api: httpx.Client, proxy: str) -> None:
-    assert api.post(proxy, json={"name": "", "type": "latency", "stream": "upstream"}).json()[
-        "name"
-    ] == "latency_upstream"
+    assert (
+        api.post(proxy, json={"name": "", "type": "latency", "stream": "upstream"}).json()["name"]
+        == "latency_upstream"
+    )
     second = api.post(proxy, json={"name": "", "type": "latency", "stream": "downstream"}).json()
     assert second["name"] == "latency_downstream"
     assert (second["toxicity"], second["attributes"]) == (1, {"latency": 0, "jitter": 0})
@@ -122,9 +123,7 @@ def test_non_object_attributes_are_400(api: httpx.Client, proxy: str) -> None:
     assert reply.status_code == 400
 
 
-def test_validation_order_stream_before_type_before_conflict(
-    api: httpx.Client, proxy: str
-) -> None:
+def test_validation_order_stream_before_type_before_conflict(api: httpx.Client, proxy: str) -> None:
     api.post(proxy, json={"name": "t", "type": "latency"})
     reply = api.post(proxy, json={"name": "t", "type": "bogus", "stream": "walrus"})
     assert reply.json()["error"].startswith("stream was invalid")
@@ -212,7 +211,9 @@ def test_listing_order_is_upstream_then_downstream(api: httpx.Client, proxy: str
 
 
 def test_toxic_on_disabled_proxy(api: httpx.Client) -> None:
-    api.post("/proxies", json={"name": "d", "upstream": "x:1", "listen": "127.0.0.1:0", "enabled": False})
+    api.post(
+        "/proxies", json={"name": "d", "upstream": "x:1", "listen": "127.0.0.1:0", "enabled": False}
+    )
     assert api.post("/proxies/d/toxics", json={"type": "latency"}).status_code == 200
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
@@ -66,7 +67,7 @@ def test_slicer_clamps_values_that_crash_toxiproxy(average: int, variation: int)
     cuts = Slicer(average_size=average, size_variation=variation).cuts(5000, random.Random(3))
     assert cuts[0][0] == 0 and cuts[-1][1] == 5000
     assert all(start < end for start, end in cuts)
-    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(cuts))
 
 
 async def test_interrupted_latency_sends_its_chunk_without_the_rest_of_the_delay() -> None:
