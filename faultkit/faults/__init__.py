@@ -10,24 +10,20 @@ from typing import Annotated, Union
 from pydantic import Field
 
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-
-# -- timing, connection and HTTP-level faults --
 from faultkit.faults.broken_sse import BrokenSSE
 from faultkit.faults.http_error import HttpError
 from faultkit.faults.latency import Latency
 from faultkit.faults.malformed_body import MalformedBody
+from faultkit.faults.partial_tool_data import PartialToolData
 from faultkit.faults.reset import ConnectionReset
+from faultkit.faults.schema_drift import SchemaDrift
 from faultkit.faults.slow_first_token import SlowFirstToken
 from faultkit.faults.stall import Stall
 from faultkit.faults.timeout import Timeout
-
-# -- body, stream and meaning-level faults --
-from faultkit.faults.partial_tool_data import PartialToolData
-from faultkit.faults.schema_drift import SchemaDrift
 from faultkit.faults.tool_call import ToolCallFault
 
 _FAULT_CLASSES: list[type[Fault]] = [
-    # -- timing, connection and HTTP-level faults (registry) --
+    # timing, connection and HTTP-level faults
     Latency,
     SlowFirstToken,
     Stall,
@@ -36,7 +32,7 @@ _FAULT_CLASSES: list[type[Fault]] = [
     HttpError,
     MalformedBody,
     BrokenSSE,
-    # -- body, stream and meaning-level faults (registry) --
+    # body, stream and meaning-level faults
     ToolCallFault,
     SchemaDrift,
     PartialToolData,

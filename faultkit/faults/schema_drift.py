@@ -213,6 +213,14 @@ class SchemaDrift(Fault):
     def _has_value(self) -> bool:
         return "value" in self.model_fields_set
 
+    def params(self) -> dict[str, Any]:
+        """As written in a scenario; ``value`` only when given, because ``value: null`` (write
+        null) and no value (use the default for the op) mean different drifts."""
+        params = super().params()
+        if not self._has_value:
+            params.pop("value", None)
+        return params
+
     def _parts(self, values: list[Any], rng: random.Random) -> tuple[Parts, bool] | None:
         """The path to drift and whether it is concrete (chosen) rather than a pattern."""
         if self.path is not None:

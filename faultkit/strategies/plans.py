@@ -81,15 +81,20 @@ def _route_table(
     for route, _ in pairs:
         if not isinstance(route, str) or not route:
             raise FaultkitError(f"a route must be a non-empty name or glob, got {route!r}")
-    table = [
-        (
-            None if route == ANY_ROUTE else route,
-            fault_specs(own if own is not None else faults, limits, route=route),
-        )
-        for route, own in pairs
-    ]
-    if not table:
+    if not pairs:
         raise FaultkitError("routes must name at least one route (or be None for any route)")
+    table: list[tuple[str | None, SearchStrategy[Fault]]] = []
+    for route, own in pairs:
+        try:
+            strategy = fault_specs(own if own is not None else faults, limits, route=route)
+        except FaultkitError:
+            if own is not None:
+                raise
+            continue  # none of the shared faults can act on this route: leave it out
+        table.append((None if route == ANY_ROUTE else route, strategy))
+    if not table:
+        names = ", ".join(r for r, _ in pairs)
+        raise FaultkitError(f"none of the faults given can act on any of the routes ({names})")
     return table
 
 

@@ -308,6 +308,10 @@ def test_registered_and_validated() -> None:
     )
     assert isinstance(spec, SchemaDrift)
     assert spec.params()["target"] == "body"
+    assert "value" not in spec.params()  # so the params replay as the same drift
+    explicit_null = SchemaDrift(op="retype", value=None)
+    assert SchemaDrift.model_validate(explicit_null.params()).params() == explicit_null.params()
+    assert explicit_null.params()["value"] is None
     with pytest.raises(ValidationError, match=r"a\.\.b"):
         SchemaDrift(op="drop", path="a..b")
     with pytest.raises(ValidationError):

@@ -88,7 +88,7 @@ def recv_exactly(sock: socket.socket, n: int, timeout: float = 5) -> bytes:
 
 
 def reads_eof(sock: socket.socket, within_s: float) -> bool:
-    """True if the peer closed (EOF or reset) within ``within_s``; data read meanwhile is dropped."""
+    """True if the peer closed (EOF or reset) within ``within_s``; data read is dropped."""
     sock.settimeout(within_s)
     deadline = time.monotonic() + within_s
     try:

@@ -36,7 +36,7 @@ def test_int64_rejects_fractions_and_overflow() -> None:
     for key in "bcd":
         with pytest.raises(jsonbody.BodyError, match="cannot unmarshal"):
             jsonbody.get_int64(obj, key, f"T.{key}")
-    with pytest.raises(jsonbody.BodyError, match="number 100.0"):
+    with pytest.raises(jsonbody.BodyError, match=r"number 100\.0"):
         jsonbody.get_int64(obj, "b", "T.b")
 
 

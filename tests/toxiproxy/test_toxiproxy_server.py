@@ -100,46 +100,50 @@ class RecordingBridge:
 
 async def test_bridge_toxics_are_accepted_listed_and_forwarded() -> None:
     bridge = RecordingBridge()
-    async with ToxiproxyServer(port=0, bridge=bridge) as server:
-        async with httpx.AsyncClient(base_url=server.url) as api:
-            await api.post("/proxies", json={"name": "llm", "upstream": "x:1"})
-            reply = await api.post(
-                "/proxies/llm/toxics",
-                json={"type": "http_error", "attributes": {"retry_after_s": 2.5}},
-            )
-            assert reply.status_code == 200
-            assert reply.json()["attributes"] == {"status": 500, "retry_after_s": 2.5}
-            assert bridge.calls[0][:2] == ("add", "llm")
-            assert bridge.calls[0][2]["name"] == "http_error_downstream"
+    async with (
+        ToxiproxyServer(port=0, bridge=bridge) as server,
+        httpx.AsyncClient(base_url=server.url) as api,
+    ):
+        await api.post("/proxies", json={"name": "llm", "upstream": "x:1"})
+        reply = await api.post(
+            "/proxies/llm/toxics",
+            json={"type": "http_error", "attributes": {"retry_after_s": 2.5}},
+        )
+        assert reply.status_code == 200
+        assert reply.json()["attributes"] == {"status": 500, "retry_after_s": 2.5}
+        assert bridge.calls[0][:2] == ("add", "llm")
+        assert bridge.calls[0][2]["name"] == "http_error_downstream"
 
-            refused = await api.post(
-                "/proxies/llm/toxics",
-                json={"name": "bad", "type": "http_error", "attributes": {"status": 200}},
-            )
-            assert refused.status_code == 400
-            assert refused.json()["error"] == "status must be an HTTP error (>= 400)"
+        refused = await api.post(
+            "/proxies/llm/toxics",
+            json={"name": "bad", "type": "http_error", "attributes": {"status": 200}},
+        )
+        assert refused.status_code == 400
+        assert refused.json()["error"] == "status must be an HTTP error (>= 400)"
 
-            await api.post("/proxies/llm/toxics", json={"type": "latency"})
-            listed = (await api.get("/proxies/llm/toxics")).json()
-            assert [t["type"] for t in listed] == ["http_error", "latency"]
+        await api.post("/proxies/llm/toxics", json={"type": "latency"})
+        listed = (await api.get("/proxies/llm/toxics")).json()
+        assert [t["type"] for t in listed] == ["http_error", "latency"]
 
-            updated = await api.patch(
-                "/proxies/llm/toxics/http_error_downstream", json={"attributes": {"status": 503}}
-            )
-            assert updated.json()["attributes"] == {"status": 503, "retry_after_s": 2.5}
-            assert bridge.calls[-1][0] == "update"
+        updated = await api.patch(
+            "/proxies/llm/toxics/http_error_downstream", json={"attributes": {"status": 503}}
+        )
+        assert updated.json()["attributes"] == {"status": 503, "retry_after_s": 2.5}
+        assert bridge.calls[-1][0] == "update"
 
-            assert (await api.post("/reset")).status_code == 204
-            assert ("remove", "llm", "http_error_downstream") in bridge.calls
-            assert (await api.get("/proxies/llm/toxics")).json() == []
+        assert (await api.post("/reset")).status_code == 204
+        assert ("remove", "llm", "http_error_downstream") in bridge.calls
+        assert (await api.get("/proxies/llm/toxics")).json() == []
 
 
 async def test_unknown_type_is_still_invalid_with_a_bridge() -> None:
-    async with ToxiproxyServer(port=0, bridge=RecordingBridge()) as server:
-        async with httpx.AsyncClient(base_url=server.url) as api:
-            await api.post("/proxies", json={"name": "llm", "upstream": "x:1"})
-            reply = await api.post("/proxies/llm/toxics", json={"type": "nope"})
-            assert reply.json()["error"] == "invalid toxic type"
+    async with (
+        ToxiproxyServer(port=0, bridge=RecordingBridge()) as server,
+        httpx.AsyncClient(base_url=server.url) as api,
+    ):
+        await api.post("/proxies", json={"name": "llm", "upstream": "x:1"})
+        reply = await api.post("/proxies/llm/toxics", json={"type": "nope"})
+        assert reply.json()["error"] == "invalid toxic type"
 
 
 async def test_extra_routes() -> None:
@@ -150,13 +154,15 @@ async def test_extra_routes() -> None:
         return 200, {"Content-Type": "application/json"}, b'{"entries":[]}'
 
     routes = {("GET", "/faultkit/ledger"): ledger, ("*", "/faultkit/any"): ledger}
-    async with ToxiproxyServer(port=0, extra_routes=routes) as server:
-        async with httpx.AsyncClient(base_url=server.url) as api:
-            reply = await api.get("/faultkit/ledger?since=3")
-            assert (reply.status_code, reply.json()) == (200, {"entries": []})
-            assert "X-Toxiproxy-Request-Id" in reply.headers
-            assert seen[0].query == "since=3"
-            assert (await api.post("/faultkit/ledger")).status_code == 405
-            assert (await api.delete("/faultkit/any/thing")).status_code == 200
-            assert (await api.get("/faultkit/other")).status_code == 404
-            assert (await api.get("/version")).status_code == 200
+    async with (
+        ToxiproxyServer(port=0, extra_routes=routes) as server,
+        httpx.AsyncClient(base_url=server.url) as api,
+    ):
+        reply = await api.get("/faultkit/ledger?since=3")
+        assert (reply.status_code, reply.json()) == (200, {"entries": []})
+        assert "X-Toxiproxy-Request-Id" in reply.headers
+        assert seen[0].query == "since=3"
+        assert (await api.post("/faultkit/ledger")).status_code == 405
+        assert (await api.delete("/faultkit/any/thing")).status_code == 200
+        assert (await api.get("/faultkit/other")).status_code == 404
+        assert (await api.get("/version")).status_code == 200

@@ -25,6 +25,11 @@ from .config import ConfigError, find_config, load_upstreams, parse_upstream_opt
 from .proxy import MODES, Proxy
 from .server import BindError
 
+try:
+    from faultkit.doors.toxiproxy import ControlApiBindError
+except ImportError:  # pragma: no cover
+    ControlApiBindError = BindError  # type: ignore[misc,assignment]
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 DEFAULT_CONTROL_PORT = 8474  # Toxiproxy's: every Toxiproxy client defaults to it
@@ -208,7 +213,10 @@ def _announce(proxy: Proxy, out: TextIO) -> None:
     print(f"faultkit proxy: mode {info['mode']}, scenario {scenario}{source}", file=out)
     width = max([len(d["name"]) for d in info["doors"]] + [7])
     for door in info["doors"]:
-        print(f"  {door['name']:<{width}}  {door['address']}  ->  {door['upstream']}", file=out)
+        tcp = f"  (tcp toxics: {door['tcp']})" if door.get("tcp") else ""
+        print(
+            f"  {door['name']:<{width}}  {door['address']}  ->  {door['upstream']}{tcp}", file=out
+        )
     if info["control"]:
         print(f"  {'control':<{width}}  {info['control']}  (Toxiproxy API + /faultkit/)", file=out)
     for door in info["doors"]:
@@ -226,7 +234,7 @@ async def _serve(args: argparse.Namespace, proxy: Proxy, ports: dict[str, int]) 
         try:
             await proxy.start_doors(args.host, ports)
             await proxy.start_control(args.host, args.control_port)
-        except BindError as exc:
+        except (BindError, ControlApiBindError) as exc:
             return _fail(str(exc), sys.stderr)
         _announce(proxy, sys.stdout)
         if args.ready_file:

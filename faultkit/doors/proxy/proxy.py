@@ -22,6 +22,7 @@ from faultkit.errors import CassetteError
 from faultkit.exchange import Request, Response
 from faultkit.scenario import Scenario
 
+from .bridge import HttpFaultBridge
 from .config import Upstream
 from .control import FaultkitRoutes, Reply
 from .door import Door, clock
@@ -84,7 +85,9 @@ class Proxy:
         self.doors = [Door(u, self) for u in upstreams]
         self.listeners: dict[str, Listener] = {}
         self.control: Listener | None = None
-        self.control_extra: Any = None
+        self.control_url: str | None = None
+        self.toxiproxy: Any = None
+        self.fronts: dict[str, str] = {}
         self.routes = FaultkitRoutes(self)
         self.connections: set[HttpConnection] = set()
 
@@ -179,6 +182,8 @@ class Proxy:
                 "upstream": upstream.url,
                 "env": upstream.env,
             }
+            if door.route in self.fronts:
+                entry["tcp"] = self.fronts[door.route]
             if address is not None:
                 entry["base_url"] = upstream.door_url(address)
                 if upstream.env:
@@ -189,7 +194,7 @@ class Proxy:
             "scenario": self.state.active.name if self.state.active else None,
             "recordings": len(self.store) if self.store is not None else 0,
             "doors": doors,
-            "control": self.control.address if self.control else None,
+            "control": self.control_url,
         }
 
     async def _control_handler(self, incoming: IncomingRequest, conn: HttpConnection) -> bool:
@@ -224,7 +229,44 @@ class Proxy:
             self.listeners[door.route] = await listen(self._track(door.handle), host, port)
 
     async def start_control(self, host: str, port: int) -> None:
-        self.control = await listen(self._track(self._control_handler), host, port)
+        """The control API: Toxiproxy's (with the doors as proxies and the HTTP faults as
+        extra toxic types) plus ``/faultkit/...``; only the latter when the Toxiproxy door is
+        not installed."""
+        try:
+            from faultkit.doors.toxiproxy import ApiRequest, ToxiproxyServer
+            from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
+        except ImportError:  # pragma: no cover - the Toxiproxy door ships with faultkit
+            self.control = await listen(self._track(self._control_handler), host, port)
+            self.control_url = self.control.address
+            return
+
+        async def faultkit_routes(request: ApiRequest) -> tuple[int, Any, bytes]:
+            target = request.path + (f"?{request.query}" if request.query else "")
+            reply = self.routes(request.method, target, request.header, request.body)
+            if reply is None:  # pragma: no cover - the prefix guarantees a match
+                reply = Reply(404, b"404 page not found\n", "text/plain; charset=utf-8")
+            return reply.status, reply.headers, reply.body
+
+        server = ToxiproxyServer(
+            host,
+            port,
+            bridge=HttpFaultBridge(self, TCP_TOXICS),
+            extra_routes={("*", "/faultkit/"): faultkit_routes},
+        )
+        await server.start()
+        self.toxiproxy = server
+        self.control_url = server.url
+        # Each door is a Toxiproxy proxy of the same name: a TCP front (TCP toxics apply to
+        # connections through it) whose HTTP fault toxics apply to the door itself.
+        async with server.collection.lock:
+            for door in self.doors:
+                listener = self.listeners.get(door.route)
+                if listener is None:
+                    continue
+                front = await server.collection.create(
+                    door.route, f"{host}:0", f"{listener.host}:{listener.port}", True
+                )
+                self.fronts[door.route] = front.listen
 
     async def drain(self, grace_s: float) -> None:
         """Stop accepting, then give in-flight exchanges up to ``grace_s`` to finish."""
@@ -237,6 +279,8 @@ class Proxy:
             conn.close()
 
     async def aclose(self) -> None:
+        if self.toxiproxy is not None:
+            await self.toxiproxy.stop()
         if self._save_handle is not None:
             self._save_handle.cancel()
         self.flush()

@@ -1,0 +1,356 @@
+"""The robust support assistant: every way the provider or the tool can fail ends in a bounded,
+explicit outcome, and every answer carries the trace of how it was reached.
+
+What it does, and why each piece is there:
+
+* **One overall deadline** (``Settings.deadline_s``), enforced with ``asyncio.timeout``, so no
+  provider or tool behaviour can keep the customer waiting longer; past it the answer is a
+  ``SupportError("timeout")``.
+* **An idle-token timeout** of its own (``idle_s``): the SDK's read timeout is reset by SSE
+  ``: keep-alive`` comments, so a stream that only sends heartbeats would never time out.
+* **Bounded retries, done by the app** (the SDK's own are off): ``attempts_per_model`` per model
+  with exponential backoff, ``retry-after`` honoured, and no retry for what cannot heal (an
+  exhausted quota, a 4xx). Each attempt carries ``x-stainless-retry-count``, as the SDK's own
+  retries do, so the attempt number is visible to the provider and to faultkit.
+* **Fallback to a second model** when the first one keeps failing.
+* **Strict validation** of everything the model sends: the tool call's arguments
+  (``GetOrderArgs``), the answer (``SupportAnswer``), and that a stream really finished.
+* **Evidence check**: the answer's status and delivery date must be what the tool returned; a
+  fact the tool did not deliver is labelled unknown (``eta: null``), never passed on.
+* **Stop on tool failure**: if the order cannot be fetched, the answer is an explicit
+  ``SupportError("tool_unavailable")``, not a guess.
+* **A DecisionTrace** (faultkit's model) with the reply, and emitted on errors too.
+
+The seam faultkit (or a test) uses: ``http_client_factory`` builds every HTTP client the app
+uses (default ``httpx.AsyncClient``); faultkit passes one that adds its transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openai
+from pydantic import ValidationError
+
+from examples.support_assistant import protocol
+from examples.support_assistant.models import (
+    ErrorCode,
+    GetOrderArgs,
+    Order,
+    Reply,
+    SupportAnswer,
+    SupportError,
+)
+from faultkit.oracle.trace import DecisionTrace, ToolOutput, ValidationResult, emit_trace
+
+AsyncClientFactory = Callable[..., httpx.AsyncClient]
+STATUSES = frozenset({"pending", "processing", "shipped", "delivered", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Time limits and bounds, in seconds and counts."""
+
+    models: tuple[str, ...] = (protocol.PRIMARY_MODEL, protocol.FALLBACK_MODEL)
+    attempts_per_model: int = 2
+    deadline_s: float = 13.0
+    idle_s: float = 4.0
+    model_read_timeout_s: float = 4.0
+    connect_timeout_s: float = 2.0
+    tool_timeout_s: float = 1.5
+    tool_attempts: int = 2
+    backoff_s: float = 0.25
+    retry_after_margin_s: float = 0.05
+    orders_url: str = protocol.ORDERS_URL
+
+
+class _Retry(Exception):
+    """A failed attempt that another attempt may fix. ``retry_after_s`` is the server's ask."""
+
+    def __init__(self, code: ErrorCode, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+@dataclass
+class _Log:
+    """What the trace will say: the path taken, the model that answered, the tool's output."""
+
+    path: list[str] = field(default_factory=list)
+    model: str | None = None
+    tried: str | None = None
+    context_ids: list[str] = field(default_factory=list)
+    tools: list[ToolOutput] = field(default_factory=list)
+    validation: ValidationResult = field(
+        default_factory=lambda: ValidationResult(valid=False, errors=["no answer yet"])
+    )
+
+    def trace(self) -> DecisionTrace:
+        return DecisionTrace(
+            prompt_version=protocol.PROMPT_VERSION,
+            model_version=self.model or self.tried or "none",
+            context_ids=self.context_ids,
+            tool_outputs=self.tools,
+            validation_result=self.validation,
+            decision_path=self.path or ["start"],
+        )
+
+
+async def answer(
+    question: str,
+    *,
+    http_client_factory: AsyncClientFactory = httpx.AsyncClient,
+    settings: Settings | None = None,
+) -> Reply:
+    """Answer ``question`` with a validated :class:`SupportAnswer` and its trace, or raise
+    :class:`SupportError` saying why not."""
+    settings = settings or Settings()
+    log = _Log()
+    try:
+        async with asyncio.timeout(settings.deadline_s):
+            return await _answer(question, http_client_factory, settings, log)
+    except TimeoutError:
+        log.path.append("error:timeout")
+        raise SupportError("timeout", f"no answer within {settings.deadline_s:g} s") from None
+    except SupportError as exc:
+        log.path.append(f"error:{exc.code}")
+        raise
+    finally:
+        emit_trace(log.trace())
+
+
+async def _answer(
+    question: str, factory: AsyncClientFactory, settings: Settings, log: _Log
+) -> Reply:
+    model_timeout = httpx.Timeout(settings.model_read_timeout_s, connect=settings.connect_timeout_s)
+    async with (
+        factory(timeout=model_timeout) as model_http,
+        factory(base_url=settings.orders_url, timeout=settings.tool_timeout_s) as orders_http,
+    ):
+        llm = openai.AsyncOpenAI(http_client=model_http, max_retries=0)
+        messages = protocol.first_messages(question)
+
+        call, args, model = await _ask(llm, messages, settings.models, settings, log, _tool_call)
+        log.context_ids.append(f"order:{args.order_id}")
+        order, raw = await _fetch_order(orders_http, args.order_id, settings, log)
+
+        messages += protocol.tool_turn(call.id, call.name, call.arguments, raw)
+        order_first = (model, *(m for m in settings.models if m != model))
+        proposed, model = await _ask(llm, messages, order_first, settings, log, _final_answer)
+        log.model = model
+        checked = _check_evidence(proposed, order, log)
+        log.validation = ValidationResult(valid=True)
+        log.path.append("answer")
+        return Reply(checked, log.trace())
+
+
+# -- the model -------------------------------------------------------------------------------
+
+
+async def _ask(
+    llm: openai.AsyncOpenAI,
+    messages: list[dict[str, Any]],
+    models: tuple[str, ...],
+    settings: Settings,
+    log: _Log,
+    accept: Callable[[protocol.Turn], Any],
+) -> Any:
+    """One turn, retried and falling back until ``accept`` takes it; returns what ``accept``
+    returned (a tuple whose last item is the model that answered) or raises SupportError."""
+    last: _Retry | None = None
+    for position, model in enumerate(models):
+        if position:
+            log.path.append(f"fallback:{model}")
+        for attempt in range(settings.attempts_per_model):
+            if attempt:
+                await asyncio.sleep(_backoff(settings, attempt, last))
+                log.path.append(f"retry:{model}:{last.code if last else ''}")
+            else:
+                log.path.append(f"ask:{model}")
+            log.tried = model
+            try:
+                turn = await _stream_turn(llm, model, messages, attempt, settings)
+                return (*accept(turn), model)
+            except _Retry as exc:
+                last = exc
+    assert last is not None
+    raise SupportError(last.code, f"every model failed; last: {last.reason}")
+
+
+def _backoff(settings: Settings, attempt: int, failure: _Retry | None) -> float:
+    wait = settings.backoff_s * 2 ** (attempt - 1)
+    if failure is not None and failure.retry_after_s is not None:
+        wait = max(wait, failure.retry_after_s + settings.retry_after_margin_s)
+    return wait
+
+
+async def _stream_turn(
+    llm: openai.AsyncOpenAI,
+    model: str,
+    messages: list[dict[str, Any]],
+    attempt: int,
+    settings: Settings,
+) -> protocol.Turn:
+    """Stream one turn to its end, or raise _Retry (or SupportError when retrying cannot help)."""
+    turn = protocol.Turn(model=model)
+    try:
+        stream = await llm.chat.completions.create(
+            **protocol.request(model, messages),
+            extra_headers={"x-stainless-retry-count": str(attempt)},
+        )
+        try:
+            chunks = stream.__aiter__()
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(chunks.__anext__(), settings.idle_s)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise _Retry(
+                        "provider_unavailable", f"no token for {settings.idle_s:g} s"
+                    ) from None
+                turn.add(chunk)
+        finally:
+            await stream.close()
+    except openai.RateLimitError as exc:
+        if _code(exc) in ("insufficient_quota", "billing_hard_limit_reached"):
+            raise SupportError("quota_exhausted", "the provider account is out of quota") from None
+        raise _Retry("rate_limited", "HTTP 429", _retry_after(exc.response)) from None
+    except openai.APIStatusError as exc:
+        if exc.status_code >= 500 or exc.status_code in (408, 409):
+            raise _Retry(
+                "provider_unavailable", f"HTTP {exc.status_code}", _retry_after(exc.response)
+            ) from None
+        raise SupportError("provider_rejected", f"HTTP {exc.status_code}") from None
+    except (openai.APIConnectionError, httpx.HTTPError) as exc:
+        raise _Retry("provider_unavailable", f"connection: {type(exc).__name__}") from None
+    except json.JSONDecodeError:
+        raise _Retry("provider_unavailable", "the stream carried malformed JSON") from None
+    if turn.finish_reason is None:
+        raise _Retry("provider_unavailable", f"the stream ended early ({turn.chunks} chunks)")
+    return turn
+
+
+def _code(exc: openai.APIStatusError) -> str | None:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    return getattr(exc, "code", None) or body.get("code") or body.get("type")
+
+
+def _retry_after(response: httpx.Response | Any) -> float | None:
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue
+        if seconds > 0:
+            return seconds
+    return None
+
+
+def _tool_call(turn: protocol.Turn) -> tuple[protocol.ToolCall, GetOrderArgs]:
+    """Step one must be exactly one well-formed ``get_order`` call."""
+    calls = turn.calls
+    if turn.finish_reason != "tool_calls" or len(calls) != 1:
+        raise _Retry("invalid_tool_call", "the model did not call get_order exactly once")
+    call = calls[0]
+    if call.name != "get_order" or not call.id:
+        raise _Retry("invalid_tool_call", f"unexpected tool call {call.name!r}")
+    try:
+        args = GetOrderArgs.model_validate_json(call.arguments)
+    except ValidationError:
+        raise _Retry("invalid_tool_call", "get_order arguments are not valid") from None
+    return call, args
+
+
+def _final_answer(turn: protocol.Turn) -> tuple[SupportAnswer]:
+    if turn.finish_reason != "stop":
+        raise _Retry("invalid_output", f"the answer ended with {turn.finish_reason!r}")
+    try:
+        return (SupportAnswer.model_validate_json(turn.content),)
+    except ValidationError as exc:
+        raise _Retry("invalid_output", f"answer fails SupportAnswer ({exc.error_count()})") from None
+
+
+# -- the tool --------------------------------------------------------------------------------
+
+
+async def _fetch_order(
+    http: httpx.AsyncClient, order_id: str, settings: Settings, log: _Log
+) -> tuple[Order, str]:
+    """The order and its raw JSON; SupportError when it cannot be had (never a guess)."""
+    problem = ""
+    for attempt in range(settings.tool_attempts):
+        if attempt:
+            await asyncio.sleep(settings.backoff_s * 2 ** (attempt - 1))
+            log.path.append("retry:get_order")
+        else:
+            log.path.append("tool:get_order")
+        try:
+            response = await http.get(f"/orders/{order_id}")
+        except httpx.HTTPError as exc:
+            problem = f"{type(exc).__name__}"
+            continue
+        if response.status_code == 404:
+            log.tools.append(ToolOutput(tool="get_order", ok=False, error="not found"))
+            raise SupportError("order_not_found", f"there is no order {order_id}")
+        if response.status_code >= 500:
+            problem = f"HTTP {response.status_code}"
+            continue
+        try:
+            if response.status_code != 200:
+                raise ValueError(f"HTTP {response.status_code}")
+            order = Order.model_validate_json(response.content)
+        except ValueError as exc:
+            problem = f"unusable answer: {exc}"[:200]
+            break
+        log.tools.append(ToolOutput(tool="get_order", output=order.model_dump(exclude_none=True)))
+        return order, response.text
+    log.tools.append(ToolOutput(tool="get_order", ok=False, error=problem))
+    raise SupportError("tool_unavailable", f"the order service failed ({problem})")
+
+
+def _check_evidence(proposed: SupportAnswer, order: Order, log: _Log) -> SupportAnswer:
+    """Keep the model's answer only if its facts are the tool's facts; otherwise say what the
+    tool did deliver and label the rest unknown."""
+    status = order.status if order.status in STATUSES else "unknown"
+    backed = (
+        proposed.order_id == order.id
+        and proposed.status == status
+        and order.eta is not None
+        and proposed.eta == order.eta
+    )
+    if backed:
+        return proposed
+    log.path.append("relabel_unknown")
+    return SupportAnswer(
+        order_id=order.id,
+        status=status,  # type: ignore[arg-type]
+        eta=order.eta,
+        reply=_reply_from(order, status),
+    )
+
+
+def _reply_from(order: Order, status: str) -> str:
+    parts = [f"Your order {order.id} is {status}" if status != "unknown" else
+             f"I could not confirm the status of order {order.id}"]
+    if order.carrier and status in ("shipped", "delivered"):
+        parts[0] += f" with {order.carrier}"
+    parts[0] += "."
+    if order.eta is None:
+        parts.append("The delivery date is unknown right now.")
+    else:
+        parts.append(f"It should arrive by {order.eta}.")
+    return " ".join(parts)
