@@ -39,7 +39,9 @@ rules:
 
 def _request(i: int, model: str = "gpt-4o-mini") -> Request:
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": f"q{i}"}]})
-    return Request(method="POST", url="https://api.openai.com/v1/chat/completions", body=body.encode())
+    return Request(
+        method="POST", url="https://api.openai.com/v1/chat/completions", body=body.encode()
+    )
 
 
 def _run(seed: int | None = None, n: int = 20) -> list[str]:
@@ -64,7 +66,7 @@ def test_probability_fires_roughly_that_often_and_nth_exactly_once() -> None:
     for i in range(200):
         engine.handle(_request(i), "openai", float(i), STREAM)
     by_rule: dict[str, int] = {}
-    for entry, fault in engine.ledger.faults_applied():
+    for _entry, fault in engine.ledger.faults_applied():
         by_rule[fault.rule] = by_rule.get(fault.rule, 0) + 1
     assert 70 <= by_rule["jittery"] <= 130
     assert by_rule["third-call-only"] == 1
@@ -94,7 +96,11 @@ def test_framing_headers_are_not_replayed() -> None:
     resp = Response(
         head=ResponseHead(
             status=200,
-            headers=(("Content-Type", "application/json"), ("Transfer-Encoding", "chunked"), ("Content-Length", "999")),
+            headers=(
+                ("Content-Type", "application/json"),
+                ("Transfer-Encoding", "chunked"),
+                ("Content-Length", "999"),
+            ),
         ),
         body=b"{}",
     )
@@ -111,6 +117,9 @@ def test_no_source_in_replay_is_an_explicit_error() -> None:
 
 def test_derived_rng_is_stable_across_processes() -> None:
     # A fixed value: if this changes, recorded repro commands stop reproducing.
-    assert derive_rng(7, "jittery", 1, "fault").random() == derive_rng(7, "jittery", 1, "fault").random()
+    assert (
+        derive_rng(7, "jittery", 1, "fault").random()
+        == derive_rng(7, "jittery", 1, "fault").random()
+    )
     assert round(derive_rng(0, "x").random(), 12) == round(derive_rng(0, "x").random(), 12)
     assert derive_rng(0, "x").random() != derive_rng(1, "x").random()

@@ -5,10 +5,18 @@ from __future__ import annotations
 from faultkit.ledger import Ledger
 
 
-def _open(ledger: Ledger, body: bytes, retry: str | None = None, route: str = "openai") -> tuple[int, int]:
+def _open(
+    ledger: Ledger, body: bytes, retry: str | None = None, route: str = "openai"
+) -> tuple[int, int]:
     e = ledger.open(
-        route=route, method="POST", url="https://x/v1/chat/completions", fmt="openai_chat", model=None,
-        body=body, retry_count=retry, arrival_ms=0.0,
+        route=route,
+        method="POST",
+        url="https://x/v1/chat/completions",
+        fmt="openai_chat",
+        model=None,
+        body=body,
+        retry_count=retry,
+        arrival_ms=0.0,
     )
     return e.logical_call, e.attempt
 
@@ -41,5 +49,10 @@ def test_finish_records_timings_and_ending() -> None:
     _open(ledger, b"a")
     ledger.finish(1, ending="reset", end_ms=12.5, first_byte_ms=3.0, bytes_sent=42)
     entry = ledger.get(1)
-    assert (entry.ending, entry.end_ms, entry.first_byte_ms, entry.bytes_sent) == ("reset", 12.5, 3.0, 42)
+    assert (entry.ending, entry.end_ms, entry.first_byte_ms, entry.bytes_sent) == (
+        "reset",
+        12.5,
+        3.0,
+        42,
+    )
     assert ledger.to_json()[0]["ending"] == "reset"

@@ -56,8 +56,9 @@ def judge(
 ) -> Verdict:
     """Judge one run. ``ledger_entries`` are the entries this run produced (a :class:`Ledger`
     or its entries; when one engine serves several runs, pass only the run's slice, e.g.
-    ``ledger.entries[before:]``, or reset the ledger between runs); ``expectation`` may be a whole scenario, whose name then labels the
-    verdict. The returned verdict has an empty ``repro``; the caller fills it in."""
+    ``ledger.entries[before:]``, or reset the ledger between runs); ``expectation`` may be a
+    whole scenario, whose name then labels the verdict. The returned verdict has an empty
+    ``repro``; the caller fills it in."""
     entries = ledger_entries.entries if isinstance(ledger_entries, Ledger) else list(ledger_entries)
     entries = sorted(entries, key=lambda e: e.id)
     contract = contract or Contract()

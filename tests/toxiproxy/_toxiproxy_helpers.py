@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -19,6 +20,11 @@ class ServerThread:
 
     def __init__(self, **kwargs: Any) -> None:
         self.loop = asyncio.new_event_loop()
+        # Anything the loop or the door logs as an error fails the test at teardown.
+        self.errors: list[str] = []
+        self.loop.set_exception_handler(lambda _, ctx: self.errors.append(str(ctx)))
+        self._log_handler = _ErrorCollector(self.errors)
+        logging.getLogger("faultkit.doors.toxiproxy").addHandler(self._log_handler)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         kwargs.setdefault("port", 0)
@@ -48,6 +54,16 @@ class ServerThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
+        logging.getLogger("faultkit.doors.toxiproxy").removeHandler(self._log_handler)
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(logging.ERROR)
+        self.errors = errors
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.errors.append(self.format(record))
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ def toxiproxy() -> Iterator[ServerThread]:
     server = ServerThread()
     yield server
     server.stop()
+    assert server.errors == [], "the server logged errors"
 
 
 @pytest.fixture
