@@ -18,6 +18,8 @@ _LAZY = {
     "Httpx2FaultkitTransport": "faultkit.doors",
     "AsyncHttpx2FaultkitTransport": "faultkit.doors",
     "FaultkitSession": "faultkit.session",
+    "check": "faultkit.runner.checking",
+    "acheck": "faultkit.runner.checking",
 }
 
 
@@ -42,4 +44,6 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "UnmatchedRequest",
+    "acheck",
+    "check",
 ]

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TextIO
 
 from faultkit import catalogue
+from faultkit.doors.proxy.command import add_parser as add_proxy_parser
 from faultkit.errors import FaultkitError
+from faultkit.runner.command import add_parser as add_run_parser
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"faultkit {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_run_parser(commands)
 
     scenarios = commands.add_parser(
         "scenarios", help="validate, list, show and export scenario files"
@@ -63,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema = actions.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     schema.set_defaults(run=_schema)
+
+    add_proxy_parser(commands)
 
     # With no action, print the help of the deepest command given (defaults of the
     # subparser that ran override the parent's).

@@ -84,15 +84,17 @@ class Plan(BaseModel):
     def from_response(cls, response: Response, timing_scale: float = 1.0) -> Plan:
         """The plan that replays ``response`` as recorded.
 
-        An SSE body becomes one action per event, separated by the recorded gaps between events
-        (scaled by ``timing_scale``; 0 replays as fast as possible).
+        The recorded time to the response head is waited first, and an SSE body becomes one
+        action per event, separated by the recorded gaps between events (all scaled by
+        ``timing_scale``; 0 replays as fast as possible).
         """
         head = response.head.model_copy(
             update={"headers": without_headers(response.head.headers, *FRAMING_HEADERS)}
         )
-        actions: list[Wait | SendHead | SendBytes | SendEvent | Close | Reset] = [
-            SendHead(head=head)
-        ]
+        actions: list[Action] = []
+        if response.first_byte_ms and timing_scale > 0:
+            actions.append(Wait(ms=response.first_byte_ms * timing_scale, reason="recorded"))
+        actions.append(SendHead(head=head))
         if response.is_sse:
             events = parse_events(response.body)
             offsets = response.event_offsets_ms

@@ -30,6 +30,11 @@ from typing import Any
 import pytest
 
 from faultkit.errors import FaultkitError, ScenarioError
+from faultkit.runner import pytest_scenarios
+from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook and fixture
+    faultkit_scenario,
+    pytest_generate_tests,
+)
 from faultkit.scenario import Scenario
 from faultkit.session import DEFAULT_MATCH_ON, FaultkitSession
 
@@ -101,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "faultkit(scenario=None, cassette=None, route=None, seed=None, match_on=None, "
         "playback=None): scenario (name or path) and cassettes for the faultkit fixture",
     )
+    pytest_scenarios.register(config)
     config.stash[_RECORDS_KEY] = []
 
 
@@ -189,7 +195,7 @@ def resolve_scenario(ref: Any, config: pytest.Config, test_dir: Path) -> Scenari
 
 def default_cassette(item: pytest.Item, config: pytest.Config) -> Path:
     """pytest-recording's path: ``<dir>/<module>/<Class.>test_name[param].yaml``."""
-    path = Path(str(item.fspath))
+    path = item.path
     option = config.getoption("faultkit_cassette_dir")
     root = Path(option) if option else path.parent / "cassettes"
     if not root.is_absolute():
@@ -202,13 +208,15 @@ def default_cassette(item: pytest.Item, config: pytest.Config) -> Path:
 # -- the fixture --------------------------------------------------------------------------------
 
 
-def _build_session(request: pytest.FixtureRequest) -> FaultkitSession:
+def _build_session(
+    request: pytest.FixtureRequest, parametrized: Scenario | None = None
+) -> FaultkitSession:
     config = request.config
     item = request.node
     args = _marker_args(item)
-    test_dir = Path(str(item.fspath)).parent
+    test_dir = item.path.parent
     scenario_ref = args["scenario"] if "scenario" in args else config.getoption("faultkit_scenario")
-    scenario = resolve_scenario(scenario_ref, config, test_dir)
+    scenario = parametrized or resolve_scenario(scenario_ref, config, test_dir)
     seed = args.get("seed")
     if seed is None:
         seed = config.getoption("faultkit_seed")
@@ -255,16 +263,19 @@ def _build_session(request: pytest.FixtureRequest) -> FaultkitSession:
         route=args.get("route"),
         rerecord=record_mode == "all",
     )
-    session.default_cassette = default_cassette(item, config)  # type: ignore[attr-defined]
+    session.default_cassette = default_cassette(item, config)
     return session
 
 
 @pytest.fixture
-def faultkit(request: pytest.FixtureRequest) -> Iterator[FaultkitSession]:
+def faultkit(
+    request: pytest.FixtureRequest,
+    faultkit_scenario: Scenario | None,  # noqa: F811 - set by @pytest.mark.faultkit_scenarios
+) -> Iterator[FaultkitSession]:
     """A :class:`FaultkitSession` for this test: ``.client()``, ``.async_client()``,
     ``.transport()``, ``.inject(...)``, ``.ledger``, ``.engine``, ``.use_cassette(path)``."""
     try:
-        session = _build_session(request)
+        session = _build_session(request, faultkit_scenario)
     except FaultkitError as exc:
         pytest.fail(f"faultkit: {exc}", pytrace=False)
     request.node.stash[_SESSION_KEY] = session
@@ -298,7 +309,7 @@ def unmatched_message(session: FaultkitSession) -> str | None:
     for entry in entries:
         lines.append("")
         lines.append(entry.error or f"no recording matches {entry.method} {entry.url}")
-    default = getattr(session, "default_cassette", None)
+    default = session.default_cassette
     if default is not None and not session.cassettes:
         lines.append("")
         lines.append(

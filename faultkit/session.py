@@ -8,6 +8,10 @@ This is the object behind the pytest ``faultkit`` fixture, usable on its own fro
         ...
         fk.ledger  # what happened, request by request
 
+Which client to hand an SDK: openai 3.x accepts ``client()`` (httpx) and ``httpx2_client()``;
+anthropic 2.x accepts only httpx2 clients (and ``httpx2.Timeout``), so give it
+``httpx2_client()`` / ``async_httpx2_client()``.
+
 It holds no fault or matching logic: it builds an :class:`~faultkit.engine.Engine` over a
 cassette store and hands out transports; rules added with :meth:`inject` are validated exactly
 like rules in a scenario file.
@@ -73,6 +77,8 @@ class FaultkitSession:
             store = self._build_store()
         self.engine = Engine(scenario, source=store, seed=seed, timing_scale=timing_scale)
         self._closeables: list[Any] = []
+        # Where the pytest plugin expected this test's cassette (for "record it with" hints).
+        self.default_cassette: Path | None = None
         self._async_closeables: list[Any] = []
 
     # -- cassettes ----------------------------------------------------------------------------
@@ -200,6 +206,22 @@ class FaultkitSession:
         import httpx2
 
         return httpx2.AsyncClient(transport=self.async_httpx2_transport(route), **kwargs)
+
+    # -- verdicts -----------------------------------------------------------------------------
+    def check(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``target`` through this session, judge it, fail the test unless the verdict is
+        controlled (or ``expect=``); returns the Verdict. See :mod:`faultkit.runner.checking`."""
+        from faultkit.runner.checking import check
+
+        __tracebackhide__ = True
+        return check(self, target, *args, **kwargs)
+
+    async def acheck(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`check` for async tests."""
+        from faultkit.runner.checking import acheck
+
+        __tracebackhide__ = True
+        return await acheck(self, target, *args, **kwargs)
 
     # -- results ------------------------------------------------------------------------------
     @property

@@ -92,6 +92,13 @@ def test_recorded_stream_timing_is_kept_and_scalable() -> None:
     assert plan.total_wait_ms() == 0 and plan.body_bytes() == SSE
 
 
+def test_recorded_time_to_first_byte_is_replayed_scaled() -> None:
+    slow = STREAM.model_copy(update={"first_byte_ms": 40.0})
+    _, plan = Engine(timing_scale=0.5).handle(_request(0), "openai", 0.0, slow)
+    assert plan.actions[0].kind == "wait" and plan.actions[0].ms == 20.0
+    assert plan.actions[1].kind == "head"
+
+
 def test_framing_headers_are_not_replayed() -> None:
     resp = Response(
         head=ResponseHead(

@@ -48,9 +48,19 @@ RESPONSE_FORMAT: dict[str, Any] = {
                 "order_id": {"type": "string"},
                 "status": {
                     "type": "string",
-                    "enum": ["pending", "processing", "shipped", "delivered", "cancelled", "unknown"],
+                    "enum": [
+                        "pending",
+                        "processing",
+                        "shipped",
+                        "delivered",
+                        "cancelled",
+                        "unknown",
+                    ],
                 },
-                "eta": {"type": ["string", "null"], "description": "ISO date, or null when unknown"},
+                "eta": {
+                    "type": ["string", "null"],
+                    "description": "ISO date, or null when unknown",
+                },
                 "reply": {"type": "string"},
             },
             "required": ["order_id", "status", "eta", "reply"],

@@ -281,7 +281,9 @@ def _final_answer(turn: protocol.Turn) -> tuple[SupportAnswer]:
     try:
         return (SupportAnswer.model_validate_json(turn.content),)
     except ValidationError as exc:
-        raise _Retry("invalid_output", f"answer fails SupportAnswer ({exc.error_count()})") from None
+        raise _Retry(
+            "invalid_output", f"answer fails SupportAnswer ({exc.error_count()})"
+        ) from None
 
 
 # -- the tool --------------------------------------------------------------------------------
@@ -344,8 +346,11 @@ def _check_evidence(proposed: SupportAnswer, order: Order, log: _Log) -> Support
 
 
 def _reply_from(order: Order, status: str) -> str:
-    parts = [f"Your order {order.id} is {status}" if status != "unknown" else
-             f"I could not confirm the status of order {order.id}"]
+    parts = [
+        f"Your order {order.id} is {status}"
+        if status != "unknown"
+        else f"I could not confirm the status of order {order.id}"
+    ]
     if order.carrier and status in ("shipped", "delivered"):
         parts[0] += f" with {order.carrier}"
     parts[0] += "."

@@ -9,8 +9,10 @@ library is a parameter (``mod``), so the same code serves ``httpx`` and ``httpx2
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import ModuleType
@@ -43,6 +45,11 @@ def clock_origin(engine: Engine) -> float:
     if origin is None:
         origin = _ORIGINS.setdefault(engine, time.monotonic())
     return origin
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    """asyncio's CancelledError or trio's Cancelled: the client gave up (its own deadline)."""
+    return type(exc).__name__ in ("CancelledError", "Cancelled")
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ class Exchange:
             self.finish("unmatched", str(exc))
         elif isinstance(exc, mod.TimeoutException):
             self.finish("timeout", str(exc) or type(exc).__name__)
-        elif isinstance(exc, GeneratorExit | KeyboardInterrupt):
+        elif isinstance(exc, GeneratorExit | KeyboardInterrupt) or _is_cancellation(exc):
             self.finish("client_closed")
         else:
             self.finish("error", f"{type(exc).__name__}: {exc}")
@@ -219,6 +226,14 @@ class DoorCore:
         self.mode = mode
         self.upstream = upstream
         self.origin = clock_origin(engine)
+        self._lock = threading.Lock()
+
+    def get_upstream(self, factory: Callable[[], Any]) -> Any:
+        """The upstream transport, created on first forward (replay never builds one)."""
+        with self._lock:
+            if self.upstream is None:
+                self.upstream = factory()
+            return self.upstream
 
     def now_ms(self, at: float | None = None) -> float:
         return round(((time.monotonic() if at is None else at) - self.origin) * 1000, 3)

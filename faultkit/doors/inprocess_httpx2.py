@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import httpx2
 
-from faultkit.doors.inprocess import _AsyncDoorLogic, _SyncDoorLogic
+from faultkit.doors.inprocess_async import AsyncDoorLogic
+from faultkit.doors.inprocess_sync import SyncDoorLogic
 
 
-class Httpx2FaultkitTransport(_SyncDoorLogic, httpx2.BaseTransport):
+class Httpx2FaultkitTransport(SyncDoorLogic, httpx2.BaseTransport):
     """Sync httpx2 transport that answers from a faultkit engine; see FaultkitTransport."""
 
     _mod = httpx2
 
 
-class AsyncHttpx2FaultkitTransport(_AsyncDoorLogic, httpx2.AsyncBaseTransport):
+class AsyncHttpx2FaultkitTransport(AsyncDoorLogic, httpx2.AsyncBaseTransport):
     """Async httpx2 transport that answers from a faultkit engine; see FaultkitTransport."""
 
     _mod = httpx2

@@ -85,15 +85,15 @@ class Limits:
     """Bounds shared by the fault strategies (see the module docstring)."""
 
     max_delay_ms: int = DEFAULT_MAX_DELAY_MS
-    max_retry_after_s: int = DEFAULT_MAX_RETRY_AFTER_S
+    max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S
     max_event: int = DEFAULT_MAX_EVENT
 
     def __post_init__(self) -> None:
         if self.max_delay_ms < 1:
             raise FaultkitError(f"max_delay_ms must be at least 1, got {self.max_delay_ms}")
-        if self.max_retry_after_s < 1:
+        if not self.max_retry_after_s >= 0.001:
             raise FaultkitError(
-                f"max_retry_after_s must be at least 1, got {self.max_retry_after_s}"
+                f"max_retry_after_s must be at least 0.001, got {self.max_retry_after_s}"
             )
         if self.max_event < 0:
             raise FaultkitError(f"max_event must be 0 or more, got {self.max_event}")
@@ -105,6 +105,18 @@ def _delays(max_ms: int) -> SearchStrategy[int]:
 
 def _event_index(max_event: int) -> SearchStrategy[int]:
     return st.integers(0, max_event)
+
+
+@st.composite
+def _whole(draw: st.DrawFn, strategy: SearchStrategy[Any]) -> Any:
+    return draw(strategy)
+
+
+def family(strategy: SearchStrategy[Any]) -> SearchStrategy[Any]:
+    """``strategy`` as one choice of a ``one_of``. Hypothesis flattens nested ``one_of``s into
+    one list of branches, so a fault with three variants would be tried three times as often
+    as a fault with one; wrapped, every fault gets an equal share of the examples."""
+    return _whole(strategy)
 
 
 def _optional(strategy: SearchStrategy[Any]) -> SearchStrategy[Any]:
@@ -160,7 +172,7 @@ def resets(max_event: int = DEFAULT_MAX_EVENT) -> SearchStrategy[ConnectionReset
 
 @st.composite
 def _http_error(
-    draw: st.DrawFn, statuses: Sequence[int], provider: str | None, max_retry_after_s: int
+    draw: st.DrawFn, statuses: Sequence[int], provider: str | None, max_retry_after_s: float
 ) -> HttpError:
     status = draw(st.sampled_from(statuses))
     kinds = _ERROR_TYPES.get(provider or "", {}).get(status, ())
@@ -175,13 +187,18 @@ def _http_error(
         params["should_retry"] = draw(st.sampled_from((None, False)))
     if retryable:
         # Rate limits and overloads usually say when to come back; other errors usually not.
-        hints = ("seconds", "none", "ms") if status in (429, 503, 529) else ("none", "seconds")
-        hint = draw(st.sampled_from(hints))
+        # Whole seconds need a bound of at least 1 s; below that, only retry-after-ms fits.
+        seconds = "seconds" if max_retry_after_s >= 1 else "ms"
+        hints = (seconds, "none", "ms") if status in (429, 503, 529) else ("none", seconds)
+        hint = draw(st.sampled_from(tuple(dict.fromkeys(hints))))
         if hint == "seconds":
-            params["retry_after_s"] = draw(st.integers(1, max_retry_after_s))
+            params["retry_after_s"] = draw(st.integers(1, int(max_retry_after_s)))
+        elif hint == "ms" and max_retry_after_s >= 1:
+            params["retry_after_ms"] = draw(st.integers(1, int(max_retry_after_s * 10))) * 100
         elif hint == "ms":
-            params["retry_after_ms"] = draw(st.integers(1, max_retry_after_s * 10)) * 100
-        params["should_retry"] = draw(st.sampled_from((None, False, True)))
+            params["retry_after_ms"] = draw(st.integers(1, max(1, int(max_retry_after_s * 1000))))
+        # A retryable error says "retry" or nothing; "false" comes with errors no retry fixes.
+        params["should_retry"] = draw(st.sampled_from((None, True)))
     if status in _GATEWAY_REASONS and draw(st.booleans()):
         # A gateway in front of the provider answers with its own HTML page.
         params["body"] = _GATEWAY_PAGE.format(status=status, reason=_GATEWAY_REASONS[status])
@@ -193,13 +210,15 @@ def http_errors(
     statuses: Sequence[int] | None = None,
     *,
     provider: str | None = None,
-    max_retry_after_s: int = DEFAULT_MAX_RETRY_AFTER_S,
+    max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
 ) -> SearchStrategy[HttpError]:
     """HTTP errors with the headers a real upstream sends with them.
 
     ``statuses`` defaults to the usual suspects, 429 first. A 429/503/529 mostly carries
-    ``retry-after`` (seconds, at most ``max_retry_after_s``) or ``retry-after-ms``; other
-    retryable errors sometimes do; ``x-should-retry`` is tried unset, false and true. With
+    ``retry-after`` (whole seconds, at most ``max_retry_after_s``) or ``retry-after-ms``; other
+    retryable errors sometimes do. A bound below one second (``max_retry_after_s=0.05``) keeps
+    to ``retry-after-ms``, so a SUT that honours the hint still runs fast in a test.
+    ``x-should-retry`` is tried unset and true (false only with the kinds below). With
     ``provider`` (``openai`` / ``anthropic``) the provider's own non-default kinds are tried too
     (quota exhausted, spend limit, slow down), without retry hints, as the provider sends them.
     A 502/503/504 sometimes comes as a gateway's HTML page instead of the provider's JSON.
@@ -212,8 +231,8 @@ def http_errors(
         raise FaultkitError(f"http_errors: statuses must be 400-599, got {bad}")
     if provider not in (None, "openai", "anthropic"):
         raise FaultkitError(f"http_errors: provider must be openai or anthropic, got {provider!r}")
-    if max_retry_after_s < 1:
-        raise FaultkitError(f"max_retry_after_s must be at least 1, got {max_retry_after_s}")
+    if not max_retry_after_s >= 0.001:
+        raise FaultkitError(f"max_retry_after_s must be at least 0.001, got {max_retry_after_s}")
     return _http_error(chosen, provider, max_retry_after_s)
 
 
@@ -287,7 +306,7 @@ def stream_cuts(
     if where == "boundary":
         return boundary
     if where is None:
-        return st.one_of(mid_json, boundary)
+        return st.one_of(family(mid_json), family(boundary))
     raise FaultkitError(f"stream_cuts: where must be 'mid_json', 'boundary' or None, got {where!r}")
 
 
@@ -333,18 +352,22 @@ def random_partial_tool_data() -> SearchStrategy[PartialToolData]:
 
 # -- the catalogue --------------------------------------------------------------------------------
 # One entry per registered fault, simplest first: one_of over these shrinks towards the top.
-FAULT_STRATEGIES: dict[str, Callable[[Limits], SearchStrategy[Fault]]] = {
-    "http_error": lambda lim: http_errors(max_retry_after_s=lim.max_retry_after_s),
-    "timeout": lambda lim: timeouts(lim.max_delay_ms),
-    "reset": lambda lim: resets(lim.max_event),
-    "latency": lambda lim: latencies(lim.max_delay_ms),
-    "slow_first_token": lambda lim: slow_first_tokens(lim.max_delay_ms),
-    "stall": lambda lim: stalls(lim.max_delay_ms, lim.max_event),
-    "malformed_body": lambda lim: malformed_bodies(),
-    "broken_sse": lambda lim: broken_sse(lim.max_event),
-    "tool_call": lambda lim: tool_call_faults(),
-    "schema_drift": lambda lim: random_schema_drifts(),
-    "partial_tool_data": lambda lim: random_partial_tool_data(),
+# Each takes the bounds and the route the fault will hit (None: any route).
+FAULT_STRATEGIES: dict[str, Callable[[Limits, str | None], SearchStrategy[Fault]]] = {
+    "http_error": lambda lim, route: http_errors(
+        provider=route if route in ("openai", "anthropic") else None,
+        max_retry_after_s=lim.max_retry_after_s,
+    ),
+    "timeout": lambda lim, route: timeouts(lim.max_delay_ms),
+    "reset": lambda lim, route: resets(lim.max_event),
+    "latency": lambda lim, route: latencies(lim.max_delay_ms),
+    "slow_first_token": lambda lim, route: slow_first_tokens(lim.max_delay_ms),
+    "stall": lambda lim, route: stalls(lim.max_delay_ms, lim.max_event),
+    "malformed_body": lambda lim, route: malformed_bodies(),
+    "broken_sse": lambda lim, route: broken_sse(lim.max_event),
+    "tool_call": lambda lim, route: tool_call_faults(),
+    "schema_drift": lambda lim, route: random_schema_drifts(),
+    "partial_tool_data": lambda lim, route: random_partial_tool_data(),
 }
 
 FaultChoice = str | SearchStrategy[Fault]
@@ -380,16 +403,16 @@ def fault_specs(
     limits = limits or Limits()
     if faults is None:
         names = [n for n in FAULT_STRATEGIES if n in FAULTS and applies_on(n, route)]
-        return st.one_of([FAULT_STRATEGIES[name](limits) for name in names])
+        return st.one_of([family(FAULT_STRATEGIES[name](limits, route)) for name in names])
     if isinstance(faults, str | SearchStrategy):
         faults = [faults]
     chosen: list[SearchStrategy[Fault]] = []
     for item in faults:
         if isinstance(item, SearchStrategy):
-            chosen.append(item)
+            chosen.append(family(item))
         elif isinstance(item, str) and item in FAULT_STRATEGIES:
             if applies_on(item, route):
-                chosen.append(FAULT_STRATEGIES[item](limits))
+                chosen.append(family(FAULT_STRATEGIES[item](limits, route)))
         else:
             known = ", ".join(FAULT_STRATEGIES)
             raise FaultkitError(
@@ -409,6 +432,7 @@ __all__ = [
     "Limits",
     "applies_on",
     "broken_sse",
+    "family",
     "fault_specs",
     "http_errors",
     "latencies",

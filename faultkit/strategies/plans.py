@@ -30,6 +30,7 @@ from faultkit.strategies.faults import (
     DEFAULT_MAX_RETRY_AFTER_S,
     FaultChoice,
     Limits,
+    family,
     fault_specs,
 )
 
@@ -58,12 +59,13 @@ def whens(calls: range | Iterable[int] | int = DEFAULT_CALLS, *, ranges: bool = 
     single = st.sampled_from(indices).map(lambda k: When(nth=k))
     if not ranges or len(indices) < 2:
         return single
-    pairs = st.sampled_from(indices).flatmap(
-        lambda first: st.sampled_from([i for i in indices if i > first] or [first]).map(
-            lambda last: (first, last)
+    # A run is drawn as its last call and how far back it reaches, so shrinking the reach to
+    # zero (or switching to a single call) keeps the last call: the one a failure follows.
+    spans = st.sampled_from(indices).flatmap(
+        lambda last: st.sampled_from([i for i in reversed(indices) if i <= last]).map(
+            lambda first: When(nth=last) if first == last else When(calls=f"{first}-{last}")
         )
     )
-    spans = pairs.map(lambda p: When(nth=p[0]) if p[0] == p[1] else When(calls=f"{p[0]}-{p[1]}"))
     return st.one_of(single, spans)
 
 
@@ -109,7 +111,7 @@ def _rules_over(
         match = Match(route=route)
         return st.builds(lambda w, f: Rule(match=match, when=w, fault=f), when, faults_here)
 
-    return st.one_of([rule_on(route, strategy) for route, strategy in table])
+    return st.one_of([family(rule_on(route, strategy)) for route, strategy in table])
 
 
 def rules(
@@ -185,7 +187,7 @@ def fault_plans(
     name: str = "explored",
     expect: Expectation | None = None,
     max_delay_ms: int = DEFAULT_MAX_DELAY_MS,
-    max_retry_after_s: int = DEFAULT_MAX_RETRY_AFTER_S,
+    max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
     max_event: int = DEFAULT_MAX_EVENT,
 ) -> SearchStrategy[Scenario]:
     """Fault schedules as scenarios, for ``@given(plan=fault_plans(...))``.

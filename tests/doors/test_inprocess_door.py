@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
+import anyio
 import httpx
 import httpx2
 import pytest
@@ -287,6 +289,29 @@ def test_status_reason_and_headers_reach_the_client() -> None:
     assert response.reason_phrase == "Too Many Requests"
     assert response.headers["retry-after-ms"] == "50"
     assert engine.ledger.entries[0].status == 429
+
+
+async def test_a_client_giving_up_on_its_own_deadline_is_client_closed() -> None:
+    engine = _engine(json_response())
+    _latency(engine, 5_000)
+    async with httpx.AsyncClient(transport=AsyncFaultkitTransport(engine), timeout=None) as c:
+        with pytest.raises(TimeoutError):
+            with anyio.fail_after(0.1):
+                await c.post(CHAT_URL, json=CHAT)
+    assert engine.ledger.entries[0].ending == "client_closed"
+
+
+def test_sync_door_serves_many_threads_at_once() -> None:
+    engine = _engine(*[json_response(b'{"n": %d}' % i) for i in range(8)])
+    _latency(engine, 100)
+    with httpx.Client(transport=FaultkitTransport(engine)) as client:
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            bodies = list(pool.map(lambda _: client.post(CHAT_URL, json=CHAT).json(), range(8)))
+        elapsed = time.monotonic() - start
+    assert sorted(b["n"] for b in bodies) == list(range(8))
+    assert elapsed < 0.75  # overlapped: eight 100 ms waits in a queue would take 0.8 s
+    assert [e.ending for e in engine.ledger.entries] == ["completed"] * 8
 
 
 # -- unmatched ----------------------------------------------------------------------------------

@@ -66,7 +66,8 @@ QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchm
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-s", *QUIET, *args)
+    # Like the project's own config: Locust's plugin off (one test turns it on on purpose).
+    return pytester.runpytest("-s", *QUIET, "-p", "no:locust", *args)
 
 
 # -- replay and scenarios ------------------------------------------------------------------------
@@ -317,26 +318,35 @@ def test_cassette_dir_option_moves_the_default_layout(
 # -- coexistence ---------------------------------------------------------------------------------
 
 
+def _locust_plugin_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(e.name == "locust" for e in entry_points(group="pytest11"))
+
+
 def test_coexists_with_a_plugin_that_owns_host_and_session(project: pytest.Pytester) -> None:
-    """Locust's pytest plugin adds ``--host`` and a ``session`` fixture; faultkit must not."""
+    """Locust's pytest plugin adds ``--host`` and a ``session`` fixture; faultkit must not.
+
+    With Locust installed its real plugin is loaded next to faultkit's (it imports Locust,
+    and so gevent's patching, only when its fixtures are used); otherwise a stand-in does it.
+    """
+    stand_in = (
+        ""
+        if _locust_plugin_installed()
+        else ("def pytest_addoption(parser):\n    parser.addoption('--host', default=None)\n\n")
+    )
     project.makeconftest(
-        """
-        import pytest
-
-        def pytest_addoption(parser):
-            parser.addoption("--host", default=None)
-
-        @pytest.fixture
-        def session():
-            return "locust-session"
-        """
+        "import pytest\n\n" + stand_in + "@pytest.fixture\n"
+        "def session():\n"
+        "    return 'locust-session'\n"
     )
     project.makepyfile(
         test_orders=ORDER_TEST.replace(
             "(faultkit):", "(faultkit, session):\n    assert session == 'locust-session'"
         )
     )
-    _run(project, "--host", "http://example.test").assert_outcomes(passed=1)
+    result = project.runpytest("-s", *QUIET, "--host", "http://example.test")
+    result.assert_outcomes(passed=1)
 
 
 def test_help_lists_the_faultkit_options(project: pytest.Pytester) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 
@@ -75,7 +78,7 @@ def test_port_in_use_is_one_line_and_exit_2(tmp_path) -> None:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         port = blocker.getsockname()[1]
-        code, out, err = run_proxy(
+        code, _out, err = run_proxy(
             tmp_path, "--cassettes", str(SUPPORT_CASSETTES), "--port", str(port)
         )
     assert code == 2
@@ -98,8 +101,9 @@ def test_control_port_in_use_is_exit_2(tmp_path) -> None:
 def test_bad_scenario_is_one_line_naming_file_and_line(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nrules:\n  - fault: {type: http_error, status: 999}\n")
-    code, _, err = run_proxy(tmp_path, "--cassettes", str(SUPPORT_CASSETTES), "--scenario",
-                             str(bad))
+    code, _, err = run_proxy(
+        tmp_path, "--cassettes", str(SUPPORT_CASSETTES), "--scenario", str(bad)
+    )
     assert code == 2
     assert err.strip().count("\n") == 0
     assert "bad.yaml:3" in err and "status" in err
@@ -113,8 +117,7 @@ def test_missing_cassette_dir_is_exit_2(tmp_path) -> None:
 
 
 def test_non_loopback_bind_needs_allow_remote(tmp_path) -> None:
-    code, _, err = run_proxy(tmp_path, "--cassettes", str(SUPPORT_CASSETTES), "--host",
-                             "0.0.0.0")
+    code, _, err = run_proxy(tmp_path, "--cassettes", str(SUPPORT_CASSETTES), "--host", "0.0.0.0")
     assert code == 2
     assert "--allow-remote" in err
 
@@ -178,8 +181,10 @@ def test_bad_fault_header_is_a_400_naming_the_problem(served) -> None:
 
 def test_keep_alive_and_pipelining_answer_in_order(served) -> None:
     request = b"GET /orders/%b HTTP/1.1\r\nHost: x\r\n\r\n"
-    data = request % b"1234" + request % b"9999" + (request % b"1234").replace(
-        b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n"
+    data = (
+        request % b"1234"
+        + request % b"9999"
+        + (request % b"1234").replace(b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n")
     )
     answer = raw_exchange(served.port("orders"), data)
     assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"404", b"200"]
@@ -233,7 +238,7 @@ def test_sse_events_flushed_one_by_one_with_heartbeats_during_a_stall(tmp_path) 
     from faultkit.cassettes import write_cassette
     from faultkit.exchange import Request, Response, ResponseHead
 
-    events = b"".join(b"data: {\"n\": %d}\n\n" % i for i in range(4))
+    events = b"".join(b'data: {"n": %d}\n\n' % i for i in range(4))
     response = Response(
         head=ResponseHead(status=200, headers=(("content-type", "text/event-stream"),)),
         body=events,
@@ -243,13 +248,19 @@ def test_sse_events_flushed_one_by_one_with_heartbeats_during_a_stall(tmp_path) 
     write_cassette(tmp_path / "stream.yaml", [(request, response)])
     factory = ProxyFactory(tmp_path)
     try:
-        door = factory("--cassettes", str(tmp_path / "stream.yaml"),
-                       "--upstream", "stream=http://stream.internal", "--only", "stream")
+        door = factory(
+            "--cassettes",
+            str(tmp_path / "stream.yaml"),
+            "--upstream",
+            "stream=http://stream.internal",
+            "--only",
+            "stream",
+        )
         url = door.door("stream") + "/events"
         paced = sse_events_with_arrival(url, {})
         data_times = [t for t, line in paced if line.startswith("data:")]
         assert len(data_times) == 4
-        gaps = [b - a for a, b in zip(data_times, data_times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(data_times)]
         assert all(0.12 <= g <= 0.3 for g in gaps), gaps
 
         fault = json.dumps(
@@ -309,7 +320,26 @@ def test_scenario_loaded_at_runtime_then_reset(proxy) -> None:
     assert len(door.ledger()) == 2
     assert httpx.post(door.control + "/faultkit/reset", timeout=5).status_code == 204
     assert door.ledger() == []
-    bad = httpx.post(door.control + "/faultkit/scenario", content="name: x\nrules: 3\n",
-                     timeout=5)
+    bad = httpx.post(door.control + "/faultkit/scenario", content="name: x\nrules: 3\n", timeout=5)
     assert bad.status_code == 400
     assert "rules" in bad.json()["error"]
+
+
+def test_faultkit_cli_runs_the_proxy_command(tmp_path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "faultkit.cli",
+            "proxy",
+            "--cassettes",
+            str(tmp_path / "none"),
+            "--control-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("faultkit proxy: ") and "not found" in proc.stderr

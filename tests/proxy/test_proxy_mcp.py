@@ -88,8 +88,11 @@ def replayed(request, tmp_path_factory) -> Iterator[tuple[ProxyFactory, object, 
         recorder = factory("--mode", "record", "--cassettes", str(tmp / "cassettes"), *upstream)
         live = run(recorder.door("tools") + "/mcp", ["list", "call"])
         assert [t.name for t in live[0].tools] == ["get_order"]
-        assert live[1].structured_content == {"id": "1234", "status": "shipped",
-                                              "eta": "2026-03-14"}
+        assert live[1].structured_content == {
+            "id": "1234",
+            "status": "shipped",
+            "eta": "2026-03-14",
+        }
         code, _, err = recorder.stop()
         assert code == 0, err
     finally:
@@ -132,8 +135,12 @@ def test_mcp_client_replays_tools_list_and_call(replayed) -> None:
 def test_partial_tool_data_as_is_error_reaches_the_client(replayed) -> None:
     _, proxy, _ = replayed
     rule = {
-        "fault": {"type": "partial_tool_data", "op": "drop_fields", "fields": ["eta"],
-                  "is_error": True},
+        "fault": {
+            "type": "partial_tool_data",
+            "op": "drop_fields",
+            "fields": ["eta"],
+            "is_error": True,
+        },
         "match": {"tool": "get_order"},
     }
     [result] = run(proxy.door("tools") + "/mcp", ["call"], **{"x-faultkit-fault": json.dumps(rule)})
@@ -148,7 +155,7 @@ def test_structured_content_missing_a_required_field_fails_the_clients_check(rep
         "fault": {"type": "partial_tool_data", "op": "drop_fields", "fields": ["status"]},
         "match": {"tool": "get_order"},
     }
-    tools, result = run(
+    _tools, result = run(
         proxy.door("tools") + "/mcp", ["list", "call"], **{"x-faultkit-fault": json.dumps(rule)}
     )
     assert isinstance(result, Exception)
@@ -170,7 +177,7 @@ def test_connection_reset_on_tools_call_fails_the_session_fast(replayed) -> None
     _, proxy, _ = replayed
     rule = {"fault": {"type": "reset", "at": "before_head"}, "match": {"tool": "get_order"}}
     start = time.monotonic()
-    with pytest.raises(BaseException) as caught:  # noqa: B017 - an ExceptionGroup from anyio
+    with pytest.raises(BaseException) as caught:
         run(proxy.door("tools") + "/mcp", ["call"], **{"x-faultkit-fault": json.dumps(rule)})
     assert "ReadError" in repr(caught.value) or "RemoteProtocolError" in repr(caught.value)
     assert time.monotonic() - start < 15

@@ -36,7 +36,9 @@ def upstream_args(upstream: LocalUpstream) -> list[str]:
 def test_record_then_replay_without_the_upstream(proxy, tmp_path, stop_signal) -> None:
     cassettes = tmp_path / "cassettes"
     with LocalUpstream() as upstream:
-        recorder = proxy("--mode", "record", "--cassettes", str(cassettes), *upstream_args(upstream))
+        recorder = proxy(
+            "--mode", "record", "--cassettes", str(cassettes), *upstream_args(upstream)
+        )
         client = openai.OpenAI(base_url=recorder.door("llm"), api_key=SECRET, max_retries=0)
         answer = client.chat.completions.create(
             model="local-model", messages=[{"role": "user", "content": "hi"}]
@@ -62,8 +64,9 @@ def test_record_then_replay_without_the_upstream(proxy, tmp_path, stop_signal) -
     assert offsets[-1] - offsets[0] >= 6 * GAP_S * 1000
 
     # The upstream is gone: replay answers from the cassette alone, with the recorded pacing.
-    replayer = proxy("--cassettes", str(cassettes), "--upstream", f"llm={upstream.url}/v1",
-                     "--only", "llm")
+    replayer = proxy(
+        "--cassettes", str(cassettes), "--upstream", f"llm={upstream.url}/v1", "--only", "llm"
+    )
     client = openai.OpenAI(base_url=replayer.door("llm"), api_key="sk-other", max_retries=0)
     answer = client.chat.completions.create(
         model="local-model", messages=[{"role": "user", "content": "hi"}]
@@ -117,8 +120,14 @@ def test_passthrough_with_the_upstream_down_is_an_explicit_502(proxy) -> None:
 def test_plain_httpx_tool_through_passthrough_and_record(proxy, tmp_path) -> None:
     with LocalUpstream() as upstream:
         door = proxy(
-            "--mode", "record", "--cassettes", str(tmp_path / "tools.yaml"),
-            "--upstream", f"orders={upstream.url},env=ORDERS_URL", "--only", "orders",
+            "--mode",
+            "record",
+            "--cassettes",
+            str(tmp_path / "tools.yaml"),
+            "--upstream",
+            f"orders={upstream.url},env=ORDERS_URL",
+            "--only",
+            "orders",
         )
         with httpx.Client(base_url=door.door("orders"), timeout=10) as http:
             assert http.get("/orders/1234").json()["status"] == "shipped"

@@ -39,7 +39,10 @@ def openai_client(base_url: str, **headers: str) -> openai.OpenAI:
 
 def anthropic_client(base_url: str, **headers: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(
-        base_url=base_url, api_key="sk-ant-test", max_retries=2, timeout=10,
+        base_url=base_url,
+        api_key="sk-ant-test",
+        max_retries=2,
+        timeout=10,
         default_headers=headers,
     )
 
@@ -181,4 +184,3 @@ def test_concurrent_sessions_do_not_share_fault_counters(replay) -> None:
         results = list(pool.map(run, sessions))
     assert results == [[500, 200, 200]] * len(sessions)
     assert [len(replay.ledger(session=s)) for s in sessions] == [3] * len(sessions)
-

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from _toxiproxy_helpers import Upstream, connect, reachable, reads_eof, recv_exactly
 
-SLACK_S = 0.15  # scheduling noise allowed on top of a toxic's own delay
+SLACK_S = 0.3  # scheduling noise allowed on top of a toxic's own delay (shared 2-core CI)
 
 
 def make_proxy(api: httpx.Client, upstream: Upstream, name: str = "p") -> str:
@@ -146,7 +146,7 @@ def test_bandwidth_limits_the_rate(api: httpx.Client, collector: Upstream) -> No
     client.sendall(payload)
     arrived = collector.connection().wait_bytes(len(payload), timeout=10)
     assert arrived is not None
-    assert 0.43 <= arrived - sent <= 0.48 + 0.25
+    assert 0.43 <= arrived - sent <= 0.48 + SLACK_S
     assert bytes(collector.connection().data) == payload
     client.close()
 
@@ -342,10 +342,12 @@ def test_fractional_toxicity_is_rolled_per_connection(api: httpx.Client, echo: U
     delayed = 0
     for _ in range(10):
         client = connect(listen)
-        first, second = round_trip(client, b"a"), round_trip(client, b"b")
-        assert (first >= 0.075) == (second >= 0.075), "toxicity must not change mid-connection"
-        delayed += first >= 0.075
+        times = sorted(round_trip(client, b"r") for _ in range(3))
         client.close()
+        if times[0] >= 0.075:  # every round trip delayed: the toxic applies to this connection
+            delayed += 1
+        else:  # not applied: a busy machine may slow one round trip, not most of them
+            assert times[1] < 0.075, f"toxicity changed mid-connection: {times}"
     assert 0 < delayed < 10
 
 

@@ -39,8 +39,8 @@ def test_disabled_entry_does_not_listen(api: httpx.Client) -> None:
     reply = api.post(
         "/populate",
         json=[
-            {"name": "one", "listen": local(p1), "upstream": "x:1", "enabled": False},
-            {"name": "two", "listen": local(p2), "upstream": "x:2", "enabled": True},
+            {"name": "one", "listen": local(p1), "upstream": "127.0.0.1:1", "enabled": False},
+            {"name": "two", "listen": local(p2), "upstream": "127.0.0.1:2", "enabled": True},
         ],
     )
     assert (reply.status_code, len(reply.json()["proxies"])) == (201, 2)
@@ -74,7 +74,7 @@ def test_invalid_entry_creates_nothing(api: httpx.Client) -> None:
     reply = api.post(
         "/populate",
         json=[
-            {"name": "one", "listen": local(free_port()), "upstream": "x:1"},
+            {"name": "one", "listen": local(free_port()), "upstream": "127.0.0.1:1"},
             {"name": "", "listen": "", "enabled": True},
         ],
     )
@@ -95,9 +95,9 @@ def test_first_failure_stops_and_keeps_what_was_applied(api: httpx.Client) -> No
     reply = api.post(
         "/populate",
         json=[
-            {"name": "one", "listen": local(p1), "upstream": "x:1"},
-            {"name": "two", "listen": "local373", "upstream": "x:2"},
-            {"name": "three", "listen": local(free_port()), "upstream": "x:3"},
+            {"name": "one", "listen": local(p1), "upstream": "127.0.0.1:1"},
+            {"name": "two", "listen": "local373", "upstream": "127.0.0.1:2"},
+            {"name": "three", "listen": local(free_port()), "upstream": "127.0.0.1:3"},
         ],
     )
     assert reply.status_code == 500
@@ -111,7 +111,7 @@ def test_first_failure_stops_and_keeps_what_was_applied(api: httpx.Client) -> No
 
 
 def test_object_instead_of_array_is_400(api: httpx.Client) -> None:
-    reply = api.post("/populate", json={"name": "one", "upstream": "x:1"})
+    reply = api.post("/populate", json={"name": "one", "upstream": "127.0.0.1:1"})
     assert reply.status_code == 400
     assert reply.json()["error"].startswith("bad request body: ")
     assert reply.json()["proxies"] is None
@@ -120,10 +120,12 @@ def test_object_instead_of_array_is_400(api: httpx.Client) -> None:
 def test_unchanged_disabled_proxy_stays_disabled(api: httpx.Client) -> None:
     listen = local(free_port())
     api.post(
-        "/proxies", json={"name": "one", "listen": listen, "upstream": "x:1", "enabled": False}
+        "/proxies",
+        json={"name": "one", "listen": listen, "upstream": "127.0.0.1:1", "enabled": False},
     )
     reply = api.post(
-        "/populate", json=[{"name": "one", "listen": listen, "upstream": "x:1", "enabled": True}]
+        "/populate",
+        json=[{"name": "one", "listen": listen, "upstream": "127.0.0.1:1", "enabled": True}],
     )
     assert reply.status_code == 201
     assert reply.json()["proxies"][0]["enabled"] is True  # verbatim listen differs once resolved
@@ -131,7 +133,8 @@ def test_unchanged_disabled_proxy_stays_disabled(api: httpx.Client) -> None:
     api.post("/proxies/one", json={"enabled": False})
     resolved = api.get("/proxies/one").json()["listen"]
     reply = api.post(
-        "/populate", json=[{"name": "one", "listen": resolved, "upstream": "x:1", "enabled": True}]
+        "/populate",
+        json=[{"name": "one", "listen": resolved, "upstream": "127.0.0.1:1", "enabled": True}],
     )
     assert reply.json()["proxies"][0]["enabled"] is False
     assert not reachable(resolved)
@@ -139,4 +142,9 @@ def test_unchanged_disabled_proxy_stays_disabled(api: httpx.Client) -> None:
 
 def test_empty_array(api: httpx.Client) -> None:
     reply = api.post("/populate", json=[])
+    assert (reply.status_code, reply.json()) == (201, {"proxies": None})
+
+
+def test_null_body_populates_nothing(api: httpx.Client) -> None:
+    reply = api.post("/populate", content=b"null")
     assert (reply.status_code, reply.json()) == (201, {"proxies": None})

@@ -30,7 +30,7 @@ def test_missing_name_then_upstream(api: httpx.Client) -> None:
 
 
 def test_malformed_or_empty_body(api: httpx.Client) -> None:
-    for body in (b"{bad", b"", b'{"name": 5, "upstream": "x:1"}', b'{"enabled": "yes"}'):
+    for body in (b"{bad", b"", b'{"name": 5, "upstream": "127.0.0.1:1"}', b'{"enabled": "yes"}'):
         reply = api.post("/proxies", content=body)
         assert reply.status_code == 400
         assert reply.json()["error"].startswith("bad request body: ")
@@ -61,11 +61,17 @@ def test_port_zero_gets_a_real_port(api: httpx.Client) -> None:
 def test_keys_match_case_insensitively_and_unknown_keys_are_ignored(api: httpx.Client) -> None:
     reply = api.post(
         "/proxies",
-        json={"Name": "p", "UPSTREAM": "x:1", "listen": "127.0.0.1:0", "toxics": None, "x": 1},
+        json={
+            "Name": "p",
+            "UPSTREAM": "127.0.0.1:1",
+            "listen": "127.0.0.1:0",
+            "toxics": None,
+            "x": 1,
+        },
     )
     assert reply.status_code == 201
     assert reply.json()["name"] == "p"
-    assert reply.json()["upstream"] == "x:1"
+    assert reply.json()["upstream"] == "127.0.0.1:1"
 
 
 def test_created_disabled_keeps_listen_verbatim_then_enable_disable(api: httpx.Client) -> None:
@@ -85,7 +91,7 @@ def test_bind_conflict_is_500_and_creates_nothing(api: httpx.Client) -> None:
     port = free_port()
     create(api, "mysql_master", "localhost:20001", f"localhost:{port}")
     reply = api.post(
-        "/proxies", json={"name": "test", "listen": f"localhost:{port}", "upstream": "x:1"}
+        "/proxies", json={"name": "test", "listen": f"localhost:{port}", "upstream": "127.0.0.1:1"}
     )
     assert reply.status_code == 500
     assert reply.json() == {
@@ -96,7 +102,8 @@ def test_bind_conflict_is_500_and_creates_nothing(api: httpx.Client) -> None:
     assert api.delete("/proxies/mysql_master").status_code == 204
     assert (
         api.post(
-            "/proxies", json={"name": "test", "listen": f"localhost:{port}", "upstream": "x:1"}
+            "/proxies",
+            json={"name": "test", "listen": f"localhost:{port}", "upstream": "127.0.0.1:1"},
         ).status_code
         == 201
     )
@@ -104,7 +111,7 @@ def test_bind_conflict_is_500_and_creates_nothing(api: httpx.Client) -> None:
 
 def test_duplicate_name_is_409_before_any_bind(api: httpx.Client) -> None:
     create(api, "mysql_master", "localhost:20001", "localhost:0")
-    body = {"name": "mysql_master", "listen": f"localhost:{free_port()}", "upstream": "x:1"}
+    body = {"name": "mysql_master", "listen": f"localhost:{free_port()}", "upstream": "127.0.0.1:1"}
     reply = api.post("/proxies", json=body)
     assert (reply.status_code, reply.json()["error"]) == (409, "proxy already exists")
     assert not reachable(body["listen"].replace("localhost", "127.0.0.1"))
@@ -140,7 +147,7 @@ def test_unknown_proxy_is_404_on_every_route(api: httpx.Client) -> None:
 
 
 def test_update_listen_moves_the_proxy(api: httpx.Client) -> None:
-    old = create(api, "p", "x:1", "127.0.0.1:0")["listen"]
+    old = create(api, "p", "127.0.0.1:1", "127.0.0.1:0")["listen"]
     reply = api.post("/proxies/p", json={"listen": "localhost:0"})
     assert reply.status_code == 200
     new = reply.json()["listen"]
@@ -204,7 +211,7 @@ def test_disable_drops_connections_and_enable_rebinds_same_port(
 
 
 def test_enable_twice_and_disable_twice_are_noops(api: httpx.Client) -> None:
-    listen = create(api, "p", "x:1", "127.0.0.1:0")["listen"]
+    listen = create(api, "p", "127.0.0.1:1", "127.0.0.1:0")["listen"]
     assert api.patch("/proxies/p", json={"enabled": True}).status_code == 200
     assert reachable(listen)
     api.patch("/proxies/p", json={"enabled": False})
@@ -233,20 +240,20 @@ def test_bytes_pass_through_exactly(api: httpx.Client, collector: Upstream) -> N
 
 
 def test_rename_is_ignored(api: httpx.Client) -> None:
-    create(api, "p", "x:1", "127.0.0.1:0")
+    create(api, "p", "127.0.0.1:1", "127.0.0.1:0")
     assert api.post("/proxies/p", json={"name": "other"}).json()["name"] == "p"
     assert list(api.get("/proxies").json()) == ["p"]
 
 
 def test_update_with_empty_body_is_400(api: httpx.Client) -> None:
-    create(api, "p", "x:1", "127.0.0.1:0")
+    create(api, "p", "127.0.0.1:1", "127.0.0.1:0")
     reply = api.post("/proxies/p", content=b"")
     assert (reply.status_code, reply.json()["error"]) == (400, "bad request body: EOF")
 
 
 def test_proxies_listed_sorted_by_name(api: httpx.Client) -> None:
     for name in ("b", "c", "a"):
-        create(api, name, "x:1", "127.0.0.1:0")
+        create(api, name, "127.0.0.1:1", "127.0.0.1:0")
     assert list(api.get("/proxies").json()) == ["a", "b", "c"]
 
 
@@ -254,7 +261,7 @@ def test_proxies_listed_sorted_by_name(api: httpx.Client) -> None:
 
 
 def test_reset_removes_toxics_and_keeps_proxy_enabled(api: httpx.Client) -> None:
-    listen = create(api, "mysql_master", "x:1", "127.0.0.1:0")["listen"]
+    listen = create(api, "mysql_master", "127.0.0.1:1", "127.0.0.1:0")["listen"]
     api.post(
         "/proxies/mysql_master/toxics",
         json={"type": "latency", "attributes": {"latency": 100, "jitter": 10}},
@@ -267,7 +274,7 @@ def test_reset_removes_toxics_and_keeps_proxy_enabled(api: httpx.Client) -> None
 
 
 def test_reset_enables_disabled_proxy_at_same_listen(api: httpx.Client) -> None:
-    listen = create(api, "p", "x:1", "127.0.0.1:0")["listen"]
+    listen = create(api, "p", "127.0.0.1:1", "127.0.0.1:0")["listen"]
     api.post("/proxies/p/toxics", json={"type": "latency", "attributes": {"latency": 10}})
     api.post("/proxies/p", json={"enabled": False})
     assert not reachable(listen)
@@ -279,7 +286,7 @@ def test_reset_enables_disabled_proxy_at_same_listen(api: httpx.Client) -> None:
 
 def test_reset_restart_failure_is_500(api: httpx.Client) -> None:
     port = free_port()
-    create(api, "p", "x:1", f"127.0.0.1:{port}", enabled=False)
+    create(api, "p", "127.0.0.1:1", f"127.0.0.1:{port}", enabled=False)
     blocker = socket.create_server(("127.0.0.1", port))
     try:
         reply = api.post("/reset")

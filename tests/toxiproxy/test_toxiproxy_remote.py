@@ -36,7 +36,9 @@ def test_proxy_and_toxic_lifecycle(toxiproxy: ServerThread, echo: Upstream) -> N
         client.reset()
         assert client.proxy("svc")["enabled"] is True
         assert list(client.proxies()) == ["svc"]
-        populated = client.populate([{"name": "other", "upstream": "x:1", "listen": "127.0.0.1:0"}])
+        populated = client.populate(
+            [{"name": "other", "upstream": "127.0.0.1:1", "listen": "127.0.0.1:0"}]
+        )
         assert populated["proxies"][0]["name"] == "other"
         client.delete_proxy("svc")
         assert list(client.proxies()) == ["other"]
@@ -44,9 +46,9 @@ def test_proxy_and_toxic_lifecycle(toxiproxy: ServerThread, echo: Upstream) -> N
 
 def test_refusals_carry_toxiproxys_message(toxiproxy: ServerThread) -> None:
     with ToxiproxyClient(toxiproxy.url) as client:
-        client.create_proxy("svc", "x:1")
+        client.create_proxy("svc", "127.0.0.1:1")
         with pytest.raises(RemoteToxiproxyError, match="HTTP 409: proxy already exists") as err:
-            client.create_proxy("svc", "x:1")
+            client.create_proxy("svc", "127.0.0.1:1")
         assert err.value.status == 409
         with pytest.raises(RemoteToxiproxyError, match="HTTP 404: proxy not found"):
             client.add_toxic("nope", "latency")
@@ -62,7 +64,7 @@ def test_unreachable_server_is_one_clear_error() -> None:
 
 async def test_async_client() -> None:
     async with ToxiproxyServer(port=0) as server, AsyncToxiproxyClient(server.url) as client:
-        proxy = await client.create_proxy("svc", "x:1")
+        proxy = await client.create_proxy("svc", "127.0.0.1:1")
         assert proxy["name"] == "svc"
         await client.add_toxic("svc", "timeout", stream="upstream", attributes={"timeout": 5})
         assert [t["type"] for t in await client.toxics("svc")] == ["timeout"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -38,14 +39,14 @@ async def test_defaults_are_loopback_8474() -> None:
 
 async def test_hostless_listen_binds_the_api_host_not_every_interface() -> None:
     async with ToxiproxyServer(port=0) as server, httpx.AsyncClient(base_url=server.url) as api:
-        reply = await api.post("/proxies", json={"name": "p", "upstream": "x:1"})
+        reply = await api.post("/proxies", json={"name": "p", "upstream": "127.0.0.1:1"})
         assert reply.json()["listen"].startswith("127.0.0.1:")
 
 
 async def test_stop_closes_proxies_and_api() -> None:
     server = await serve_control_api(port=0)
     async with httpx.AsyncClient(base_url=server.url) as api:
-        listen = (await api.post("/proxies", json={"name": "p", "upstream": "x:1"})).json()[
+        listen = (await api.post("/proxies", json={"name": "p", "upstream": "127.0.0.1:1"})).json()[
             "listen"
         ]
     await server.stop()
@@ -57,7 +58,7 @@ async def test_config_file_is_populated_at_start(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "toxiproxy.json"
     config.write_text(
-        json.dumps([{"name": "db", "listen": f"127.0.0.1:{port}", "upstream": "x:1"}])
+        json.dumps([{"name": "db", "listen": f"127.0.0.1:{port}", "upstream": "127.0.0.1:1"}])
     )
     server = await serve_control_api(port=0, config_path=config)
     try:
@@ -104,7 +105,7 @@ async def test_bridge_toxics_are_accepted_listed_and_forwarded() -> None:
         ToxiproxyServer(port=0, bridge=bridge) as server,
         httpx.AsyncClient(base_url=server.url) as api,
     ):
-        await api.post("/proxies", json={"name": "llm", "upstream": "x:1"})
+        await api.post("/proxies", json={"name": "llm", "upstream": "127.0.0.1:1"})
         reply = await api.post(
             "/proxies/llm/toxics",
             json={"type": "http_error", "attributes": {"retry_after_s": 2.5}},
@@ -141,7 +142,7 @@ async def test_unknown_type_is_still_invalid_with_a_bridge() -> None:
         ToxiproxyServer(port=0, bridge=RecordingBridge()) as server,
         httpx.AsyncClient(base_url=server.url) as api,
     ):
-        await api.post("/proxies", json={"name": "llm", "upstream": "x:1"})
+        await api.post("/proxies", json={"name": "llm", "upstream": "127.0.0.1:1"})
         reply = await api.post("/proxies/llm/toxics", json={"type": "nope"})
         assert reply.json()["error"] == "invalid toxic type"
 
@@ -166,3 +167,40 @@ async def test_extra_routes() -> None:
         assert (await api.delete("/faultkit/any/thing")).status_code == 200
         assert (await api.get("/faultkit/other")).status_code == 404
         assert (await api.get("/version")).status_code == 200
+
+
+async def test_slow_handler_gets_503_and_still_completes() -> None:
+    done = asyncio.Event()
+
+    async def slow(request: ApiRequest) -> tuple[int, dict[str, str], bytes]:
+        await asyncio.sleep(0.2)
+        done.set()
+        return 200, {}, b""
+
+    async with ToxiproxyServer(port=0, extra_routes={("POST", "/faultkit/slow"): slow}) as server:
+        server.api.handler_timeout_s = 0.05
+        reply = await server.handle(ApiRequest("POST", "/faultkit/slow"))
+        assert reply.status == 503
+        assert b"<title>Timeout</title>" in reply.body
+        await asyncio.wait_for(done.wait(), 2)
+
+
+async def test_large_body_with_expect_100_continue_is_answered_at_once() -> None:
+    entries = [
+        {"name": f"p{i}", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"} for i in range(40)
+    ]
+    body = json.dumps(entries).encode()
+    assert len(body) > 1024
+    async with ToxiproxyServer(port=0) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        head = (
+            f"POST /populate HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+            "Expect: 100-continue\r\n\r\n"
+        )
+        writer.write(head.encode())
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.5)
+        assert interim.startswith(b"HTTP/1.1 100 ")
+        writer.write(body)
+        status = await asyncio.wait_for(reader.readline(), 5)
+        assert status.startswith(b"HTTP/1.1 201 ")
+        writer.close()

@@ -8,7 +8,9 @@ import pytest
 
 @pytest.fixture
 def proxy(api: httpx.Client) -> str:
-    reply = api.post("/proxies", json={"name": "p", "upstream": "x:1", "listen": "127.0.0.1:0"})
+    reply = api.post(
+        "/proxies", json={"name": "p", "upstream": "127.0.0.1:1", "listen": "127.0.0.1:0"}
+    )
     assert reply.status_code == 201
     return "/proxies/p/toxics"
 
@@ -212,7 +214,8 @@ def test_listing_order_is_upstream_then_downstream(api: httpx.Client, proxy: str
 
 def test_toxic_on_disabled_proxy(api: httpx.Client) -> None:
     api.post(
-        "/proxies", json={"name": "d", "upstream": "x:1", "listen": "127.0.0.1:0", "enabled": False}
+        "/proxies",
+        json={"name": "d", "upstream": "127.0.0.1:1", "listen": "127.0.0.1:0", "enabled": False},
     )
     assert api.post("/proxies/d/toxics", json={"type": "latency"}).status_code == 200
 

@@ -44,6 +44,10 @@ NO_BODY_STATUS = (204, 304)
 DRAIN_AFTER_CLIENT_S = 5.0
 
 
+def _framed(chunk: bytes, framing: str) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk
+
+
 def _is_push_stream(request: Request) -> bool:
     """A ``GET`` that opens a server-to-client event stream (MCP's optional GET channel): a
     channel that lasts as long as the session, not an exchange to record and replay."""
@@ -255,15 +259,28 @@ class Door:
             extra.append(("transfer-encoding", "chunked"))
         if not keep:
             extra.append(("connection", "close"))
-        conn.write(encode_head(head, extra))
+        first = encode_head(head, extra)
+        sent = 0
+        if response.early and framing != "none":
+            sent = len(response.early)
+            first += _framed(response.early, framing)
+        if response.done and framing == "chunked":
+            first += b"0\r\n\r\n"
+        conn.write(first)
         entry.first_byte_ms = proxy.now_ms()
+        if response.done:
+            engine.ledger.finish(
+                entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent
+            )
+            if record:
+                proxy.record(self.route, selection.request, capture.response())
+            return keep
         # A recording must not depend on how much the client read: an SDK hangs up right
         # after ``data: [DONE]``. While recording, a client leaving stops the writing, not
         # the reading (for at most DRAIN_AFTER_CLIENT_S).
         recording = record and not _is_push_stream(selection.request)
         if recording:
             conn.cancel_on_disconnect = False
-        sent = 0
         late = 0  # bytes that arrived upstream after the client had left
         gone_at: float | None = None
         chunks = proxy.upstreams.stream(capture, response)
@@ -280,7 +297,7 @@ class Door:
                 if framing == "none":
                     continue
                 sent += len(chunk)
-                conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk)
+                conn.write(_framed(chunk, framing))
                 await conn.drain()
         except UpstreamError as exc:
             # The upstream broke off mid-body: the client sees the same, a cut connection.

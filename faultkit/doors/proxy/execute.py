@@ -135,6 +135,17 @@ async def execute(
             pending.clear()
             await sink.drain()
 
+    extra: list[tuple[str, str]] = []
+    if framing == "length":
+        extra.append(("content-length", str(length)))
+    elif framing == "chunked":
+        extra.append(("transfer-encoding", "chunked"))
+    if not keep:
+        extra.append(("connection", "close"))
+    head_bytes = encode_head(plan.head, extra) if plan.head is not None else b""
+    raw_length = plan.head.header("content-length") if plan.head is not None else None
+    if framing == "raw" and raw_length is not None and raw_length.strip().isdigit():
+        declared = int(raw_length)
     step_index = -1
     try:
         for step in timeline(plan.actions):
@@ -147,18 +158,8 @@ async def execute(
             if sink.closed:
                 return Outcome(_gone(plan, step_index - 1), first_byte_at, sent, False)
             if step.kind == "head":
-                assert step.head is not None
-                extra: list[tuple[str, str]] = []
-                if framing == "length":
-                    extra.append(("content-length", str(length)))
-                elif framing == "chunked":
-                    extra.append(("transfer-encoding", "chunked"))
-                if not keep:
-                    extra.append(("connection", "close"))
-                raw_length = step.head.header("content-length")
-                if framing == "raw" and raw_length is not None and raw_length.strip().isdigit():
-                    declared = int(raw_length)
-                pending += encode_head(step.head, extra)
+                # Encoded before the wait, so a delayed head costs one write when it is due.
+                pending += head_bytes if step.head is plan.head else encode_head(step.head, extra)
                 head_out = True
                 first_byte_at = loop.time()
                 if callable(on_head):

@@ -33,7 +33,7 @@ async def serve_connection(
     try:
         while True:
             try:
-                request = await _read_request(conn, reader)
+                request = await _read_request(conn, reader, writer)
             except h11.RemoteProtocolError as exc:
                 await _send_error(conn, writer, exc.error_status_hint)
                 return
@@ -65,7 +65,7 @@ async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeou
 
 
 async def _read_request(
-    conn: h11.Connection, reader: asyncio.StreamReader
+    conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> ApiRequest | bool | None:
     """The next request; None when the client closed; False when its body is too large."""
     event = await _next_event(conn, reader, IDLE_TIMEOUT_S)
@@ -73,6 +73,8 @@ async def _read_request(
         return None
     if not isinstance(event, h11.Request):
         raise _Closed
+    if conn.they_are_waiting_for_100_continue:  # curl, for bodies over 1 KiB
+        writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
     body = bytearray()
     while True:
         part = await _next_event(conn, reader, READ_TIMEOUT_S)

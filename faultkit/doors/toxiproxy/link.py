@@ -244,6 +244,7 @@ class Pipeline:
         self.sink.reader_poke = self._writer_poke
         self._tasks: list[asyncio.Task[None]] = []
         self.finished = False
+        self.dead = False  # cancelled: a rewire in progress must not restart stages
         self.bytes_in = 0
         self.bytes_out = 0
 
@@ -254,6 +255,7 @@ class Pipeline:
             stage.run()
 
     def cancel(self) -> None:
+        self.dead = True
         current = asyncio.current_task()
         for task in self.tasks():
             if task is not current:
@@ -320,8 +322,9 @@ class Pipeline:
         if await last.interrupt():
             new.output = last.output
             last.output = new.input
-            new.run()
-            last.run()
+            if not self.dead:
+                new.run()
+                last.run()
         else:  # this direction has already ended; keep the chain shape consistent
             new.output = Channel(1)
             new.close()
@@ -331,11 +334,10 @@ class Pipeline:
         if i is None:
             return
         stage = self.stages[i]
-        if await stage.interrupt():
-            stage.spec = spec
+        running = await stage.interrupt()
+        stage.spec = spec
+        if running and not self.dead:
             stage.run()
-        else:
-            stage.spec = spec
 
     async def remove(self, spec: ToxicSpec) -> None:
         i = self._index(spec.name)
@@ -354,7 +356,7 @@ class Pipeline:
             if item is EOF:
                 return
         prev.output = stage.output
-        if prev_running:
+        if prev_running and not self.dead:
             prev.run()
 
 

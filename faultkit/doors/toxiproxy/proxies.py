@@ -106,7 +106,8 @@ class Proxy:
         self._default_host = default_host
         self._rng = rng
         self._server: asyncio.Server | None = None
-        self._dialing: set[asyncio.StreamWriter] = set()
+        # Accepted clients whose upstream dial is in progress, with the task dialing.
+        self._dialing: dict[asyncio.StreamWriter, asyncio.Task[Any]] = {}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,25 +149,30 @@ class Proxy:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        for writer in list(self._dialing):
+        for writer, task in list(self._dialing.items()):
             writer.transport.abort()
+            task.cancel()
         connections = list(self.connections)
         if connections:
             await asyncio.gather(*(c.close() for c in connections))
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server = self._server
-        self._dialing.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._dialing[writer] = task
         try:
             host, port = addresses.split_host_port(self.upstream)
-            upstream = await asyncio.open_connection(
-                host, addresses.parse_port(self.upstream, port)
-            )
+            port_number = addresses.parse_port(self.upstream, port)
+            upstream = await asyncio.open_connection(host, port_number)
         except (OSError, addresses.AddressError):
             writer.close()  # as Toxiproxy: the client sees the connection closed at once
             return
+        except asyncio.CancelledError:
+            writer.transport.abort()  # the proxy stopped while dialing
+            return
         finally:
-            self._dialing.discard(writer)
+            self._dialing.pop(writer, None)
         if self._server is not server or server is None or writer.is_closing():
             upstream[1].transport.abort()
             writer.transport.abort()

@@ -31,9 +31,7 @@ class _Calls:
 
     url: str
 
-    def _send(
-        self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,)
-    ) -> Any:
+    def _send(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,)) -> Any:
         raise NotImplementedError
 
     def version(self) -> Any:
@@ -153,9 +151,7 @@ class ToxiproxyClient(_Calls):
     def from_env(cls, default: str = DEFAULT_URL) -> ToxiproxyClient:
         return cls(os.environ.get(ENV_VAR) or default)
 
-    def _send(
-        self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,)
-    ) -> Any:
+    def _send(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,)) -> Any:
         try:
             response = self._http.request(**self._request(method, path, body))
         except httpx.HTTPError as exc:

@@ -14,10 +14,9 @@ import json
 import random
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from faultkit.doors.toxiproxy import addresses
-from faultkit.doors.toxiproxy.api import VERSION, ApiRequest, ControlApi, ExtraRoutes
+from faultkit.doors.toxiproxy.api import VERSION, ApiRequest, ApiResponse, ControlApi, ExtraRoutes
 from faultkit.doors.toxiproxy.errors import ControlApiBindError
 from faultkit.doors.toxiproxy.httpserver import serve_connection
 from faultkit.doors.toxiproxy.proxies import Proxy, ProxyCollection, ToxicBridge
@@ -81,7 +80,7 @@ class ToxiproxyServer:
         finally:
             self._clients.discard(writer)
 
-    async def handle(self, request: ApiRequest) -> Any:
+    async def handle(self, request: ApiRequest) -> ApiResponse:
         """Answer one API request without HTTP (for in-process callers and tests)."""
         return await self.api.handle(request)
 

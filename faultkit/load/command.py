@@ -1,0 +1,262 @@
+"""``faultkit load``: options in, :func:`~faultkit.load.runner.run_load`, tables and exit code out.
+
+Exit codes: 0 every gate holds; 1 a gate failed (each failing gate is named); 2 a usage
+mistake (bad gate, unknown scenario, non-loopback target without ``--allow-remote``); 3 the
+load run itself broke (Locust or the proxy did not start, crashed or timed out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from faultkit.errors import FaultkitError
+
+from .gates import parse_gate
+from .results import LoadRunError, PhaseResult
+
+EXIT_OK = 0
+EXIT_GATE = 1
+EXIT_USAGE = 2
+EXIT_RUN = 3
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def parse_duration(text: str) -> float:
+    """``60s``, ``2m``, ``1h30m``, ``500ms`` or plain seconds -> seconds."""
+    text = text.strip().lower()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match[1]) * scale[match[2]]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a duration like 60s, 2m, 1h30m")
+    return total
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET_URL",
+        help="URL to load through the fault proxy (loopback unless --allow-remote); default: "
+        "the proxy replaying the bundled support cassettes (a demo of the machinery)",
+    )
+    parser.add_argument("--scenario", action="append", default=[], metavar="NAME|PATH",
+                        help="scenario to run against the baseline; repeat for several")
+    parser.add_argument("--users", type=int, default=10, help="concurrent users (default 10)")
+    parser.add_argument("--spawn-rate", type=float, default=10.0, metavar="N",
+                        help="users started per second (default 10)")
+    parser.add_argument("--duration", type=parse_duration, default=30.0, metavar="TIME",
+                        help="each run's length: 60s, 2m, 1h30m (default 30s)")
+    parser.add_argument("--rate", type=float, default=None, metavar="REQ_PER_S",
+                        help="total arrival rate of the default open-loop users "
+                        "(default: 1 per user per second)")
+    parser.add_argument("--gate", action="append", default=[], metavar="EXPR",
+                        help='SLO, e.g. "p99<2500ms", "p95<=800ms", "error_rate<1%%", '
+                        '"rps>100"; "raw.p99<..." gates on uncorrected latency')
+    parser.add_argument("--locustfile", type=Path, default=None, metavar="PATH",
+                        help="your own locustfile (default: loadtests/through_proxy.py)")
+    parser.add_argument("--workers", type=int, default=0, metavar="N",
+                        help="run a Locust master and N local worker processes")
+    parser.add_argument("--expected-interval-ms", type=float, default=0.0, metavar="MS",
+                        help="pace of closed-loop users, for the coordinated-omission "
+                        "correction (default: read from constant_pacing/constant_throughput)")
+    parser.add_argument("--method", default=None, help="HTTP method of the default user (GET)")
+    parser.add_argument("--header", action="append", default=[], type=_header,
+                        metavar="'NAME: VALUE'", help="request header; repeatable")
+    parser.add_argument("--body", default=None, metavar="TEXT|@FILE", help="request body")
+    parser.add_argument("--route", default=None, metavar="NAME",
+                        help="the door's upstream name that scenario rules match "
+                        "(default: the scenarios' single route, else 'target')")
+    parser.add_argument("--overhead-duration", type=parse_duration, default=None,
+                        metavar="TIME", help="length of the direct run that measures the "
+                        "proxy's overhead (default: min(duration, 10s); 0 = skip)")
+    parser.add_argument("--no-proxy", action="store_true",
+                        help="load the target directly (no faults, no baseline)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a target that is not on this machine")
+    parser.add_argument("--drain", type=parse_duration, default=10.0, metavar="TIME",
+                        help="time given to in-flight requests when a run ends (default 10s)")
+    parser.add_argument("--report", type=Path, default=None, metavar="DIR",
+                        help="write load.json, load.csv and load.html there")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``load`` on the ``faultkit`` command's subparsers."""
+    parser = subparsers.add_parser(
+        "load",
+        help="load-test through the fault proxy: baseline vs scenarios, SLO gates",
+        description="Run Locust through the fault proxy: a fault-free baseline, then each "
+        "scenario; print true tail latency (corrected for coordinated omission) and exit 0 "
+        "only when every --gate holds.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _table(results: list[PhaseResult], view: str, out: TextIO) -> None:
+    width = max([len(r.phase) for r in results] + [8])
+    print(
+        f"  {'run':<{width}}  {'requests':>8}  {'err%':>6}  {'rps':>7}  {'p50':>8}  {'p95':>8}"
+        f"  {'p99':>8}  {'p99.9':>8}  {'max':>8}",
+        file=out,
+    )
+    for r in results:
+        s = r.corrected if view == "corrected" else r.raw
+        print(
+            f"  {r.phase:<{width}}  {r.requests:>8}  {r.error_rate * 100:>6.2f}  {r.rps:>7.1f}"
+            f"  {_ms(s.p50_ms):>8}  {_ms(s.p95_ms):>8}  {_ms(s.p99_ms):>8}"
+            f"  {_ms(s.p99_9_ms):>8}  {_ms(s.max_ms):>8}",
+            file=out,
+        )
+
+
+def print_report(report: Any, out: TextIO) -> None:
+    results = report.results
+    print("", file=out)
+    print("latency corrected for coordinated omission (ms) - gates use these:", file=out)
+    _table(results, "corrected", out)
+    print("raw service time (ms), as a closed-loop tool measures it:", file=out)
+    _table(results, "raw", out)
+    locust = [(r.phase, r.locust) for r in results if r.locust is not None]
+    if locust:
+        cells = "  ".join(
+            f"{phase} p99 {_ms(figures.p99_ms)} ms ({figures.requests} req)"
+            for phase, figures in locust
+        )
+        print(f"Locust's own figures (2-digit buckets): {cells}", file=out)
+    corrections = sorted({r.correction for r in results})
+    print(f"correction: {'; '.join(corrections)}", file=out)
+    o = report.overhead
+    if o.p50_ms is not None:
+        print(
+            f"proxy overhead: p50 {o.p50_ms:+.2f} ms  p95 {_ms(o.p95_ms)} ms  "
+            f"p99 {_ms(o.p99_ms)} ms  ({o.note})",
+            file=out,
+        )
+    else:
+        print(f"proxy overhead: {o.note}", file=out)
+    for r in results:
+        if r.faults_applied is not None and r.kind == "scenario":
+            print(f"faults applied: {r.phase}: {r.faults_applied} of {r.requests} requests",
+                  file=out)
+        if len(r.workers) > 1:
+            per = ", ".join(str(n) for n in r.workers.values())
+            print(f"workers: {r.phase}: {per} requests (sum {sum(r.workers.values())})", file=out)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=out)
+    for outcome in report.gates:
+        print(outcome.line(), file=out)
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from .report import write_reports
+    from .runner import LoadOptions, run_load
+
+    try:
+        gates = [parse_gate(text) for text in args.gate]
+        body = args.body
+        if body is not None and body.startswith("@"):
+            try:
+                body = Path(body[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise FaultkitError(f"--body {args.body}: cannot read: {exc.strerror}") from None
+        options = LoadOptions(
+            target=args.target,
+            scenarios=args.scenario,
+            users=args.users,
+            spawn_rate=args.spawn_rate,
+            duration_s=args.duration,
+            rate=args.rate,
+            locustfile=args.locustfile,
+            workers=args.workers,
+            gates=gates,
+            expected_interval_ms=args.expected_interval_ms,
+            method=args.method,
+            headers=dict(args.header),
+            body=body,
+            route=args.route,
+            overhead_duration_s=args.overhead_duration,
+            proxy=not args.no_proxy,
+            allow_remote=args.allow_remote,
+            drain_s=args.drain,
+            keep_dir=args.report / "raw" if args.report else None,
+        )
+    except FaultkitError as exc:
+        print(f"faultkit load: {exc}", file=err)
+        return EXIT_USAGE
+    except ValueError as exc:  # pydantic: a negative count, a zero duration
+        print(f"faultkit load: {exc}", file=err)
+        return EXIT_USAGE
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # unwinds through the runner, which kills its children
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main_thread else None
+    if main_thread:
+        signal.signal(signal.SIGTERM, on_term)
+    try:
+        report = run_load(options, say=say)
+    except LoadRunError as exc:
+        print(f"faultkit load: {exc}", file=err)
+        return EXIT_RUN
+    except FaultkitError as exc:
+        print(f"faultkit load: {exc}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("faultkit load: interrupted; load stopped", file=err)
+        return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    print_report(report, out)
+    if args.report:
+        for path in write_reports(report, args.report):
+            print(f"wrote {path}", file=out)
+    failed = report.failed_gates
+    if failed:
+        names = ", ".join(sorted({o.gate.text for o in failed}))
+        print(f"faultkit load: {len(failed)} gate(s) failed: {names}", file=err)
+        return EXIT_GATE
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="faultkit load")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

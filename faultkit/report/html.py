@@ -1,0 +1,219 @@
+"""The HTML report: one self-contained page (inline CSS and SVG, no script, nothing fetched).
+
+Sections: the verdict matrix (scenario x target, linked to the details), the fault-coverage
+matrix (fault types x routes and wire formats: exercised, skipped, or not), and one section
+per scenario with its rules, a latency plot, and for every cell the verdict's findings, the
+repro command and the ledger.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from pathlib import Path
+
+from faultkit.oracle.facts import failure_reason
+from faultkit.report.coverage import coverage
+from faultkit.report.svg import latency_plot
+from faultkit.report.terminal import cell_text
+from faultkit.runner.model import Cell, RunReport
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
+max-width:1100px;padding:0 16px;color:#1c2330}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
+h3{font-size:16px;margin:24px 0 4px}code,pre{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace}
+pre{background:#f5f7f9;padding:8px;overflow-x:auto;white-space:pre-wrap}
+table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d7dce1;padding:4px 8px;
+text-align:left;vertical-align:top}th{background:#eef1f4}
+td.ok{background:#e8f5e9;color:#1b5e20}td.bad{background:#ffebee;color:#b71c1c}
+td.exp{background:#fff3e0;color:#8d3d00}td.fail{background:#b71c1c;color:#fff;font-weight:600}
+td.cov-exercised{background:#c8e6c9;text-align:center}td.cov-skipped{background:#fff9c4;
+text-align:center}td.cov-no{color:#9e9e9e;text-align:center}
+.summary{font-size:15px}.muted{color:#607080}.lane,.tick{font:11px system-ui,sans-serif;
+fill:#37474f}.tick{text-anchor:middle}details{margin:6px 0}summary{cursor:pointer}
+table.ledger td{font:12px ui-monospace,Menlo,Consolas,monospace}
+"""
+
+
+def _anchor(name: str) -> str:
+    return "s-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def _cell_class(cell: Cell) -> str:
+    if not cell.passed:
+        return "fail"
+    return "ok" if cell.controlled else "exp"
+
+
+def _header(report: RunReport) -> str:
+    s = report.summary
+    targets = ", ".join(escape(t.name) for t in report.targets)
+    outcome = "passed" if report.exit_code == 0 else "FAILED"
+    mode = (
+        "embedded default: the expected matrix is the pass criterion"
+        if report.mode == "embedded"
+        else "every verdict must be controlled and allowed by its scenario"
+    )
+    return (
+        "<header><h1>faultkit run</h1>"
+        f'<p class="summary">{s["cells"]} cells ({len(report.scenarios)} scenarios &times; '
+        f"{len(report.targets)} target(s) &times; {len(report.cases)} case(s)): "
+        f"{s['controlled']} controlled, {s['uncontrolled']} uncontrolled. "
+        f"Run <strong>{outcome}</strong> (exit {report.exit_code}; {escape(mode)}).</p>"
+        f'<p class="muted">targets: {targets} &middot; faultkit {escape(report.faultkit_version)}'
+        f" &middot; {escape(report.started_at)} &middot; {report.duration_s:.1f} s"
+        + (f" &middot; <code>{escape(report.command)}</code>" if report.command else "")
+        + "</p></header>"
+    )
+
+
+def _matrix(report: RunReport) -> str:
+    targets = list(dict.fromkeys(c.target for c in report.cells))
+    rows = []
+    for info in report.scenarios:
+        for case in report.cases:
+            cells = {
+                c.target: c for c in report.cells if c.scenario == info.name and c.case == case
+            }
+            if not cells:
+                continue
+            label = info.name if len(report.cases) == 1 else f"{info.name} [{case}]"
+            tds = []
+            for target in targets:
+                cell = cells.get(target)
+                if cell is None:
+                    tds.append("<td></td>")
+                    continue
+                tip = escape(cell.verdict.headline.summary)
+                tds.append(
+                    f'<td class="{_cell_class(cell)}" title="{tip}">{escape(cell_text(cell))}</td>'
+                )
+            link = f'<a href="#{_anchor(info.name)}">{escape(label)}</a>'
+            rows.append(f"<tr><th>{link}</th>{''.join(tds)}</tr>")
+    head = "".join(f"<th>{escape(t)}</th>" for t in targets)
+    legend = (
+        '<p class="muted">green: controlled; orange: uncontrolled, as expected for this target; '
+        "dark red: not what the run wants (the exit code is non-zero).</p>"
+    )
+    return (
+        '<section id="matrix"><h2>Verdict matrix</h2>'
+        f'<table class="matrix"><thead><tr><th>scenario</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{legend}</section>"
+    )
+
+
+def _coverage(report: RunReport) -> str:
+    cov = coverage(report)
+    if not cov.columns:
+        return '<section id="coverage"><h2>Fault coverage</h2><p>No exchanges.</p></section>'
+    head = "".join(
+        f"<th>{escape(route)}<br><span class='muted'>{escape(fmt)}</span></th>"
+        for route, fmt in cov.columns
+    )
+    rows = []
+    for fault in cov.faults:
+        tds = []
+        for column in cov.columns:
+            state = cov.state(fault, column)
+            count = cov.applied[(fault, *column)] if state == "exercised" else ""
+            text = {"exercised": f"&#10003; {count}", "skipped": "skipped", "no": "&ndash;"}[state]
+            tds.append(f'<td class="cov-{state}">{text}</td>')
+        rows.append(f"<tr><th>{escape(fault)}</th>{''.join(tds)}</tr>")
+    never = ""
+    if cov.never_fired:
+        items = "".join(
+            f"<li><code>{escape(f)}</code> on route <code>{escape(r)}</code> "
+            f"(rule {escape(rule)} of <a href='#{_anchor(s)}'>{escape(s)}</a>)</li>"
+            for s, rule, f, r in cov.never_fired
+        )
+        never = f"<p>Rules that never fired (no matching request):</p><ul>{items}</ul>"
+    return (
+        '<section id="coverage"><h2>Fault coverage</h2>'
+        '<p class="muted">How many exchanges each fault type was applied to, per route and '
+        "wire format; <em>skipped</em>: it fired but had nothing to act on there.</p>"
+        f'<table class="coverage"><thead><tr><th>fault</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>{never}</section>"
+    )
+
+
+def _ledger(cell: Cell) -> str:
+    if not cell.ledger:
+        return '<p class="muted">No exchanges.</p>'
+    rows = []
+    for e in cell.ledger:
+        faults = ", ".join(f"{f.type} ({f.rule})" for f in e.faults) or ""
+        timing = (
+            f"{e.arrival_ms:.0f}&rarr;{e.end_ms:.0f}"
+            if e.end_ms is not None
+            else (f"{e.arrival_ms:.0f}&rarr;")
+        )
+        rows.append(
+            "<tr>"
+            f"<td>#{e.id}</td><td>{escape(e.route)}</td><td>{escape(e.model or e.method)}</td>"
+            f"<td>{e.logical_call}.{e.attempt}</td><td>{e.status or ''}</td>"
+            f"<td>{escape(e.ending)}</td><td>{timing}</td><td>{escape(faults)}</td>"
+            f"<td>{escape(failure_reason(e) or '')}</td></tr>"
+        )
+    return (
+        '<table class="ledger"><thead><tr><th>#</th><th>route</th><th>model</th>'
+        "<th>call.attempt</th><th>status</th><th>ending</th><th>ms</th><th>faults</th>"
+        f"<th>failure</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _scenarios(report: RunReport) -> str:
+    parts = ['<section id="scenarios"><h2>Scenarios</h2>']
+    for info in report.scenarios:
+        cells = [c for c in report.cells if c.scenario == info.name]
+        if not cells:
+            continue
+        rules = "".join(
+            f"<li><code>{escape(r.fault)}</code> on <code>{escape(r.route or '*')}</code> "
+            f"<span class='muted'>{escape(str(r.params))}</span></li>"
+            for r in info.rules
+        )
+        allowed = ", ".join(info.allowed)
+        deadline = next((c.deadline_ms for c in cells if c.deadline_ms is not None), None)
+        parts.append(
+            f'<article id="{_anchor(info.name)}"><h3>{escape(info.name)}</h3>'
+            f"<p>{escape(info.description)}</p><ul>{rules}</ul>"
+            f'<p class="muted">allowed: {escape(allowed)}; seed {info.seed}'
+            + (f"; deadline {deadline:g} ms" if deadline is not None else "")
+            + (f"; file <code>{escape(info.file)}</code>" if info.file else "")
+            + "</p>"
+            + latency_plot(cells, deadline)
+        )
+        for cell in cells:
+            state = "open" if not cell.passed else ""
+            parts.append(
+                f"<details {state}><summary><strong>{escape(cell.target)}</strong> "
+                f"[{escape(cell.case)}]: {escape(cell_text(cell))} "
+                f"<span class='muted'>({cell.result.duration_ms / 1000:.2f} s)</span></summary>"
+                f"<pre>{escape(cell.verdict.explain())}</pre>"
+                + (f"<p>reproduce: <code>{escape(cell.repro)}</code></p>" if cell.repro else "")
+                + _ledger(cell)
+                + "</details>"
+            )
+        parts.append("</article>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def render(report: RunReport) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>faultkit report</title><style>{CSS}</style></head><body>"
+        + _header(report)
+        + _matrix(report)
+        + _coverage(report)
+        + _scenarios(report)
+        + "</body></html>\n"
+    )
+
+
+def write(report: RunReport, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(render(report), encoding="utf-8")
+    return path

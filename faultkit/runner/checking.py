@@ -1,0 +1,142 @@
+"""``faultkit.check``: the verdict of ``faultkit run``, inside one pytest test.
+
+    @pytest.mark.faultkit(cassette="cassettes/support.yaml", playback="repeat")
+    @pytest.mark.faultkit_scenarios("scenarios/")
+    def test_assistant_fails_in_a_controlled_way(faultkit):
+        faultkit.check(assistant.answer, "Where is my order 1234?", contract=CONTRACT)
+
+It calls the target the way the runner does (the same seam: an ``http_client_factory`` or
+``http_client`` parameter gets clients wired to the session's door, unless the caller passes
+its own), stops waiting at the deadline, judges the session's ledger and the result against the
+contract and the session's scenario, and fails the test with the verdict and its evidence unless
+the verdict is controlled and allowed. ``expect="crash"`` asserts that exact verdict instead
+(for a test that pins down a known-bad behaviour). The verdict is returned either way.
+
+Use :func:`acheck` (``await``) from an async test; :func:`check` runs an ``async def`` target
+in its own event loop and cannot be called while one is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import shlex
+import time
+from collections.abc import Callable
+from typing import Any
+
+from faultkit.doors.core import clock_origin
+from faultkit.oracle.assertions import assert_controlled, assert_verdict
+from faultkit.oracle.contract import Contract
+from faultkit.oracle.judge import judge
+from faultkit.oracle.result import Result, acapture
+from faultkit.oracle.verdict import Verdict
+from faultkit.runner.run import limit_s
+from faultkit.runner.target import CLIENT_PARAM, FACTORY_PARAM, _bounded
+from faultkit.session import FaultkitSession
+
+
+def _wire(
+    session: FaultkitSession, fn: Callable[..., Any], kwargs: dict[str, Any], is_async: bool
+) -> dict[str, Any]:
+    """``kwargs`` plus the session's client factory/client for the parameters ``fn`` has and
+    the caller did not fill."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+
+    def factory(**options: Any) -> Any:
+        options.pop("transport", None)
+        return session.async_client(**options) if is_async else session.client(**options)
+
+    wired = dict(kwargs)
+    if FACTORY_PARAM in params and FACTORY_PARAM not in wired:
+        wired[FACTORY_PARAM] = factory
+    if CLIENT_PARAM in params and CLIENT_PARAM not in wired:
+        wired[CLIENT_PARAM] = factory()
+    return wired
+
+
+def _limit(session: FaultkitSession, contract: Contract) -> float:
+    return limit_s(contract, session.engine.scenario)[1]
+
+
+def _repro(session: FaultkitSession) -> str:
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")
+    nodeid = current.rsplit(" (", 1)[0]
+    if not nodeid:
+        return ""
+    return shlex.join(["pytest", nodeid, "--faultkit-seed", str(session.engine.seed)])
+
+
+def _verdict(
+    session: FaultkitSession, result: Result, contract: Contract, expect: str | None
+) -> Verdict:
+    scenario = session.engine.scenario
+    verdict = judge(session.engine.ledger, result, contract, scenario)
+    verdict = verdict.model_copy(update={"repro": _repro(session)})
+    __tracebackhide__ = True
+    if expect is None:
+        return assert_controlled(verdict)
+    return assert_verdict(verdict, expect)
+
+
+def check(
+    session: FaultkitSession,
+    fn: Callable[..., Any],
+    *args: Any,
+    contract: Contract | None = None,
+    expect: str | None = None,
+    **kwargs: Any,
+) -> Verdict:
+    """Run ``fn(*args, **kwargs)`` through ``session``, judge it, and assert (see module doc)."""
+    __tracebackhide__ = True
+    contract = contract or Contract()
+    is_async = inspect.iscoroutinefunction(fn)
+    if is_async:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise TypeError(
+                "check() cannot run an async target inside a running event loop; "
+                "use `await faultkit.acheck(...)`"
+            )
+    origin = clock_origin(session.engine)
+
+    def clock() -> float:
+        return (time.monotonic() - origin) * 1000
+
+    wired = _wire(session, fn, kwargs, is_async)
+    result = _bounded(fn, list(args), wired, is_async, _limit(session, contract), clock, clock())
+    return _verdict(session, result, contract, expect)
+
+
+async def acheck(
+    session: FaultkitSession,
+    fn: Callable[..., Any],
+    *args: Any,
+    contract: Contract | None = None,
+    expect: str | None = None,
+    **kwargs: Any,
+) -> Verdict:
+    """:func:`check` for async tests: awaits ``fn`` (cancelled at the deadline)."""
+    __tracebackhide__ = True
+    contract = contract or Contract()
+    origin = clock_origin(session.engine)
+
+    def clock() -> float:
+        return (time.monotonic() - origin) * 1000
+
+    wired = _wire(session, fn, kwargs, inspect.iscoroutinefunction(fn))
+    started = clock()
+    try:
+        result = await asyncio.wait_for(
+            acapture(fn, *args, clock=clock, **wired), _limit(session, contract)
+        )
+    except TimeoutError:
+        result = Result(duration_ms=clock() - started, timed_out=True)
+    return _verdict(session, result, contract, expect)

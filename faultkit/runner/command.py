@@ -1,0 +1,280 @@
+"""``faultkit run``: options in, a verdict matrix, reports and an exit code out.
+
+Two modes:
+
+* **embedded default** (no TARGET, or ``--app robust|naive``): the bundled example apps on the
+  bundled catalogue, from bundled cassettes. Exit 0 when the matrix is the expected one (see
+  :mod:`faultkit.runner.bundled`): the naive app is meant to fail, so its uncontrolled verdicts
+  are part of the expected matrix, not a failure of the run.
+* **a target** (``faultkit run TARGET``, or the ``target:`` of ``--cases``): exit 1 when any
+  verdict is uncontrolled, or controlled but not an outcome its scenario allows.
+
+Exit 2 for a user mistake (bad target, missing file, unknown scenario or case), printed on one
+line. Progress goes to stderr; the matrix, the repro lines and the report paths to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from faultkit import catalogue
+from faultkit.errors import ScenarioError
+from faultkit.report import terminal, write_reports
+from faultkit.runner import bundled
+from faultkit.runner.cases import CasesFile, load_cases
+from faultkit.runner.errors import RunError
+from faultkit.runner.model import Cell, RunReport
+from faultkit.runner.run import RunPlan, run
+from faultkit.runner.target import Target, load_callable, load_target
+from faultkit.scenario import Scenario
+
+DEFAULT_REPORT = "faultkit-report"
+DEFAULT_JOBS = 16
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register ``run`` on the ``faultkit`` sub-command parser."""
+    parser = commands.add_parser(
+        "run",
+        help="run scenarios against a target (default: the bundled example apps) and judge",
+        description="Run every scenario x case against the target, judge each run with the "
+        "oracle, print the verdict matrix and write reports. With no TARGET: the bundled "
+        "catalogue against the bundled example apps, offline.",
+    )
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="package.module:function, or an http(s):// endpoint (with --proxy)",
+    )
+    parser.add_argument(
+        "--app",
+        action="append",
+        choices=sorted(bundled.APPS),
+        help="a bundled example app (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        action="append",
+        metavar="PATH",
+        help="scenario file or directory (repeatable; default: ./scenarios and the catalogue, "
+        "or only the bundled catalogue for the example apps)",
+    )
+    parser.add_argument(
+        "--scenario", action="append", metavar="NAME", help="only this scenario (repeatable)"
+    )
+    parser.add_argument("--cases", metavar="FILE", help="cases file: inputs and the contract")
+    parser.add_argument("--case", action="append", metavar="NAME", help="only this case")
+    parser.add_argument(
+        "--cassettes",
+        action="append",
+        metavar="PATH",
+        help="cassette file or directory to replay (repeatable; adds to the cases file's)",
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="seed for every scenario")
+    parser.add_argument("--report", default=DEFAULT_REPORT, metavar="DIR", help="report directory")
+    parser.add_argument("--no-report", action="store_true", help="write no report files")
+    parser.add_argument(
+        "--jobs", type=int, default=DEFAULT_JOBS, metavar="N", help="cells run in parallel"
+    )
+    parser.add_argument(
+        "--timing-scale",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="scale the recorded stream timing (faults keep their own timing)",
+    )
+    parser.add_argument("--proxy", metavar="URL", help="control URL of the faultkit proxy")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(run=main)
+    return parser
+
+
+# -- building the plan ---------------------------------------------------------------------------
+
+
+def _scenarios(paths: list[str], names: list[str]) -> list[tuple[Path | None, Scenario]]:
+    report = catalogue.validate(paths)
+    if report.problems:
+        raise ScenarioError(report.problems)
+    found = list(report.scenarios)
+    if names:
+        known = {s.name for _, s in found}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise RunError(
+                f"unknown scenario {', '.join(map(repr, missing))} in {', '.join(paths)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        found = [(p, s) for p, s in found if s.name in names]
+    if not found:
+        raise RunError(f"no scenarios in {', '.join(paths)}")
+    return found
+
+
+def _default_scenario_paths() -> list[str]:
+    return [str(d) for d in catalogue.search_dirs()]
+
+
+def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
+    """The plan, and the arguments every repro command repeats (scenarios, cases, ...)."""
+    embedded = args.target is None and (args.app or not _cases_target(args.cases))
+    if args.target is not None and args.app:
+        raise RunError("give either TARGET or --app, not both")
+    if args.jobs < 1:
+        raise RunError("--jobs must be at least 1")
+    common: list[str] = []
+    if embedded:
+        bundled.ensure_importable()
+        cases_file = load_cases(args.cases or bundled.cases_path())
+        names = list(dict.fromkeys(args.app or bundled.APPS))
+        targets: list[Target] = [load_callable(bundled.APPS[n], n) for n in names]
+        paths = args.scenarios or [str(bundled.scenarios_dir())]
+    else:
+        cases_file = load_cases(args.cases) if args.cases else CasesFile()
+        ref = args.target or cases_file.target
+        assert ref is not None
+        targets = [load_target(ref, proxy=args.proxy)]
+        paths = args.scenarios or _default_scenario_paths()
+        if not paths:
+            raise RunError("no scenarios: give --scenarios DIR (no ./scenarios, no catalogue)")
+    cases = cases_file.select(args.case or [])
+    for target in targets:
+        target.check_cases(cases)
+    cassettes = cases_file.cassette_paths() + [Path(p) for p in args.cassettes or []]
+    missing = [str(p) for p in cassettes if not p.exists()]
+    if missing:
+        raise RunError(f"cassette not found: {', '.join(missing)}")
+
+    if args.scenarios:
+        common += [a for p in args.scenarios for a in ("--scenarios", p)]
+    if args.cases:
+        common += ["--cases", args.cases]
+    common += [a for p in args.cassettes or [] for a in ("--cassettes", p)]
+    if args.proxy:
+        common += ["--proxy", args.proxy]
+    if args.timing_scale != 1.0:
+        common += ["--timing-scale", f"{args.timing_scale:g}"]
+
+    plan = RunPlan(
+        mode="embedded" if embedded else "target",
+        targets=targets,
+        scenarios=_scenarios(paths, args.scenario or []),
+        cases=cases,
+        contract=cases_file.contract,
+        cassettes=cassettes,
+        match_on=tuple(cases_file.match_on),
+        ignore_body_fields=tuple(cases_file.ignore_body_fields),
+        seed=args.seed,
+        jobs=args.jobs,
+        timing_scale=args.timing_scale,
+        expected=bundled.expected_verdict if embedded else (lambda t, s: None),
+        command=_command_line(args, common),
+    )
+    return plan, common
+
+
+def _cases_target(path: str | None) -> bool:
+    """Whether the cases file names a target (read without validating it: validating the
+    contract imports the target's modules, which the embedded mode must set up first)."""
+    if path is None:
+        return False
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # load_cases reports the problem properly
+    return isinstance(data, dict) and bool(data.get("target"))
+
+
+def _command_line(args: argparse.Namespace, common: list[str]) -> str:
+    argv = ["faultkit", "run"]
+    argv += [args.target] if args.target else [a for n in args.app or [] for a in ("--app", n)]
+    argv += common
+    argv += [a for n in args.scenario or [] for a in ("--scenario", n)]
+    argv += [a for n in args.case or [] for a in ("--case", n)]
+    if args.seed is not None:
+        argv += ["--seed", str(args.seed)]
+    return shlex.join(argv)
+
+
+def repro_command(plan: RunPlan, common: list[str], report_dir: str | None) -> Any:
+    """``repro(target, scenario, case, seed)``: the command that re-runs exactly one cell
+    (same target, scenario, case and seed), writing its report beside the run's."""
+
+    def repro(target: str, scenario: str, case: str, seed: int) -> str:
+        argv = ["faultkit", "run"]
+        if plan.mode == "embedded":
+            argv += ["--app", target]
+        else:
+            argv.append(target)
+        argv += [*common, "--scenario", scenario, "--case", case, "--seed", str(seed)]
+        argv += ["--no-report"] if report_dir is None else ["--report", f"{report_dir}/repro"]
+        return shlex.join(argv)
+
+    return repro
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+
+def _progress(err: TextIO) -> Any:
+    def show(cell: Cell, done: int, total: int) -> None:
+        width = len(str(total))
+        state = "ok" if cell.passed else "!!"
+        print(
+            f"[{done:>{width}}/{total}] {state} {cell.target} x {cell.scenario} [{cell.case}]: "
+            f"{cell.verdict.kind} ({cell.result.duration_ms / 1000:.1f} s)",
+            file=err,
+            flush=True,
+        )
+
+    return show
+
+
+def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    plan, common = _plan(args)
+    report_dir = None if args.no_report else args.report
+    plan.repro = repro_command(plan, common, report_dir)
+    cells = len(plan.targets) * len(plan.scenarios) * len(plan.cases)
+    if not args.quiet:
+        print(
+            f"faultkit run: {len(plan.scenarios)} scenario(s) x {len(plan.targets)} target(s) x "
+            f"{len(plan.cases)} case(s) = {cells} cell(s)",
+            file=err,
+            flush=True,
+        )
+    report = run(plan, None if args.quiet else _progress(err))
+    _print(report, out)
+    if report_dir is not None:
+        paths = write_reports(report, report_dir)
+        print(f"reports: {', '.join(str(p) for p in paths)}", file=out)
+    return report.exit_code
+
+
+def _print(report: RunReport, out: TextIO) -> None:
+    print(file=out)
+    print(terminal.matrix(report, color=terminal.use_color(out)), file=out)
+    print(file=out)
+    failing = [c for c in report.cells if not c.controlled or not c.passed]
+    if failing:
+        print("reproduce a failing verdict:", file=out)
+        for cell in failing:
+            print(f"  {cell.verdict.kind:<22} {cell.repro}", file=out)
+        print(file=out)
+    for cell in report.cells:
+        if not cell.passed:
+            print(cell.verdict.explain(), file=out)
+            print(file=out)
+        if cell.unmatched:
+            print(
+                f"note: {cell.target} x {cell.scenario}: {len(cell.unmatched)} request(s) had no "
+                "recording; add them to the cassettes",
+                file=out,
+            )
+    for line in terminal.summary(report):
+        print(line, file=out)

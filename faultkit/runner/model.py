@@ -1,0 +1,128 @@
+"""What a ``faultkit run`` produced, as data: one :class:`Cell` per (target, scenario, case) and
+the :class:`RunReport` around them. Every report format (JSON, JUnit, HTML, terminal) is a view
+of this model, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, computed_field
+
+from faultkit.ledger import LedgerEntry
+from faultkit.oracle.result import Result
+from faultkit.oracle.verdict import Verdict, is_controlled
+
+Mode = Literal["embedded", "target"]
+
+
+class Cell(BaseModel):
+    """One run of one target on one scenario and case: the verdict and its evidence.
+
+    ``expected`` is the verdict the embedded default expects (None for a user target, where
+    the expectation is "controlled and allowed by the scenario"). ``started_ms`` puts the
+    call on the ledger's clock, for latency plots.
+    """
+
+    target: str
+    scenario: str
+    case: str
+    seed: int
+    verdict: Verdict
+    result: Result
+    ledger: list[LedgerEntry] = Field(default_factory=list)
+    started_ms: float = 0.0
+    deadline_ms: float | None = None
+    expected: str | None = None
+    repro: str = ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passed(self) -> bool:
+        """True when this cell is what the run wants: the expected verdict in the embedded
+        default; a controlled outcome the scenario allows for a user target."""
+        if self.expected is None:
+            return self.verdict.ok
+        if self.expected == "controlled":
+            return self.verdict.ok
+        return self.verdict.kind == self.expected
+
+    @property
+    def controlled(self) -> bool:
+        return is_controlled(self.verdict.kind)
+
+    @property
+    def unmatched(self) -> list[LedgerEntry]:
+        """Requests that found no recording: the harness, not the target, is incomplete."""
+        return [e for e in self.ledger if e.ending == "unmatched"]
+
+
+class TargetInfo(BaseModel):
+    name: str
+    ref: str
+    kind: str
+    contract: dict[str, Any] = Field(default_factory=dict)
+
+
+class RuleInfo(BaseModel):
+    name: str
+    fault: str
+    route: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScenarioInfo(BaseModel):
+    name: str
+    file: str | None = None
+    seed: int
+    description: str = ""
+    rules: list[RuleInfo] = Field(default_factory=list)
+    allowed: list[str] = Field(default_factory=list)
+    deadline_ms: float | None = None
+    max_attempts: int | None = None
+
+
+class RunReport(BaseModel):
+    """The whole run. ``exit_code`` is what ``faultkit run`` exited with (0 all passed, 1 some
+    cell did not)."""
+
+    faultkit_version: str = "unknown"
+    mode: Mode
+    started_at: str = ""
+    duration_s: float = 0.0
+    command: str = ""
+    targets: list[TargetInfo] = Field(default_factory=list)
+    scenarios: list[ScenarioInfo] = Field(default_factory=list)
+    cases: list[str] = Field(default_factory=list)
+    cells: list[Cell] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(c.passed for c in self.cells) else 1
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> dict[str, int]:
+        controlled = sum(1 for c in self.cells if c.controlled)
+        return {
+            "cells": len(self.cells),
+            "controlled": controlled,
+            "uncontrolled": len(self.cells) - controlled,
+            "passed": sum(1 for c in self.cells if c.passed),
+            "failed": sum(1 for c in self.cells if not c.passed),
+        }
+
+    def cell(self, target: str, scenario: str, case: str | None = None) -> Cell:
+        for c in self.cells:
+            if c.target == target and c.scenario == scenario and (case is None or c.case == case):
+                return c
+        raise KeyError((target, scenario, case))
+
+    def matrix(self) -> dict[str, dict[str, str]]:
+        """scenario -> target -> verdict kind (with several cases, ``kind`` of each joined by
+        ``/`` in case order)."""
+        out: dict[str, dict[str, list[str]]] = {}
+        for c in self.cells:
+            out.setdefault(c.scenario, {}).setdefault(c.target, []).append(c.verdict.kind)
+        return {s: {t: "/".join(k) for t, k in row.items()} for s, row in out.items()}

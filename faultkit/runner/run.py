@@ -1,0 +1,193 @@
+"""Running every (target, scenario, case) cell and judging it.
+
+Each cell gets a fresh engine over its own cassette store (recordings are parsed once and
+shared; playback state is per store), so cells never see each other's call counts, and can
+run in parallel threads: the engine is pure and every door keeps its own clock origin. Targets
+that cannot run in parallel (an HTTP endpoint behind one proxy) run one cell at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from faultkit.cassettes import Cassette, CassetteStore, load_cassette
+from faultkit.cassettes.store import cassette_files
+from faultkit.engine import Engine
+from faultkit.oracle.contract import Contract
+from faultkit.oracle.judge import judge
+from faultkit.runner.cases import Case
+from faultkit.runner.model import Cell, Mode, RuleInfo, RunReport, ScenarioInfo, TargetInfo
+from faultkit.runner.target import CellSpec, Execution, Target
+from faultkit.scenario import Scenario
+
+Repro = Callable[[str, str, str, int], str]
+Progress = Callable[[Cell, int, int], None]
+
+DEFAULT_LIMIT_S = 120.0
+
+
+@dataclass
+class RunPlan:
+    """What to run. ``expected`` maps target name -> scenario -> expected verdict (embedded
+    default only). ``repro(target, scenario, case, seed)`` is the command line of one cell."""
+
+    mode: Mode
+    targets: list[Target]
+    scenarios: list[tuple[Path | None, Scenario]]
+    cases: list[Case]
+    contract: Contract = field(default_factory=Contract)
+    cassettes: list[Path] = field(default_factory=list)
+    match_on: tuple[str, ...] = ("method", "uri", "body")
+    ignore_body_fields: tuple[str, ...] = ()
+    seed: int | None = None
+    jobs: int = 8
+    timing_scale: float = 1.0
+    expected: Callable[[str, str], str | None] = lambda target, scenario: None
+    repro: Repro = lambda target, scenario, case, seed: ""
+    command: str = ""
+
+
+def limit_s(contract: Contract, scenario: Scenario) -> tuple[float | None, float]:
+    """(deadline in ms, how long the runner waits): the stricter deadline of contract and
+    scenario, plus a grace of 10% (at least 1 s) so a target that answers just late is judged
+    late rather than cut off; without any deadline, :data:`DEFAULT_LIMIT_S`."""
+    deadlines = [d for d in (contract.deadline_ms, scenario.expect.deadline_ms) if d is not None]
+    if not deadlines:
+        return None, DEFAULT_LIMIT_S
+    deadline = min(deadlines)
+    return deadline, deadline / 1000 + max(1.0, deadline / 10000)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("faultkit")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _scenario_info(path: Path | None, scenario: Scenario) -> ScenarioInfo:
+    return ScenarioInfo(
+        name=scenario.name,
+        file=str(path) if path is not None else None,
+        seed=scenario.seed,
+        description=" ".join(scenario.description.split()),
+        rules=[
+            RuleInfo(
+                name=scenario.rule_label(i),
+                fault=rule.fault.type,
+                route=rule.match.route,
+                params=rule.fault.params(),
+            )
+            for i, rule in enumerate(scenario.rules)
+        ],
+        allowed=list(scenario.expect.outcomes),
+        deadline_ms=scenario.expect.deadline_ms,
+        max_attempts=scenario.expect.max_attempts,
+    )
+
+
+def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
+    """Run every cell of ``plan``, judge it, and return the report (cells in plan order)."""
+    started = time.monotonic()
+    report = RunReport(
+        faultkit_version=_version(),
+        mode=plan.mode,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        command=plan.command,
+        targets=[
+            TargetInfo(
+                name=t.name,
+                ref=t.ref,
+                kind=t.kind,
+                contract=plan.contract.model_dump(mode="json", exclude_defaults=True),
+            )
+            for t in plan.targets
+        ],
+        scenarios=[_scenario_info(p, s) for p, s in plan.scenarios],
+        cases=[c.name for c in plan.cases],
+    )
+    recordings = [load_cassette(p) for p in cassette_files(plan.cassettes)]
+    engine_factory = _engines(plan, recordings)
+
+    jobs: list[tuple[Target, Scenario, Case]] = [
+        (t, s, c) for t in plan.targets for _, s in plan.scenarios for c in plan.cases
+    ]
+    cells: list[Cell | None] = [None] * len(jobs)
+    done = 0
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        nonlocal done
+        target, scenario, case = jobs[index]
+        cell = _run_cell(plan, target, scenario, case, engine_factory)
+        with lock:  # one progress line at a time, counted in completion order
+            cells[index] = cell
+            done += 1
+            if progress is not None:
+                progress(cell, done, len(jobs))
+
+    parallel = [i for i, (t, _, _) in enumerate(jobs) if t.parallel]
+    serial = [i for i, (t, _, _) in enumerate(jobs) if not t.parallel]
+    if parallel:
+        with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
+            for future in [pool.submit(one, i) for i in parallel]:
+                future.result()
+    for i in serial:
+        one(i)
+    report.cells = [c for c in cells if c is not None]
+    report.duration_s = round(time.monotonic() - started, 3)
+    return report
+
+
+def _engines(plan: RunPlan, recordings: list[Cassette]) -> Callable[[Scenario, int], Engine]:
+    def build(scenario: Scenario, seed: int) -> Engine:
+        store = None
+        if recordings:
+            store = CassetteStore(
+                match_on=plan.match_on,
+                playback="repeat",
+                ignore_body_fields=plan.ignore_body_fields,
+            )
+            for cassette in recordings:
+                store.add_cassette(cassette)
+        return Engine(scenario, source=store, seed=seed, timing_scale=plan.timing_scale)
+
+    return build
+
+
+def _run_cell(
+    plan: RunPlan,
+    target: Target,
+    scenario: Scenario,
+    case: Case,
+    engine_factory: Callable[[Scenario, int], Engine],
+) -> Cell:
+    seed = scenario.seed if plan.seed is None else plan.seed
+    deadline, wait_s = limit_s(plan.contract, scenario)
+    spec = CellSpec(
+        scenario=scenario, seed=seed, case=case, limit_s=wait_s, engine_factory=engine_factory
+    )
+    execution: Execution = target.execute(spec)
+    verdict = judge(execution.entries, execution.result, plan.contract, scenario, case=case.name)
+    repro = plan.repro(target.name, scenario.name, case.name, seed)
+    verdict = verdict.model_copy(update={"repro": repro})
+    return Cell(
+        target=target.name,
+        scenario=scenario.name,
+        case=case.name,
+        seed=seed,
+        verdict=verdict,
+        result=execution.result,
+        ledger=execution.entries,
+        started_ms=execution.started_ms,
+        deadline_ms=deadline,
+        expected=plan.expected(target.name, scenario.name),
+        repro=repro,
+    )

@@ -1,0 +1,340 @@
+"""Targets: the system under test, as ``faultkit run`` calls it.
+
+Two kinds:
+
+* **A Python callable**, ``package.module:function`` (sync or ``async def``). It runs in this
+  process, and faultkit hands it HTTP clients wired to the in-process door. The seam is one
+  of two parameters, found by name in the function's signature:
+
+  - ``http_client_factory``: a callable taking httpx client keyword arguments (``timeout``,
+    ``base_url``, ``headers``...) and returning a client whose transport is faultkit's: an
+    ``httpx.Client`` for a sync target, an ``httpx.AsyncClient`` for an ``async def`` one.
+    The app's default is the real client class, so in production nothing changes;
+  - ``http_client``: one such client, built with no arguments.
+
+  Pass the client (or one made by the factory) to the SDKs' ``http_client=`` argument and use
+  it for tool calls; every request then goes through the engine. Requests to
+  ``api.openai.com`` and ``api.anthropic.com`` take the routes ``openai`` and ``anthropic``;
+  any other host is its own route (``orders.internal``).
+
+* **An HTTP endpoint**, ``http://host:port/path``. The case input is POSTed as JSON; the
+  answer's status and JSON body are the result. The service must send its upstream traffic
+  through a running ``faultkit proxy``, whose control URL is given with ``--proxy``: for each
+  (scenario, case) the runner resets the proxy, loads the scenario, calls the endpoint and reads
+  the proxy's ledger. Such cells run one at a time (the proxy has one active scenario).
+
+Every call is bounded: the runner stops waiting at the deadline (the stricter of contract and
+scenario, plus a grace period) and records the result as timed out, which the oracle judges a
+``hang``. A sync target that overruns is left to finish in a daemon thread (Python cannot stop
+a thread); an async one is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from faultkit.doors.core import clock_origin
+from faultkit.doors.inprocess import AsyncFaultkitTransport, FaultkitTransport
+from faultkit.engine import Engine
+from faultkit.ledger import LedgerEntry
+from faultkit.oracle.result import RaisedError, Result, acapture, capture
+from faultkit.runner.cases import Case
+from faultkit.runner.errors import RunError
+from faultkit.scenario import Scenario
+
+FACTORY_PARAM = "http_client_factory"
+CLIENT_PARAM = "http_client"
+INJECTED = (FACTORY_PARAM, CLIENT_PARAM)
+# Replay never sends a request anywhere, but SDKs refuse to start without a key.
+PLACEHOLDER_KEYS = {"OPENAI_API_KEY": "sk-faultkit-replay", "ANTHROPIC_API_KEY": "faultkit-replay"}
+
+
+@dataclass
+class Execution:
+    """What one call of the target produced: its result and the ledger entries it caused.
+    ``started_ms`` is when the call began on the ledger's clock."""
+
+    result: Result
+    entries: list[LedgerEntry]
+    started_ms: float = 0.0
+
+
+@dataclass
+class CellSpec:
+    """Everything one (scenario, case) run needs."""
+
+    scenario: Scenario
+    seed: int
+    case: Case
+    limit_s: float
+    engine_factory: Callable[[Scenario, int], Engine] = field(repr=False)
+
+
+class Target(Protocol):
+    name: str
+    ref: str
+    kind: str
+    parallel: bool
+
+    def check_cases(self, cases: list[Case]) -> None: ...
+
+    def execute(self, spec: CellSpec) -> Execution: ...
+
+
+# -- Python callables ---------------------------------------------------------------------------
+
+
+class CallableTarget:
+    """A function run in-process, with faultkit's HTTP clients injected (see module doc)."""
+
+    kind = "python"
+    parallel = True
+
+    def __init__(self, ref: str, fn: Callable[..., Any], name: str | None = None) -> None:
+        self.ref = ref
+        self.fn = fn
+        self.name = name or ref
+        self.is_async = inspect.iscoroutinefunction(fn)
+        try:
+            self.signature: inspect.Signature | None = inspect.signature(fn)
+        except (TypeError, ValueError):
+            self.signature = None
+
+    @property
+    def injects(self) -> list[str]:
+        if self.signature is None:
+            return []
+        return [p for p in INJECTED if p in self.signature.parameters]
+
+    def check_cases(self, cases: list[Case]) -> None:
+        """Every case's input must fit the signature; say which does not, before running."""
+        if self.signature is None:
+            return
+        params = self.signature.parameters
+        var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        for case in cases:
+            args, kwargs = _arguments(case)
+            clash = sorted(set(kwargs) & set(INJECTED))
+            if clash:
+                raise RunError(f"case {case.name!r}: input may not set {', '.join(clash)}")
+            unknown = [k for k in kwargs if k not in params]
+            if unknown and not var_kw:
+                raise RunError(
+                    f"case {case.name!r}: {self.ref} has no parameter "
+                    f"{', '.join(map(repr, unknown))}"
+                )
+            try:
+                self.signature.bind(*args, **kwargs, **dict.fromkeys(self.injects))
+            except TypeError as exc:
+                raise RunError(f"case {case.name!r}: cannot call {self.ref}: {exc}") from None
+
+    def _wiring(self, engine: Engine) -> dict[str, Any]:
+        """The injected parameters: a client factory and/or a client, on the in-process door."""
+        if self.is_async:
+
+            def factory(**kwargs: Any) -> httpx.AsyncClient:
+                kwargs.pop("transport", None)
+                return httpx.AsyncClient(transport=AsyncFaultkitTransport(engine), **kwargs)
+
+        else:
+
+            def factory(**kwargs: Any) -> httpx.Client:  # type: ignore[misc]
+                kwargs.pop("transport", None)
+                return httpx.Client(transport=FaultkitTransport(engine), **kwargs)
+
+        wiring: dict[str, Any] = {}
+        if FACTORY_PARAM in self.injects:
+            wiring[FACTORY_PARAM] = factory
+        if CLIENT_PARAM in self.injects:
+            wiring[CLIENT_PARAM] = factory()
+        return wiring
+
+    def execute(self, spec: CellSpec) -> Execution:
+        for name, value in PLACEHOLDER_KEYS.items():
+            os.environ.setdefault(name, value)
+        engine = spec.engine_factory(spec.scenario, spec.seed)
+        origin = clock_origin(engine)
+
+        def clock() -> float:
+            return (time.monotonic() - origin) * 1000
+
+        args, kwargs = _arguments(spec.case)
+        kwargs.update(self._wiring(engine))
+        started = clock()
+        result = _bounded(self.fn, args, kwargs, self.is_async, spec.limit_s, clock, started)
+        return Execution(result=result, entries=engine.ledger.entries, started_ms=started)
+
+
+def _arguments(case: Case) -> tuple[list[Any], dict[str, Any]]:
+    if case.input is None:
+        return [], {}
+    if isinstance(case.input, dict):
+        return [], dict(case.input)
+    return [case.input], {}
+
+
+def _bounded(
+    fn: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    is_async: bool,
+    limit_s: float,
+    clock: Callable[[], float],
+    started: float,
+) -> Result:
+    """Call ``fn`` in a daemon thread and wait at most ``limit_s`` (an async target is also
+    cancelled at the limit, inside its own event loop)."""
+    box: dict[str, Result] = {}
+
+    def work() -> None:
+        try:
+            if is_async:
+                box["result"] = asyncio.run(_limited(fn, args, kwargs, limit_s, clock, started))
+            else:
+                box["result"] = capture(fn, *args, clock=clock, **kwargs)
+        except BaseException as exc:  # the harness must not die with the target
+            box["result"] = Result(
+                error=RaisedError.from_exception(exc), duration_ms=clock() - started
+            )
+
+    thread = threading.Thread(target=work, name="faultkit-target", daemon=True)
+    thread.start()
+    thread.join(limit_s + 1.0 if is_async else limit_s)
+    if "result" in box:
+        return box["result"]
+    return Result(duration_ms=clock() - started, timed_out=True)
+
+
+async def _limited(
+    fn: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    limit_s: float,
+    clock: Callable[[], float],
+    started: float,
+) -> Result:
+    try:
+        return await asyncio.wait_for(acapture(fn, *args, clock=clock, **kwargs), limit_s)
+    except TimeoutError:
+        return Result(duration_ms=clock() - started, timed_out=True)
+
+
+def load_callable(ref: str, name: str | None = None) -> CallableTarget:
+    """Import ``package.module:function``; a mistake is a one-line RunError."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise RunError(f"target {ref!r} is not 'package.module:function' or an http(s):// URL")
+    if str(Path.cwd()) not in sys.path and "" not in sys.path:
+        # Like `python -m`, find the project's own modules from where faultkit runs.
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RunError(f"target {ref!r}: cannot import {module_name!r}: {exc}") from None
+    except Exception as exc:  # an error while importing the user's module
+        raise RunError(
+            f"target {ref!r}: importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise RunError(f"target {ref!r}: {module_name!r} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise RunError(f"target {ref!r} is not callable")
+    return CallableTarget(ref, obj, name)
+
+
+# -- HTTP endpoints ------------------------------------------------------------------------------
+
+
+class HttpTarget:
+    """A service reached over HTTP, its upstream traffic going through a faultkit proxy."""
+
+    kind = "http"
+    parallel = False
+
+    def __init__(self, url: str, proxy: str, name: str | None = None) -> None:
+        self.ref = url
+        self.url = url
+        self.proxy = proxy.rstrip("/")
+        self.name = name or url
+
+    def check_cases(self, cases: list[Case]) -> None:
+        for case in cases:
+            try:
+                json.dumps(case.input)
+            except (TypeError, ValueError):
+                raise RunError(f"case {case.name!r}: input is not JSON") from None
+
+    def _control(self, client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = client.request(method, f"{self.proxy}{path}", **kwargs)
+        except httpx.HTTPError as exc:
+            raise RunError(f"proxy {self.proxy}: {type(exc).__name__}: {exc}") from None
+        if response.status_code >= 400:
+            raise RunError(
+                f"proxy {self.proxy}{path}: HTTP {response.status_code}: {response.text[:200]}"
+            )
+        return response.json() if response.content else None
+
+    def execute(self, spec: CellSpec) -> Execution:
+        scenario = spec.scenario.model_copy(update={"seed": spec.seed})
+        with httpx.Client(timeout=10.0) as control:
+            self._control(control, "POST", "/faultkit/reset")
+            self._control(
+                control,
+                "POST",
+                "/faultkit/scenario",
+                content=scenario.to_yaml().encode(),
+                headers={"content-type": "application/yaml"},
+            )
+            start = time.monotonic()
+            result = self._call(spec, start)
+            rows = self._control(control, "GET", "/faultkit/ledger") or []
+        entries = [LedgerEntry.model_validate(row) for row in rows]
+        started = min((e.arrival_ms for e in entries), default=0.0)
+        return Execution(result=result, entries=entries, started_ms=started)
+
+    def _call(self, spec: CellSpec, start: float) -> Result:
+        def elapsed() -> float:
+            return (time.monotonic() - start) * 1000
+
+        try:
+            with httpx.Client(timeout=spec.limit_s) as client:
+                response = client.post(self.url, json=spec.case.input)
+        except httpx.TimeoutException:
+            return Result(duration_ms=elapsed(), timed_out=True)
+        except httpx.HTTPError as exc:
+            return Result(error=RaisedError.from_exception(exc), duration_ms=elapsed())
+        try:
+            value: Any = response.json()
+        except ValueError:
+            value = response.text
+        return Result.returned(value, elapsed(), status=response.status_code)
+
+
+def load_target(ref: str, *, proxy: str | None = None, name: str | None = None) -> Target:
+    """A target from its reference: a URL (needs ``proxy``) or ``module:function``."""
+    if ref.startswith(("http://", "https://")):
+        if not proxy:
+            raise RunError(
+                f"target {ref} is an HTTP endpoint: give the control URL of the faultkit proxy "
+                "its upstream traffic goes through, e.g. --proxy http://127.0.0.1:8474"
+            )
+        return HttpTarget(ref, proxy, name)
+    return load_callable(ref, name)
