@@ -170,12 +170,17 @@ def _looks_like_path(ref: str) -> bool:
     return "/" in ref or "\\" in ref or ref.lower().endswith(SCENARIO_SUFFIXES)
 
 
-def resolve(ref: str | Path) -> Path:
+def resolve(ref: str | Path, *, dirs: list[Path] | None = None, bases: Iterable[Path] = ()) -> Path:
     """The scenario file ``ref`` refers to: an existing file, or a name from the catalogue.
 
-    A name matches a file stem (``429-burst`` -> ``429-burst.yaml``) first, then the ``name``
-    field inside the files, directory by directory in :func:`search_dirs` order.
+    A relative path is tried against each of ``bases`` (e.g. the test's folder), then the
+    working directory. A name matches a file stem (``429-burst`` -> ``429-burst.yaml``) first,
+    then the ``name`` field inside the files, directory by directory in ``dirs`` (default:
+    :func:`search_dirs`) order.
     """
+    for base in bases:
+        if (base / ref).is_file():
+            return base / ref
     path = Path(ref)
     if path.is_file():
         return path
@@ -184,22 +189,25 @@ def resolve(ref: str | Path) -> Path:
     text = str(ref)
     if _looks_like_path(text):
         raise ScenarioError([f"{path}: no such scenario file"])
-    dirs = search_dirs()
+    dirs = search_dirs() if dirs is None else dirs
     for directory in dirs:
         for suffix in SCENARIO_SUFFIXES:
             candidate = directory / f"{text}{suffix}"
             if candidate.is_file():
                 return candidate
+    known: set[str] = set()
     for directory in dirs:
         for file in _files_under(directory):
+            known.add(file.stem)
             try:
-                if Scenario.load(file).name == text:
-                    return file
+                name = Scenario.load(file).name
             except ScenarioError:
                 continue
-    known = sorted({f.stem for d in dirs for f in _files_under(d)})
+            if name == text:
+                return file
+            known.add(name)
     where = ", ".join(str(d) for d in dirs) or "no catalogue directory exists"
-    hint = f"; known: {', '.join(known)}" if known else ""
+    hint = f"; available: {', '.join(sorted(known))}" if known else ""
     raise ScenarioError([f"unknown scenario {text!r} (searched {where}){hint}"])
 
 

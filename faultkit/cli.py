@@ -20,6 +20,7 @@ from typing import TextIO
 from faultkit import catalogue
 from faultkit.doors.proxy.command import add_parser as add_proxy_parser
 from faultkit.errors import FaultkitError
+from faultkit.load.command import add_parser as add_load_parser
 from faultkit.runner.command import add_parser as add_run_parser
 
 EXIT_OK = 0
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(run=_schema)
 
     add_proxy_parser(commands)
+    add_load_parser(commands)
 
     # With no action, print the help of the deepest command given (defaults of the
     # subparser that ran override the parent's).

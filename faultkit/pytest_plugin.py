@@ -29,7 +29,8 @@ from typing import Any
 
 import pytest
 
-from faultkit.errors import FaultkitError, ScenarioError
+from faultkit import catalogue
+from faultkit.errors import FaultkitError
 from faultkit.runner import pytest_scenarios
 from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook and fixture
     faultkit_scenario,
@@ -152,45 +153,14 @@ def scenario_dirs(config: pytest.Config) -> list[Path]:
     return unique
 
 
-def _scenario_files(directory: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in directory.rglob("*")
-        if p.is_file() and p.suffix.lower() in SCENARIO_SUFFIXES and not p.name.startswith(".")
-    )
-
-
 def resolve_scenario(ref: Any, config: pytest.Config, test_dir: Path) -> Scenario | None:
     """A Scenario from a marker/option value: a Scenario, a file path, or a catalogue name."""
     if ref is None or isinstance(ref, Scenario):
         return ref
-    text = str(ref)
-    looks_like_path = "/" in text or "\\" in text or text.lower().endswith(SCENARIO_SUFFIXES)
-    for base in (test_dir, config.rootpath, Path.cwd()):
-        candidate = base / text
-        if candidate.is_file():
-            return Scenario.load(candidate)
-    if looks_like_path:
-        raise ScenarioError([f"{text}: no such scenario file (looked in {test_dir} and rootdir)"])
-    dirs = scenario_dirs(config)
-    for directory in dirs:
-        for suffix in SCENARIO_SUFFIXES:
-            if (directory / f"{text}{suffix}").is_file():
-                return Scenario.load(directory / f"{text}{suffix}")
-    known: set[str] = set()
-    for directory in dirs:
-        for file in _scenario_files(directory):
-            known.add(file.stem)
-            try:
-                scenario = Scenario.load(file)
-            except ScenarioError:
-                continue
-            known.add(scenario.name)
-            if scenario.name == text:
-                return scenario
-    where = ", ".join(str(d) for d in dirs) or "no scenario directory exists"
-    listing = ", ".join(sorted(known)) if known else "(none)"
-    raise ScenarioError([f"unknown scenario {text!r} (searched {where}); available: {listing}"])
+    path = catalogue.resolve(
+        str(ref), dirs=scenario_dirs(config), bases=(test_dir, config.rootpath)
+    )
+    return Scenario.load(path)
 
 
 def default_cassette(item: pytest.Item, config: pytest.Config) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -251,9 +252,6 @@ _UNION_TAGS: set[str] = set()
 
 
 def _parse(model: type[Scenario], text: str, source: str) -> Scenario:
-    from faultkit.faults import FAULTS
-
-    _UNION_TAGS.update(FAULTS)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -269,20 +267,31 @@ def _parse(model: type[Scenario], text: str, source: str) -> Scenario:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "union_tag_invalid":
-                known = ", ".join(sorted(FAULTS))
-                msg = f"unknown fault type {err['input'].get('type')!r}; known: {known}"
-                loc = (*loc, "type")
-            elif err["type"] == "union_tag_not_found":
-                msg = "a fault needs a 'type' (one of: " + ", ".join(sorted(FAULTS)) + ")"
-            elif err["type"] == "extra_forbidden":
-                msg = "unknown field"
-            problems.append(f"{source}:{_line_for(lines, loc)}: {_field_name(loc)}: {msg}")
+        problems = validation_problems(exc, lambda loc: f"{source}:{_line_for(lines, loc)}")
         raise ScenarioError(problems) from None
+
+
+def validation_problems(exc: ValidationError, where: Callable[[tuple[Any, ...]], str]) -> list[str]:
+    """Pydantic errors as ``<where>: field: message`` lines a user can act on: unknown fault
+    types list the known ones, and union branches never show up as fields. ``where(loc)``
+    says where a location is (``file:line`` for a file, ``inject`` for an inline rule)."""
+    from faultkit.faults import FAULTS
+
+    _UNION_TAGS.update(FAULTS)
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "union_tag_invalid":
+            kind = err["input"].get("type") if isinstance(err["input"], dict) else None
+            msg = f"unknown fault type {kind!r}; known: {', '.join(sorted(FAULTS))}"
+            loc = (*loc, "type")
+        elif err["type"] == "union_tag_not_found":
+            msg = "a fault needs a 'type' (one of: " + ", ".join(sorted(FAULTS)) + ")"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        problems.append(f"{where(loc)}: {_field_name(loc)}: {msg}")
+    return problems
 
 
 def scenario_json_schema() -> dict[str, Any]:

@@ -30,9 +30,9 @@ from faultkit.doors.core import MODES, RECORDING_MODES
 from faultkit.doors.inprocess import AsyncFaultkitTransport, FaultkitTransport
 from faultkit.engine import Engine
 from faultkit.errors import FaultkitError, ScenarioError
-from faultkit.faults import FAULTS, Fault
+from faultkit.faults import Fault
 from faultkit.ledger import LedgerEntry
-from faultkit.scenario import Match, Rule, Scenario, When
+from faultkit.scenario import Match, Rule, Scenario, When, validation_problems
 
 DEFAULT_MATCH_ON = ("method", "uri")
 
@@ -149,7 +149,7 @@ class FaultkitSession:
         try:
             rule = Rule.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(rule_problems(exc, "inject")) from None
+            raise ScenarioError(validation_problems(exc, lambda _loc: "inject")) from None
         labels = {
             self.engine.scenario.rule_label(i) for i in range(len(self.engine.scenario.rules))
         }
@@ -254,34 +254,3 @@ class FaultkitSession:
             self.save()
         finally:
             self.close()
-
-
-def rule_problems(exc: ValidationError, source: str) -> list[str]:
-    """Pydantic errors of a rule as ``source: field: message`` lines, worded like scenario-file
-    errors (unknown fault types list the known ones)."""
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "union_tag_invalid":
-            kind = err["input"].get("type") if isinstance(err["input"], dict) else None
-            msg = f"unknown fault type {kind!r}; known: {', '.join(sorted(FAULTS))}"
-            loc = (*loc, "type")
-        elif err["type"] == "union_tag_not_found":
-            msg = "a fault needs a 'type' (one of: " + ", ".join(sorted(FAULTS)) + ")"
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        problems.append(f"{source}: {_field_name(loc)}: {msg}")
-    return problems
-
-
-def _field_name(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        elif part in FAULTS:  # the discriminated-union branch, not a field the user wrote
-            continue
-        else:
-            parts.append(("." if parts else "") + str(part))
-    return "".join(parts) or "(rule)"

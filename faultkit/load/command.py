@@ -8,18 +8,19 @@ load run itself broke (Locust or the proxy did not start, crashed or timed out).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from faultkit.errors import FaultkitError
 
-from .gates import parse_gate
-from .results import LoadRunError, PhaseResult
+if TYPE_CHECKING:
+    from .results import PhaseResult
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -177,7 +178,16 @@ def print_report(report: Any, out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    missing = [m for m in ("locust", "hdrh") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(
+            f"faultkit load: needs {' and '.join(missing)}: pip install 'faultkit[load]'",
+            file=err,
+        )
+        return EXIT_USAGE
+    from .gates import parse_gate
     from .report import write_reports
+    from .results import LoadRunError
     from .runner import LoadOptions, run_load
 
     try:

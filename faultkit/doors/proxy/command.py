@@ -256,6 +256,9 @@ async def _serve(args: argparse.Namespace, proxy: Proxy, ports: dict[str, int]) 
 
 def run(args: argparse.Namespace) -> int:
     """Start the proxy and serve until SIGINT/SIGTERM; returns the exit code."""
+    import gc, os as _os
+    if _os.environ.get("FK_GC") == "off":
+        gc.disable()
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",

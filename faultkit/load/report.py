@@ -1,0 +1,257 @@
+"""Reports of a load test: ``load.json`` (everything), CSV tables, and an HTML page.
+
+The HTML page is one self-contained file (inline SVG, no scripts, no network): per scenario,
+its latency over time and its latency distribution next to the baseline's. Both plots use a
+log latency axis, because a fault moves the tail by orders of magnitude; the distribution's
+x axis is in "nines" (90%, 99%, 99.9%), where tails are read. The dashed line is the raw
+service time, so the gap coordinated omission would have hidden stays visible.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .results import PhaseResult
+
+if TYPE_CHECKING:
+    from .runner import LoadReport
+
+BASELINE_COLOR = "#1f77b4"
+SCENARIO_COLOR = "#d62728"
+DIRECT_COLOR = "#7f7f7f"
+_W, _H, _L, _R, _T, _B = 640, 300, 64, 16, 16, 44
+
+
+def write_reports(report: LoadReport, directory: Path) -> list[Path]:
+    """Write ``load.json``, ``load.csv``, ``load-timeline.csv`` and ``load.html``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [
+        directory / "load.json",
+        directory / "load.csv",
+        directory / "load-timeline.csv",
+        directory / "load.html",
+    ]
+    paths[0].write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    write_csv(report.results, paths[1])
+    write_timeline_csv(report.results, paths[2])
+    paths[3].write_text(render_html(report), encoding="utf-8")
+    return paths
+
+
+_SUMMARY = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p99_9_ms", "max_ms", "mean_ms")
+
+
+def write_csv(results: Sequence[PhaseResult], path: Path) -> None:
+    """One row per run: counts, both latency views, Locust's own figures, faults applied."""
+    header = ["phase", "kind", "host", "complete", "duration_s", "requests", "failures"]
+    header += ["error_rate", "rps"]
+    header += [f"corrected_{k}" for k in _SUMMARY] + [f"raw_{k}" for k in _SUMMARY]
+    header += ["locust_p50_ms", "locust_p95_ms", "locust_p99_ms", "faults_applied", "correction"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for r in results:
+            locust = r.locust
+            writer.writerow(
+                [r.phase, r.kind, r.host, r.complete, r.duration_s, r.requests, r.failures]
+                + [round(r.error_rate, 6), r.rps]
+                + [getattr(r.corrected, k) for k in _SUMMARY]
+                + [getattr(r.raw, k) for k in _SUMMARY]
+                + [
+                    locust.p50_ms if locust else None,
+                    locust.p95_ms if locust else None,
+                    locust.p99_ms if locust else None,
+                    r.faults_applied,
+                    r.correction,
+                ]
+            )
+
+
+def write_timeline_csv(results: Sequence[PhaseResult], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["phase", "t_s", "requests", "failures", "p50_ms", "p99_ms", "max_ms",
+                         "raw_p99_ms"])
+        for r in results:
+            for p in r.timeline:
+                writer.writerow([r.phase, p.t_s, p.requests, p.failures, p.p50_ms, p.p99_ms,
+                                 p.max_ms, p.raw_p99_ms])
+
+
+# -- SVG ------------------------------------------------------------------------------------------
+@dataclass
+class Series:
+    label: str
+    points: list[tuple[float, float]]
+    color: str
+    dashed: bool = False
+
+
+def _log(value: float) -> float:
+    return math.log10(max(value, 0.001))
+
+
+def _nines(percentile: float, cap: float) -> float:
+    if percentile >= 100:
+        return cap
+    return min(-math.log10(1 - percentile / 100.0), cap)
+
+
+def svg_chart(series: list[Series], *, x_label: str, x_nines: bool = False) -> str:
+    """A line chart with a log-latency y axis; x is linear, or "nines" of a percentile."""
+    series = [s for s in series if s.points]
+    if not series:
+        return '<p class="empty">no data</p>'
+    ys = [y for s in series for _, y in s.points if y > 0]
+    y_lo = math.floor(_log(min(ys))) if ys else 0
+    y_hi = math.ceil(_log(max(ys))) if ys else 1
+    y_hi = max(y_hi, y_lo + 1)
+    if x_nines:
+        top = max(_nines(x, 9) for s in series for x, _ in s.points if x < 100) + 0.5
+        xs_of = [(s, [(_nines(x, top), y) for x, y in s.points]) for s in series]
+        x_lo, x_hi = 0.0, max(top, 1.0)
+    else:
+        xs_of = [(s, s.points) for s in series]
+        all_x = [x for s in series for x, _ in s.points]
+        x_lo, x_hi = min(all_x), max(max(all_x), min(all_x) + 1)
+    pw, ph = _W - _L - _R, _H - _T - _B
+
+    def px(x: float) -> float:
+        return _L + (x - x_lo) / (x_hi - x_lo) * pw
+
+    def py(y: float) -> float:
+        return _T + ph - (_log(y) - y_lo) / (y_hi - y_lo) * ph
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+             f'viewBox="0 0 {_W} {_H}" font-family="sans-serif" font-size="11">']
+    parts.append(f'<rect x="{_L}" y="{_T}" width="{pw}" height="{ph}" fill="#fff" '
+                 'stroke="#ccc"/>')
+    for e in range(y_lo, y_hi + 1):
+        y = py(10.0**e)
+        label = f"{10.0**e:g} ms" if e < 3 else f"{10.0 ** (e - 3):g} s"
+        parts.append(f'<line x1="{_L}" x2="{_L + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{_L - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
+    if x_nines:
+        ticks = [(n, f"{100 - 10 ** (2 - n):g}%") for n in range(int(x_hi) + 1)]
+    else:
+        step = max(1, round((x_hi - x_lo) / 8))
+        ticks = [(t, f"{t:g}s") for t in range(math.ceil(x_lo), int(x_hi) + 1, step)]
+    for x, label in ticks:
+        parts.append(f'<text x="{px(x):.1f}" y="{_T + ph + 16}" text-anchor="middle">'
+                     f"{html.escape(label)}</text>")
+    parts.append(f'<text x="{_L + pw / 2}" y="{_H - 6}" text-anchor="middle">'
+                 f"{html.escape(x_label)}</text>")
+    for i, (s, points) in enumerate(xs_of):
+        coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points if y > 0)
+        dash = ' stroke-dasharray="5,4"' if s.dashed else ""
+        parts.append(f'<polyline fill="none" stroke="{s.color}" stroke-width="1.6"{dash} '
+                     f'points="{coords}"><title>{html.escape(s.label)}</title></polyline>')
+        ly = _T + 12 + 14 * i
+        parts.append(f'<line x1="{_L + 10}" x2="{_L + 30}" y1="{ly - 4}" y2="{ly - 4}" '
+                     f'stroke="{s.color}" stroke-width="2"{dash}/>')
+        parts.append(f'<text x="{_L + 36}" y="{ly}">{html.escape(s.label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _timeline_series(result: PhaseResult, color: str, label: str) -> list[Series]:
+    p99 = [(p.t_s, p.p99_ms) for p in result.timeline if p.p99_ms]
+    p50 = [(p.t_s, p.p50_ms) for p in result.timeline if p.p50_ms]
+    raw = [(p.t_s, p.raw_p99_ms) for p in result.timeline if p.raw_p99_ms]
+    out = [Series(f"{label} p99", p99, color), Series(f"{label} p50", p50, color + "88")]
+    if result.kind == "scenario":
+        out.append(Series(f"{label} raw p99", raw, color, dashed=True))
+    return out
+
+
+def _distribution_series(result: PhaseResult, color: str, label: str) -> list[Series]:
+    out = [Series(f"{label} corrected", result.spectrum.get("corrected", []), color)]
+    if result.kind == "scenario":
+        out.append(Series(f"{label} raw", result.spectrum.get("raw", []), color, dashed=True))
+    return out
+
+
+def _row(r: PhaseResult) -> str:
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    c, raw = r.corrected, r.raw
+    cells = [r.phase, r.kind, str(r.requests), f"{r.error_rate * 100:.2f}%", f"{r.rps:.1f}",
+             ms(c.p50_ms), ms(c.p95_ms), ms(c.p99_ms), ms(c.p99_9_ms), ms(c.max_ms),
+             ms(raw.p99_ms), ms(r.locust.p99_ms if r.locust else None),
+             "-" if r.faults_applied is None else str(r.faults_applied)]
+    return "<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in cells) + "</tr>"
+
+
+def render_html(report: LoadReport) -> str:
+    esc = html.escape
+    head = ["run", "kind", "requests", "errors", "rps", "p50", "p95", "p99", "p99.9", "max",
+            "raw p99", "Locust p99", "faults"]
+    rows = "".join(_row(r) for r in report.results)
+    baseline = next((r for r in report.results if r.kind == "baseline"), None)
+    scenario_results = [r for r in report.results if r.kind == "scenario"]
+    if scenario_results:
+        sections = [_section(r.phase, baseline, r) for r in scenario_results]
+    elif baseline is not None:
+        sections = [_section("baseline", None, baseline)]
+    else:
+        sections = [_section(r.phase, None, r) for r in report.results]
+    gates = "".join(
+        f'<li class="{"ok" if o.ok else "fail"}">{esc(o.line())}</li>' for o in report.gates
+    )
+    warnings = "".join(f"<li>{esc(w)}</li>" for w in report.warnings)
+    o = report.overhead
+    overhead = (
+        f"p50 {o.p50_ms:+.2f} ms, p95 {o.p95_ms:+.2f} ms, p99 {o.p99_ms:+.2f} ms ({esc(o.note)})"
+        if o.p50_ms is not None and o.p95_ms is not None and o.p99_ms is not None
+        else esc(o.note)
+    )
+    corrections = "; ".join(sorted({r.correction for r in report.results}))
+    target = esc(report.target or "bundled replay (support cassettes, openai door)")
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>faultkit load report</title>
+<style>
+body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}} th{{background:#f4f4f4}}
+td:first-child,td:nth-child(2){{text-align:left}} .ok{{color:#2a7a2a}} .fail{{color:#b00;font-weight:bold}}
+.charts{{display:flex;flex-wrap:wrap;gap:1em}} h2{{margin-top:1.6em}}
+</style></head><body>
+<h1>faultkit load report</h1>
+<p>target: {target} &middot; mode: {esc(report.mode)} &middot; route: {esc(report.route or "-")}
+&middot; {report.users} users, {report.rate:g} req/s, {report.duration_s:g}s per run
+&middot; workers: {report.workers} &middot; locustfile: {esc(report.locustfile)}</p>
+<p>Latency columns are in ms, corrected for coordinated omission ({esc(corrections)});
+gates use the corrected figures. "raw p99" is the service time of sent requests;
+"Locust p99" is Locust's own bucketed figure.</p>
+<table><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr>{rows}</table>
+<p>proxy overhead: {overhead}</p>
+<h2>gates</h2><ul>{gates or "<li>no gates</li>"}</ul>
+{"<h2>warnings</h2><ul>" + warnings + "</ul>" if warnings else ""}
+{"".join(sections)}
+</body></html>
+"""
+
+
+def _section(title: str, baseline: PhaseResult | None, result: PhaseResult) -> str:
+    timeline: list[Series] = []
+    distribution: list[Series] = []
+    if baseline is not None:
+        timeline += _timeline_series(baseline, BASELINE_COLOR, "baseline")
+        distribution += _distribution_series(baseline, BASELINE_COLOR, "baseline")
+    if result is not baseline:
+        timeline += _timeline_series(result, SCENARIO_COLOR, result.phase)
+        distribution += _distribution_series(result, SCENARIO_COLOR, result.phase)
+    heading = html.escape(title) + (" vs baseline" if baseline is not None else "")
+    return (
+        f"<h2>{heading}</h2><div class=\"charts\">"
+        f"<figure>{svg_chart(timeline, x_label='time since start (s), by intended start')}"
+        "<figcaption>latency over time (per second)</figcaption></figure>"
+        f"<figure>{svg_chart(distribution, x_label='percentile', x_nines=True)}"
+        "<figcaption>latency distribution</figcaption></figure></div>"
+    )
