@@ -1,0 +1,152 @@
+"""The same verdicts in pytest: ``faultkit.check`` and ``@pytest.mark.faultkit_scenarios``,
+driven through pytester on a small project (a JSON tool, two scenarios, two apps)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+CASSETTE = """
+interactions:
+- request:
+    body: null
+    headers: {accept: ['*/*']}
+    method: GET
+    uri: http://tools.internal/items/7
+  response:
+    body: {string: '{"name":"lamp","price":19.5}'}
+    headers: {content-type: [application/json], content-length: ['28']}
+    status: {code: 200, message: OK}
+version: 1
+"""
+SCENARIOS = {
+    "calm.yaml": "name: calm\nrules:\n  - match: {route: 'tools*'}\n"
+    "    fault: {type: latency, latency_ms: 5}\n",
+    "tool-down.yaml": "name: tool-down\nseed: 5\nrules:\n  - match: {route: 'tools*'}\n"
+    "    fault: {type: http_error, status: 503}\n",
+}
+TESTS = """
+import httpx
+import pytest
+from pydantic import BaseModel
+
+import faultkit as fk
+from faultkit.oracle import Contract
+
+
+class Answer(BaseModel):
+    item: str
+    price: float
+
+
+class AppError(Exception):
+    pass
+
+
+def careful(item_id, *, http_client_factory=httpx.Client):
+    with http_client_factory(timeout=2.0) as client:
+        response = client.get(f"http://tools.internal/items/{item_id}")
+    if response.status_code != 200:
+        raise AppError(response.status_code)
+    return Answer(item=response.json()["name"], price=response.json()["price"])
+
+
+def careless(item_id, *, http_client_factory=httpx.Client):
+    with http_client_factory() as client:
+        data = client.get(f"http://tools.internal/items/{item_id}").json()
+    return {"item": data["name"], "price": data["price"]}
+
+
+async def careful_async(item_id, *, http_client_factory=httpx.AsyncClient):
+    async with http_client_factory(timeout=2.0) as client:
+        response = await client.get(f"http://tools.internal/items/{item_id}")
+    if response.status_code != 200:
+        raise AppError(response.status_code)
+    return Answer(item=response.json()["name"], price=response.json()["price"])
+
+
+CONTRACT = Contract(output_model=Answer, error_types=[AppError], deadline_ms=2000)
+TOOLS = pytest.mark.faultkit(cassette="tools.yaml", playback="repeat")
+
+
+@TOOLS
+@pytest.mark.faultkit_scenarios("scenarios/")
+def test_careful(faultkit, faultkit_scenario):
+    verdict = faultkit.check(careful, "7", contract=CONTRACT)
+    assert faultkit.engine.scenario is faultkit_scenario
+    print(f"VERDICT {faultkit_scenario.name} {verdict.kind}")
+
+
+@TOOLS
+@pytest.mark.faultkit_scenarios("scenarios/")
+def test_careless(faultkit):
+    faultkit.check(careless, "7", contract=CONTRACT)
+
+
+@TOOLS
+@pytest.mark.faultkit_scenarios("scenarios/tool-down.yaml")
+def test_careless_pinned(faultkit):
+    verdict = fk.check(faultkit, careless, "7", contract=CONTRACT, expect="crash")
+    assert verdict.findings[0].values["error_type"].endswith("JSONDecodeError")
+
+
+@TOOLS
+@pytest.mark.faultkit_scenarios("scenarios/")
+async def test_careful_async(faultkit):
+    verdict = await faultkit.acheck(careful_async, "7", contract=CONTRACT)
+    assert verdict.controlled
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    (pytester.path / "tools.yaml").write_text(CASSETTE)
+    (pytester.path / "scenarios").mkdir()
+    for name, text in SCENARIOS.items():
+        (pytester.path / "scenarios" / name).write_text(text)
+    pytester.makepyfile(test_app=TESTS)
+    return pytester
+
+
+def test_marker_runs_each_test_once_per_scenario_and_check_judges(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest("-p", "no:locust", "-v", "-s")
+    outcomes = {
+        line.split(" ")[0].split("::")[1]: line.split(" ")[1]
+        for line in result.outlines
+        if line.startswith("test_app.py::") and " " in line
+    }
+    assert outcomes == {
+        "test_careful[calm]": "PASSED",
+        "test_careful[tool-down]": "PASSED",
+        "test_careless[calm]": "PASSED",
+        "test_careless[tool-down]": "FAILED",
+        "test_careless_pinned[tool-down]": "PASSED",
+        "test_careful_async[calm]": "PASSED",
+        "test_careful_async[tool-down]": "PASSED",
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "*VERDICT calm pass*",
+            "*VERDICT tool-down controlled_error*",
+            "*verdict crash (UNCONTROLLED) in tool-down*",
+            "*crash: raised undeclared *JSONDecodeError*",
+            "*reproduce: pytest 'test_app.py::test_careless[tool-down]' --faultkit-seed 5*",
+        ]
+    )
+
+
+def test_a_broken_scenario_in_the_directory_is_a_collection_error(
+    project: pytest.Pytester,
+) -> None:
+    (project.path / "scenarios" / "broken.yaml").write_text(
+        "name: broken\nrules:\n  - fault: {type: http_eror}\n"
+    )
+    result = project.runpytest("-p", "no:locust")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*broken.yaml:3: rules[0].fault.type: unknown fault type*"])
