@@ -41,6 +41,7 @@ DEFAULT_BUDGET = 200
 DATABASE_DIR = Path(".faultkit") / "hypothesis"
 NO_CASE: Any = object()
 
+
 Trial = Callable[[Scenario], "Verdict"]
 
 
@@ -89,7 +90,9 @@ def reset_engine(engine: Engine, plan: Scenario, store: Any = None) -> None:
     engine.scenario = plan
     engine.seed = plan.seed
     for index, rule in enumerate(plan.rules):
-        engine.add_rule(rule if rule.name else rule.model_copy(update={"name": plan.rule_label(index)}))
+        engine.add_rule(
+            rule if rule.name else rule.model_copy(update={"name": plan.rule_label(index)})
+        )
     rewind = getattr(store, "rewind", None)
     if callable(rewind):
         rewind()

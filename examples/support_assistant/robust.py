@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ from pydantic import ValidationError
 
 from examples.support_assistant import protocol
 from examples.support_assistant.models import (
+    ISO_DATE,
     ErrorCode,
     GetOrderArgs,
     Order,
@@ -145,7 +147,7 @@ async def _answer(
         order_first = (model, *(m for m in settings.models if m != model))
         proposed, model = await _ask(llm, messages, order_first, settings, log, _final_answer)
         log.model = model
-        checked = _check_evidence(proposed, order, log)
+        checked = _check_evidence(proposed, order, args.order_id, log)
         log.validation = ValidationResult(valid=True)
         log.path.append("answer")
         return Reply(checked, log.trace())
@@ -324,28 +326,31 @@ async def _fetch_order(
     raise SupportError("tool_unavailable", f"the order service failed ({problem})")
 
 
-def _check_evidence(proposed: SupportAnswer, order: Order, log: _Log) -> SupportAnswer:
+def _check_evidence(
+    proposed: SupportAnswer, order: Order, order_id: str, log: _Log
+) -> SupportAnswer:
     """Keep the model's answer only if its facts are the tool's facts; otherwise say what the
     tool did deliver and label the rest unknown."""
     status = order.status if order.status in STATUSES else "unknown"
+    eta = order.eta if order.eta is not None and re.fullmatch(ISO_DATE, order.eta) else None
     backed = (
         proposed.order_id == order.id
         and proposed.status == status
-        and order.eta is not None
-        and proposed.eta == order.eta
+        and eta is not None
+        and proposed.eta == eta
     )
     if backed:
         return proposed
     log.path.append("relabel_unknown")
     return SupportAnswer(
-        order_id=order.id,
+        order_id=order.id or order_id,
         status=status,  # type: ignore[arg-type]
-        eta=order.eta,
-        reply=_reply_from(order, status),
+        eta=eta,
+        reply=_reply_from(order, status, eta),
     )
 
 
-def _reply_from(order: Order, status: str) -> str:
+def _reply_from(order: Order, status: str, eta: str | None) -> str:
     parts = [
         f"Your order {order.id} is {status}"
         if status != "unknown"
@@ -354,8 +359,8 @@ def _reply_from(order: Order, status: str) -> str:
     if order.carrier and status in ("shipped", "delivered"):
         parts[0] += f" with {order.carrier}"
     parts[0] += "."
-    if order.eta is None:
+    if eta is None:
         parts.append("The delivery date is unknown right now.")
     else:
-        parts.append(f"It should arrive by {order.eta}.")
+        parts.append(f"It should arrive by {eta}.")
     return " ".join(parts)

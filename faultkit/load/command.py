@@ -64,44 +64,110 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="URL to load through the fault proxy (loopback unless --allow-remote); default: "
         "the proxy replaying the bundled support cassettes (a demo of the machinery)",
     )
-    parser.add_argument("--scenario", action="append", default=[], metavar="NAME|PATH",
-                        help="scenario to run against the baseline; repeat for several")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME|PATH",
+        help="scenario to run against the baseline; repeat for several",
+    )
     parser.add_argument("--users", type=int, default=10, help="concurrent users (default 10)")
-    parser.add_argument("--spawn-rate", type=float, default=10.0, metavar="N",
-                        help="users started per second (default 10)")
-    parser.add_argument("--duration", type=parse_duration, default=30.0, metavar="TIME",
-                        help="each run's length: 60s, 2m, 1h30m (default 30s)")
-    parser.add_argument("--rate", type=float, default=None, metavar="REQ_PER_S",
-                        help="total arrival rate of the default open-loop users "
-                        "(default: 1 per user per second)")
-    parser.add_argument("--gate", action="append", default=[], metavar="EXPR",
-                        help='SLO, e.g. "p99<2500ms", "p95<=800ms", "error_rate<1%%", '
-                        '"rps>100"; "raw.p99<..." gates on uncorrected latency')
-    parser.add_argument("--locustfile", type=Path, default=None, metavar="PATH",
-                        help="your own locustfile (default: loadtests/through_proxy.py)")
-    parser.add_argument("--workers", type=int, default=0, metavar="N",
-                        help="run a Locust master and N local worker processes")
-    parser.add_argument("--expected-interval-ms", type=float, default=0.0, metavar="MS",
-                        help="pace of closed-loop users, for the coordinated-omission "
-                        "correction (default: read from constant_pacing/constant_throughput)")
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=10.0,
+        metavar="N",
+        help="users started per second (default 10)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=parse_duration,
+        default=30.0,
+        metavar="TIME",
+        help="each run's length: 60s, 2m, 1h30m (default 30s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        metavar="REQ_PER_S",
+        help="total arrival rate of the default open-loop users (default: 1 per user per second)",
+    )
+    parser.add_argument(
+        "--gate",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help='SLO, e.g. "p99<2500ms", "p95<=800ms", "error_rate<1%%", '
+        '"rps>100"; "raw.p99<..." gates on uncorrected latency',
+    )
+    parser.add_argument(
+        "--locustfile",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="your own locustfile (default: loadtests/through_proxy.py)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run a Locust master and N local worker processes",
+    )
+    parser.add_argument(
+        "--expected-interval-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="pace of closed-loop users, for the coordinated-omission "
+        "correction (default: read from constant_pacing/constant_throughput)",
+    )
     parser.add_argument("--method", default=None, help="HTTP method of the default user (GET)")
-    parser.add_argument("--header", action="append", default=[], type=_header,
-                        metavar="'NAME: VALUE'", help="request header; repeatable")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        type=_header,
+        metavar="'NAME: VALUE'",
+        help="request header; repeatable",
+    )
     parser.add_argument("--body", default=None, metavar="TEXT|@FILE", help="request body")
-    parser.add_argument("--route", default=None, metavar="NAME",
-                        help="the door's upstream name that scenario rules match "
-                        "(default: the scenarios' single route, else 'target')")
-    parser.add_argument("--overhead-duration", type=parse_duration, default=None,
-                        metavar="TIME", help="length of the direct run that measures the "
-                        "proxy's overhead (default: min(duration, 10s); 0 = skip)")
-    parser.add_argument("--no-proxy", action="store_true",
-                        help="load the target directly (no faults, no baseline)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a target that is not on this machine")
-    parser.add_argument("--drain", type=parse_duration, default=10.0, metavar="TIME",
-                        help="time given to in-flight requests when a run ends (default 10s)")
-    parser.add_argument("--report", type=Path, default=None, metavar="DIR",
-                        help="write load.json, load.csv and load.html there")
+    parser.add_argument(
+        "--route",
+        default=None,
+        metavar="NAME",
+        help="the door's upstream name that scenario rules match "
+        "(default: the scenarios' single route, else 'target')",
+    )
+    parser.add_argument(
+        "--overhead-duration",
+        type=parse_duration,
+        default=None,
+        metavar="TIME",
+        help="length of the direct run that measures the "
+        "proxy's overhead (default: min(duration, 10s); 0 = skip)",
+    )
+    parser.add_argument(
+        "--no-proxy", action="store_true", help="load the target directly (no faults, no baseline)"
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="allow a target that is not on this machine"
+    )
+    parser.add_argument(
+        "--drain",
+        type=parse_duration,
+        default=10.0,
+        metavar="TIME",
+        help="time given to in-flight requests when a run ends (default 10s)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write load.json, load.csv and load.html there",
+    )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -166,8 +232,9 @@ def print_report(report: Any, out: TextIO) -> None:
         print(f"proxy overhead: {o.note}", file=out)
     for r in results:
         if r.faults_applied is not None and r.kind == "scenario":
-            print(f"faults applied: {r.phase}: {r.faults_applied} of {r.requests} requests",
-                  file=out)
+            print(
+                f"faults applied: {r.phase}: {r.faults_applied} of {r.requests} requests", file=out
+            )
         if len(r.workers) > 1:
             per = ", ".join(str(n) for n in r.workers.values())
             print(f"workers: {r.phase}: {per} requests (sum {sum(r.workers.values())})", file=out)

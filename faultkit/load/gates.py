@@ -94,7 +94,9 @@ class GateOutcome(BaseModel):
 
     def line(self) -> str:
         verdict = "ok  " if self.ok else "FAIL"
-        return f"gate {verdict} {self.gate.text:<18} [{self.phase}] {self.gate.describe(self.value)}"
+        return (
+            f"gate {verdict} {self.gate.text:<18} [{self.phase}] {self.gate.describe(self.value)}"
+        )
 
 
 def parse_gate(text: str) -> Gate:
@@ -114,7 +116,9 @@ def parse_gate(text: str) -> Gate:
             threshold = number / 100.0
         elif unit == "":
             if number > 1:
-                raise GateError(f"--gate {text!r}: error_rate is a fraction; did you mean {number:g}%?")
+                raise GateError(
+                    f"--gate {text!r}: error_rate is a fraction; did you mean {number:g}%?"
+                )
             threshold = number
         else:
             raise GateError(f"--gate {text!r}: error_rate takes % or a fraction, not {unit!r}")

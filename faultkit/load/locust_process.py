@@ -42,6 +42,7 @@ class LocustRun:
     drain_s: float = 10.0
     progress_s: float = 3.0
     cwd: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def deadline_s(self) -> float:
@@ -122,7 +123,7 @@ def run_locust(
         if on_progress is not None and line.startswith(PROGRESS_PREFIX):
             on_progress(json.loads(line[len(PROGRESS_PREFIX) :]))
 
-    env = child_env()
+    env = child_env(run.env)
     master = Child(
         argv, cwd=run.cwd, env=env, on_line=on_line, log_path=workdir / f"{slug}.locust.log"
     )

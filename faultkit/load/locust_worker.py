@@ -23,8 +23,6 @@ What it does in each Locust process:
 
 from __future__ import annotations
 
-import locust  # noqa: F401  (first: gevent must patch before anything else is imported)
-
 import json
 import logging
 import os
@@ -34,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+import locust  # noqa: F401  (first: gevent must patch before anything else is imported)
 from gevent.pool import Pool
 from locust import FastHttpUser, User, constant, events, task
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner

@@ -58,11 +58,9 @@ class Child:
         self.tail: deque[str] = deque(maxlen=keep)
         self._on_line = on_line
         self._log = log_path.open("a", encoding="utf-8") if log_path else None
-        kwargs: dict[str, object] = {}
-        if group is None:
-            kwargs["start_new_session"] = True
-        else:
-            kwargs["process_group"] = group
+        # A new process group (0) or the given one, in this session: a terminal's Ctrl-C
+        # reaches faultkit only, which then ends the children (their group may only be
+        # joined from within the same session).
         self.proc = subprocess.Popen(
             self.argv,
             cwd=cwd,
@@ -73,7 +71,7 @@ class Child:
             text=True,
             errors="replace",
             bufsize=1,
-            **kwargs,  # type: ignore[call-overload]
+            process_group=0 if group is None else group,
         )
         self.pgid = group if group is not None else self.proc.pid
         self._reader = threading.Thread(target=self._read, name="faultkit-child", daemon=True)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 BASELINE_COLOR = "#1f77b4"
 SCENARIO_COLOR = "#d62728"
 DIRECT_COLOR = "#7f7f7f"
-_W, _H, _L, _R, _T, _B = 640, 300, 64, 16, 16, 44
+_W, _H, _L, _R, _T, _B = 820, 300, 64, 196, 16, 44
 
 
 def write_reports(report: LoadReport, directory: Path) -> list[Path]:
@@ -76,12 +76,23 @@ def write_csv(results: Sequence[PhaseResult], path: Path) -> None:
 def write_timeline_csv(results: Sequence[PhaseResult], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["phase", "t_s", "requests", "failures", "p50_ms", "p99_ms", "max_ms",
-                         "raw_p99_ms"])
+        writer.writerow(
+            ["phase", "t_s", "requests", "failures", "p50_ms", "p99_ms", "max_ms", "raw_p99_ms"]
+        )
         for r in results:
             for p in r.timeline:
-                writer.writerow([r.phase, p.t_s, p.requests, p.failures, p.p50_ms, p.p99_ms,
-                                 p.max_ms, p.raw_p99_ms])
+                writer.writerow(
+                    [
+                        r.phase,
+                        p.t_s,
+                        p.requests,
+                        p.failures,
+                        p.p50_ms,
+                        p.p99_ms,
+                        p.max_ms,
+                        p.raw_p99_ms,
+                    ]
+                )
 
 
 # -- SVG ------------------------------------------------------------------------------------------
@@ -90,7 +101,7 @@ class Series:
     label: str
     points: list[tuple[float, float]]
     color: str
-    dashed: bool = False
+    dash: str = ""  # SVG stroke-dasharray: "" solid, "5,4" dashed, "1,3" dotted
 
 
 def _log(value: float) -> float:
@@ -128,10 +139,11 @@ def svg_chart(series: list[Series], *, x_label: str, x_nines: bool = False) -> s
     def py(y: float) -> float:
         return _T + ph - (_log(y) - y_lo) / (y_hi - y_lo) * ph
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
-             f'viewBox="0 0 {_W} {_H}" font-family="sans-serif" font-size="11">']
-    parts.append(f'<rect x="{_L}" y="{_T}" width="{pw}" height="{ph}" fill="#fff" '
-                 'stroke="#ccc"/>')
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+        f'viewBox="0 0 {_W} {_H}" font-family="sans-serif" font-size="11">'
+    ]
+    parts.append(f'<rect x="{_L}" y="{_T}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc"/>')
     for e in range(y_lo, y_hi + 1):
         y = py(10.0**e)
         label = f"{10.0**e:g} ms" if e < 3 else f"{10.0 ** (e - 3):g} s"
@@ -143,19 +155,26 @@ def svg_chart(series: list[Series], *, x_label: str, x_nines: bool = False) -> s
         step = max(1, round((x_hi - x_lo) / 8))
         ticks = [(t, f"{t:g}s") for t in range(math.ceil(x_lo), int(x_hi) + 1, step)]
     for x, label in ticks:
-        parts.append(f'<text x="{px(x):.1f}" y="{_T + ph + 16}" text-anchor="middle">'
-                     f"{html.escape(label)}</text>")
-    parts.append(f'<text x="{_L + pw / 2}" y="{_H - 6}" text-anchor="middle">'
-                 f"{html.escape(x_label)}</text>")
+        parts.append(
+            f'<text x="{px(x):.1f}" y="{_T + ph + 16}" text-anchor="middle">'
+            f"{html.escape(label)}</text>"
+        )
+    parts.append(
+        f'<text x="{_L + pw / 2}" y="{_H - 6}" text-anchor="middle">{html.escape(x_label)}</text>'
+    )
     for i, (s, points) in enumerate(xs_of):
         coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points if y > 0)
-        dash = ' stroke-dasharray="5,4"' if s.dashed else ""
-        parts.append(f'<polyline fill="none" stroke="{s.color}" stroke-width="1.6"{dash} '
-                     f'points="{coords}"><title>{html.escape(s.label)}</title></polyline>')
-        ly = _T + 12 + 14 * i
-        parts.append(f'<line x1="{_L + 10}" x2="{_L + 30}" y1="{ly - 4}" y2="{ly - 4}" '
-                     f'stroke="{s.color}" stroke-width="2"{dash}/>')
-        parts.append(f'<text x="{_L + 36}" y="{ly}">{html.escape(s.label)}</text>')
+        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
+        parts.append(
+            f'<polyline fill="none" stroke="{s.color}" stroke-width="1.6"{dash} '
+            f'points="{coords}"><title>{html.escape(s.label)}</title></polyline>'
+        )
+        lx, ly = _L + pw + 12, _T + 12 + 16 * i
+        parts.append(
+            f'<line x1="{lx}" x2="{lx + 22}" y1="{ly - 4}" y2="{ly - 4}" '
+            f'stroke="{s.color}" stroke-width="2"{dash}/>'
+        )
+        parts.append(f'<text x="{lx + 28}" y="{ly}">{html.escape(s.label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -164,16 +183,16 @@ def _timeline_series(result: PhaseResult, color: str, label: str) -> list[Series
     p99 = [(p.t_s, p.p99_ms) for p in result.timeline if p.p99_ms]
     p50 = [(p.t_s, p.p50_ms) for p in result.timeline if p.p50_ms]
     raw = [(p.t_s, p.raw_p99_ms) for p in result.timeline if p.raw_p99_ms]
-    out = [Series(f"{label} p99", p99, color), Series(f"{label} p50", p50, color + "88")]
+    out = [Series(f"{label} p99", p99, color), Series(f"{label} p50", p50, color, dash="1,3")]
     if result.kind == "scenario":
-        out.append(Series(f"{label} raw p99", raw, color, dashed=True))
+        out.append(Series(f"{label} raw p99", raw, color, dash="5,4"))
     return out
 
 
 def _distribution_series(result: PhaseResult, color: str, label: str) -> list[Series]:
     out = [Series(f"{label} corrected", result.spectrum.get("corrected", []), color)]
     if result.kind == "scenario":
-        out.append(Series(f"{label} raw", result.spectrum.get("raw", []), color, dashed=True))
+        out.append(Series(f"{label} raw", result.spectrum.get("raw", []), color, dash="5,4"))
     return out
 
 
@@ -182,17 +201,41 @@ def _row(r: PhaseResult) -> str:
         return "-" if v is None else f"{v:.1f}"
 
     c, raw = r.corrected, r.raw
-    cells = [r.phase, r.kind, str(r.requests), f"{r.error_rate * 100:.2f}%", f"{r.rps:.1f}",
-             ms(c.p50_ms), ms(c.p95_ms), ms(c.p99_ms), ms(c.p99_9_ms), ms(c.max_ms),
-             ms(raw.p99_ms), ms(r.locust.p99_ms if r.locust else None),
-             "-" if r.faults_applied is None else str(r.faults_applied)]
+    cells = [
+        r.phase,
+        r.kind,
+        str(r.requests),
+        f"{r.error_rate * 100:.2f}%",
+        f"{r.rps:.1f}",
+        ms(c.p50_ms),
+        ms(c.p95_ms),
+        ms(c.p99_ms),
+        ms(c.p99_9_ms),
+        ms(c.max_ms),
+        ms(raw.p99_ms),
+        ms(r.locust.p99_ms if r.locust else None),
+        "-" if r.faults_applied is None else str(r.faults_applied),
+    ]
     return "<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in cells) + "</tr>"
 
 
 def render_html(report: LoadReport) -> str:
     esc = html.escape
-    head = ["run", "kind", "requests", "errors", "rps", "p50", "p95", "p99", "p99.9", "max",
-            "raw p99", "Locust p99", "faults"]
+    head = [
+        "run",
+        "kind",
+        "requests",
+        "errors",
+        "rps",
+        "p50",
+        "p95",
+        "p99",
+        "p99.9",
+        "max",
+        "raw p99",
+        "Locust p99",
+        "faults",
+    ]
     rows = "".join(_row(r) for r in report.results)
     baseline = next((r for r in report.results if r.kind == "baseline"), None)
     scenario_results = [r for r in report.results if r.kind == "scenario"]
@@ -219,7 +262,8 @@ def render_html(report: LoadReport) -> str:
 <style>
 body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}} th{{background:#f4f4f4}}
-td:first-child,td:nth-child(2){{text-align:left}} .ok{{color:#2a7a2a}} .fail{{color:#b00;font-weight:bold}}
+td:first-child,td:nth-child(2){{text-align:left}}
+.ok{{color:#2a7a2a}} .fail{{color:#b00;font-weight:bold}}
 .charts{{display:flex;flex-wrap:wrap;gap:1em}} h2{{margin-top:1.6em}}
 </style></head><body>
 <h1>faultkit load report</h1>
@@ -249,7 +293,7 @@ def _section(title: str, baseline: PhaseResult | None, result: PhaseResult) -> s
         distribution += _distribution_series(result, SCENARIO_COLOR, result.phase)
     heading = html.escape(title) + (" vs baseline" if baseline is not None else "")
     return (
-        f"<h2>{heading}</h2><div class=\"charts\">"
+        f'<h2>{heading}</h2><div class="charts">'
         f"<figure>{svg_chart(timeline, x_label='time since start (s), by intended start')}"
         "<figcaption>latency over time (per second)</figcaption></figure>"
         f"<figure>{svg_chart(distribution, x_label='percentile', x_nines=True)}"

@@ -9,6 +9,7 @@ report can show both and the difference is visible rather than asserted.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -149,7 +150,7 @@ def _timeline(data: dict[str, Any], started: float | None) -> list[TimePoint]:
     windows = data.get("windows") or {}
     if not windows:
         return []
-    origin = started if started is not None else min(float(k) for k in windows)
+    origin = math.floor(started) if started is not None else min(int(k) for k in windows)
     points = []
     for key in sorted(windows, key=float):
         w = windows[key]

@@ -187,9 +187,7 @@ def _bundled_request() -> tuple[Path, dict[str, Any]]:
     path = directory.joinpath(*BUNDLED_CASSETTE)
     request = load_cassette(path).interactions[0].request
     parts = urlsplit(request.url)
-    headers = {
-        k: v for k, v in request.headers if k.lower() in ("content-type", "accept")
-    }
+    headers = {k: v for k, v in request.headers if k.lower() in ("content-type", "accept")}
     return path, {
         "method": request.method,
         "path": (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
@@ -300,8 +298,10 @@ def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadRe
     results: list[PhaseResult] = []
 
     def locust(phase: str, kind: Kind, host: str, duration_s: float) -> PhaseResult:
-        say(f"faultkit load: {phase}: {options.users} users, {rate:g} req/s for {duration_s:g}s "
-            f"-> {host}")
+        say(
+            f"faultkit load: {phase}: {options.users} users, {rate:g} req/s for {duration_s:g}s "
+            f"-> {host}"
+        )
         run = LocustRun(
             phase=phase,
             kind=kind,
@@ -353,9 +353,11 @@ def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadRe
             shutil.copytree(workdir, options.keep_dir, dirs_exist_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    gated = [r for r in results if r.kind == "scenario"] or [
-        r for r in results if r.kind == "baseline"
-    ] or results
+    gated = (
+        [r for r in results if r.kind == "scenario"]
+        or [r for r in results if r.kind == "baseline"]
+        or results
+    )
     direct = next((r for r in results if r.kind == "direct"), None)
     baseline_result = next((r for r in results if r.kind == "baseline"), None)
     open_loop = any(r.counts.get("open_loop") for r in results)

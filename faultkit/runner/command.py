@@ -80,7 +80,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--report", default=DEFAULT_REPORT, metavar="DIR", help="report directory")
     parser.add_argument("--no-report", action="store_true", help="write no report files")
     parser.add_argument(
-        "--jobs", type=int, default=DEFAULT_JOBS, metavar="N", help="cells run in parallel"
+        "--jobs",
+        type=int,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"cells run in parallel threads (default {DEFAULT_JOBS}; 1 for a target that "
+        "cannot be called concurrently)",
     )
     parser.add_argument(
         "--timing-scale",

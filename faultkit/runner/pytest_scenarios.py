@@ -56,14 +56,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not markers:
         return
     paths = [p for marker in markers for p in marker.args]
+    where = f"@pytest.mark.{MARKER} on {metafunc.definition.name}"
     if not paths:
-        raise FaultkitError(f"@pytest.mark.{MARKER} needs at least one scenario path")
+        pytest.fail(f"faultkit: {where}: give at least one scenario path", pytrace=False)
     if FIXTURE not in metafunc.fixturenames:
-        raise FaultkitError(
-            f"@pytest.mark.{MARKER} on {metafunc.definition.name}: the test must use the "
-            f"faultkit fixture (or {FIXTURE})"
+        pytest.fail(
+            f"faultkit: {where}: the test must use the faultkit fixture (or {FIXTURE})",
+            pytrace=False,
         )
-    scenarios = scenarios_for(paths, metafunc.definition.path.parent, metafunc.config.rootpath)
+    try:
+        scenarios = scenarios_for(paths, metafunc.definition.path.parent, metafunc.config.rootpath)
+    except FaultkitError as exc:
+        pytest.fail(f"faultkit: {where}:\n{exc}", pytrace=False)
     metafunc.parametrize(FIXTURE, scenarios, ids=[s.name for s in scenarios], indirect=True)
 
 

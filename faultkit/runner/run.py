@@ -8,10 +8,12 @@ that cannot run in parallel (an HTTP endpoint behind one proxy) run one cell at 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -31,6 +33,8 @@ Repro = Callable[[str, str, str, int], str]
 Progress = Callable[[Cell, int, int], None]
 
 DEFAULT_LIMIT_S = 120.0
+# Replay never sends a request anywhere, but SDKs refuse to start without a key.
+PLACEHOLDER_KEYS = {"OPENAI_API_KEY": "sk-faultkit-replay", "ANTHROPIC_API_KEY": "faultkit-replay"}
 
 
 @dataclass
@@ -135,15 +139,29 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
 
     parallel = [i for i, (t, _, _) in enumerate(jobs) if t.parallel]
     serial = [i for i, (t, _, _) in enumerate(jobs) if not t.parallel]
-    if parallel:
-        with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
-            for future in [pool.submit(one, i) for i in parallel]:
-                future.result()
-    for i in serial:
-        one(i)
+    with placeholder_keys():
+        if parallel:
+            with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
+                for future in [pool.submit(one, i) for i in parallel]:
+                    future.result()
+        for i in serial:
+            one(i)
     report.cells = [c for c in cells if c is not None]
     report.duration_s = round(time.monotonic() - started, 3)
     return report
+
+
+@contextmanager
+def placeholder_keys() -> Iterator[None]:
+    """Set the SDKs' API-key variables that are unset, for the duration of a run only."""
+    added = [name for name in PLACEHOLDER_KEYS if name not in os.environ]
+    for name in added:
+        os.environ[name] = PLACEHOLDER_KEYS[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _engines(plan: RunPlan, recordings: list[Cassette]) -> Callable[[Scenario, int], Engine]:

@@ -35,7 +35,6 @@ import asyncio
 import importlib
 import inspect
 import json
-import os
 import sys
 import threading
 import time
@@ -58,8 +57,6 @@ from faultkit.scenario import Scenario
 FACTORY_PARAM = "http_client_factory"
 CLIENT_PARAM = "http_client"
 INJECTED = (FACTORY_PARAM, CLIENT_PARAM)
-# Replay never sends a request anywhere, but SDKs refuse to start without a key.
-PLACEHOLDER_KEYS = {"OPENAI_API_KEY": "sk-faultkit-replay", "ANTHROPIC_API_KEY": "faultkit-replay"}
 
 
 @dataclass
@@ -163,8 +160,6 @@ class CallableTarget:
         return wiring
 
     def execute(self, spec: CellSpec) -> Execution:
-        for name, value in PLACEHOLDER_KEYS.items():
-            os.environ.setdefault(name, value)
         engine = spec.engine_factory(spec.scenario, spec.seed)
         origin = clock_origin(engine)
 

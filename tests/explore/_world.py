@@ -133,8 +133,9 @@ def support_bot(world: World, *, weak_after_429: bool = True, crash_on_500: bool
     """Ask for the order status, streaming. Robust: honours retry-after (and x-should-retry,
     and quota errors), at most 3 attempts, declared error on any failure, validates the answer.
 
-    ``weak_after_429`` plants one weakness: once a 429 was retried, the retry path trusts
-    whatever the stream delivered, complete or not. ``crash_on_500`` plants a second one."""
+    ``weak_after_429`` plants one weakness: once a 429 was retried, the retry reads the stream
+    unguarded and trusts whatever it delivered, so a stream broken on that retry escapes as a
+    crash or as a partial answer. ``crash_on_500`` plants a second, independent one."""
     rate_limited = False
     for _attempt in range(3):
         try:
@@ -152,14 +153,11 @@ def support_bot(world: World, *, weak_after_429: bool = True, crash_on_500: bool
                     if crash_on_500 and response.status_code == 500:
                         raise RuntimeError("unexpected 500")
                     raise AnswerUnavailable(f"provider answered {response.status_code}")
+                if weak_after_429 and rate_limited:
+                    return _trusting(response)  # the planted weakness
                 content, complete = _read_stream(response)
         except httpx.HTTPError as exc:
             raise AnswerUnavailable(f"provider unreachable: {exc}") from exc
-        if weak_after_429 and rate_limited:
-            try:  # the planted weakness: no completeness check, no validation
-                return json.loads(content)
-            except ValueError:
-                return {"reply": content}
         if not complete:
             raise AnswerUnavailable("the answer stream was incomplete")
         try:
@@ -167,6 +165,22 @@ def support_bot(world: World, *, weak_after_429: bool = True, crash_on_500: bool
         except ValidationError as exc:
             raise AnswerUnavailable("the answer failed validation") from exc
     raise AnswerUnavailable("still rate limited after 3 attempts")
+
+
+class _Escaped(Exception):
+    """Carries an exception past the bot's own ``except httpx.HTTPError`` (planted code path)."""
+
+
+def _trusting(response: httpx.Response) -> Any:
+    """Read the stream without checking that it completed, and return whatever parses."""
+    try:
+        content, _complete = _read_stream(response)
+    except httpx.HTTPError as exc:
+        raise _Escaped(f"stream broke after the rate-limit retry: {exc}") from exc
+    try:
+        return json.loads(content)
+    except ValueError:
+        return {"reply": content}
 
 
 def run_plan(plan: Scenario, **bot: Any) -> Verdict:

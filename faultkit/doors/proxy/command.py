@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import ipaddress
 import json
 import logging
@@ -239,7 +240,11 @@ async def _serve(args: argparse.Namespace, proxy: Proxy, ports: dict[str, int]) 
         _announce(proxy, sys.stdout)
         if args.ready_file:
             _write_ready(args.ready_file, proxy.describe())
+        gc.collect()
+        gc.freeze()  # startup objects (modules, scenarios, cassettes) are never garbage
+        housekeeping = asyncio.ensure_future(proxy.keep_gc_young())
         await stop.wait()
+        housekeeping.cancel()
         print("faultkit proxy: shutting down", file=sys.stderr)
         await proxy.drain(args.grace_s)
         return EXIT_OK
@@ -256,9 +261,6 @@ async def _serve(args: argparse.Namespace, proxy: Proxy, ports: dict[str, int]) 
 
 def run(args: argparse.Namespace) -> int:
     """Start the proxy and serve until SIGINT/SIGTERM; returns the exit code."""
-    import gc, os as _os
-    if _os.environ.get("FK_GC") == "off":
-        gc.disable()
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",

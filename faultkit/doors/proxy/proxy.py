@@ -10,6 +10,7 @@ leaves a cassette half-written.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -267,6 +268,21 @@ class Proxy:
                     door.route, f"{host}:0", f"{listener.host}:{listener.port}", True
                 )
                 self.fronts[door.route] = front.listen
+
+    async def keep_gc_young(self, interval_s: float = 1.0) -> None:
+        """Collect young garbage, then freeze what survived, once per ``interval_s``.
+
+        The ledger keeps every exchange, so the heap grows with traffic, and each full (gen 2)
+        collection has to walk all of it: measured, that stalls the loop for tens to a hundred
+        milliseconds and turns an injected 1000 ms latency into 1130 ms at p99. Survivors of a
+        young collection here are nearly all ledger entries and live as long as the process, so
+        they are moved out of the collector's sight (``gc.freeze``). Objects freed by reference
+        counting are still freed; only cycles among frozen objects would outlive a reset.
+        """
+        while True:
+            await asyncio.sleep(interval_s)
+            gc.collect(1)
+            gc.freeze()
 
     async def drain(self, grace_s: float) -> None:
         """Stop accepting, then give in-flight exchanges up to ``grace_s`` to finish."""

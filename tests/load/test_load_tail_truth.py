@@ -1,0 +1,89 @@
+"""The bar: tail latency that is true under a stall, where Locust's own figure is not.
+
+A loopback server freezes once for ``FREEZE_S`` while requests arrive at a known rate λ. The
+requests due during the freeze wait until it ends, so their true latencies spread evenly over
+``(0, FREEZE_S]``, ``λ · FREEZE_S`` of them among ``λ · DURATION_S``. The top 1% of all
+requests therefore starts at ``FREEZE_S - 0.01 · DURATION_S``: the true p99, computed from the
+rate and the stall alone (it needs ``0.01 · DURATION_S < FREEZE_S``).
+
+Locust runs in subprocesses (as ``faultkit load`` runs it); the server runs in a thread here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stall_server import StallServer
+
+from faultkit.load.locust_process import LocustRun, run_locust
+from faultkit.load.results import PhaseResult
+
+LOADTESTS = Path(__file__).resolve().parents[2] / "loadtests"
+RATE = 100.0  # requests per second, all users together
+USERS = 4
+DURATION_S = 8.0
+FREEZE_AT_S = 3.0
+FREEZE_S = 1.0
+TRUE_P99_MS = (FREEZE_S - 0.01 * DURATION_S) * 1000.0  # 920 ms
+
+
+def _run(tmp_path: Path, locustfile: str, **fields: object) -> PhaseResult:
+    with StallServer(freeze_at_s=FREEZE_AT_S, freeze_s=FREEZE_S) as server:
+        run = LocustRun(
+            phase="stall",
+            kind="direct",
+            host=server.url,
+            locustfile=LOADTESTS / locustfile,
+            users=USERS,
+            spawn_rate=100.0,
+            duration_s=DURATION_S,
+            rate_per_user=RATE / USERS,
+            drain_s=5.0,
+            progress_s=DURATION_S,
+            **fields,  # type: ignore[arg-type]
+        )
+        result = run_locust(run, tmp_path)
+        assert server.requests == result.requests  # nothing sent went unrecorded
+    return result
+
+
+def _show(name: str, r: PhaseResult) -> None:
+    """The measured figures, for ``pytest -s``."""
+    locust = r.locust.p99_ms if r.locust else None
+    print(
+        f"\n{name}: truth p99 {TRUE_P99_MS:.0f} ms | corrected p99 {r.corrected.p99_ms} ms "
+        f"(n={r.corrected.count}) | raw p99 {r.raw.p99_ms} ms (n={r.raw.count}) | "
+        f"Locust p99 {locust} ms"
+    )
+
+
+def test_closed_loop_locust_hides_the_stall_and_the_correction_recovers_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain FastHttpUser paced with constant_pacing: how most locustfiles are written.
+    monkeypatch.setenv("PACING_S", str(USERS / RATE))
+    result = _run(tmp_path, "closed_loop.py")
+    _show("closed-loop", result)
+    assert result.correction == "expected interval 40 ms"
+    # The correction restores the requests the stall kept the users from sending ...
+    assert result.corrected.count == pytest.approx(RATE * DURATION_S, rel=0.1)
+    assert result.raw.count < RATE * (DURATION_S - FREEZE_S / 2)
+    # ... and with them the true tail.
+    assert result.corrected.p99_ms == pytest.approx(TRUE_P99_MS, rel=0.10)
+    # Locust's own p99, and the uncorrected exact one, are an order of magnitude off.
+    assert result.locust is not None and result.locust.requests == result.requests
+    assert result.locust.p99_ms is not None and result.locust.p99_ms < TRUE_P99_MS / 10
+    assert result.raw.p99_ms is not None and result.raw.p99_ms < TRUE_P99_MS / 10
+    # Not because the stall went unseen: the one request each user had in flight saw it.
+    assert result.raw.max_ms is not None and result.raw.max_ms > 0.9 * FREEZE_S * 1000
+
+
+def test_open_loop_users_measure_the_stall_from_each_intended_start(tmp_path: Path) -> None:
+    # The default locustfile: arrivals on a fixed schedule, each in its own greenlet.
+    result = _run(tmp_path, "through_proxy.py", request={"method": "GET", "path": "/"})
+    _show("open-loop", result)
+    assert result.correction == "open-loop (latency from intended start)"
+    assert result.counts["late"] == 0 and result.counts["unfinished"] == 0
+    assert result.requests == pytest.approx(RATE * DURATION_S, rel=0.1)  # none skipped
+    assert result.corrected.p99_ms == pytest.approx(TRUE_P99_MS, rel=0.10)

@@ -1,0 +1,74 @@
+"""A small real run to report on: one app, two scenarios, two cases, a JSON tool.
+
+The app reads an item through the injected client factory and crashes when the tool fails, so
+the report holds controlled and uncontrolled cells, an exercised fault, a fault that fired but
+had nothing to act on, and a rule that never fired.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from faultkit.runner.cases import Case
+from faultkit.runner.model import RunReport
+from faultkit.runner.run import RunPlan, run
+from faultkit.runner.target import CallableTarget
+from faultkit.scenario import Scenario
+
+CASSETTE = """
+interactions:
+- request:
+    body: null
+    headers: {accept: ['*/*']}
+    method: GET
+    uri: http://tools.internal/items/7
+  response:
+    body: {string: '{"name":"lamp","price":19.5}'}
+    headers: {content-type: [application/json], content-length: ['28']}
+    status: {code: 200, message: OK}
+version: 1
+"""
+CALM = """
+name: calm
+description: Quiet <b>day</b> & nothing breaks.
+rules:
+  - match: {route: 'tools*'}
+    fault: {type: latency, latency_ms: 20}
+  - match: {route: 'tools*'}
+    fault: {type: broken_sse, kind: missing_terminator}
+"""
+DOWN = """
+name: tool-down
+seed: 5
+rules:
+  - match: {route: 'tools*'}
+    fault: {type: http_error, status: 503}
+  - name: never
+    match: {route: anthropic}
+    fault: {type: http_error, status: 529}
+expect: {deadline_ms: 2000}
+"""
+
+
+def app(item_id: str, *, http_client_factory=httpx.Client) -> dict:
+    with http_client_factory() as client:
+        data = client.get(f"http://tools.internal/items/{item_id}").json()
+    return {"item": data["name"], "price": data["price"]}
+
+
+def sample_report(tmp: Path) -> RunReport:
+    cassette = tmp / "tools.yaml"
+    cassette.write_text(CASSETTE)
+    plan = RunPlan(
+        mode="target",
+        targets=[CallableTarget("report_world:app", app)],
+        scenarios=[(None, Scenario.from_yaml(CALM)), (tmp / "down.yaml", Scenario.from_yaml(DOWN))],
+        cases=[Case(name="a", input={"item_id": "7"}), Case(name="b", input={"item_id": "7"})],
+        cassettes=[cassette],
+        repro=lambda target, scenario, case, seed: (
+            f"faultkit run {target} --scenario {scenario} --case {case} --seed {seed}"
+        ),
+    )
+    return run(plan)

@@ -1,0 +1,129 @@
+"""The report formats, on a small real run (see report_world): each a faithful view of it."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from report_world import sample_report
+
+from faultkit.report import REPORT_FILES, junit, terminal, write_reports
+from faultkit.report import html as html_report
+from faultkit.report.coverage import coverage
+from faultkit.report.svg import latency_plot
+from faultkit.runner.model import RunReport
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> RunReport:
+    return sample_report(tmp_path_factory.mktemp("world"))
+
+
+def test_the_sample_run_has_what_the_reports_must_show(report: RunReport) -> None:
+    assert report.matrix() == {
+        "calm": {"report_world:app": "pass/pass"},
+        "tool-down": {"report_world:app": "crash/crash"},
+    }
+    assert report.exit_code == 1
+    assert report.summary == {
+        "cells": 4,
+        "controlled": 2,
+        "uncontrolled": 2,
+        "passed": 2,
+        "failed": 2,
+    }
+
+
+def test_json_report_round_trips_with_every_verdict_and_its_evidence(
+    report: RunReport, tmp_path: Path
+) -> None:
+    paths = write_reports(report, tmp_path / "out")
+    assert [p.name for p in paths] == list(REPORT_FILES)
+    data = json.loads(paths[0].read_text())
+    assert RunReport.model_validate(data).matrix() == report.matrix()
+    crash = next(c for c in data["cells"] if c["scenario"] == "tool-down")
+    assert crash["verdict"]["kind"] == "crash"
+    assert crash["verdict"]["findings"][0]["entry_ids"] == [1]
+    assert crash["ledger"][0]["status"] == 503
+    assert crash["result"]["error"]["type"] == "builtins.KeyError"
+    assert crash["repro"] == "faultkit run report_world:app --scenario tool-down --case a --seed 5"
+    assert data["exit_code"] == 1 and data["summary"]["failed"] == 2
+
+
+def test_junit_has_one_testcase_per_scenario_and_case_failing_the_uncontrolled(
+    report: RunReport,
+) -> None:
+    root = ET.fromstring(junit.dumps(report))
+    (suite,) = root.findall("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == (
+        "faultkit.report_world:app",
+        "4",
+        "2",
+    )
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert sorted(cases) == ["calm[a]", "calm[b]", "tool-down[a]", "tool-down[b]"]
+    assert cases["calm[a]"].find("failure") is None
+    failure = cases["tool-down[b]"].find("failure")
+    assert failure is not None and failure.get("type") == "crash"
+    assert "verdict crash (UNCONTROLLED) in tool-down / b" in failure.text
+    props = {p.get("name"): p.get("value") for p in cases["tool-down[b]"].iter("property")}
+    assert props["verdict"] == "crash" and props["seed"] == "5"
+    assert props["repro"].endswith("--case b --seed 5")
+
+
+def test_coverage_counts_exercised_skipped_and_never_fired_faults(report: RunReport) -> None:
+    cov = coverage(report)
+    column, answered_by_fault = ("tools.internal", "json"), ("tools.internal", "other")
+    assert cov.columns == [column, answered_by_fault]  # a 503 made up by the fault is no JSON
+    assert cov.state("latency", column) == "exercised" and cov.applied[("latency", *column)] == 2
+    assert cov.state("http_error", answered_by_fault) == "exercised"
+    assert cov.state("http_error", column) == "no"
+    assert cov.state("broken_sse", column) == "skipped"  # fired, but a JSON body has no events
+    assert cov.state("stall", column) == "no"
+    assert "stall" in cov.faults and "schema_drift" in cov.faults  # unused types are rows too
+    assert cov.never_fired == [("tool-down", "never", "http_error", "anthropic")]
+
+
+def test_html_is_one_self_contained_page_with_matrix_plots_and_coverage(
+    report: RunReport,
+) -> None:
+    page = html_report.render(report)
+    assert page.startswith("<!doctype html>")
+    assert "<script" not in page and "<link" not in page and "src=" not in page
+    matrix = page.split('class="matrix"', 1)[1].split("</table>", 1)[0]
+    assert ">calm</a>" not in matrix  # two cases: one row per scenario and case
+    assert ">calm [a]</a>" in matrix and ">tool-down [b]</a>" in matrix
+    assert 'class="fail"' in matrix and "crash ! want controlled" in matrix
+    coverage_table = page.split('class="coverage"', 1)[1].split("</table>", 1)[0]
+    assert "tools.internal" in coverage_table and 'class="cov-exercised"' in coverage_table
+    assert 'class="cov-skipped"' in coverage_table
+    assert "Rules that never fired" in page
+    assert page.count("<svg") == 2
+    assert "Quiet &lt;b&gt;day&lt;/b&gt; &amp; nothing breaks." in page
+    assert "reproduce: <code>faultkit run report_world:app --scenario tool-down" in page
+
+
+def test_latency_plot_draws_every_exchange_and_the_deadline(report: RunReport) -> None:
+    cells = [c for c in report.cells if c.scenario == "tool-down"]
+    svg = latency_plot(cells, 2000)
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = [t.text for t in root.iter(f"{ns}title")]
+    assert sum(1 for t in titles if t.startswith("#1 tools.internal")) == 2  # one per case
+    assert any("crash after" in t for t in titles)
+    assert "deadline 2 s" in titles
+    dashed = [ln for ln in root.iter(f"{ns}line") if ln.get("stroke-dasharray")]
+    assert len(dashed) == 1
+
+
+def test_terminal_matrix_marks_what_fails_the_run(report: RunReport) -> None:
+    text = terminal.matrix(report)
+    lines = text.splitlines()
+    assert lines[0].split() == ["SCENARIO", "report_world:app"]
+    assert lines[1].split() == ["calm", "[a]", "pass"]
+    assert lines[3].split()[:4] == ["tool-down", "[a]", "crash", "!"]
+    assert "\033[" not in text
+    assert "\033[31m" in terminal.matrix(report, color=True)
+    assert terminal.summary(report)[-1] == "2 verdict(s) uncontrolled or not allowed (exit 1)"
