@@ -61,18 +61,31 @@ class LedgerEntry(BaseModel):
         return bool(self.faults)
 
 
+_FAILED_ENDINGS = frozenset({"reset", "timeout", "error", "unmatched"})
+
+
+def _failed(entry: LedgerEntry) -> bool:
+    """Did this exchange fail in a way a client would retry? Pending ones have not."""
+    if entry.ending == "pending":
+        return False
+    return entry.ending in _FAILED_ENDINGS or (entry.status is not None and entry.status >= 400)
+
+
 class Ledger:
     """Append-only list of entries, with logical-call and attempt bookkeeping per route.
 
-    A retry is recognised by the SDKs' ``x-stainless-retry-count`` header when present, else by
-    the same request body arriving again on the same route right after the previous one: a
-    retry re-sends the identical request.
+    A retry re-sends the identical request. It is recognised by the SDKs'
+    ``x-stainless-retry-count`` header when present, else by the same request arriving again on
+    the same route after the previous copy failed (an error status, a reset, a timeout). The
+    same request after a success, or while the previous copy is still being answered, is a new
+    logical call: under load many users send identical requests, and none of them is a retry.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[LedgerEntry] = []
-        self._last: dict[str, tuple[int, int, str]] = {}  # route -> (logical, attempt, body hash)
+        # (route, request hash) -> the latest entry for that exact request
+        self._by_digest: dict[tuple[str, str], LedgerEntry] = {}
         self._logical: dict[str, int] = {}
 
     def open(
@@ -90,17 +103,18 @@ class Ledger:
     ) -> LedgerEntry:
         digest = hashlib.blake2b(method.encode() + url.encode() + body, digest_size=12).hexdigest()
         with self._lock:
-            last = self._last.get(route)
-            explicit = retry_count.isdigit() if retry_count is not None else False
-            if explicit and int(retry_count) > 0 and last is not None:  # type: ignore[arg-type]
-                logical, attempt = last[0], int(retry_count) + 1  # type: ignore[arg-type]
-            elif not explicit and last is not None and last[2] == digest:
-                logical, attempt = last[0], last[1] + 1
+            previous = self._by_digest.get((route, digest))
+            explicit = retry_count is not None and retry_count.isdigit()
+            if previous is not None and (
+                (explicit and int(retry_count) > 0)  # type: ignore[arg-type]
+                or (not explicit and _failed(previous))
+            ):
+                logical = previous.logical_call
+                attempt = int(retry_count) + 1 if explicit else previous.attempt + 1  # type: ignore[arg-type]
             else:
                 logical = self._logical.get(route, 0) + 1
                 self._logical[route] = logical
                 attempt = 1
-            self._last[route] = (logical, attempt, digest)
             entry = LedgerEntry(
                 id=len(self._entries) + 1,
                 route=route,
@@ -115,6 +129,7 @@ class Ledger:
                 arrival_ms=arrival_ms,
             )
             self._entries.append(entry)
+            self._by_digest[(route, digest)] = entry
             return entry
 
     def finish(
@@ -159,5 +174,5 @@ class Ledger:
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._last.clear()
+            self._by_digest.clear()
             self._logical.clear()

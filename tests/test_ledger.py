@@ -29,17 +29,41 @@ def test_stainless_retry_count_marks_attempts() -> None:
     assert _open(ledger, b"b", "0") == (2, 1)
 
 
-def test_identical_request_again_is_a_retry_without_the_header() -> None:
+def _fail(ledger: Ledger, status: int = 500, ending: str = "completed") -> None:
+    last = ledger.entries[-1]
+    last.status = status
+    ledger.finish(last.id, ending=ending, end_ms=1.0)
+
+
+def test_identical_request_after_a_failure_is_a_retry_without_the_header() -> None:
     ledger = Ledger()
     assert _open(ledger, b"a") == (1, 1)
+    _fail(ledger, 429)
     assert _open(ledger, b"a") == (1, 2)
+    _fail(ledger, 200, ending="reset")
+    assert _open(ledger, b"a") == (1, 3)
     assert _open(ledger, b"b") == (2, 1)
-    assert _open(ledger, b"a") == (3, 1)
+
+
+def test_identical_request_after_a_success_or_while_pending_is_a_new_call() -> None:
+    ledger = Ledger()
+    assert _open(ledger, b"a") == (1, 1)
+    assert _open(ledger, b"a") == (2, 1)  # the first is still pending: concurrent users
+    _fail(ledger, 200)
+    assert _open(ledger, b"a") == (3, 1)  # the previous one succeeded
+
+
+def test_retry_count_header_follows_its_own_request_among_concurrent_ones() -> None:
+    ledger = Ledger()
+    assert _open(ledger, b"a", "0") == (1, 1)
+    assert _open(ledger, b"b", "0") == (2, 1)
+    assert _open(ledger, b"a", "1") == (1, 2)
 
 
 def test_routes_are_counted_separately() -> None:
     ledger = Ledger()
     assert _open(ledger, b"a", route="openai") == (1, 1)
+    _fail(ledger)
     assert _open(ledger, b"q", route="orders") == (1, 1)
     assert _open(ledger, b"a", route="openai") == (1, 2)
 

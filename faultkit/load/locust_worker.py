@@ -35,7 +35,8 @@ import gevent
 import locust  # noqa: F401  (first: gevent must patch before anything else is imported)
 from gevent.pool import Pool
 from locust import FastHttpUser, User, constant, events, task
-from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
+from locust.rpc import Message
+from locust.runners import MasterRunner, WorkerRunner
 
 from faultkit.load import histogram as hist
 from faultkit.load.results import PROGRESS_PREFIX
@@ -370,11 +371,22 @@ def _drain(pools: list[Pool], grace_s: float) -> None:
 
 
 # -- the run's lifecycle --------------------------------------------------------------------------
-def _result(environment: Any, complete: bool) -> dict[str, Any]:
+def _complete(environment: Any) -> bool:
+    """Whether the result holds every request: the local run stopped, or every worker (at
+    least as many as expected) sent the report it makes after stopping."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return RECORDER.final
+    expected = int(_option(environment, "expect_workers", 0) or 0)
+    finals = [w for w in _WORKERS.values() if w.get("final")]
+    return bool(_WORKERS) and len(finals) == len(_WORKERS) and len(finals) >= expected
+
+
+def _result(environment: Any) -> dict[str, Any]:
     data = RECORDER.to_json()
     data.update(
         version=RESULT_VERSION,
-        complete=complete,
+        complete=_complete(environment),
         phase=_option(environment, "faultkit_phase", ""),
         started_at=_STATE["started"],
         expected_interval_ms=_option(environment, "faultkit_expected_interval_ms", 0.0),
@@ -390,12 +402,12 @@ def _write(path: str, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _write_result(environment: Any, complete: bool) -> None:
+def _write_result(environment: Any) -> None:
     path = _option(environment, "faultkit_result", "")
     if not path or _STATE["written"]:
         return
     _STATE["written"] = True
-    _write(path, _result(environment, complete))
+    _write(path, _result(environment))
 
 
 def _progress(environment: Any) -> None:
@@ -424,22 +436,27 @@ def _progress(environment: Any) -> None:
 
 
 def _finish(environment: Any, duration_s: float) -> None:
-    """End the run on time, losing nothing: stop the users (in-flight arrivals drain), wait
-    for every worker's final report, write the result, quit."""
+    """End the run on time, losing nothing, then write the result and quit.
+
+    Locally: stop the users (in-flight arrivals drain), write. On a master: tell each worker
+    to quit, which makes it stop its users and send one last report at once (a "stop" would
+    park it for ``--stop-timeout`` first); wait for those reports, write. Locust quits the
+    master by itself once the last worker is gone; whichever comes first writes the result,
+    and it says whether every worker's final report was in.
+    """
     gevent.sleep(duration_s)
     runner = environment.runner
-    runner.stop()
     if isinstance(runner, MasterRunner):
-        deadline = time.monotonic() + 3 * WORKER_REPORT_INTERVAL + 5
-        while time.monotonic() < deadline:
-            ids = {c.id for c in runner.clients.all}
-            if ids and all(_WORKERS.get(i, {}).get("final") for i in ids):
-                break
-            gevent.sleep(0.2)
-        else:
+        for client in list(runner.clients.all):
+            runner.server.send_to_client(Message("quit", None, client.id))
+        deadline = time.monotonic() + float(_option(environment, "faultkit_drain_s", 10.0)) + 5
+        while time.monotonic() < deadline and not _complete(environment):
+            gevent.sleep(0.05)
+        if not _complete(environment):
             log.warning("faultkit: not every worker sent its final report; result incomplete")
-            _write_result(environment, complete=False)
-    _write_result(environment, complete=True)
+    else:
+        runner.stop()
+    _write_result(environment)
     runner.quit()
 
 
@@ -491,7 +508,7 @@ def install() -> None:
     def _on_quitting(environment: Any, **kwargs: Any) -> None:
         if isinstance(environment.runner, WorkerRunner):
             return
-        _write_result(environment, complete=False)  # no-op when _finish wrote it
+        _write_result(environment)  # no-op when _finish wrote it
         # faultkit decides pass/fail from the result; Locust's own code says only "it ran".
         environment.process_exit_code = 0
 
