@@ -221,6 +221,9 @@ class Engine:
                 )
             )
         if plan.head is not None:
+            if response is None:
+                # A fault made the whole response: its content type says what format it speaks.
+                entry.format = detect_format(request, plan.head.header("content-type")).value
             entry.status = plan.head.status
             entry.retry_after_ms = retry_after_ms(plan.head)
         return plan

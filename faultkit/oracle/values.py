@@ -101,7 +101,10 @@ def same_value(a: Any, b: Any) -> bool:
 
 def _pattern(value: Any) -> re.Pattern[str]:
     if is_number(value):
-        return re.compile(rf"(?<![\d.]){re.escape(number_text(value))}(?![\d]|\.\d)")
+        # 138.0 is quoted as "138", "138.0" or "138.00 EUR": trailing zeros are the same number.
+        text = number_text(value)
+        zeros = "0*" if "." in text else r"(?:\.0+)?"
+        return re.compile(rf"(?<![\d.]){re.escape(text)}{zeros}(?![\d]|\.\d)")
     text = re.escape(value.strip())
     left = r"(?<!\w)" if value.strip()[:1].isalnum() else ""
     right = r"(?!\w)" if value.strip()[-1:].isalnum() else ""

@@ -170,13 +170,32 @@ def resets(max_event: int = DEFAULT_MAX_EVENT) -> SearchStrategy[ConnectionReset
     return st.one_of(before, mid)
 
 
+class _HttpErrorDraws:
+    """The choices of one ``http_errors`` strategy, built once: a composite that creates
+    strategies on every draw spends its time validating them."""
+
+    def __init__(self, statuses: Sequence[int], provider: str | None, max_s: float) -> None:
+        self.statuses = st.sampled_from(tuple(statuses))
+        kinds = _ERROR_TYPES.get(provider or "", {})
+        self.kinds = {status: st.sampled_from((None, *k)) for status, k in kinds.items()}
+        self.no_retry = st.sampled_from((None, False))
+        # Whole seconds need a bound of at least 1 s; below that, only retry-after-ms fits.
+        seconds = "seconds" if max_s >= 1 else "ms"
+        self.hints_usual = st.sampled_from(tuple(dict.fromkeys((seconds, "none", "ms"))))
+        self.hints_rare = st.sampled_from(tuple(dict.fromkeys(("none", seconds))))
+        self.seconds = st.integers(1, max(1, int(max_s)))
+        if max_s >= 1:
+            self.millis = st.integers(1, int(max_s * 10)).map(lambda n: n * 100)
+        else:
+            self.millis = st.integers(1, max(1, int(max_s * 1000)))
+        self.should_retry = st.sampled_from((None, True))
+        self.gateway = st.booleans()
+
+
 @st.composite
-def _http_error(
-    draw: st.DrawFn, statuses: Sequence[int], provider: str | None, max_retry_after_s: float
-) -> HttpError:
-    status = draw(st.sampled_from(statuses))
-    kinds = _ERROR_TYPES.get(provider or "", {}).get(status, ())
-    error_type = draw(st.sampled_from((None, *kinds))) if kinds else None
+def _http_error(draw: st.DrawFn, c: _HttpErrorDraws) -> HttpError:
+    status = draw(c.statuses)
+    error_type = draw(c.kinds[status]) if status in c.kinds else None
     retryable = (status in (408, 409, 429) or status >= 500) and error_type not in (
         _NOT_RETRYABLE_KINDS
     )
@@ -184,22 +203,17 @@ def _http_error(
     if error_type is not None:
         params["error_type"] = error_type
     if error_type in _NOT_RETRYABLE_KINDS:
-        params["should_retry"] = draw(st.sampled_from((None, False)))
+        params["should_retry"] = draw(c.no_retry)
     if retryable:
         # Rate limits and overloads usually say when to come back; other errors usually not.
-        # Whole seconds need a bound of at least 1 s; below that, only retry-after-ms fits.
-        seconds = "seconds" if max_retry_after_s >= 1 else "ms"
-        hints = (seconds, "none", "ms") if status in (429, 503, 529) else ("none", seconds)
-        hint = draw(st.sampled_from(tuple(dict.fromkeys(hints))))
+        hint = draw(c.hints_usual if status in (429, 503, 529) else c.hints_rare)
         if hint == "seconds":
-            params["retry_after_s"] = draw(st.integers(1, int(max_retry_after_s)))
-        elif hint == "ms" and max_retry_after_s >= 1:
-            params["retry_after_ms"] = draw(st.integers(1, int(max_retry_after_s * 10))) * 100
+            params["retry_after_s"] = draw(c.seconds)
         elif hint == "ms":
-            params["retry_after_ms"] = draw(st.integers(1, max(1, int(max_retry_after_s * 1000))))
+            params["retry_after_ms"] = draw(c.millis)
         # A retryable error says "retry" or nothing; "false" comes with errors no retry fixes.
-        params["should_retry"] = draw(st.sampled_from((None, True)))
-    if status in _GATEWAY_REASONS and draw(st.booleans()):
+        params["should_retry"] = draw(c.should_retry)
+    if status in _GATEWAY_REASONS and draw(c.gateway):
         # A gateway in front of the provider answers with its own HTML page.
         params["body"] = _GATEWAY_PAGE.format(status=status, reason=_GATEWAY_REASONS[status])
         params["content_type"] = "text/html"
@@ -233,7 +247,7 @@ def http_errors(
         raise FaultkitError(f"http_errors: provider must be openai or anthropic, got {provider!r}")
     if not max_retry_after_s >= 0.001:
         raise FaultkitError(f"max_retry_after_s must be at least 0.001, got {max_retry_after_s}")
-    return _http_error(chosen, provider, max_retry_after_s)
+    return _http_error(_HttpErrorDraws(chosen, provider, max_retry_after_s))
 
 
 def malformed_bodies() -> SearchStrategy[MalformedBody]:

@@ -61,12 +61,16 @@ def whens(calls: range | Iterable[int] | int = DEFAULT_CALLS, *, ranges: bool = 
         return single
     # A run is drawn as its last call and how far back it reaches, so shrinking the reach to
     # zero (or switching to a single call) keeps the last call: the one a failure follows.
-    spans = st.sampled_from(indices).flatmap(
-        lambda last: st.sampled_from([i for i in reversed(indices) if i <= last]).map(
-            lambda first: When(nth=last) if first == last else When(calls=f"{first}-{last}")
-        )
-    )
-    return st.one_of(single, spans)
+    lasts = st.sampled_from(indices)
+    reach = {last: st.sampled_from([i for i in reversed(indices) if i <= last]) for last in indices}
+
+    @st.composite
+    def spans(draw: st.DrawFn) -> When:
+        last = draw(lasts)
+        first = draw(reach[last])
+        return When(nth=last) if first == last else When(calls=f"{first}-{last}")
+
+    return st.one_of(single, spans())
 
 
 def _route_table(

@@ -48,3 +48,12 @@ def test_field_name_reads_paths_into_embedded_json() -> None:
     assert field_name("choices[0].message.content::order.total") == "total"
     assert field_name("result.structuredContent.items[2]") == "items"
     assert field_name("result.content[0].text::eta") == "eta"
+
+
+def test_a_number_is_found_when_quoted_with_trailing_zeros() -> None:
+    from faultkit.oracle.values import find
+
+    assert find({"answer": "Total 138.00 EUR"}, 138.0, "total")
+    assert find({"answer": "Total 129.990 EUR"}, 129.99, "total")
+    assert not find({"answer": "Total 1380 EUR"}, 138.0, "total")
+    assert not find({"answer": "Total 129.991 EUR"}, 129.99, "total")

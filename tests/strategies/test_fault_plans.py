@@ -17,6 +17,13 @@ from faultkit.scenario import Scenario
 from faultkit.strategies import FAULT_STRATEGIES, fault_plans, http_errors, summarize
 
 FAST = settings(max_examples=60, deadline=None, database=None, derandomize=True)
+# No explain phase: it re-runs the shrunk example dozens of times and is the slow part.
+SHRINK = settings(
+    database=None,
+    derandomize=True,
+    phases=[Phase.generate, Phase.shrink],
+    suppress_health_check=list(HealthCheck),
+)
 CHAT = "https://api.openai.com/v1/chat/completions"
 ORDERS = "http://orders.internal/orders/1234"
 
@@ -118,7 +125,7 @@ def test_a_failing_property_shrinks_to_one_rule_on_the_first_call() -> None:
     plan = find(
         fault_plans(routes=["openai", "orders"], max_faults=4, seed=None),
         lambda p: len(p.rules) >= 1,
-        settings=settings(database=None, suppress_health_check=list(HealthCheck)),
+        settings=SHRINK,
     )
     assert plan.seed == 0
     assert len(plan.rules) == 1
@@ -129,7 +136,7 @@ def test_an_http_error_shrinks_to_a_429_with_retry_after_1s() -> None:
     plan = find(
         fault_plans(routes=["openai"], faults=["http_error"], calls=range(2, 5)),
         lambda p: any(getattr(r.fault, "retry_after_s", None) for r in p.rules),
-        settings=settings(database=None, suppress_health_check=list(HealthCheck)),
+        settings=SHRINK,
     )
     assert summarize(plan) == "call 2 of openai → 429 retry-after 1s"
 
@@ -141,7 +148,7 @@ def test_a_range_of_calls_shrinks_to_its_last_call() -> None:
             any((r.when.call_range() or (0, 0))[1] == 3 for r in p.rules)
             or any(r.when.nth == 3 for r in p.rules)
         ),
-        settings=settings(database=None, suppress_health_check=list(HealthCheck)),
+        settings=SHRINK,
     )
     assert [(r.when.nth, r.when.calls) for r in plan.rules] == [(3, None)]
 
