@@ -20,6 +20,7 @@ from typing import TextIO
 from faultkit import catalogue
 from faultkit.doors.proxy.command import add_parser as add_proxy_parser
 from faultkit.errors import FaultkitError
+from faultkit.explore.command import add_parser as add_explore_parser
 from faultkit.load.command import add_parser as add_load_parser
 from faultkit.runner.command import add_parser as add_run_parser
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"faultkit {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_run_parser(commands)
+    add_explore_parser(commands)
 
     scenarios = commands.add_parser(
         "scenarios", help="validate, list, show and export scenario files"

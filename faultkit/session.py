@@ -223,6 +223,18 @@ class FaultkitSession:
         __tracebackhide__ = True
         return await acheck(self, target, *args, **kwargs)
 
+    def assert_controlled(
+        self, target: Any, *args: Any, plan: Scenario | None = None, **kwargs: Any
+    ) -> Any:
+        """:meth:`check` under a generated fault ``plan`` (``faultkit.strategies.fault_plans``):
+        the engine is reset to the plan first, so one fixture serves every hypothesis example,
+        and a failure prints the plan in words, as scenario YAML and with the repro command.
+        See :mod:`faultkit.explore`."""
+        from faultkit.explore import assert_plan_controlled
+
+        __tracebackhide__ = True
+        return assert_plan_controlled(self, target, *args, plan=plan, **kwargs)
+
     # -- results ------------------------------------------------------------------------------
     @property
     def ledger(self) -> list[LedgerEntry]:

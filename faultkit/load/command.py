@@ -168,6 +168,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="write load.json, load.csv and load.html there",
     )
+    parser.add_argument(
+        "--result",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="run nothing: check the gates against the --faultkit-result file of a Locust "
+        "master you started yourself (e.g. with workers on other machines)",
+    )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -293,6 +301,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         print(f"faultkit load: {exc}", file=err)
         return EXIT_USAGE
 
+    if args.result is not None:
+        return _gate_result_file(args.result, gates, out, err)
+
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
@@ -325,6 +336,31 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     if failed:
         names = ", ".join(sorted({o.gate.text for o in failed}))
         print(f"faultkit load: {len(failed)} gate(s) failed: {names}", file=err)
+        return EXIT_GATE
+    return EXIT_OK
+
+
+def _gate_result_file(path: Path, gates: list[Any], out: TextIO, err: TextIO) -> int:
+    """Gates on a result a Locust master wrote (``--faultkit-result``); its histograms hold
+    every worker's requests, merged over Locust's own master/worker channel."""
+    from .gates import evaluate
+    from .results import LoadRunError, read_result
+
+    try:
+        result = read_result(path, phase=path.stem, kind="scenario", host="-")
+    except LoadRunError as exc:
+        print(f"faultkit load: {exc}", file=err)
+        return EXIT_USAGE
+    _table([result], "corrected", out)
+    print(f"correction: {result.correction}", file=out)
+    if not result.complete:
+        print("warning: incomplete result (a worker's final report was lost)", file=out)
+    outcomes = evaluate(gates, [result])
+    for outcome in outcomes:
+        print(outcome.line(), file=out)
+    failed = sorted({o.gate.text for o in outcomes if not o.ok})
+    if failed:
+        print(f"faultkit load: {len(failed)} gate(s) failed: {', '.join(failed)}", file=err)
         return EXIT_GATE
     return EXIT_OK
 

@@ -112,10 +112,10 @@ class Child:
             except (ProcessLookupError, PermissionError):
                 break
             deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _group_alive(self.pgid):
+            while time.monotonic() < deadline and group_alive(self.pgid):
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=0.05)
-            if not _group_alive(self.pgid):
+            if not group_alive(self.pgid):
                 break
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=1.0)
@@ -131,7 +131,7 @@ class Child:
         return "\n".join(self.tail)
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

@@ -9,16 +9,24 @@ started without a scenario (the fault-free baseline); a scenario is loaded befor
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from .processes import Child, child_env, python_module
+from .processes import Child, child_env
 from .results import LoadRunError
 
 READY_TIMEOUT_S = 20.0
+# The proxy runs under an alarm: even if faultkit itself is killed (SIGKILL, no cleanup), the
+# proxy ends by itself once the whole load test could no longer be running.
+_UNDER_ALARM = (
+    "import runpy, signal, sys\n"
+    "signal.alarm(int(sys.argv.pop(1)))\n"
+    "runpy.run_module('faultkit.doors.proxy', run_name='__main__', alter_sys=True)\n"
+)
 
 
 class ProxyProcess:
@@ -32,6 +40,7 @@ class ProxyProcess:
         upstream: str | None,
         cassettes: list[Path] | None = None,
         cwd: Path | None = None,
+        lifetime_s: float = 3600.0,
     ) -> None:
         self.ready_file = workdir / "proxy-ready.json"
         args = ["--control-port", "0", "--ready-file", str(self.ready_file), "--only", route]
@@ -44,7 +53,7 @@ class ProxyProcess:
                 args += ["--cassettes", str(path)]
         self.route = route
         self.child = Child(
-            python_module("faultkit.doors.proxy", *args),
+            [sys.executable, "-c", _UNDER_ALARM, str(max(int(lifetime_s), 1)), *args],
             cwd=cwd,
             env=child_env(),
             log_path=workdir / "proxy.log",

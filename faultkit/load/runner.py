@@ -110,6 +110,20 @@ class LoadReport(BaseModel):
         return next(r for r in self.results if r.phase == phase)
 
 
+def _run_deadline(duration_s: float, drain_s: float) -> float:
+    return LocustRun(
+        phase="",
+        kind="direct",
+        host="",
+        locustfile=Path(),
+        users=1,
+        spawn_rate=1.0,
+        duration_s=duration_s,
+        rate_per_user=1.0,
+        drain_s=drain_s,
+    ).deadline_s
+
+
 def default_locustfile() -> Path:
     """``loadtests/through_proxy.py``: from a wheel (``faultkit/_bundled``) or the checkout."""
     package = Path(__file__).resolve().parent.parent
@@ -249,7 +263,7 @@ def _warnings(report_results: list[PhaseResult], rate: float, open_loop: bool) -
             warnings.append(
                 f"{r.phase}: {c['uncorrected']} closed-loop requests had no known pace and are "
                 "not corrected for coordinated omission (use constant_pacing or "
-                "--expected-interval)"
+                "--expected-interval-ms)"
             )
         if r.kind == "scenario" and r.faults_applied == 0:
             warnings.append(f"{r.phase}: the proxy applied no fault in this run")
@@ -325,16 +339,21 @@ def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadRe
             results.append(locust("direct", "direct", origin, options.duration_s))
         else:
             assert route is not None
+            overhead_s = options.overhead_duration_s
+            if overhead_s is None:
+                overhead_s = min(options.duration_s, OVERHEAD_MAX_S)
+            runs = [options.duration_s] * (1 + len(scenarios))
+            if origin is not None and overhead_s > 0:
+                runs.append(overhead_s)
+            lifetime = sum(_run_deadline(d, options.drain_s) for d in runs) + 60
             with ProxyProcess(
                 workdir=workdir,
                 route=route,
                 upstream=origin,
                 cassettes=cassettes,
+                lifetime_s=lifetime,
             ) as proxy:
                 proxy.wait_ready()
-                overhead_s = options.overhead_duration_s
-                if overhead_s is None:
-                    overhead_s = min(options.duration_s, OVERHEAD_MAX_S)
                 if origin is not None and overhead_s > 0:
                     results.append(locust("direct", "direct", origin, overhead_s))
                 proxy.reset()

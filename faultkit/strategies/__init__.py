@@ -4,9 +4,10 @@ schema drift and partial tool data, all valid by construction and built to shrin
     from hypothesis import given
     from faultkit import strategies as fks
 
-    @given(plan=fks.fault_plans(routes=["openai", "orders"], max_faults=4))
+    @fks.chaos_settings()
+    @given(plan=fks.fault_plans(routes=["openai", "orders.internal"], max_faults=4))
     def test_support_bot_is_controlled(faultkit, plan):
-        faultkit.assert_controlled(answer, case, plan=plan)
+        faultkit.assert_controlled(answer, "Where is my order?", plan=plan, contract=CONTRACT)
 
 When a schedule breaks the app, hypothesis shrinks it to the fewest, plainest faults that still
 break it, and the failure prints that schedule in words and as a scenario file to keep.
@@ -46,6 +47,7 @@ from faultkit.strategies.faults import (
     tool_call_faults,
 )
 from faultkit.strategies.plans import build_plan, fault_plans, name_rules, rules, whens
+from faultkit.strategies.settings import chaos_settings, examples_budget
 
 __all__ = [
     "FAULT_STRATEGIES",
@@ -53,9 +55,11 @@ __all__ = [
     "Limits",
     "broken_sse",
     "build_plan",
+    "chaos_settings",
     "describe_fault",
     "describe_rule",
     "describe_when",
+    "examples_budget",
     "failure_report",
     "fault_plans",
     "fault_specs",

@@ -213,16 +213,21 @@ def failure_report(
     repro: str | None = None,
     verdict: str | None = None,
     save_as: str | None = None,
+    saved: bool = False,
 ) -> str:
     """What to print when ``scenario`` broke the system under test: the verdict (if given),
-    the schedule in words, the scenario file to save as a regression, the repro command."""
+    the schedule in words, the scenario file to keep as a regression (``saved``: it was
+    already written to ``save_as``), and the repro command."""
     target = save_as or f"scenarios/{scenario.name}.yaml"
     lines: list[str] = []
     if verdict:
         lines.extend([verdict, ""])
     lines.append(f"minimal failing fault schedule: {summarize(scenario)}")
     lines.append("")
-    lines.append(f"as a scenario (save it as {target} to keep it as a regression test):")
+    if saved:
+        lines.append(f"as a scenario (saved as {target}; keep it as a regression test):")
+    else:
+        lines.append(f"as a scenario (save it as {target} to keep it as a regression test):")
     lines.append("")
     lines.extend("    " + line for line in scenario.to_yaml().rstrip("\n").splitlines())
     if repro:

@@ -129,13 +129,20 @@ def _read_stream(response: httpx.Response) -> tuple[str, bool]:
     return "".join(content), done and intact
 
 
-def support_bot(world: World, *, weak_after_429: bool = True, crash_on_500: bool = False) -> Any:
+def support_bot(
+    world: World,
+    *,
+    weak_after_429: bool = True,
+    crash_on_500: bool = False,
+    hurry_on_503: bool = False,
+) -> Any:
     """Ask for the order status, streaming. Robust: honours retry-after (and x-should-retry,
     and quota errors), at most 3 attempts, declared error on any failure, validates the answer.
 
     ``weak_after_429`` plants one weakness: once a 429 was retried, the retry reads the stream
     unguarded and trusts whatever it delivered, so a stream broken on that retry escapes as a
-    crash or as a partial answer. ``crash_on_500`` plants a second, independent one."""
+    crash or as a partial answer. ``crash_on_500`` and ``hurry_on_503`` (retry at once, no
+    backoff) plant independent ones."""
     rate_limited = False
     for _attempt in range(3):
         try:
@@ -148,6 +155,8 @@ def support_bot(world: World, *, weak_after_429: bool = True, crash_on_500: bool
                         raise AnswerUnavailable("rate limited for good")
                     rate_limited = True
                     time.sleep(_retry_after_s(response.headers))
+                    continue
+                if hurry_on_503 and response.status_code == 503:
                     continue
                 if response.status_code >= 400:
                     if crash_on_500 and response.status_code == 500:

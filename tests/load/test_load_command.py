@@ -160,3 +160,35 @@ def test_faultkit_process_never_imports_locust_or_gevent() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_gates_on_a_result_file_from_a_master_started_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from faultkit.load import histogram as hist
+
+    corrected = hist.new_histogram()
+    for i in range(1, 101):
+        hist.record(corrected, 10.0 * i)  # 10 ms .. 1 s
+    encoded = hist.encode(corrected)
+    result = tmp_path / "remote.json"
+    result.write_text(
+        json.dumps(
+            {
+                "complete": True,
+                "first_start": 100.0,
+                "last_end": 110.0,
+                "counts": {"requests": 100, "failures": 0, "open_loop": 100},
+                "raw": encoded,
+                "corrected": encoded,
+                "workers": {"host-a": {"requests": 60}, "host-b": {"requests": 40}},
+            }
+        )
+    )
+    argv = ["load", "--result", str(result), "--gate", "p99<500ms", "--gate", "rps>5"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "gate FAIL p99<500ms" in out and "gate ok   rps>5" in out
+    assert "1 gate(s) failed: p99<500ms" in err
+    assert main(["load", "--result", str(result), "--gate", "p99<2s"]) == 0
+    assert main(["load", "--result", str(tmp_path / "missing.json")]) == 2

@@ -30,10 +30,10 @@ from faultkit.formats.detect import detect_format
 from faultkit.plan import Plan
 
 from .config import Upstream
-from .execute import error_head, execute
+from .execute import encode_head, error_head, execute
 from .headers import HeaderError, split_control_headers
 from .server import HttpConnection, IncomingRequest, json_error
-from .upstream import Capture, UpstreamError
+from .upstream import SEPARATE_WRITE_BYTES, Capture, UpstreamError, UpstreamResponse
 
 if TYPE_CHECKING:
     from .proxy import Proxy
@@ -212,10 +212,10 @@ class Door:
                 engine, selection, incoming, conn, plan, asyncio.get_running_loop().time()
             )
         try:
-            capture, response = await proxy.upstreams.open(request)
+            capture, response = await proxy.upstreams.open(request, keep_body=record)
         except UpstreamError as exc:
             return self._upstream_failed(engine, selection, incoming, conn, exc)
-        head = capture.client_head
+        head = capture.head
         entry.status = head.status
         content_type = (head.header("content-type") or "").split(";")[0].strip()
         entry.format = detect_format(request, content_type).value
@@ -230,11 +230,9 @@ class Door:
         incoming: IncomingRequest,
         conn: HttpConnection,
         capture: Capture,
-        response: Any,
+        response: UpstreamResponse,
         record: bool,
     ) -> bool:
-        from .execute import encode_head
-
         proxy = self.proxy
         entry = selection.entry
         head = capture.client_head
@@ -261,14 +259,22 @@ class Door:
             extra.append(("connection", "close"))
         first = encode_head(head, extra)
         sent = 0
-        if response.early and framing != "none":
-            sent = len(response.early)
-            first += _framed(response.early, framing)
-        if response.done and framing == "chunked":
+        early = response.early if framing != "none" else b""
+        if early:
+            sent = len(early)
+            if len(early) < SEPARATE_WRITE_BYTES:
+                first += _framed(early, framing)
+                early = b""
+        if response.done and response.error is None and framing == "chunked" and not early:
             first += b"0\r\n\r\n"
         conn.write(first)
+        if early:
+            # A large body is written behind its head as it is, not copied onto it.
+            conn.write(_framed(early, framing))
+            if response.done and response.error is None and framing == "chunked":
+                conn.write(b"0\r\n\r\n")
         entry.first_byte_ms = proxy.now_ms()
-        if response.done:
+        if response.done and response.error is None:
             engine.ledger.finish(
                 entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent
             )
@@ -283,22 +289,38 @@ class Door:
             conn.cancel_on_disconnect = False
         late = 0  # bytes that arrived upstream after the client had left
         gone_at: float | None = None
-        chunks = proxy.upstreams.stream(capture, response)
-        try:
-            async for chunk in chunks:
-                if conn.closed:
-                    if not recording:
-                        break
-                    late += len(chunk)
-                    gone_at = gone_at or time.monotonic()
-                    if time.monotonic() - gone_at > DRAIN_AFTER_CLIENT_S:
-                        break
-                    continue
-                if framing == "none":
-                    continue
+        chunked = framing == "chunked"
+        forward = framing != "none"
+
+        def sink(chunk: bytes) -> None:
+            # Called from the upstream connection's ``data_received``: each chunk goes to the
+            # client the moment it arrives, without waking this task.
+            nonlocal sent, late, gone_at
+            if conn.closed:
+                if not recording:
+                    response.abort()
+                    return
+                late += len(chunk)
+                now = time.monotonic()
+                gone_at = gone_at or now
+                if now - gone_at > DRAIN_AFTER_CLIENT_S:
+                    response.abort()
+                return
+            if forward:
                 sent += len(chunk)
-                conn.write(_framed(chunk, framing))
-                await conn.drain()
+                conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                if conn.paused_writing:
+                    response.pause()
+
+        response.set_sink(sink)
+        try:
+            while not response.done:
+                await response.wait()
+                if response.paused:
+                    await conn.drain()
+                    response.resume()
+            if response.error is not None:
+                raise response.error
         except UpstreamError as exc:
             # The upstream broke off mid-body: the client sees the same, a cut connection.
             conn.reset()
@@ -311,7 +333,7 @@ class Door:
             )
             return False
         finally:
-            await chunks.aclose()
+            response.abort()  # nothing when complete; else stop reading and drop the connection
         if recording and capture.complete:
             proxy.record(self.route, selection.request, capture.response())
         if conn.closed:
@@ -319,7 +341,7 @@ class Door:
             ending = "completed" if capture.complete and not late else "client_closed"
             engine.ledger.finish(entry.id, ending=ending, end_ms=proxy.now_ms(), bytes_sent=sent)
             return False
-        if framing == "chunked":
+        if chunked:
             conn.write(b"0\r\n\r\n")
         engine.ledger.finish(entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent)
         return keep

@@ -1,14 +1,15 @@
-"""A small asyncio HTTP/1.1 server: h11 parses requests, the door writes responses itself.
+"""A small asyncio HTTP/1.1 server: httptools parses requests, the door writes responses itself.
 
-h11 is used only as a request parser (bytes in, events out): the response is written by
-:mod:`.execute`, because a fault must be able to send what no well-behaved server would (a
-short body under a longer ``content-length``, a reset mid-chunk), which h11's own state machine
-rightly refuses to produce. After each response the parser is replaced by a fresh one fed with
-the bytes it had not consumed, so pipelined requests are kept.
+httptools (llhttp, the C parser Node.js uses) is used only as a request parser, fed bytes from
+``data_received``: the response is written by :mod:`.execute`, because a fault must be able to
+send what no well-behaved server would (a short body under a longer ``content-length``, a
+reset mid-chunk). Requests are answered one at a time per connection, in order: pipelined
+requests that arrive while one is being answered wait in a queue (reading pauses when it grows).
 
-Malformed HTTP gets a ``400`` and that connection is closed; the listener keeps serving. A
-client that disconnects while its request is being answered cancels the handler, so a long
-stall ends in the ledger as ``client_closed`` when the client leaves, not when the stall ends.
+Malformed HTTP gets a ``400`` and that connection is closed (after the answers to any requests
+before it); the listener keeps serving. A client that disconnects while its request is being
+answered cancels the handler, so a long stall ends in the ledger as ``client_closed`` when the
+client leaves, not when the stall ends.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import logging
 import os
 import socket
 import struct
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import h11
+import httptools
 
 from faultkit.errors import FaultkitError
 
@@ -32,10 +34,11 @@ from .execute import error_head
 log = logging.getLogger("faultkit.proxy")
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
-MAX_BUFFERED_BYTES = 1024 * 1024
+MAX_HEAD_BYTES = 64 * 1024
+MAX_QUEUED_REQUESTS = 64  # pipelined requests waiting; reading pauses beyond this
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IncomingRequest:
     method: str
     target: str
@@ -72,22 +75,45 @@ def json_error(status: int, kind: str, message: str, **extra: object) -> bytes:
     )
 
 
+class _TooLarge(Exception):
+    """Raised from a parser callback: the request (head or body) is over its limit."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+
+
 class HttpConnection(asyncio.Protocol):
     """One client connection: parse requests, run the handler, one request at a time."""
 
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
-        self._parser = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self._loop = asyncio.get_running_loop()
+        self._parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self._task: asyncio.Task[None] | None = None
+        self._queue: deque[IncomingRequest] = deque()
         self._lost = False
+        self._eof = False
         self._paused_writing = False
-        self._drain_waiter: asyncio.Future[None] | None = None
-        self._request: h11.Request | None = None
-        self._body = bytearray()
-        self._arrived = 0.0
-        self._peer = ""
         self._paused_reading = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._peer = ""
+        # The request being parsed.
+        self._url: list[bytes] = []
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._size = 0
+        self._arrived = 0.0
+        self._http11 = True
+        self._keep_alive = True
+        self._in_message = False
+        self._headers_done = False  # the head of the request being parsed is complete
+        self._partial = 0  # bytes fed since the last complete header line (bounds a huge one)
+        self._continue_due = False  # a client waits for ``100 Continue`` behind a busy handler
+        self._stopped = False  # no more requests on this connection (upgrade, error)
+        self._broken: tuple[int, str, str] | None = None  # an error answer due after the queue
         # A handler that must finish its work after the client left (a recording still
         # streaming in from upstream) turns this off and watches ``closed`` instead.
         self.cancel_on_disconnect = True
@@ -97,14 +123,18 @@ class HttpConnection(asyncio.Protocol):
     def closed(self) -> bool:
         return self._lost or self.transport is None or self.transport.is_closing()
 
+    @property
+    def paused_writing(self) -> bool:
+        """The client reads slower than we write: the caller should ``drain``."""
+        return self._paused_writing
+
     def write(self, data: bytes) -> None:
-        if not self.closed:
-            self.transport.write(data)  # type: ignore[union-attr]
+        if not self._lost and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     async def drain(self) -> None:
         if self._paused_writing and not self._lost:
-            loop = asyncio.get_running_loop()
-            self._drain_waiter = loop.create_future()
+            self._drain_waiter = self._loop.create_future()
             await self._drain_waiter
 
     def reset(self) -> None:
@@ -133,26 +163,46 @@ class HttpConnection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
+        if self._stopped:
+            return  # after an error or an upgrade request: nothing more is read as HTTP
+        if not self._headers_done:
+            self._partial += len(data)
         try:
-            self._parser.receive_data(data)
-        except RuntimeError:
-            return  # data after the parser saw the connection end; ignore
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # The upgrade (or CONNECT) request itself was parsed; what follows it would be
+            # another protocol, which the proxy does not speak: answer it, then close.
+            self._stop_reading()
+            if self._queue:
+                self._queue[-1].keep_alive = False
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else exc
+            if isinstance(cause, _TooLarge):
+                self._fail(cause.status, cause.kind, str(cause))
+            else:
+                self._fail(400, "bad_request", f"malformed HTTP request: {cause or exc}")
+            return
+        if not self._headers_done and self._partial > MAX_HEAD_BYTES:
+            self._fail(400, "bad_request", "malformed HTTP request: request head over 64 KiB")
+            return
         if self._task is None:
-            self._pump()
-        elif not self._paused_reading and len(self._parser.trailing_data[0]) > MAX_BUFFERED_BYTES:
-            self.transport.pause_reading()  # type: ignore[union-attr]
+            self._next()
+        elif len(self._queue) >= MAX_QUEUED_REQUESTS and not self._paused_reading:
             self._paused_reading = True
+            self.transport.pause_reading()  # type: ignore[union-attr]
 
     def eof_received(self) -> bool:
+        self._eof = True
         if self._task is not None:
             # The client went away while being answered (HTTP clients close, not half-close).
             self._lost = True
             if self.cancel_on_disconnect:
                 self._task.cancel()
             return False
-        with contextlib.suppress(RuntimeError):
-            self._parser.receive_data(b"")
-        self._pump()
+        if self._in_message and not self._stopped:
+            self._fail(400, "bad_request", "malformed HTTP request: connection closed mid-request")
+        else:
+            self.close()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -172,58 +222,106 @@ class HttpConnection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    # -- request parsing ---------------------------------------------------------------------
-    def _bad_request(self, message: str) -> None:
-        log.info("400 to %s: %s", self._peer, message)
-        self.write(json_error(400, "bad_request", f"malformed HTTP request: {message}"))
-        self.close()
+    # -- httptools callbacks -------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._in_message = True
+        self._headers_done = False
+        self._url = []
+        self._headers = []
+        self._body = []
+        self._size = 0
+        self._partial = 0
 
-    def _pump(self) -> None:
-        while not self.closed and self._task is None:
-            try:
-                event = self._parser.next_event()
-            except h11.RemoteProtocolError as exc:
-                self._bad_request(str(exc))
-                return
-            if event is h11.NEED_DATA:
-                return
-            if isinstance(event, h11.Request):
-                self._request = event
-                self._body.clear()
-                self._arrived = asyncio.get_running_loop().time()
-                if self._parser.client_is_waiting_for_100_continue:
-                    self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            elif isinstance(event, h11.Data):
-                self._body += event.data
-                if len(self._body) > MAX_BODY_BYTES:
-                    self.write(json_error(413, "too_large", "request body over 64 MiB"))
-                    self.close()
-                    return
-            elif isinstance(event, h11.EndOfMessage):
-                self._start(self._request)  # type: ignore[arg-type]
-                return
-            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
-                self.close()
-                return
+    def on_url(self, url: bytes) -> None:
+        self._url.append(url)
+        self._size += len(url)
+        if self._size > MAX_HEAD_BYTES:
+            raise _TooLarge(400, "bad_request", "malformed HTTP request: request head over 64 KiB")
 
-    def _start(self, event: h11.Request) -> None:
-        headers = tuple(
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers.raw_items()
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+        self._partial = 0
+        self._size += len(name) + len(value) + 4
+        if self._size > MAX_HEAD_BYTES:
+            raise _TooLarge(400, "bad_request", "malformed HTTP request: request head over 64 KiB")
+
+    def on_headers_complete(self) -> None:
+        self._headers_done = True
+        self._partial = 0
+        self._arrived = self._loop.time()
+        parser = self._parser
+        self._http11 = parser.get_http_version() == "1.1"
+        self._keep_alive = parser.should_keep_alive()
+        self._size = 0
+        if self._http11:
+            for name, value in self._headers:
+                if name.lower() == b"expect" and value.strip().lower() == b"100-continue":
+                    if self._task is None and not self._queue:
+                        self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    else:
+                        self._continue_due = True
+                    break
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > MAX_BODY_BYTES:
+            raise _TooLarge(413, "too_large", "request body over 64 MiB")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        self._headers_done = False
+        body = self._body
+        self._queue.append(
+            IncomingRequest(
+                self._parser.get_method().decode("ascii", "replace"),
+                b"".join(self._url).decode("latin-1"),
+                tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers),
+                body[0] if len(body) == 1 else b"".join(body),
+                self._http11,
+                self._keep_alive,
+                self._arrived,
+                self._peer,
+            )
         )
-        http11 = event.http_version == b"1.1"
-        connection = ",".join(v.lower() for k, v in headers if k.lower() == "connection")
-        keep_alive = ("close" not in connection) if http11 else ("keep-alive" in connection)
-        request = IncomingRequest(
-            method=event.method.decode("ascii", "replace"),
-            target=event.target.decode("latin-1"),
-            headers=headers,
-            body=bytes(self._body),
-            http11=http11,
-            keep_alive=keep_alive,
-            arrived_at=self._arrived,
-            client=self._peer,
-        )
-        self._task = asyncio.get_running_loop().create_task(self._run(request))
+
+    # -- answering ---------------------------------------------------------------------------
+    def _stop_reading(self) -> None:
+        self._stopped = True
+        if not self._paused_reading and self.transport is not None:
+            self._paused_reading = True
+            with contextlib.suppress(RuntimeError):
+                self.transport.pause_reading()
+
+    def _fail(self, status: int, kind: str, message: str) -> None:
+        """Answer ``status`` and close: now, or after the requests already queued."""
+        self._stop_reading()
+        self._in_message = False
+        self._broken = (status, kind, message)
+        if self._task is None:
+            self._next()
+
+    def _next(self) -> None:
+        """Start the next queued request, or finish the connection if nothing more comes."""
+        if self.closed:
+            return
+        if self._continue_due:
+            self._continue_due = False
+            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if self._queue:
+            request = self._queue.popleft()
+            self._task = self._loop.create_task(self._run(request))
+            return
+        if self._broken is not None:
+            status, kind, message = self._broken
+            log.info("%d to %s: %s", status, self._peer, message)
+            self.write(json_error(status, kind, message))
+            self.close()
+        elif self._eof or self._stopped:
+            self.close()
+        elif self._paused_reading:
+            self._paused_reading = False
+            self.transport.resume_reading()  # type: ignore[union-attr]
 
     async def _run(self, request: IncomingRequest) -> None:
         keep = False
@@ -241,17 +339,7 @@ class HttpConnection(asyncio.Protocol):
         if not keep or self.closed:
             self.close()
             return
-        # Fresh parser for the next request, fed with what the old one had not consumed.
-        data, closed = self._parser.trailing_data
-        self._parser = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
-        if data:
-            self._parser.receive_data(data)
-        if closed:
-            self._parser.receive_data(b"")
-        if self._paused_reading:
-            self._paused_reading = False
-            self.transport.resume_reading()  # type: ignore[union-attr]
-        self._pump()
+        self._next()
 
 
 @dataclass

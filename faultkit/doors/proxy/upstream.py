@@ -1,12 +1,13 @@
 """Forwarding to the real upstream (record and passthrough modes), streamed and pooled.
 
-A small HTTP/1.1 client on asyncio protocols, with h11 as its parser: connections to each
-upstream origin are kept alive and reused, and a response is handed over chunk by chunk as it
-arrives, so the proxy writes each piece to its client at once (an SSE stream passes through
-unbuffered) while :class:`Capture` notes when each chunk arrived to time a recording's events.
-It replaces ``httpx.AsyncClient`` here because the proxy's hot path is exactly this one
-request/response and httpx's pool costs milliseconds per request under concurrency (measured
-by ``benchmarks/proxy_overhead.py``); HTTP/2, proxies and redirects are not needed here.
+A small HTTP/1.1 client on asyncio protocols, with httptools (llhttp, C) as its response parser:
+connections to each upstream origin are kept alive and reused, and a response body is handed to
+the door chunk by chunk from ``data_received`` itself, so the proxy writes each piece to its
+client the moment it arrives, without a task switch, a copy or a re-join (an SSE stream passes
+through unbuffered), while :class:`Capture` notes when each chunk arrived to time a recording's
+events. It replaces ``httpx.AsyncClient`` here because the proxy's hot path is exactly this one
+request/response and a general client costs milliseconds per request under concurrency
+(measured by ``benchmarks/proxy_overhead.py``); HTTP/2, proxies and redirects are not needed.
 
 The request goes up as the client sent it, minus hop-by-hop headers and with
 ``accept-encoding: identity``: an uncompressed answer can be timed per event, edited by faults
@@ -16,14 +17,13 @@ and stored readably, and it costs nothing on loopback or in a test.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
-import h11
+import httptools
 
 from faultkit.doors.timeline import event_offsets_ms
 from faultkit.exchange import Request, Response, ResponseHead, without_headers
@@ -43,33 +43,39 @@ HOP_BY_HOP = (
     "accept-encoding",
     "expect",
 )
+_HOP_BY_HOP = frozenset(HOP_BY_HOP)
 BODY_METHODS = ("POST", "PUT", "PATCH")
 MAX_IDLE_PER_ORIGIN = 256
+SEPARATE_WRITE_BYTES = 64 * 1024  # a body this large is not copied behind its head
+
+Origin = tuple[str, str, int]
 
 
 class UpstreamError(Exception):
     """The upstream could not be reached or broke off; answered to the client as a 502."""
 
 
-@dataclass
 class Capture:
-    """A live response as it streams through: head, bytes and when each chunk arrived."""
+    """A live response as it streams through: head and, when kept, its bytes and when each
+    chunk arrived (a recording's SSE timing; a response a fault will edit)."""
 
-    head: ResponseHead
-    started: float  # monotonic time the request was sent
-    head_ms: float
-    chunks: list[bytes] = field(default_factory=list)
-    marks: list[tuple[int, float]] = field(default_factory=list)
-    size: int = 0
-    complete: bool = False
+    def __init__(self, head: ResponseHead, started: float, head_ms: float, keep: bool) -> None:
+        self.head = head
+        self.started = started  # monotonic time the request was sent
+        self.head_ms = head_ms
+        self.keep = keep
+        self.chunks: list[bytes] = []
+        self.marks: list[tuple[int, float]] = []
+        self.size = 0
+        self.complete = False
 
     def add(self, chunk: bytes) -> None:
-        if chunk:
+        self.size += len(chunk)
+        if self.keep:
             self.chunks.append(chunk)
-            self.size += len(chunk)
             self.marks.append((self.size, (time.monotonic() - self.started) * 1000))
 
-    @property
+    @cached_property
     def client_head(self) -> ResponseHead:
         """The head as the door sends it: the door frames the body itself."""
         return self.head.model_copy(
@@ -88,85 +94,312 @@ class Capture:
         return response
 
 
-class _Connection(asyncio.Protocol):
-    """One upstream connection: h11 client state plus a waiter for incoming bytes."""
+class UpstreamResponse:
+    """One request/response on an upstream connection; httptools' callbacks fill it in.
 
-    def __init__(self) -> None:
-        self.parser = h11.Connection(h11.CLIENT)
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.reused = False
+    After the head: ``early`` holds the body bytes that came with it, ``done`` says whether
+    that was all. Later chunks go to the sink set with :meth:`set_sink` as they arrive (or
+    are only captured when there is none); :meth:`wait` returns when the body is complete and
+    raises :class:`UpstreamError` when the upstream broke off. The connection goes back to the
+    pool the moment the body is complete.
+    """
+
+    def __init__(
+        self,
+        connection: _Connection,
+        origin: Origin,
+        *,
+        head_only: bool,
+        keep: bool,
+    ) -> None:
+        self.connection = connection
+        self.origin = origin
+        self._head_only = head_only
+        self._keep = keep
+        self._loop = connection.loop
+        self._head_waiter: asyncio.Future[None] = self._loop.create_future()
         self._waiter: asyncio.Future[None] | None = None
+        self._sink: Callable[[bytes], None] | None = None
+        self._status = 0
+        self._reason = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._informational = False
+        self._to_eof = False  # body delimited by the connection closing
+        self._reusable = False
+        self.received = False  # any byte of the response arrived
+        self.capture: Capture | None = None
+        self.early_chunks: list[bytes] = []
+        self.done = False
+        self.error: UpstreamError | None = None
+        self.paused = False
+        self.started = time.monotonic()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    # -- httptools callbacks -------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._headers = []
 
-    def data_received(self, data: bytes) -> None:
-        self.parser.receive_data(data)
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self.connection.parser
+        status = parser.get_status_code()  # type: ignore[union-attr]
+        if 100 <= status < 200 and status != 101:
+            self._informational = True  # 100 Continue, 103 Early Hints: the answer follows
+            self._reason = b""
+            return
+        self._status = status
+        self._reusable = parser.should_keep_alive()  # type: ignore[union-attr]
+        head = ResponseHead(
+            status=status,
+            reason=self._reason.decode("latin-1"),
+            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers),
+        )
+        self.capture = Capture(
+            head, self.started, (time.monotonic() - self.started) * 1000, self._keep
+        )
+        no_body = self._head_only or status in (204, 304)
+        if not no_body:
+            self._to_eof = (
+                head.header("content-length") is None and head.header("transfer-encoding") is None
+            )
+        if not self._head_waiter.done():
+            self._head_waiter.set_result(None)
+        if no_body:
+            # llhttp cannot be told a response answers HEAD: the body it would wait for never
+            # comes, so the exchange ends here (the next one gets a fresh parser).
+            self._complete()
+
+    def on_body(self, body: bytes) -> None:
+        if self.done:
+            return
+        self.capture.add(body)  # type: ignore[union-attr]
+        sink = self._sink
+        if sink is None:
+            self.early_chunks.append(body)
+        else:
+            sink(body)
+
+    def on_message_complete(self) -> None:
+        if self._informational:
+            self._informational = False
+            return
+        if not self.done:
+            self._complete()
+
+    # -- connection events ---------------------------------------------------------------------
+    def _complete(self) -> None:
+        self.done = True
+        if self.capture is not None:
+            self.capture.complete = True
+        self.connection.finished(self._reusable and not self._to_eof)
         self._wake()
 
-    def eof_received(self) -> bool:
-        self.parser.receive_data(b"")
+    def fail(self, error: UpstreamError) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.error = error
+        self.connection.close()
+        if not self._head_waiter.done():
+            self._head_waiter.set_exception(error)
+            self._head_waiter.exception()  # retrieved: a cancelled opener never awaits it
         self._wake()
-        return False
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.parser.their_state not in (h11.CLOSED, h11.ERROR):
-            with contextlib.suppress(RuntimeError):
-                self.parser.receive_data(b"")
-        self._wake()
+    def at_eof(self) -> None:
+        """The upstream closed the connection: the end of a close-delimited body, else a
+        break-off."""
+        if self.done:
+            return
+        if self.capture is not None and self._to_eof:
+            self._reusable = False
+            self._complete()
+        else:
+            self.fail(UpstreamError("connection closed by the upstream"))
 
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def send(self, *events: h11.Event) -> None:
-        data = b"".join(self.parser.send(e) or b"" for e in events)
-        self.transport.write(data)  # type: ignore[union-attr]
+    # -- the door's side -----------------------------------------------------------------------
+    @property
+    def early(self) -> bytes:
+        chunks = self.early_chunks
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def next_event(self, read_timeout_s: float) -> h11.Event:
-        while True:
+    def set_sink(self, sink: Callable[[bytes], None]) -> None:
+        """Hand every later body chunk to ``sink`` as it arrives."""
+        self._sink = sink
+
+    async def wait(self) -> None:
+        """Until the body is complete, or reading was paused (see :meth:`pause`)."""
+        if not self.done and not self.paused:
+            self._waiter = self._loop.create_future()
             try:
-                event = self.parser.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise UpstreamError(f"invalid response: {exc}") from None
-            if event is not h11.NEED_DATA:
-                return event
-            if self.closed:
-                raise UpstreamError("connection closed by the upstream")
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await asyncio.wait_for(self._waiter, read_timeout_s)
-            except TimeoutError:
-                raise UpstreamError(f"read timeout ({read_timeout_s:g} s)") from None
+                await self._waiter
             finally:
                 self._waiter = None
+        if self.error is not None:
+            raise self.error
+
+    def pause(self) -> None:
+        """Stop reading from the upstream (the client reads slower than it sends)."""
+        if not self.done and not self.paused:
+            self.paused = True
+            self.connection.transport.pause_reading()  # type: ignore[union-attr]
+            self._wake()
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            if not self.done:
+                self.connection.transport.resume_reading()  # type: ignore[union-attr]
+
+    def abort(self) -> None:
+        """Stop here: the rest of the body is not wanted and the connection is not reused."""
+        if not self.done:
+            self.done = True
+            self.connection.close()
+            self._wake()
+
+
+class _Connection(asyncio.Protocol):
+    """One upstream connection: feeds the parser of the exchange in progress."""
+
+    def __init__(self, pool: Upstreams, origin: Origin) -> None:
+        self.pool = pool
+        self.origin = origin
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.parser: httptools.HttpResponseParser | None = None
+        self.exchange: UpstreamResponse | None = None
+        self.closed = False
+        self.reused = False
+        self.last_read = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timeout_s = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def start(self, request: bytes, *, head_only: bool, keep: bool) -> UpstreamResponse:
+        exchange = self.exchange = UpstreamResponse(
+            self, self.origin, head_only=head_only, keep=keep
+        )
+        self.parser = httptools.HttpResponseParser(exchange)
+        self.last_read = self.loop.time()
+        self._timeout_s = self.pool.read_timeout_s
+        self._timer = self.loop.call_at(self.last_read + self._timeout_s, self._check_timeout)
+        self.transport.write(request)  # type: ignore[union-attr]
+        return exchange
+
+    def _check_timeout(self) -> None:
+        """One timer per exchange, pushed back lazily instead of re-armed on every read."""
+        self._timer = None
+        exchange = self.exchange
+        if exchange is None or exchange.done:
+            return
+        due = self.last_read + self._timeout_s
+        if self.loop.time() >= due - 0.001:
+            exchange.fail(UpstreamError(f"read timeout ({self._timeout_s:g} s)"))
+        else:
+            self._timer = self.loop.call_at(due, self._check_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        exchange = self.exchange
+        if exchange is None or exchange.done:
+            self.close()  # bytes nobody asked for: this connection cannot be trusted
+            return
+        exchange.received = True
+        self.last_read = self.loop.time()
+        try:
+            self.parser.feed_data(data)  # type: ignore[union-attr]
+        except httptools.HttpParserUpgrade:
+            exchange.fail(UpstreamError("the upstream switched protocols (not supported)"))
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else exc
+            exchange.fail(UpstreamError(f"invalid response: {cause or exc}"))
+
+    def eof_received(self) -> bool:
+        self._lost()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost()
+
+    def _lost(self) -> None:
+        self.closed = True
+        exchange = self.exchange
+        if exchange is not None and not exchange.done:
+            exchange.at_eof()
+        self._stop_timer()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def finished(self, reusable: bool) -> None:
+        """The exchange in progress is complete: back to the pool, or closed."""
+        self._stop_timer()
+        self.exchange = None
+        if reusable and not self.closed:
+            self.pool._release(self)
+        else:
+            self.close()
 
     def close(self) -> None:
         self.closed = True
+        self._stop_timer()
         if self.transport is not None:
             self.transport.close()
 
-    @property
-    def reusable(self) -> bool:
-        return (
-            not self.closed
-            and self.parser.our_state is h11.DONE
-            and self.parser.their_state is h11.DONE
-        )
+
+@lru_cache(maxsize=256)
+def _origin_of(url_prefix: str) -> tuple[Origin, str]:
+    """(scheme, host, port) and the ``host`` header value of ``scheme://netloc``."""
+    parts = urlsplit(url_prefix)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return (scheme, parts.hostname or "", port), parts.netloc
 
 
-@dataclass
-class UpstreamResponse:
-    """The body side of an open upstream response (read it with ``Upstreams.stream``)."""
+def _split(url: str) -> tuple[Origin, str, str]:
+    """Origin, ``host`` header and request target of an absolute URL."""
+    scheme_end = url.find("://")
+    path_at = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
+    query_at = url.find("?", scheme_end + 3) if scheme_end >= 0 else -1
+    cut = min(i for i in (path_at, query_at, len(url)) if i >= 0)
+    origin, netloc = _origin_of(url[:cut])
+    target = url[cut:].split("#", 1)[0]
+    if not target.startswith("/"):
+        target = "/" + target
+    return origin, netloc, target
 
-    connection: _Connection
-    origin: tuple[str, str, int]
-    released: bool = False
-    early: bytes = b""  # body bytes that arrived with the head
-    done: bool = False  # the whole body arrived with the head
+
+def _latin1(text: str) -> bytes:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def encode_request(request: Request, target: str, netloc: str) -> tuple[bytes, bytes]:
+    """The head (and body) that go upstream: hop-by-hop headers dropped, identity encoding."""
+    lines = [f"{request.method} {target} HTTP/1.1", f"host: {netloc}"]
+    lines.extend(
+        f"{name}: {value}" for name, value in request.headers if name.lower() not in _HOP_BY_HOP
+    )
+    lines.append("accept-encoding: identity")
+    body = request.body
+    if body or request.method.upper() in BODY_METHODS:
+        lines.append(f"content-length: {len(body)}")
+    lines.append("\r\n")
+    return _latin1("\r\n".join(lines)), body
 
 
 class Upstreams:
@@ -175,7 +408,7 @@ class Upstreams:
     def __init__(self, *, connect_timeout_s: float = 10.0, read_timeout_s: float = 600.0) -> None:
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
 
     async def aclose(self) -> None:
@@ -184,7 +417,7 @@ class Upstreams:
                 connection.close()
         self._idle.clear()
 
-    async def _connect(self, origin: tuple[str, str, int]) -> _Connection:
+    async def _connect(self, origin: Origin) -> _Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         context = None
@@ -193,7 +426,11 @@ class Upstreams:
         try:
             _, connection = await asyncio.wait_for(
                 loop.create_connection(
-                    _Connection, host, port, ssl=context, server_hostname=host if context else None
+                    lambda: _Connection(self, origin),
+                    host,
+                    port,
+                    ssl=context,
+                    server_hostname=host if context else None,
                 ),
                 self.connect_timeout_s,
             )
@@ -203,7 +440,7 @@ class Upstreams:
             raise UpstreamError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
         return connection
 
-    def _take_idle(self, origin: tuple[str, str, int]) -> _Connection | None:
+    def _take_idle(self, origin: Origin) -> _Connection | None:
         idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
@@ -212,111 +449,51 @@ class Upstreams:
                 return connection
         return None
 
-    def _release(self, handle: UpstreamResponse) -> None:
-        if handle.released:
-            return
-        handle.released = True
-        connection = handle.connection
-        if connection.reusable:
-            connection.parser.start_next_cycle()
-            idle = self._idle.setdefault(handle.origin, [])
-            if len(idle) < MAX_IDLE_PER_ORIGIN:
-                idle.append(connection)
-                return
-        connection.close()
+    def _release(self, connection: _Connection) -> None:
+        idle = self._idle.setdefault(connection.origin, [])
+        if len(idle) < MAX_IDLE_PER_ORIGIN:
+            idle.append(connection)
+        else:
+            connection.close()
 
-    async def open(self, request: Request) -> tuple[Capture, UpstreamResponse]:
+    async def open(
+        self, request: Request, *, keep_body: bool = False
+    ) -> tuple[Capture, UpstreamResponse]:
         """Send ``request`` (its ``url`` is the real upstream URL) and return once the head
-        has arrived. Read the body with :meth:`stream`, which also releases the connection."""
-        parts = urlsplit(request.url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname or ""
-        port = parts.port or (443 if scheme == "https" else 80)
-        origin = (scheme, host, port)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = [("host", parts.netloc)]
-        headers += without_headers(request.headers, *HOP_BY_HOP)
-        headers.append(("accept-encoding", "identity"))
-        if request.body or request.method.upper() in BODY_METHODS:
-            headers.append(("content-length", str(len(request.body))))
-        events: list[h11.Event] = [
-            h11.Request(method=request.method, target=target, headers=headers)
-        ]
-        if request.body:
-            events.append(h11.Data(data=request.body))
-        events.append(h11.EndOfMessage())
+        has arrived. ``keep_body`` keeps the body and its timing in the capture (to record it
+        or to edit it); otherwise only its size is counted."""
+        origin, netloc, target = _split(request.url)
+        head, body = encode_request(request, target, netloc)
+        data = head + body if len(body) < SEPARATE_WRITE_BYTES else head
+        head_only = request.method.upper() == "HEAD"
         for attempt in (1, 2):
             connection = self._take_idle(origin) if attempt == 1 else None
             connection = connection or await self._connect(origin)
-            started = time.monotonic()
+            exchange = connection.start(data, head_only=head_only, keep=keep_body)
+            if data is head and body:
+                connection.transport.write(body)  # type: ignore[union-attr]
             try:
-                connection.send(*events)
-                event = await connection.next_event(self.read_timeout_s)
-                while isinstance(event, h11.InformationalResponse):
-                    event = await connection.next_event(self.read_timeout_s)
-            except (UpstreamError, h11.LocalProtocolError) as exc:
-                connection.close()
+                await exchange._head_waiter
+            except UpstreamError:
                 # A kept-alive connection the upstream had closed: retry once on a new one.
-                if attempt == 1 and connection.reused:
+                if attempt == 1 and connection.reused and not exchange.received:
                     continue
-                raise UpstreamError(str(exc)) from None
-            if not isinstance(event, h11.Response):
-                connection.close()
-                raise UpstreamError(f"unexpected {type(event).__name__} instead of a response")
+                raise
+            except BaseException:
+                connection.close()  # cancelled (the client left): the answer is not wanted
+                raise
             break
-        head = ResponseHead(
-            status=event.status_code,
-            reason=event.reason.decode("latin-1"),
-            headers=tuple(
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers.raw_items()
-            ),
-        )
-        capture = Capture(head=head, started=started, head_ms=(time.monotonic() - started) * 1000)
-        handle = UpstreamResponse(connection, origin)
-        self._take_early(capture, handle)
-        return capture, handle
-
-    def _take_early(self, capture: Capture, handle: UpstreamResponse) -> None:
-        """Body bytes already received with the head, so the door can send head and body in
-        one write (one syscall and one segment, instead of two)."""
-        parser = handle.connection.parser
-        early: list[bytes] = []
-        while True:
-            try:
-                event = parser.next_event()
-            except h11.RemoteProtocolError:
-                break  # reported by ``stream`` on the next read
-            if isinstance(event, h11.Data):
-                chunk = bytes(event.data)
-                capture.add(chunk)
-                early.append(chunk)
-            elif isinstance(event, h11.EndOfMessage):
-                capture.complete = handle.done = True
-                self._release(handle)
-                break
-            else:
-                break
-        handle.early = b"".join(early)
-
-    async def stream(self, capture: Capture, handle: UpstreamResponse) -> AsyncIterator[bytes]:
-        """The body chunks after ``handle.early`` as they arrive, each noted in ``capture``."""
-        connection = handle.connection
-        try:
-            while not handle.done:
-                event = await connection.next_event(self.read_timeout_s)
-                if isinstance(event, h11.Data):
-                    chunk = bytes(event.data)
-                    capture.add(chunk)
-                    yield chunk
-                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                    capture.complete = handle.done = True
-                    return
-        finally:
-            self._release(handle)
+        assert exchange.capture is not None
+        return exchange.capture, exchange
 
     async def fetch(self, request: Request) -> Capture:
-        """The whole response (for a request a fault will edit)."""
-        capture, handle = await self.open(request)  # ``early`` bytes are in ``capture``
-        async for _ in self.stream(capture, handle):
-            pass
+        """The whole response (for a request a fault will edit, or to record)."""
+        capture, response = await self.open(request, keep_body=True)
+        try:
+            while not response.done:
+                await response.wait()
+            if response.error is not None:
+                raise response.error
+        finally:
+            response.abort()
         return capture

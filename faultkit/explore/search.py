@@ -1,31 +1,20 @@
-"""``faultkit explore``: let hypothesis search fault schedules for the ones that break the target.
+"""The search: hypothesis runs a trial per generated fault schedule and shrinks the ones the
+target does not survive.
 
-Hand-written scenarios test the failures someone thought of. Exploring runs the target under
-many generated schedules (:func:`faultkit.strategies.fault_plans`), judges each run with the
-oracle, and when a schedule leaves the target uncontrolled, hypothesis shrinks it to the fewest
-and plainest faults that still do. Each kind of uncontrolled verdict (crash, retry storm,
-leaked invalid output...) is shrunk on its own, so one search can report several distinct
-weaknesses. The minimal schedules are written as scenario files: run them as regressions.
-
-Hypothesis keeps its example database in ``.faultkit/hypothesis/`` so schedules that failed
-before are replayed first next time, before any new search.
-
-The same check backs the pytest side: :func:`check_plan` resets a session's engine to a plan,
-runs the target, and judges it; :func:`assert_plan_controlled` raises with the shrunk plan as
-scenario YAML, its summary in words, and the repro command.
-
-Hypothesis is imported lazily: ``faultkit --help`` and the rest of the CLI never need it.
+A trial is any ``plan -> Verdict`` function (the runner's cell, a test's own world). Each kind
+of uncontrolled verdict raises its own exception class, because hypothesis shrinks failures
+with different exception types separately: one search reports a crash and a retry storm as two
+weaknesses, each with its own minimal schedule.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from faultkit.errors import FaultkitError
 from faultkit.scenario import Scenario
@@ -33,14 +22,10 @@ from faultkit.scenario import Scenario
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-    from faultkit.engine import Engine
-    from faultkit.oracle import Contract, Verdict
-    from faultkit.session import FaultkitSession
+    from faultkit.oracle import Verdict
 
 DEFAULT_BUDGET = 200
 DATABASE_DIR = Path(".faultkit") / "hypothesis"
-NO_CASE: Any = object()
-
 
 Trial = Callable[[Scenario], "Verdict"]
 
@@ -79,77 +64,7 @@ def failure_for(plan: Scenario, verdict: Verdict, repro: str | None = None) -> U
     return _exception_for(verdict.kind)(plan, verdict, report)
 
 
-# -- running a plan in a pytest session -------------------------------------------------------
-def reset_engine(engine: Engine, plan: Scenario, store: Any = None) -> None:
-    """Make ``engine`` run ``plan`` from a clean slate: the plan's rules and seed, an empty
-    ledger, call counters at zero and (when ``store`` can) recordings rewound. Clients already
-    wired to the engine keep working, which is what lets one pytest fixture serve every
-    example hypothesis generates."""
-    engine.clear_rules()
-    engine.ledger.reset()
-    engine.scenario = plan
-    engine.seed = plan.seed
-    for index, rule in enumerate(plan.rules):
-        engine.add_rule(
-            rule if rule.name else rule.model_copy(update={"name": plan.rule_label(index)})
-        )
-    rewind = getattr(store, "rewind", None)
-    if callable(rewind):
-        rewind()
-
-
-def _pytest_repro() -> str | None:
-    current = os.environ.get("PYTEST_CURRENT_TEST")
-    if not current:
-        return None
-    nodeid = current.rsplit(" (", 1)[0]
-    return f"pytest '{nodeid}' (hypothesis replays the saved failure first)"
-
-
-def check_plan(
-    session: FaultkitSession,
-    target: Callable[..., Any],
-    case: Any = NO_CASE,
-    *,
-    plan: Scenario | None = None,
-    contract: Contract | None = None,
-) -> Verdict:
-    """Run ``target(case)`` (or ``target()``) under ``plan`` on ``session``'s engine and judge it.
-
-    With a plan the engine is reset to it first (see :func:`reset_engine`); without one the
-    session's current rules and ledger are judged as they are."""
-    from faultkit.oracle import capture, judge
-
-    if plan is not None:
-        reset_engine(session.engine, plan, session.store)
-    result = capture(target) if case is NO_CASE else capture(target, case)
-    scenario = plan if plan is not None else session.engine.scenario
-    verdict = judge(session.engine.ledger, result, contract, scenario)
-    _record_event(verdict)
-    return verdict
-
-
-def assert_plan_controlled(
-    session: FaultkitSession,
-    target: Callable[..., Any],
-    case: Any = NO_CASE,
-    *,
-    plan: Scenario | None = None,
-    contract: Contract | None = None,
-    repro: str | None = None,
-) -> Verdict:
-    """:func:`check_plan`, raising :class:`UncontrolledPlan` unless the verdict is controlled
-    and allowed. The message holds the verdict and its evidence, the plan in words, the plan
-    as scenario YAML to save under ``scenarios/``, and the repro command."""
-    __tracebackhide__ = True
-    verdict = check_plan(session, target, case, plan=plan, contract=contract)
-    if verdict.ok:
-        return verdict
-    scenario = plan if plan is not None else session.engine.scenario
-    raise failure_for(scenario, verdict, repro or _pytest_repro())
-
-
-def _record_event(verdict: Verdict) -> None:
+def record_event(verdict: Verdict) -> None:
     """Count verdicts in hypothesis's statistics (``--hypothesis-show-statistics``)."""
     try:
         from hypothesis import event
@@ -212,18 +127,18 @@ def explore(
     if database is not None:
         folder = Path(database)
         if key:
-            folder = folder / _slug(key)
+            folder = folder / slug(key)
         db = DirectoryBasedExampleDatabase(str(folder))
 
     def run_once(plan: Scenario) -> None:
         verdict = trial(plan)
         result.examples += 1
         result.verdicts[verdict.kind] = result.verdicts.get(verdict.kind, 0) + 1
-        _record_event(verdict)
+        record_event(verdict)
         if not verdict.ok:
             raise failure_for(plan, verdict, repro(plan) if repro else None)
 
-    test = settings(
+    options = settings(
         max_examples=budget,
         deadline=None,
         database=db,
@@ -232,9 +147,13 @@ def explore(
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
         suppress_health_check=list(HealthCheck),
         print_blob=False,
-    )(given(plan=strategy)(run_once))
+    )
+    test = given(plan=strategy)(run_once)
     if seed is not None:
+        # @seed also switches the database off; the settings applied after it switch it back
+        # on, so a seeded search still replays what failed before.
         test = fixed_seed(seed)(test)
+    test = options(test)
     try:
         test()
     except UncontrolledPlan as exc:
@@ -260,7 +179,7 @@ def _leaves(group: BaseExceptionGroup | None) -> list[UncontrolledPlan]:
     return out
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:40] or "target"
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     return f"{readable}-{digest}"

@@ -1,0 +1,302 @@
+"""``faultkit explore TARGET``: the search from the command line.
+
+The target, its cases, contract and cassettes are loaded exactly as ``faultkit run`` loads them
+(a ``package.module:function``, an ``http(s)://`` endpoint behind ``--proxy``, or a bundled
+example app by name: ``robust``, ``naive``), and every generated schedule runs as one ``faultkit
+run`` cell. Routes default to the hosts the cassettes recorded. Each minimal failing schedule is
+written as a scenario file (``--scenarios-out``, default ``.faultkit/explored``) and printed with
+the ``faultkit run`` command that reproduces it.
+
+Exit 0 when no schedule left the target uncontrolled, 1 when some did, 2 for a user mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shlex
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from faultkit.errors import FaultkitError
+from faultkit.explore.search import DATABASE_DIR, DEFAULT_BUDGET, ExploreResult, slug
+from faultkit.faults import FAULTS
+from faultkit.scenario import Scenario
+
+DEFAULT_OUT = Path(".faultkit") / "explored"
+PROGRESS_EVERY = 10
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Register ``explore`` on the ``faultkit`` sub-command parser."""
+    parser = commands.add_parser(
+        "explore",
+        help="search fault schedules for the ones the target does not survive (hypothesis)",
+        description="Generate fault schedules, run the target under each, judge it, and shrink "
+        "every schedule that leaves it uncontrolled to the fewest, plainest faults. Minimal "
+        "schedules are saved as scenario files; failures found before are replayed first.",
+    )
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="package.module:function, an http(s):// endpoint (with --proxy), or a bundled "
+        "example app: robust, naive",
+    )
+    parser.add_argument("--cases", metavar="FILE", help="cases file: inputs and the contract")
+    parser.add_argument("--case", action="append", metavar="NAME", help="only this case")
+    parser.add_argument(
+        "--cassettes", action="append", metavar="PATH", help="cassette file or directory to replay"
+    )
+    parser.add_argument("--proxy", metavar="URL", help="control URL of the faultkit proxy")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=DEFAULT_BUDGET,
+        metavar="N",
+        help=f"schedules to try (default {DEFAULT_BUDGET}); shrinking comes on top",
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="search seed (default: a new one)")
+    parser.add_argument(
+        "--routes",
+        nargs="+",
+        metavar="ROUTE",
+        help="routes (globs) to put faults on (default: the hosts in the cassettes)",
+    )
+    parser.add_argument(
+        "--faults",
+        nargs="+",
+        metavar="FAULT",
+        help=f"fault types to try (default: all): {', '.join(sorted(FAULTS))}",
+    )
+    parser.add_argument(
+        "--max-faults", type=int, default=4, metavar="N", help="faults per schedule (default 4)"
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=3,
+        metavar="N",
+        help="faults go on calls 1..N of a route (default 3)",
+    )
+    parser.add_argument(
+        "--max-delay-ms",
+        type=int,
+        default=2000,
+        metavar="MS",
+        help="longest latency, stall or timeout tried (default 2000)",
+    )
+    parser.add_argument(
+        "--max-retry-after-s",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="longest retry-after an HTTP error asks for (default 2)",
+    )
+    parser.add_argument(
+        "--scenarios-out",
+        default=str(DEFAULT_OUT),
+        metavar="DIR",
+        help=f"where minimal failing schedules are written (default {DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--database",
+        default=str(DATABASE_DIR),
+        metavar="DIR",
+        help=f"hypothesis example database (default {DATABASE_DIR})",
+    )
+    parser.add_argument("--no-database", action="store_true", help="keep no example database")
+    parser.add_argument(
+        "--timing-scale",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="scale the recorded stream timing (faults keep their own timing)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(run=main)
+    return parser
+
+
+# -- the target, as `faultkit run` loads it ------------------------------------------------------
+class _Setup:
+    """Target, cases, contract and cassettes, and the command prefix that re-runs the target."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from faultkit.runner import bundled
+        from faultkit.runner.cases import CasesFile, load_cases
+        from faultkit.runner.errors import RunError
+        from faultkit.runner.target import load_callable, load_target
+
+        self.run_args: list[str] = ["faultkit", "run"]
+        if args.target in bundled.APPS:
+            bundled.ensure_importable()
+            cases_file = load_cases(args.cases or bundled.cases_path())
+            self.target = load_callable(bundled.APPS[args.target], args.target)
+            self.run_args += ["--app", args.target]
+        else:
+            cases_file = load_cases(args.cases) if args.cases else CasesFile()
+            ref = args.target or cases_file.target
+            if ref is None:
+                raise RunError(
+                    "give a TARGET (package.module:function, a URL with --proxy, or one of "
+                    f"{', '.join(sorted(bundled.APPS))}), or a --cases file that names one"
+                )
+            self.target = load_target(ref, proxy=args.proxy)
+            self.run_args.append(ref)
+        self.cases = cases_file.select(args.case or [])
+        self.target.check_cases(self.cases)
+        self.cases_file = cases_file
+        self.cassettes = cases_file.cassette_paths() + [Path(p) for p in args.cassettes or []]
+        missing = [str(p) for p in self.cassettes if not p.exists()]
+        if missing:
+            raise RunError(f"cassette not found: {', '.join(missing)}")
+        if args.cases:
+            self.run_args += ["--cases", args.cases]
+        self.run_args += [a for p in args.cassettes or [] for a in ("--cassettes", p)]
+        self.run_args += [a for c in args.case or [] for a in ("--case", c)]
+        if args.proxy:
+            self.run_args += ["--proxy", args.proxy]
+        if args.timing_scale != 1.0:
+            self.run_args += ["--timing-scale", f"{args.timing_scale:g}"]
+
+    def repro(self, path: Path) -> str:
+        return shlex.join([*self.run_args, "--scenarios", str(path)])
+
+
+def routes_of(recordings: list[Any]) -> list[str]:
+    """The routes the recorded requests took, providers first, each once."""
+    from faultkit.doors.timeline import KNOWN_ROUTES, route_for_host
+
+    seen: dict[str, None] = {}
+    for cassette in recordings:
+        for interaction in cassette.interactions:
+            host = urlsplit(interaction.request.url).hostname
+            if host:
+                seen.setdefault(route_for_host(host), None)
+    providers = set(KNOWN_ROUTES.values())
+    return sorted(seen, key=lambda route: route not in providers)
+
+
+def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, list[str]]:
+    """The per-schedule trial (every case, as one `faultkit run` cell each) and the routes."""
+    from faultkit.cassettes import load_cassette
+    from faultkit.cassettes.store import cassette_files
+    from faultkit.runner.run import RunPlan, _engines, _run_cell
+
+    plan = RunPlan(
+        mode="target",
+        targets=[setup.target],
+        scenarios=[],
+        cases=setup.cases,
+        contract=setup.cases_file.contract,
+        cassettes=setup.cassettes,
+        match_on=tuple(setup.cases_file.match_on),
+        ignore_body_fields=tuple(setup.cases_file.ignore_body_fields),
+        timing_scale=args.timing_scale,
+    )
+    recordings = [load_cassette(p) for p in cassette_files(plan.cassettes)]
+    engines = _engines(plan, recordings)
+    counts: dict[str, int] = {}
+    tried = [0]
+    started = time.monotonic()
+
+    def trial(scenario: Scenario) -> Any:
+        verdict = None
+        for case in setup.cases:
+            verdict = _run_cell(plan, setup.target, scenario, case, engines).verdict
+            if not verdict.ok:
+                break
+        assert verdict is not None
+        tried[0] += 1
+        counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
+        if not args.quiet and tried[0] % PROGRESS_EVERY == 0:
+            tally = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+            elapsed = time.monotonic() - started
+            print(f"[{tried[0]} schedules, {elapsed:.0f} s] {tally}", file=err, flush=True)
+        return verdict
+
+    return trial, args.routes or routes_of(recordings)
+
+
+# -- running ---------------------------------------------------------------------------------------
+def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        raise FaultkitError(
+            "faultkit explore needs hypothesis: pip install hypothesis (or faultkit[dev])"
+        ) from None
+    from faultkit.explore.search import explore, save_failures
+    from faultkit.runner.run import placeholder_keys
+    from faultkit.strategies import fault_plans
+
+    for name, value, least in (("--budget", args.budget, 1), ("--calls", args.calls, 1)):
+        if value < least:
+            raise FaultkitError(f"{name} must be at least {least}, got {value}")
+    setup = _Setup(args)
+    trial, routes = _trial(args, setup, err)
+    prefix = f"explored-{slug(setup.target.name)}"
+    strategy = fault_plans(
+        routes=routes or None,
+        max_faults=args.max_faults,
+        faults=args.faults,
+        calls=args.calls,
+        name=prefix,
+        max_delay_ms=args.max_delay_ms,
+        max_retry_after_s=args.max_retry_after_s,
+    )
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    if not args.quiet:
+        where = ", ".join(routes) if routes else "any route"
+        print(
+            f"faultkit explore: {setup.target.name} x {len(setup.cases)} case(s), faults on "
+            f"{where}, budget {args.budget}, seed {seed}",
+            file=err,
+            flush=True,
+        )
+    started = time.monotonic()
+    key = "|".join([setup.target.ref, *(c.name for c in setup.cases)])
+    with placeholder_keys():
+        result = explore(
+            trial,
+            strategy,
+            budget=args.budget,
+            seed=seed,
+            database=None if args.no_database else args.database,
+            key=key,
+        )
+    paths = save_failures(result, args.scenarios_out, prefix=prefix)
+    _print(result, paths, setup.repro, out)
+    tally = ", ".join(f"{k} {n}" for k, n in sorted(result.verdicts.items())) or "none"
+    print(
+        f"explored {result.examples} schedule(s) in {time.monotonic() - started:.1f} s "
+        f"({tally}); search seed {seed}",
+        file=out,
+    )
+    return 0 if result.ok else 1
+
+
+def _print(
+    result: ExploreResult, paths: list[Path], repro: Callable[[Path], str], out: TextIO
+) -> None:
+    from faultkit.strategies.describe import failure_report
+
+    if not result.failures:
+        print("no schedule left the target uncontrolled", file=out)
+        return
+    print(f"{len(result.failures)} kind(s) of uncontrolled outcome found:", file=out)
+    for found, path in zip(result.failures, paths, strict=True):
+        print(file=out)
+        report = failure_report(
+            Scenario.load(path),
+            repro=repro(path),
+            verdict=found.verdict.explain(),
+            save_as=str(path),
+            saved=True,
+        )
+        print(report, file=out)
+    print(file=out)
