@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from faultkit.errors import FaultkitError
-from faultkit.explore.search import DATABASE_DIR, DEFAULT_BUDGET, ExploreResult, slug
+from faultkit.explore.search import DATABASE_DIR, DEFAULT_BUDGET, ExploreResult, readable
 from faultkit.faults import FAULTS
 from faultkit.scenario import Scenario
 
@@ -239,7 +239,7 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise FaultkitError(f"{name} must be at least {least}, got {value}")
     setup = _Setup(args)
     trial, routes = _trial(args, setup, err)
-    prefix = f"explored-{slug(setup.target.name)}"
+    prefix = f"explored-{readable(setup.target.name)}"
     strategy = fault_plans(
         routes=routes or None,
         max_faults=args.max_faults,
@@ -291,6 +291,12 @@ def _print(
     print(f"{len(result.failures)} kind(s) of uncontrolled outcome found:", file=out)
     for found, path in zip(result.failures, paths, strict=True):
         print(file=out)
+        if not found.reproduced:
+            print(
+                "note: re-running this schedule gave another verdict: the outcome depends on "
+                "timing; run the saved scenario a few times to confirm it",
+                file=out,
+            )
         report = failure_report(
             Scenario.load(path),
             repro=repro(path),

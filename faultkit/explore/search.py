@@ -78,13 +78,15 @@ def record_event(verdict: Verdict) -> None:
 # -- the search --------------------------------------------------------------------------------
 @dataclass
 class Found:
-    """One minimal failing schedule: the plan, its verdict, the printed report, and where it
-    was saved (when it was)."""
+    """One minimal failing schedule: the plan, its verdict, the printed report, where it was
+    saved (when it was), and whether re-running it gave the same kind of verdict again (a
+    target whose outcome depends on timing may not)."""
 
     plan: Scenario
     verdict: Verdict
     report: str
     path: Path | None = None
+    reproduced: bool = True
 
 
 @dataclass
@@ -109,13 +111,18 @@ def explore(
     key: str = "",
     repro: Callable[[Scenario], str] | None = None,
     derandomize: bool = False,
+    polish: bool = True,
 ) -> ExploreResult:
     """Search ``strategy``'s plans for ones under which ``trial`` gives an uncontrolled verdict.
 
     ``budget`` is hypothesis's ``max_examples``; ``seed`` fixes the search (None: a fresh
     one); ``database`` is the example-database directory (None: none), and ``key`` keeps
     different targets' examples apart in it. ``repro(plan)`` is the command printed for a found
-    plan. Returns every distinct minimal failure, one per verdict kind."""
+    plan. Returns every distinct minimal failure, one per verdict kind.
+
+    With ``polish`` each finding is re-run, then its rules are dropped one at a time while the
+    same kind of failure remains (:func:`polish_plan`): hypothesis stops shrinking every
+    finding when one of several stops reproducing, which a target with real timing can do."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
     from hypothesis.database import DirectoryBasedExampleDatabase
@@ -164,7 +171,41 @@ def explore(
             raise others from None
         for exc in _leaves(found):
             result.failures.append(Found(exc.plan, exc.verdict, exc.report))
+    if polish:
+        result.failures = [_polished(trial, found, repro) for found in result.failures]
     return result
+
+
+def polish_plan(trial: Trial, plan: Scenario, kind: str) -> tuple[Scenario, Verdict | None]:
+    """``plan`` with every rule dropped whose absence still gives a ``kind`` verdict (one
+    at a time, first to last), and the verdict of the result (None: ``plan`` itself did not
+    give ``kind`` again)."""
+    from faultkit.strategies.describe import summarize
+
+    verdict = trial(plan)
+    if verdict.kind != kind:
+        return plan, None
+    index = 0
+    while index < len(plan.rules):
+        rules = [*plan.rules[:index], *plan.rules[index + 1 :]]
+        candidate = Scenario.model_validate({**plan.model_dump(), "rules": rules})
+        candidate = candidate.model_copy(update={"description": summarize(candidate)})
+        again = trial(candidate)
+        if again.kind == kind:
+            plan, verdict = candidate, again
+        else:
+            index += 1
+    return plan, verdict
+
+
+def _polished(trial: Trial, found: Found, repro: Callable[[Scenario], str] | None) -> Found:
+    plan, verdict = polish_plan(trial, found.plan, found.verdict.kind)
+    if verdict is None:
+        return Found(found.plan, found.verdict, found.report, reproduced=False)
+    if plan == found.plan:
+        return found
+    failure = failure_for(plan, verdict, repro(plan) if repro else None)
+    return Found(plan, verdict, failure.report)
 
 
 def _leaves(group: BaseExceptionGroup | None) -> list[UncontrolledPlan]:
@@ -179,10 +220,15 @@ def _leaves(group: BaseExceptionGroup | None) -> list[UncontrolledPlan]:
     return out
 
 
+def readable(text: str) -> str:
+    """``text`` as a file and scenario name: letters, digits and ``_.-``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:40] or "target"
+
+
 def slug(text: str) -> str:
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:40] or "target"
+    """A readable name for ``text`` plus a short hash, so different texts never collide."""
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-    return f"{readable}-{digest}"
+    return f"{readable(text)}-{digest}"
 
 
 def save_failures(

@@ -159,6 +159,46 @@ def name_rules(items: Iterable[Rule]) -> list[Rule]:
     return named
 
 
+def _covered_calls(when: When) -> set[int] | None:
+    """The calls a plain ``nth`` / ``calls`` rule faults; None for "every call". Raises
+    ValueError for conditions this module never generates (probability, every, windows)."""
+    if when.probability < 1 or when.after or when.every or when.window_ms:
+        raise ValueError("not a plain call selection")
+    span = when.call_range()
+    if when.nth is not None:
+        return {when.nth} if span is None or span[0] <= when.nth <= span[1] else set()
+    return set(range(span[0], span[1] + 1)) if span is not None else None
+
+
+def without_overridden(items: Sequence[Rule]) -> list[Rule]:
+    """``items`` (in the order the engine applies them) without rules whose fault a later rule
+    always replaces: a later fault that answers on its own (an HTTP error, a timeout, a reset
+    before the head, a gateway page) on the same route and at least the same calls leaves
+    nothing of an earlier one. Such a rule changes nothing on the wire, but the ledger would
+    still list it (with, say, a retry-after nobody received), so it is left out."""
+    kept: list[Rule] = []
+    for index, rule in enumerate(items):
+        try:
+            mine = _covered_calls(rule.when)
+        except ValueError:
+            kept.append(rule)
+            continue
+        shadowed = False
+        for later in items[index + 1 :]:
+            if later.match != rule.match or later.fault.needs_source:
+                continue
+            try:
+                theirs = _covered_calls(later.when)
+            except ValueError:
+                continue
+            if theirs is None or (mine is not None and mine <= theirs):
+                shadowed = True
+                break
+        if not shadowed:
+            kept.append(rule)
+    return kept
+
+
 def build_plan(
     items: Sequence[Rule],
     *,
@@ -167,11 +207,12 @@ def build_plan(
     expect: Expectation | None = None,
     route_order: Sequence[str | None] = (),
 ) -> Scenario:
-    """A scenario from ``items``: sorted by route (in ``route_order``) then first call, named,
-    described in words, validated as any scenario is."""
+    """A scenario from ``items``: sorted by route (in ``route_order``) then first call, rules
+    that a later one overrides left out (:func:`without_overridden`), named, described in
+    words, validated as any scenario is."""
     order = {route: i for i, route in enumerate(route_order)}
     ordered = sorted(items, key=lambda r: (order.get(r.match.route, len(order)), _first_call(r)))
-    named = name_rules(ordered)
+    named = name_rules(without_overridden(ordered))
     data: dict[str, Any] = {"name": name, "seed": seed, "rules": named}
     if expect is not None:
         data["expect"] = expect
@@ -232,4 +273,4 @@ def fault_plans(
     )
 
 
-__all__ = ["build_plan", "fault_plans", "name_rules", "rules", "whens"]
+__all__ = ["build_plan", "fault_plans", "name_rules", "rules", "whens", "without_overridden"]
