@@ -51,6 +51,20 @@ def _pytest_repro() -> str | None:
     return f"pytest '{nodeid}' (hypothesis replays the saved failure first)"
 
 
+def _note(plan: Scenario) -> None:
+    """Put the schedule in hypothesis's report of the failing example, so it shows whatever
+    the test then fails on (the verdict, or an assertion of the test's own)."""
+    try:
+        from hypothesis import note
+        from hypothesis.control import currently_in_test_context
+    except ImportError:  # pragma: no cover - a hand-written plan, without hypothesis
+        return
+    from faultkit.strategies.describe import summarize
+
+    if currently_in_test_context():
+        note(f"fault schedule: {summarize(plan)}")
+
+
 def check_plan(
     session: FaultkitSession,
     target: Callable[..., Any],
@@ -73,6 +87,7 @@ def check_plan(
 
     if plan is not None:
         reset_engine(session.engine, plan, session.store)
+        _note(plan)
     contract = contract or Contract()
     is_async = inspect.iscoroutinefunction(target)
     origin = clock_origin(session.engine)

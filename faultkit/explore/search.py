@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from faultkit.errors import FaultkitError
 from faultkit.scenario import Scenario
@@ -177,25 +177,45 @@ def explore(
 
 
 def polish_plan(trial: Trial, plan: Scenario, kind: str) -> tuple[Scenario, Verdict | None]:
-    """``plan`` with every rule dropped whose absence still gives a ``kind`` verdict (one
-    at a time, first to last), and the verdict of the result (None: ``plan`` itself did not
-    give ``kind`` again)."""
-    from faultkit.strategies.describe import summarize
-
+    """``plan`` made as small as the trial allows while it still gives a ``kind`` verdict:
+    rules dropped one at a time, then runs of calls (``calls: "1-2"``) narrowed to one call.
+    Returns the plan and its verdict (None: ``plan`` itself did not give ``kind`` again)."""
     verdict = trial(plan)
     if verdict.kind != kind:
         return plan, None
     index = 0
     while index < len(plan.rules):
-        rules = [*plan.rules[:index], *plan.rules[index + 1 :]]
-        candidate = Scenario.model_validate({**plan.model_dump(), "rules": rules})
-        candidate = candidate.model_copy(update={"description": summarize(candidate)})
+        candidate = _with_rules(plan, [*plan.rules[:index], *plan.rules[index + 1 :]])
         again = trial(candidate)
         if again.kind == kind:
             plan, verdict = candidate, again
         else:
             index += 1
+    for index, rule in enumerate(plan.rules):
+        span = rule.when.call_range()
+        if span is None or rule.when.nth is not None:
+            continue
+        for call in range(span[0], span[1] + 1):
+            when = rule.when.model_copy(update={"calls": None, "nth": call})
+            single = rule.model_copy(update={"when": when, "name": None})
+            candidate = _with_rules(plan, [*plan.rules[:index], single, *plan.rules[index + 1 :]])
+            again = trial(candidate)
+            if again.kind == kind:
+                plan, verdict = candidate, again
+                break
     return plan, verdict
+
+
+def _with_rules(plan: Scenario, rules: list[Any]) -> Scenario:
+    """``plan`` with ``rules``; a rule without a name gets one. Names are otherwise kept: a
+    rule's name seeds its fault's random choices, so renaming it could change what it does
+    (a renamed candidate is re-run like any other, and only kept if it still fails)."""
+    from faultkit.strategies.describe import summarize
+    from faultkit.strategies.plans import name_rules
+
+    data = {**plan.model_dump(), "rules": [r.model_dump() for r in name_rules(rules)]}
+    candidate = Scenario.model_validate(data)
+    return candidate.model_copy(update={"description": summarize(candidate)})
 
 
 def _polished(trial: Trial, found: Found, repro: Callable[[Scenario], str] | None) -> Found:

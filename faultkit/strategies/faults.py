@@ -353,14 +353,15 @@ def random_schema_drifts() -> SearchStrategy[SchemaDrift]:
     )
 
 
-def random_partial_tool_data() -> SearchStrategy[PartialToolData]:
-    """Part of a tool's answer missing, the fields picked with the scenario's seed. For drift
-    over a recorded answer's own fields, use ``partial_tool_data(payload)``."""
+def random_partial_tool_data(mcp: bool = False) -> SearchStrategy[PartialToolData]:
+    """Part of a tool's answer missing, the fields picked with the scenario's seed. ``mcp``
+    also tries flagging the result ``isError`` (MCP tools only). For faults over a recorded
+    answer's own fields, use ``partial_tool_data(payload)``."""
     return st.builds(
         lambda op, fraction, is_error: PartialToolData(op=op, fraction=fraction, is_error=is_error),
         st.sampled_from(("drop_fields", "null_values", "cut_lists")),
         _optional(st.sampled_from((0.5, 1.0, 0.25))),
-        st.booleans(),
+        st.booleans() if mcp else st.just(False),
     )
 
 
@@ -385,6 +386,10 @@ FAULT_STRATEGIES: dict[str, Callable[[Limits, str | None], SearchStrategy[Fault]
 }
 
 FaultChoice = str | SearchStrategy[Fault]
+
+
+class NoFaultForRoute(FaultkitError):
+    """None of the faults asked for can act on a route (see :func:`applies_on`)."""
 
 
 def provider_formats(route: str | None) -> frozenset[WireFormat] | None:
@@ -432,9 +437,10 @@ def fault_specs(
             raise FaultkitError(
                 f"no strategy for fault {item!r}; use one of: {known} (or pass a strategy)"
             )
+    if not chosen and route is not None and faults:
+        raise NoFaultForRoute(f"none of the faults given can act on route {route!r}")
     if not chosen:
-        where = f" that applies on route {route!r}" if route else ""
-        raise FaultkitError(f"faults must name at least one fault{where} (or be None for all)")
+        raise FaultkitError("faults must name at least one fault (or be None for all)")
     return st.one_of(chosen)
 
 
@@ -444,6 +450,7 @@ __all__ = [
     "DEFAULT_MAX_RETRY_AFTER_S",
     "FAULT_STRATEGIES",
     "Limits",
+    "NoFaultForRoute",
     "applies_on",
     "broken_sse",
     "family",

@@ -30,6 +30,7 @@ from faultkit.strategies.faults import (
     DEFAULT_MAX_RETRY_AFTER_S,
     FaultChoice,
     Limits,
+    NoFaultForRoute,
     family,
     fault_specs,
 )
@@ -93,7 +94,7 @@ def _route_table(
     for route, own in pairs:
         try:
             strategy = fault_specs(own if own is not None else faults, limits, route=route)
-        except FaultkitError:
+        except NoFaultForRoute:
             if own is not None:
                 raise
             continue  # none of the shared faults can act on this route: leave it out

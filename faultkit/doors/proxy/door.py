@@ -25,13 +25,13 @@ from urllib.parse import urlsplit
 
 from faultkit.engine import Engine, Selection
 from faultkit.errors import FaultkitError, UnmatchedRequest
-from faultkit.exchange import Request, with_header
-from faultkit.formats.detect import detect_format
+from faultkit.exchange import Request
+from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.plan import Plan
 
 from .config import Upstream
-from .execute import encode_head, error_head, execute
-from .headers import HeaderError, split_control_headers
+from .execute import error_head, execute
+from .headers import CONTROL_HEADERS, ContextKey, HeaderError, split_control_headers
 from .server import HttpConnection, IncomingRequest, json_error
 from .upstream import SEPARATE_WRITE_BYTES, Capture, UpstreamError, UpstreamResponse
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("faultkit.proxy")
 
 NO_BODY_STATUS = (204, 304)
+DEFAULT_CONTEXT = ContextKey()
 DRAIN_AFTER_CLIENT_S = 5.0
 
 
@@ -62,22 +63,36 @@ class Door:
         self.upstream = upstream
         self.proxy = proxy
         self.route = upstream.name
-        self._host = urlsplit(upstream.origin).netloc
+        self._origin = upstream.origin
+        self._host = urlsplit(self._origin).netloc
 
     # -- request -----------------------------------------------------------------------------
-    def _request(self, incoming: IncomingRequest) -> tuple[Any, Request]:
-        key, headers = split_control_headers(incoming.headers)
+    def _request(self, incoming: IncomingRequest) -> tuple[ContextKey, Request]:
+        """The request as the SUT meant it (real upstream URL and host, no control headers)
+        and the fault context its ``x-faultkit-*`` headers choose. One pass over the headers
+        in the common case of none."""
+        headers: list[tuple[str, str]] = []
+        control = False
+        for pair in incoming.headers:
+            lname = pair[0].lower()
+            if lname == "host":
+                continue
+            if lname in CONTROL_HEADERS:
+                control = True
+                continue
+            headers.append(pair)
+        headers.append(("host", self._host))
+        key = split_control_headers(incoming.headers)[0] if control else DEFAULT_CONTEXT
         target = incoming.target
         if target.startswith(("http://", "https://")):  # absolute-form (client set us as proxy)
             parts = urlsplit(target)
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         if not target.startswith("/"):
             target = "/" + target
-        headers = with_header(headers, "host", self._host) if headers else (("host", self._host),)
         request = Request(
             method=incoming.method.upper(),
-            url=self.upstream.origin + target,
-            headers=headers,
+            url=self._origin + target,
+            headers=tuple(headers),
             body=incoming.body,
         )
         return key, request
@@ -215,10 +230,12 @@ class Door:
             capture, response = await proxy.upstreams.open(request, keep_body=record)
         except UpstreamError as exc:
             return self._upstream_failed(engine, selection, incoming, conn, exc)
-        head = capture.head
-        entry.status = head.status
-        content_type = (head.header("content-type") or "").split(";")[0].strip()
-        entry.format = detect_format(request, content_type).value
+        entry.status = capture.status
+        if entry.format == WireFormat.other:
+            # Only the response's content type can still tell (a JSON API); the path and
+            # the body were read by ``select``.
+            content_type = capture.content_type.decode("latin-1").split(";")[0].strip()
+            entry.format = detect_format(request, content_type).value
         return await self._stream_through(
             engine, selection, incoming, conn, capture, response, record
         )
@@ -235,29 +252,24 @@ class Door:
     ) -> bool:
         proxy = self.proxy
         entry = selection.entry
-        head = capture.client_head
-        no_body = (
-            incoming.method.upper() == "HEAD"
-            or head.status < 200
-            or (head.status in NO_BODY_STATUS)
-        )
-        length = capture.head.header("content-length")
-        encoding = capture.head.header("transfer-encoding")
+        status = capture.status
+        no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
+        length = capture.content_length
         if no_body:
             framing = "none"
-        elif length is not None and length.strip().isdigit() and encoding is None:
+        elif length is not None and length.strip().isdigit() and capture.transfer_encoding is None:
             framing = "length"
         else:
             framing = "chunked" if incoming.http11 else "close"
         keep = incoming.keep_alive and framing != "close"
-        extra: list[tuple[str, str]] = []
+        extra = b""
         if framing == "length":
-            extra.append(("content-length", length.strip()))  # type: ignore[union-attr]
+            extra = b"content-length: " + length.strip() + b"\r\n"  # type: ignore[union-attr]
         elif framing == "chunked":
-            extra.append(("transfer-encoding", "chunked"))
+            extra = b"transfer-encoding: chunked\r\n"
         if not keep:
-            extra.append(("connection", "close"))
-        first = encode_head(head, extra)
+            extra += b"connection: close\r\n"
+        first = capture.encode_client_head(extra)
         sent = 0
         early = response.early if framing != "none" else b""
         if early:

@@ -29,6 +29,8 @@ from faultkit.doors.timeline import event_offsets_ms
 from faultkit.exchange import Request, Response, ResponseHead, without_headers
 from faultkit.plan import FRAMING_HEADERS
 
+from .execute import reason_phrase
+
 HOP_BY_HOP = (
     "connection",
     "keep-alive",
@@ -47,6 +49,7 @@ _HOP_BY_HOP = frozenset(HOP_BY_HOP)
 BODY_METHODS = ("POST", "PUT", "PATCH")
 MAX_IDLE_PER_ORIGIN = 256
 SEPARATE_WRITE_BYTES = 64 * 1024  # a body this large is not copied behind its head
+WATCH_INTERVAL_S = 1.0  # how often read timeouts are checked (their precision)
 
 Origin = tuple[str, str, int]
 
@@ -55,12 +58,33 @@ class UpstreamError(Exception):
     """The upstream could not be reached or broke off; answered to the client as a 502."""
 
 
-class Capture:
-    """A live response as it streams through: head and, when kept, its bytes and when each
-    chunk arrived (a recording's SSE timing; a response a fault will edit)."""
+_FRAMING = frozenset(name.encode() for name in FRAMING_HEADERS)
 
-    def __init__(self, head: ResponseHead, started: float, head_ms: float, keep: bool) -> None:
-        self.head = head
+
+def _text(headers: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers)
+
+
+class Capture:
+    """A live response as it streams through: its head as received and, when kept, its bytes
+    and when each chunk arrived (a recording's SSE timing; a response a fault will edit).
+
+    The head stays in the raw bytes httptools gave until something needs it as a
+    :class:`ResponseHead` (a recording, a fault): passing it through needs no model at all.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        started: float,
+        head_ms: float,
+        keep: bool,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.raw_headers = headers
         self.started = started  # monotonic time the request was sent
         self.head_ms = head_ms
         self.keep = keep
@@ -68,6 +92,18 @@ class Capture:
         self.marks: list[tuple[int, float]] = []
         self.size = 0
         self.complete = False
+        # Read once from the raw head: what the door frames and logs by.
+        self.content_length: bytes | None = None
+        self.transfer_encoding: bytes | None = None
+        self.content_type = b""
+        for name, value in headers:
+            lname = name.lower()
+            if lname == b"content-length":
+                self.content_length = self.content_length or value
+            elif lname == b"transfer-encoding":
+                self.transfer_encoding = self.transfer_encoding or value
+            elif lname == b"content-type":
+                self.content_type = self.content_type or value
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -76,11 +112,33 @@ class Capture:
             self.marks.append((self.size, (time.monotonic() - self.started) * 1000))
 
     @cached_property
+    def head(self) -> ResponseHead:
+        return ResponseHead(
+            status=self.status,
+            reason=self.reason.decode("latin-1"),
+            headers=_text(self.raw_headers),
+        )
+
+    @cached_property
     def client_head(self) -> ResponseHead:
         """The head as the door sends it: the door frames the body itself."""
         return self.head.model_copy(
             update={"headers": without_headers(self.head.headers, *FRAMING_HEADERS)}
         )
+
+    def encode_client_head(self, extra: bytes) -> bytes:
+        """The client head as bytes, straight from the raw head: the upstream's headers minus
+        its framing, then ``extra`` (the door's framing lines, each ending in CRLF)."""
+        reason = self.reason or reason_phrase(self.status).encode()
+        parts = [b"HTTP/1.1 %d %b\r\n" % (self.status, reason)]
+        parts.extend(
+            name + b": " + value + b"\r\n"
+            for name, value in self.raw_headers
+            if name.lower() not in _FRAMING
+        )
+        parts.append(extra)
+        parts.append(b"\r\n")
+        return b"".join(parts)
 
     def response(self, *, timed: bool = True) -> Response:
         """The captured response, with SSE event timing unless ``timed`` is False (a response
@@ -120,7 +178,6 @@ class UpstreamResponse:
         self._head_waiter: asyncio.Future[None] = self._loop.create_future()
         self._waiter: asyncio.Future[None] | None = None
         self._sink: Callable[[bytes], None] | None = None
-        self._status = 0
         self._reason = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._informational = False
@@ -151,21 +208,18 @@ class UpstreamResponse:
             self._informational = True  # 100 Continue, 103 Early Hints: the answer follows
             self._reason = b""
             return
-        self._status = status
         self._reusable = parser.should_keep_alive()  # type: ignore[union-attr]
-        head = ResponseHead(
-            status=status,
-            reason=self._reason.decode("latin-1"),
-            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers),
-        )
-        self.capture = Capture(
-            head, self.started, (time.monotonic() - self.started) * 1000, self._keep
+        capture = self.capture = Capture(
+            status,
+            self._reason,
+            self._headers,
+            self.started,
+            (time.monotonic() - self.started) * 1000,
+            self._keep,
         )
         no_body = self._head_only or status in (204, 304)
         if not no_body:
-            self._to_eof = (
-                head.header("content-length") is None and head.header("transfer-encoding") is None
-            )
+            self._to_eof = capture.content_length is None and capture.transfer_encoding is None
         if not self._head_waiter.done():
             self._head_waiter.set_result(None)
         if no_body:
@@ -280,8 +334,6 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.reused = False
         self.last_read = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-        self._timeout_s = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -292,22 +344,14 @@ class _Connection(asyncio.Protocol):
         )
         self.parser = httptools.HttpResponseParser(exchange)
         self.last_read = self.loop.time()
-        self._timeout_s = self.pool.read_timeout_s
-        self._timer = self.loop.call_at(self.last_read + self._timeout_s, self._check_timeout)
+        self.pool._watch(self)
         self.transport.write(request)  # type: ignore[union-attr]
         return exchange
 
-    def _check_timeout(self) -> None:
-        """One timer per exchange, pushed back lazily instead of re-armed on every read."""
-        self._timer = None
+    def check_timeout(self, now: float, timeout_s: float) -> None:
         exchange = self.exchange
-        if exchange is None or exchange.done:
-            return
-        due = self.last_read + self._timeout_s
-        if self.loop.time() >= due - 0.001:
-            exchange.fail(UpstreamError(f"read timeout ({self._timeout_s:g} s)"))
-        else:
-            self._timer = self.loop.call_at(due, self._check_timeout)
+        if exchange is not None and not exchange.done and now - self.last_read >= timeout_s:
+            exchange.fail(UpstreamError(f"read timeout ({timeout_s:g} s)"))
 
     def data_received(self, data: bytes) -> None:
         exchange = self.exchange
@@ -336,16 +380,11 @@ class _Connection(asyncio.Protocol):
         exchange = self.exchange
         if exchange is not None and not exchange.done:
             exchange.at_eof()
-        self._stop_timer()
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.pool._unwatch(self)
 
     def finished(self, reusable: bool) -> None:
         """The exchange in progress is complete: back to the pool, or closed."""
-        self._stop_timer()
+        self.pool._unwatch(self)
         self.exchange = None
         if reusable and not self.closed:
             self.pool._release(self)
@@ -354,7 +393,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
-        self._stop_timer()
+        self.pool._unwatch(self)
         if self.transport is not None:
             self.transport.close()
 
@@ -370,12 +409,17 @@ def _origin_of(url_prefix: str) -> tuple[Origin, str]:
 
 def _split(url: str) -> tuple[Origin, str, str]:
     """Origin, ``host`` header and request target of an absolute URL."""
-    scheme_end = url.find("://")
-    path_at = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
-    query_at = url.find("?", scheme_end + 3) if scheme_end >= 0 else -1
-    cut = min(i for i in (path_at, query_at, len(url)) if i >= 0)
+    start = url.find("://")
+    start = start + 3 if start >= 0 else 0
+    cut = len(url)
+    for mark in "/?#":
+        at = url.find(mark, start, cut)
+        if at >= 0:
+            cut = at
     origin, netloc = _origin_of(url[:cut])
-    target = url[cut:].split("#", 1)[0]
+    target = url[cut:]
+    if "#" in target:
+        target = target.split("#", 1)[0]
     if not target.startswith("/"):
         target = "/" + target
     return origin, netloc, target
@@ -410,8 +454,37 @@ class Upstreams:
         self.read_timeout_s = read_timeout_s
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
+        self._busy: set[_Connection] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    # -- read timeouts -------------------------------------------------------------------------
+    # One watchdog for all connections, every WATCH_INTERVAL_S while any exchange is in flight:
+    # a timer per request (armed, then cancelled) costs more than the rest of the forwarding.
+    def _watch(self, connection: _Connection) -> None:
+        self._busy.add(connection)
+        if self._watchdog is None:
+            interval = min(WATCH_INTERVAL_S, self.read_timeout_s / 4)
+            self._watchdog = connection.loop.call_later(interval, self._check_timeouts)
+
+    def _unwatch(self, connection: _Connection) -> None:
+        self._busy.discard(connection)
+
+    def _check_timeouts(self) -> None:
+        self._watchdog = None
+        if not self._busy:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in list(self._busy):
+            connection.check_timeout(now, self.read_timeout_s)
+        if self._busy:
+            interval = min(WATCH_INTERVAL_S, self.read_timeout_s / 4)
+            self._watchdog = loop.call_later(interval, self._check_timeouts)
 
     async def aclose(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         for connections in self._idle.values():
             for connection in connections:
                 connection.close()

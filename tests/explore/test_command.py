@@ -1,0 +1,140 @@
+"""``faultkit explore TARGET``: the search from the command line, on a user's own target loaded
+the way ``faultkit run`` loads it; minimal schedules saved as scenario files that ``faultkit
+run`` reproduces."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _world import ANSWER, chat_stream
+
+from faultkit.cassettes.write import write_cassette
+from faultkit.cli import main
+from faultkit.exchange import Request, Response, ResponseHead
+from faultkit.scenario import Scenario
+
+TARGET = '''
+import json
+
+import httpx
+
+CHAT = "https://api.openai.com/v1/chat/completions"
+
+
+class Unavailable(Exception):
+    """The declared error."""
+
+
+def answer(question, http_client):
+    try:
+        with http_client.stream("POST", CHAT, json={"model": "gpt-4o-mini", "stream": True}) as r:
+            if r.status_code == 500:
+                raise RuntimeError("nobody handles a 500")  # the weakness
+            if r.status_code >= 400:
+                raise Unavailable(f"HTTP {r.status_code}")
+            lines = [line for line in r.iter_lines() if line.startswith("data:")]
+    except httpx.HTTPError as exc:
+        raise Unavailable(str(exc)) from exc
+    if not lines or lines[-1] != "data: [DONE]":
+        raise Unavailable("incomplete")
+    try:
+        chunks = [json.loads(line[5:]) for line in lines[:-1]]
+        content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+        return json.loads(content)
+    except ValueError as exc:
+        raise Unavailable("broken answer") from exc
+'''
+
+CASES = """\
+contract:
+  error_types: [explore_bot:Unavailable]
+  max_attempts: 3
+cassettes: [chat.yaml]
+match_on: [method, uri]
+cases:
+  - name: where-is-my-order
+    input: {question: "Where is my order 1234?"}
+"""
+
+FAST = ["--max-delay-ms", "5", "--max-retry-after-s", "0.005", "--calls", "2", "-q"]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    (tmp_path / "explore_bot.py").write_text(textwrap.dedent(TARGET))
+    (tmp_path / "cases.yaml").write_text(CASES)
+    request = Request(
+        method="POST",
+        url="https://api.openai.com/v1/chat/completions",
+        headers=(("content-type", "application/json"),),
+        body=b'{"model":"gpt-4o-mini","stream":true}',
+    )
+    head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
+    response = Response(head=head, body=chat_stream(json.dumps(ANSWER)))
+    write_cassette(tmp_path / "chat.yaml", [(request, response)])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop("explore_bot", None)
+
+
+def test_explore_finds_saves_and_reproduces_the_weakness(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["explore", "explore_bot:answer", "--cases", "cases.yaml", "--budget", "30"]
+    code = main([*argv, "--seed", "3", "--faults", "http_error", "latency", *FAST])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "minimal failing fault schedule: call 1 of openai → 500" in out
+    saved = project / ".faultkit" / "explored" / "explored-explore_bot-answer-crash.yaml"
+    assert f"saved as {saved.relative_to(project)}" in out
+    plan = Scenario.load(saved)
+    assert [(r.match.route, r.when.nth, r.fault.type) for r in plan.rules] == [
+        ("openai", 1, "http_error")
+    ]
+    assert plan.rules[0].fault.status == 500
+    assert (project / ".faultkit" / "hypothesis").is_dir()
+
+    # The printed repro command runs the saved scenario through `faultkit run`: same verdict.
+    repro = next(line for line in out.splitlines() if line.startswith("reproduce: "))
+    run_argv = repro.removeprefix("reproduce: faultkit ").split()
+    assert run_argv[:2] == ["run", "explore_bot:answer"]
+    assert main([*run_argv, "--no-report", "-q"]) == 1
+    assert "verdict crash (UNCONTROLLED)" in capsys.readouterr().out
+
+
+def test_explore_without_a_weakness_exits_0(project: Path, capsys: pytest.CaptureFixture[str]):
+    argv = ["explore", "explore_bot:answer", "--cases", "cases.yaml", "--budget", "15"]
+    faults = ["--faults", "latency", "broken_sse", "malformed_body"]
+    code = main([*argv, *faults, "--seed", "5", "--no-database", *FAST])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "no schedule left the target uncontrolled" in out
+    assert "explored 15 schedule(s)" in out
+    assert not (project / ".faultkit" / "hypothesis").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["explore"], "give a TARGET"),
+        (["explore", "explore_bot:answer", "--budget", "0"], "--budget must be at least 1"),
+        (["explore", "explore_bot:nope"], "has no attribute 'nope'"),
+        (
+            ["explore", "explore_bot:answer", "--cases", "cases.yaml", "--faults", "gremlins"],
+            "no strategy for fault 'gremlins'",
+        ),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(
+    project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
