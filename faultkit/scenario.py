@@ -205,7 +205,10 @@ class Scenario(_Strict):
         # A fault's `type` is its field default, so exclude_defaults drops it; put it back
         # first, or the file would not load again.
         for rule, dumped in zip(self.rules, data["rules"], strict=True):
-            dumped["fault"] = {"type": rule.fault.type, **dumped.get("fault", {})}
+            # Parameters the author set explicitly stay, even when equal to a default: a
+            # drift to `value: null` is not the same fault as no value at all.
+            explicit = rule.fault.model_dump(mode="json", include=rule.fault.model_fields_set)
+            dumped["fault"] = {"type": rule.fault.type, **dumped.get("fault", {}), **explicit}
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

@@ -43,9 +43,8 @@ def is_provider(entry: LedgerEntry, tool_routes: list[str] | None) -> bool:
 
 def mcp_is_error(entry: LedgerEntry) -> bool:
     """A fault made an MCP tool result an error (``result.isError: true``)."""
+    # Only what a fault actually did counts: `is_error: true` on a plain JSON tool sets nothing.
     for fault in entry.faults:
-        if fault.params.get("is_error") is True:
-            return True
         for alt in fault.alterations:
             if alt.path.replace("]", "").endswith("isError") and alt.value is True:
                 return True
@@ -101,7 +100,9 @@ def retry_after_ms(entry: LedgerEntry) -> float | None:
     """How long the server asked the client to wait before retrying, in ms (None: it did not).
     ``retry-after-ms`` wins over ``retry-after``, as in the OpenAI and Anthropic SDKs. The engine
     reads it off the response head it planned, whether a fault or a recording supplied it."""
-    if entry.retry_after_ms is not None:
+    if entry.status is not None:
+        # The engine read it off the response that was actually sent; a fault a later one
+        # replaced asked for nothing.
         return entry.retry_after_ms
     for fault in faults_of(entry, "http_error"):
         ms = fault.params.get("retry_after_ms")
@@ -116,6 +117,8 @@ def retry_after_ms(entry: LedgerEntry) -> float | None:
 def non_retryable_reason(entry: LedgerEntry) -> str | None:
     """Why retrying ``entry``'s request cannot help, or None when a retry is legitimate."""
     for fault in faults_of(entry, "http_error"):
+        if fault.params.get("status") != entry.status:
+            continue  # a later fault replaced this error: the client never saw it
         if fault.params.get("should_retry") is False:
             return f"the server sent x-should-retry: false with HTTP {entry.status}"
         code = _quota_code(fault.params)

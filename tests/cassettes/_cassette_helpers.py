@@ -9,7 +9,7 @@ from typing import Any
 from faultkit.exchange import Request, Response, ResponseHead
 
 REPO = Path(__file__).resolve().parents[2]
-_CANDIDATES = (REPO.parent / "shared" / "cassettes-real", Path("/work/shared/cassettes-real"))
+_CANDIDATES = (REPO.parent / "shared" / "cassettes-real",)
 REAL_DIR = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[0])
 REAL_FILES = sorted(REAL_DIR.glob("*.yaml")) if REAL_DIR.is_dir() else []
 

@@ -18,7 +18,7 @@ from faultkit.faults.base import FaultContext
 from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.plan import Plan
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 
 URLS = {
     WireFormat.openai_chat: "https://api.openai.com/v1/chat/completions",

@@ -19,7 +19,7 @@ from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
 

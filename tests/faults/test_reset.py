@@ -16,7 +16,7 @@ from faultkit.faults.reset import ConnectionReset
 from faultkit.formats.detect import detect_format
 from faultkit.plan import Plan, Reset, SendBytes, SendEvent, SendHead
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
 

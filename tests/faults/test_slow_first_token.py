@@ -17,7 +17,7 @@ from faultkit.faults.slow_first_token import SlowFirstToken
 from faultkit.formats.detect import detect_format
 from faultkit.plan import Close, Plan, SendBytes, SendEvent, SendHead, Wait
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
 

@@ -16,7 +16,7 @@ from faultkit.faults.stall import Stall
 from faultkit.formats.detect import detect_format
 from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
 

@@ -12,7 +12,7 @@ import yaml
 
 from faultkit.formats.sse import SSEEvent, parse_events
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 
 CHAT_TOOL_BODY = "pydantic-ai__test_openai_tool_output.yaml"
 CHAT_TEXT_BODY = "pydantic-ai__test_request_simple_usage.yaml"

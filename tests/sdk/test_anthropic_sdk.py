@@ -11,7 +11,7 @@ import pytest
 
 from faultkit.session import FaultkitSession
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 PLAIN = REAL / "pydantic-ai__test_anthropic_model_retrying_after_empty_response.yaml"
 TOOLS_STREAM = REAL / "openllmetry__test_anthropic_tools_streaming_legacy.yaml"
 BASE_URL = "https://api.anthropic.com"

@@ -1,6 +1,6 @@
 """The official openai SDK against real recordings through the in-process door, with faults.
 
-No network: every answer comes from /work/shared/cassettes-real through the ``faultkit``
+No network: every answer comes from ../shared/cassettes-real through the ``faultkit``
 fixture's clients (httpx and httpx2, sync and async).
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from faultkit.session import FaultkitSession
 
-REAL = Path("/work/shared/cassettes-real")
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 SIMPLE = REAL / "pydantic-ai__test_request_simple_usage.yaml"
 TOOLS_STREAM = REAL / (
     "opentelemetry-python-contrib__test_chat_completion_multiple_tools_streaming_with_content.yaml"

@@ -206,11 +206,6 @@ def test_partial_tool_data_needs_something_to_remove() -> None:
         partial_tool_data([])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Scenario.to_yaml drops an explicit `value: null` (exclude_defaults), so a saved "
-    "null drift reloads as the default retype; fix in faultkit/scenario.py (lead)",
-)
 def test_a_null_drift_survives_its_scenario_file() -> None:
     fault = SchemaDrift(op="retype", path="total", value=None)
     plan = Scenario(name="null-drift", rules=[Rule(fault=fault)])
