@@ -162,6 +162,11 @@ def _ledger(cell: Cell) -> str:
     )
 
 
+def _params_text(params: dict) -> str:
+    """``status=429, retry_after_s=1.0``: the parameters that are set, as a scenario says them."""
+    return ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and k != "type")
+
+
 def _scenarios(report: RunReport) -> str:
     parts = ['<section id="scenarios"><h2>Scenarios</h2>']
     for info in report.scenarios:
@@ -170,7 +175,7 @@ def _scenarios(report: RunReport) -> str:
             continue
         rules = "".join(
             f"<li><code>{escape(r.fault)}</code> on <code>{escape(r.route or '*')}</code> "
-            f"<span class='muted'>{escape(str(r.params))}</span></li>"
+            f"<span class='muted'>{escape(_params_text(r.params))}</span></li>"
             for r in info.rules
         )
         allowed = ", ".join(info.allowed)

@@ -16,6 +16,7 @@ how a short-body fault lies about its length.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal, Protocol
@@ -23,12 +24,33 @@ from typing import Literal, Protocol
 from faultkit.doors.timeline import content_after, timeline
 from faultkit.exchange import ResponseHead
 from faultkit.ledger import Ending
-from faultkit.plan import Plan, Reset, SendBytes, SendEvent, Wait
+from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
 Framing = Literal["length", "chunked", "close", "none", "raw"]
 
 # Writes due within this many seconds of each other go out together.
 COALESCE_S = 0.0005
+# The shortest timer asked of the loop: epoll waits whole milliseconds, and uvloop's clock
+# counts them, so a shorter one would only spin the loop.
+MIN_TIMER_S = 0.001
+# The proxy's clock: precise on every loop (uvloop's ``loop.time()`` is cached per iteration,
+# in whole milliseconds).
+clock = time.monotonic
+
+
+async def sleep_until(due: float) -> None:
+    """Sleep until ``clock()`` reaches ``due``, never returning early.
+
+    A loop timer may fire up to a millisecond early (uvloop rounds to its millisecond clock)
+    or late (epoll's timeout is in milliseconds), so the precise clock is checked on waking
+    and the rest is slept again: an injected latency is never shorter than asked, and at most
+    about a millisecond longer.
+    """
+    while True:
+        delay = due - clock()
+        if delay <= 0:
+            return
+        await asyncio.sleep(delay if delay > MIN_TIMER_S else MIN_TIMER_S)
 
 
 class Sink(Protocol):
@@ -49,7 +71,7 @@ class Outcome:
     """How an executed plan ended, for the ledger and the connection loop."""
 
     ending: Ending
-    first_byte_at: float | None  # loop time the head went out
+    first_byte_at: float | None  # clock() time the head went out
     bytes_sent: int  # body bytes (after the head), as planned, without chunk framing
     keep_alive: bool
     error: str | None = None
@@ -103,6 +125,68 @@ def error_head(status: int, headers: list[tuple[str, str]], body: bytes) -> byte
     return encode_head(head, [("content-length", str(len(body)))]) + body
 
 
+@dataclass(frozen=True)
+class _Fixed:
+    """A plan that is one complete response after an optional plain wait, pre-encoded."""
+
+    wait_s: float
+    data: bytes
+    sent: int
+    keep_alive: bool
+
+
+_FIXED: dict[tuple[int, bool, bool, bool], tuple[Plan, _Fixed | None]] = {}
+_FIXED_MAX = 512
+
+
+def _fixed(plan: Plan, method: str, http11: bool, keep_alive: bool) -> _Fixed | None:
+    """The bytes of ``plan`` when it is a wait (optional), a head, a body (optional) and a
+    clean close: the common replay with no fault, or a fault that only delays it. Memoized by
+    plan identity (the engine reuses the plan of a recording), so replaying it costs a write."""
+    is_head = method == "HEAD"
+    key = (id(plan), is_head, http11, keep_alive)
+    hit = _FIXED.get(key)
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    fixed = _encode_fixed(plan, method, http11, keep_alive)
+    if len(_FIXED) >= _FIXED_MAX:
+        _FIXED.clear()
+    _FIXED[key] = (plan, fixed)
+    return fixed
+
+
+def _encode_fixed(plan: Plan, method: str, http11: bool, keep_alive: bool) -> _Fixed | None:
+    actions = plan.actions
+    wait_s = 0.0
+    index = 0
+    if actions and isinstance(actions[0], Wait):
+        if actions[0].heartbeat_ms:
+            return None
+        wait_s = max(0.0, actions[0].ms) / 1000
+        index = 1
+    rest = actions[index:]
+    if not rest or not isinstance(rest[0], SendHead) or not isinstance(rest[-1], Close):
+        return None
+    middle = rest[1:-1]
+    if len(middle) > 1 or (middle and not isinstance(middle[0], SendBytes)):
+        return None
+    framing, length = choose_framing(plan, method=method, http11=http11)
+    if framing not in ("length", "none"):
+        return None
+    keep = keep_alive
+    extra: list[tuple[str, str]] = []
+    if framing == "length":
+        extra.append(("content-length", str(length)))
+    if not keep:
+        extra.append(("connection", "close"))
+    data = encode_head(rest[0].head, extra)
+    sent = 0
+    if framing == "length" and middle:
+        data += middle[0].data
+        sent = len(middle[0].data)
+    return _Fixed(wait_s, data, sent, keep)
+
+
 async def execute(
     plan: Plan,
     sink: Sink,
@@ -113,12 +197,26 @@ async def execute(
     keep_alive: bool = True,
     on_head: object = None,
 ) -> Outcome:
-    """Write ``plan`` to ``sink``; ``start`` is the loop time the plan's clock starts at.
+    """Write ``plan`` to ``sink``; ``start`` is the :data:`clock` time the plan's clock starts
+    at (when the request arrived).
 
-    ``on_head`` (a callable taking the loop time) is called when the head goes out, so the
+    ``on_head`` (a callable taking the clock time) is called when the head goes out, so the
     ledger's first-byte time is the real one.
     """
-    loop = asyncio.get_running_loop()
+    fixed = _fixed(plan, method, http11, keep_alive)
+    if fixed is not None:
+        try:
+            if fixed.wait_s and start + fixed.wait_s - clock() > COALESCE_S:
+                await sleep_until(start + fixed.wait_s)
+        except asyncio.CancelledError:
+            return Outcome(_gone(plan, -1), None, 0, False)
+        if sink.closed:
+            return Outcome(_gone(plan, -1), None, 0, False)
+        sink.write(fixed.data)
+        first_byte_at = clock()
+        if callable(on_head):
+            on_head(first_byte_at)
+        return Outcome("completed", first_byte_at, fixed.sent, fixed.keep_alive)
     framing, length = choose_framing(plan, method=method, http11=http11)
     keep = keep_alive and framing not in ("close", "raw")
     if plan.head is None:
@@ -151,17 +249,16 @@ async def execute(
         for step in timeline(plan.actions):
             step_index = step.action_index
             due = start + step.at_s
-            delay = due - loop.time()
-            if delay > COALESCE_S:
+            if due - clock() > COALESCE_S:
                 await flush()
-                await asyncio.sleep(delay)
+                await sleep_until(due)
             if sink.closed:
                 return Outcome(_gone(plan, step_index - 1), first_byte_at, sent, False)
             if step.kind == "head":
                 # Encoded before the wait, so a delayed head costs one write when it is due.
                 pending += head_bytes if step.head is plan.head else encode_head(step.head, extra)
                 head_out = True
-                first_byte_at = loop.time()
+                first_byte_at = clock()
                 if callable(on_head):
                     on_head(first_byte_at)
             elif step.kind in ("data", "heartbeat"):
