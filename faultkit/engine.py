@@ -30,6 +30,8 @@ from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
 from faultkit.plan import Plan
 from faultkit.scenario import Rule, Scenario
 
+PLAN_CACHE_SIZE = 1024  # recordings whose replay plan is kept
+
 
 class Recording(Protocol):
     """What a cassette store returns for a matched request."""
@@ -110,6 +112,7 @@ class Engine:
         self._counts: list[int] = [0] * len(self._rules)
         self._first_ms: float | None = None
         self._lock = threading.Lock()
+        self._plans: dict[int, tuple[Response, Plan]] = {}
 
     # -- rules ----------------------------------------------------------------------------
     @property
@@ -170,6 +173,7 @@ class Engine:
         the first fault needs no source, start from an empty plan it will replace)."""
         request = selection.request
         entry = selection.entry
+        recorded = False
         if response is None and selection.needs_source:
             if self.source is None:
                 raise UnmatchedRequest(request.method, request.url, [], "no cassette loaded")
@@ -181,11 +185,15 @@ class Engine:
                 raise
             response = recording.response
             entry.recording = recording.source
-        plan = (
-            Plan.from_response(response, self.timing_scale)
-            if response is not None
-            else Plan(actions=())
-        )
+            recorded = True
+        if recorded:
+            plan = self._recorded_plan(response)  # type: ignore[arg-type]
+        else:
+            plan = (
+                Plan.from_response(response, self.timing_scale)
+                if response is not None
+                else Plan(actions=())
+            )
         content_type = response.content_type if response is not None else None
         fmt = detect_format(request, content_type)
         entry.format = fmt.value
@@ -226,6 +234,19 @@ class Engine:
                 entry.format = detect_format(request, plan.head.header("content-type")).value
             entry.status = plan.head.status
             entry.retry_after_ms = retry_after_ms(plan.head)
+        return plan
+
+    def _recorded_plan(self, response: Response) -> Plan:
+        """``Plan.from_response`` of a recording, built once per recording: plans are
+        immutable, and replaying the same recording again is the common case (a proxy under
+        load). Keyed by identity, holding the response so its id cannot be reused."""
+        cached = self._plans.get(id(response))
+        if cached is not None and cached[0] is response:
+            return cached[1]
+        plan = Plan.from_response(response, self.timing_scale)
+        if len(self._plans) >= PLAN_CACHE_SIZE:
+            self._plans.clear()
+        self._plans[id(response)] = (response, plan)
         return plan
 
     def handle(

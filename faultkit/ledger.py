@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import deque
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -79,11 +80,19 @@ class Ledger:
     the same route after the previous copy failed (an error status, a reset, a timeout). The
     same request after a success, or while the previous copy is still being answered, is a new
     logical call: under load many users send identical requests, and none of them is a retry.
+
+    ``max_entries`` bounds a long-running ledger (a proxy under load): past it the oldest entry
+    is dropped as a new one arrives, and :attr:`dropped` counts them. Ids keep counting, so an
+    id always names the same exchange. None (the default) keeps every entry.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int | None = None) -> None:
+        if max_entries is not None and max_entries < 1:
+            raise ValueError("max_entries must be at least 1 (or None for no limit)")
+        self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._entries: list[LedgerEntry] = []
+        self._entries: deque[LedgerEntry] = deque()
+        self._dropped = 0
         # (route, request hash) -> the latest entry for that exact request
         self._by_digest: dict[tuple[str, str], LedgerEntry] = {}
         self._logical: dict[str, int] = {}
@@ -116,7 +125,7 @@ class Ledger:
                 self._logical[route] = logical
                 attempt = 1
             entry = LedgerEntry(
-                id=len(self._entries) + 1,
+                id=self._dropped + len(self._entries) + 1,
                 route=route,
                 method=method,
                 url=url,
@@ -130,7 +139,23 @@ class Ledger:
             )
             self._entries.append(entry)
             self._by_digest[(route, digest)] = entry
+            if self.max_entries is not None and len(self._entries) > self.max_entries:
+                self._drop_oldest()
             return entry
+
+    def _drop_oldest(self) -> None:
+        old = self._entries.popleft()
+        self._dropped += 1
+        key = (old.route, old.body_hash)
+        if self._by_digest.get(key) is old:
+            del self._by_digest[key]
+
+    def _index(self, entry_id: int) -> int:
+        """Position of ``entry_id`` in the deque; IndexError when dropped or unknown."""
+        index = entry_id - 1 - self._dropped
+        if index < 0 or index >= len(self._entries):
+            raise IndexError(f"ledger entry {entry_id} is not (or no longer) in the ledger")
+        return index
 
     def finish(
         self,
@@ -143,7 +168,10 @@ class Ledger:
         error: str | None = None,
     ) -> None:
         with self._lock:
-            entry = self._entries[entry_id - 1]
+            index = entry_id - 1 - self._dropped
+            if index < 0:
+                return  # dropped from a bounded ledger while it was being answered
+            entry = self._entries[index]
             entry.ending = ending
             entry.end_ms = end_ms
             if first_byte_ms is not None:
@@ -160,10 +188,15 @@ class Ledger:
 
     def get(self, entry_id: int) -> LedgerEntry:
         with self._lock:
-            return self._entries[entry_id - 1]
+            return self._entries[self._index(entry_id)]
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def dropped(self) -> int:
+        """Entries dropped to stay within ``max_entries`` (the oldest first)."""
+        return self._dropped
 
     def faults_applied(self) -> list[tuple[LedgerEntry, AppliedFault]]:
         return [(e, f) for e in self.entries for f in e.faults]
@@ -174,5 +207,6 @@ class Ledger:
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._dropped = 0
             self._by_digest.clear()
             self._logical.clear()

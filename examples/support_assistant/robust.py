@@ -15,10 +15,16 @@ What it does, and why each piece is there:
 * **Fallback to a second model** when the first one keeps failing.
 * **Strict validation** of everything the model sends: the tool call's arguments
   (``GetOrderArgs``), the answer (``SupportAnswer``), and that a stream really finished.
-* **Evidence check**: the answer's status and delivery date must be what the tool returned; a
-  fact the tool did not deliver is labelled unknown (``eta: null``), never passed on.
+* **Evidence check** on every fact the answer reports (status, delivery date, carrier, items,
+  total and currency): the structured fields must be what the tool returned, and the model's
+  own words are passed on only when the tool delivered all of those facts, consistently, and
+  every number in them is one the tool sent. Otherwise the reply is rebuilt from what the tool
+  did deliver, and the rest is labelled unknown (``eta: null``, "the total is unknown"), never
+  passed on: a model answer can quote data the tool no longer returned.
 * **Stop on tool failure**: if the order cannot be fetched, the answer is an explicit
-  ``SupportError("tool_unavailable")``, not a guess.
+  ``SupportError("tool_unavailable")``, not a guess. A failed tool call is retried a bounded
+  number of times, honouring the tool's ``retry-after`` (and ``x-should-retry: false``); a wait
+  that does not fit the deadline is not waited out, the app stops at once.
 * **A DecisionTrace** (faultkit's model) with the reply, and emitted on errors too.
 
 The seam faultkit (or a test) uses: ``http_client_factory`` builds every HTTP client the app
@@ -44,6 +50,7 @@ from examples.support_assistant.models import (
     ErrorCode,
     GetOrderArgs,
     Order,
+    OrderItem,
     Reply,
     SupportAnswer,
     SupportError,
@@ -52,6 +59,9 @@ from faultkit.oracle.trace import DecisionTrace, ToolOutput, ValidationResult, e
 
 AsyncClientFactory = Callable[..., httpx.AsyncClient]
 STATUSES = frozenset({"pending", "processing", "shipped", "delivered", "cancelled"})
+# Retrying these can help (the model's retries decide the same way).
+RETRYABLE_TOOL_STATUSES = frozenset({408, 409, 429})
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -116,8 +126,9 @@ async def answer(
     settings = settings or Settings()
     log = _Log()
     try:
-        async with asyncio.timeout(settings.deadline_s):
-            return await _answer(question, http_client_factory, settings, log)
+        deadline = asyncio.get_running_loop().time() + settings.deadline_s
+        async with asyncio.timeout_at(deadline):
+            return await _answer(question, http_client_factory, settings, log, deadline)
     except TimeoutError:
         log.path.append("error:timeout")
         raise SupportError("timeout", f"no answer within {settings.deadline_s:g} s") from None
@@ -129,8 +140,9 @@ async def answer(
 
 
 async def _answer(
-    question: str, factory: AsyncClientFactory, settings: Settings, log: _Log
+    question: str, factory: AsyncClientFactory, settings: Settings, log: _Log, deadline: float
 ) -> Reply:
+    """The conversation; ``deadline`` is the event loop time by which it must be over."""
     model_timeout = httpx.Timeout(settings.model_read_timeout_s, connect=settings.connect_timeout_s)
     async with (
         factory(timeout=model_timeout) as model_http,
@@ -141,7 +153,7 @@ async def _answer(
 
         call, args, model = await _ask(llm, messages, settings.models, settings, log, _tool_call)
         log.context_ids.append(f"order:{args.order_id}")
-        order, raw = await _fetch_order(orders_http, args.order_id, settings, log)
+        order, raw = await _fetch_order(orders_http, args.order_id, settings, log, deadline)
 
         messages += protocol.tool_turn(call.id, call.name, call.arguments, raw)
         order_first = (model, *(m for m in settings.models if m != model))
@@ -172,7 +184,9 @@ async def _ask(
             log.path.append(f"fallback:{model}")
         for attempt in range(settings.attempts_per_model):
             if attempt:
-                await asyncio.sleep(_backoff(settings, attempt, last))
+                await asyncio.sleep(
+                    _backoff(settings, attempt, last.retry_after_s if last else None)
+                )
                 log.path.append(f"retry:{model}:{last.code if last else ''}")
             else:
                 log.path.append(f"ask:{model}")
@@ -186,10 +200,11 @@ async def _ask(
     raise SupportError(last.code, f"every model failed; last: {last.reason}")
 
 
-def _backoff(settings: Settings, attempt: int, failure: _Retry | None) -> float:
+def _backoff(settings: Settings, attempt: int, retry_after_s: float | None) -> float:
+    """Exponential backoff, or the server's ``retry-after`` (plus a margin) when that is longer."""
     wait = settings.backoff_s * 2 ** (attempt - 1)
-    if failure is not None and failure.retry_after_s is not None:
-        wait = max(wait, failure.retry_after_s + settings.retry_after_margin_s)
+    if retry_after_s is not None:
+        wait = max(wait, retry_after_s + settings.retry_after_margin_s)
     return wait
 
 
@@ -292,16 +307,29 @@ def _final_answer(turn: protocol.Turn) -> tuple[SupportAnswer]:
 
 
 async def _fetch_order(
-    http: httpx.AsyncClient, order_id: str, settings: Settings, log: _Log
+    http: httpx.AsyncClient, order_id: str, settings: Settings, log: _Log, deadline: float
 ) -> tuple[Order, str]:
-    """The order and its raw JSON; SupportError when it cannot be had (never a guess)."""
+    """The order and its raw JSON; SupportError when it cannot be had (never a guess).
+
+    A failure that may heal (a connection error, a 5xx, 408/409/429) is retried after the
+    backoff, or after the tool's ``retry-after`` when it asks for longer. A retry whose wait
+    and attempt would not be over by ``deadline`` is not made: waiting past the deadline only
+    turns a clear answer (the tool is unavailable) into a timeout, and retrying sooner than
+    asked is what the server said not to do."""
+    loop = asyncio.get_running_loop()
     problem = ""
+    retry_after: float | None = None
     for attempt in range(settings.tool_attempts):
         if attempt:
-            await asyncio.sleep(settings.backoff_s * 2 ** (attempt - 1))
+            wait = _backoff(settings, attempt, retry_after)
+            if loop.time() + wait + settings.tool_timeout_s > deadline:
+                problem += f"; a retry in {wait:.2f} s would not finish before the deadline"
+                break
+            await asyncio.sleep(wait)
             log.path.append("retry:get_order")
         else:
             log.path.append("tool:get_order")
+        retry_after = None
         try:
             response = await http.get(f"/orders/{order_id}")
         except httpx.HTTPError as exc:
@@ -310,8 +338,11 @@ async def _fetch_order(
         if response.status_code == 404:
             log.tools.append(ToolOutput(tool="get_order", ok=False, error="not found"))
             raise SupportError("order_not_found", f"there is no order {order_id}")
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code in RETRYABLE_TOOL_STATUSES:
             problem = f"HTTP {response.status_code}"
+            if response.headers.get("x-should-retry", "").strip().lower() == "false":
+                break
+            retry_after = _retry_after(response)
             continue
         try:
             if response.status_code != 200:
@@ -326,41 +357,135 @@ async def _fetch_order(
     raise SupportError("tool_unavailable", f"the order service failed ({problem})")
 
 
+# -- the evidence ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """The facts of an order the answer may report, as far as the tool's data backs them; None
+    is unknown. ``items`` are known only when they add up to the order's total (this shop has
+    no shipping or discounts): a list cut short still parses, its sum gives it away. The total
+    is known only with its currency. ``numbers`` are every number the tool sent that a reply
+    may quote."""
+
+    order_id: str
+    status: str
+    eta: str | None
+    carrier: str | None
+    items: tuple[OrderItem, ...] | None
+    total: float | None
+    currency: str | None
+    numbers: frozenset[float]
+
+    @property
+    def complete(self) -> bool:
+        """Every fact the model's reply may quote was delivered: then its words can be checked."""
+        facts = (self.eta, self.carrier, self.items, self.total)
+        return self.status != "unknown" and all(fact is not None for fact in facts)
+
+    def unknown(self) -> list[str]:
+        """What the answer must call unknown, in the customer's words."""
+        missing = [
+            ("the delivery date", self.eta),
+            ("the items", self.items),
+            ("the total", self.total),
+        ]
+        return [name for name, value in missing if value is None]
+
+
+def _evidence(order: Order, order_id: str) -> _Evidence:
+    status = order.status if order.status in STATUSES else "unknown"
+    eta = order.eta if order.eta is not None and re.fullmatch(ISO_DATE, order.eta) else None
+    carrier = (order.carrier or "").strip() or None
+    currency = (order.currency or "").strip() or None
+    total = order.total if order.total is not None and order.total >= 0 else None
+    items = _items(order.items, total)
+    numbers = {float(n) for n in re.findall(r"\d+", order.id or order_id)}
+    numbers.update(float(n) for n in re.findall(r"\d+", order.tracking_number or ""))
+    if eta is not None:
+        numbers.update(float(part) for part in eta.split("-"))
+    if total is not None and currency is not None:
+        numbers.add(total)
+    for item in items or ():
+        numbers.update((float(item.quantity or 0), float(item.unit_price or 0)))
+    return _Evidence(
+        order_id=order.id or order_id,
+        status=status,
+        eta=eta,
+        carrier=carrier,
+        items=items,
+        total=total if currency is not None else None,
+        currency=currency if total is not None else None,
+        numbers=frozenset(numbers),
+    )
+
+
+def _items(items: list[OrderItem] | None, total: float | None) -> tuple[OrderItem, ...] | None:
+    """The items, when each is whole and together they add up to the total; else None."""
+    if not items or total is None:
+        return None
+    amount = 0.0
+    for item in items:
+        if not item.name or not item.quantity or item.quantity < 1 or item.unit_price is None:
+            return None
+        amount += item.quantity * item.unit_price
+    return tuple(items) if abs(amount - total) < 0.005 else None
+
+
 def _check_evidence(
     proposed: SupportAnswer, order: Order, order_id: str, log: _Log
 ) -> SupportAnswer:
-    """Keep the model's answer only if its facts are the tool's facts; otherwise say what the
-    tool did deliver and label the rest unknown."""
-    status = order.status if order.status in STATUSES else "unknown"
-    eta = order.eta if order.eta is not None and re.fullmatch(ISO_DATE, order.eta) else None
+    """Keep the model's answer only if every fact in it is the tool's; otherwise say what the
+    tool did deliver and label the rest unknown.
+
+    The structured fields are compared with the tool's. The reply is free text, so it is kept
+    only when the tool delivered every fact it may quote (a fact the tool left out cannot be
+    checked, and a replayed or confused model states it anyway) and every number in it is one
+    the tool sent."""
+    evidence = _evidence(order, order_id)
     backed = (
-        proposed.order_id == order.id
-        and proposed.status == status
-        and eta is not None
-        and proposed.eta == eta
+        evidence.complete
+        and proposed.order_id == evidence.order_id
+        and proposed.status == evidence.status
+        and proposed.eta == evidence.eta
+        and _numbers_backed(proposed.reply, evidence)
     )
     if backed:
         return proposed
     log.path.append("relabel_unknown")
     return SupportAnswer(
-        order_id=order.id or order_id,
-        status=status,  # type: ignore[arg-type]
-        eta=eta,
-        reply=_reply_from(order, status, eta),
+        order_id=evidence.order_id,
+        status=evidence.status,  # type: ignore[arg-type]
+        eta=evidence.eta,
+        reply=_reply_from(evidence),
     )
 
 
-def _reply_from(order: Order, status: str, eta: str | None) -> str:
-    parts = [
-        f"Your order {order.id} is {status}"
-        if status != "unknown"
-        else f"I could not confirm the status of order {order.id}"
-    ]
-    if order.carrier and status in ("shipped", "delivered"):
-        parts[0] += f" with {order.carrier}"
-    parts[0] += "."
-    if eta is None:
-        parts.append("The delivery date is unknown right now.")
+def _numbers_backed(text: str, evidence: _Evidence) -> bool:
+    """Every number in ``text`` is one the tool sent (``138.00`` is ``138.0``)."""
+    return all(float(token) in evidence.numbers for token in NUMBER.findall(text))
+
+
+def _reply_from(evidence: _Evidence) -> str:
+    """A reply that states only what the tool delivered and names what is unknown."""
+    status = evidence.status
+    if status == "unknown":
+        parts = [f"I could not confirm the status of order {evidence.order_id}"]
     else:
-        parts.append(f"It should arrive by {eta}.")
+        parts = [f"Your order {evidence.order_id} is {status}"]
+        if evidence.carrier and status in ("shipped", "delivered"):
+            parts[0] += f" with {evidence.carrier}"
+    parts[0] += "."
+    if evidence.items is not None:
+        listed = " and ".join(f"{i.quantity} x {i.name}" for i in evidence.items)
+        parts.append(f"It holds {listed}.")
+    if evidence.total is not None:
+        parts.append(f"Its total is {evidence.total:.2f} {evidence.currency}.")
+    if evidence.eta is not None:
+        parts.append(f"It should arrive by {evidence.eta}.")
+    unknown = evidence.unknown()
+    if unknown:
+        said = unknown[0] if len(unknown) == 1 else ", ".join(unknown[:-1]) + " and " + unknown[-1]
+        verb = "are" if len(unknown) > 1 or unknown == ["the items"] else "is"
+        parts.append(f"{said[0].upper()}{said[1:]} {verb} unknown right now.")
     return " ".join(parts)

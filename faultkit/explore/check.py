@@ -82,8 +82,8 @@ def check_plan(
     # `faultkit run` and `faultkit.check`.
     from faultkit.doors.core import clock_origin
     from faultkit.oracle import Contract, judge
-    from faultkit.runner.checking import _limit, _wire
-    from faultkit.runner.target import _bounded
+    from faultkit.runner.checking import wait_limit_s, wire_clients
+    from faultkit.runner.target import call_bounded
 
     if plan is not None:
         reset_engine(session.engine, plan, session.store)
@@ -95,9 +95,9 @@ def check_plan(
     def clock() -> float:
         return (time.monotonic() - origin) * 1000
 
-    wired = _wire(session, target, kwargs, is_async)
-    limit = _limit(session, contract)
-    result = _bounded(target, list(args), wired, is_async, limit, clock, clock())
+    wired = wire_clients(session, target, kwargs, is_async)
+    limit = wait_limit_s(session, contract)
+    result = call_bounded(target, list(args), wired, is_async, limit, clock, clock())
     verdict = judge(session.engine.ledger, result, contract, session.engine.scenario)
     record_event(verdict)
     return verdict

@@ -183,9 +183,7 @@ def routes_of(recordings: list[Any]) -> list[str]:
 
 def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, list[str]]:
     """The per-schedule trial (every case, as one `faultkit run` cell each) and the routes."""
-    from faultkit.cassettes import load_cassette
-    from faultkit.cassettes.store import cassette_files
-    from faultkit.runner.run import RunPlan, _engines, _run_cell
+    from faultkit.runner.run import RunPlan, engine_factory, load_recordings, run_cell
 
     plan = RunPlan(
         mode="target",
@@ -198,8 +196,8 @@ def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, l
         ignore_body_fields=tuple(setup.cases_file.ignore_body_fields),
         timing_scale=args.timing_scale,
     )
-    recordings = [load_cassette(p) for p in cassette_files(plan.cassettes)]
-    engines = _engines(plan, recordings)
+    recordings = load_recordings(plan)
+    engines = engine_factory(plan, recordings)
     counts: dict[str, int] = {}
     tried = [0]
     started = time.monotonic()
@@ -207,7 +205,7 @@ def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, l
     def trial(scenario: Scenario) -> Any:
         verdict = None
         for case in setup.cases:
-            verdict = _run_cell(plan, setup.target, scenario, case, engines).verdict
+            verdict = run_cell(plan, setup.target, scenario, case, engines).verdict
             if not verdict.ok:
                 break
         assert verdict is not None

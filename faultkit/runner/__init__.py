@@ -11,8 +11,8 @@ The command line lives in :mod:`faultkit.runner.command`; the report formats in
 from faultkit.runner.cases import Case, CasesFile, load_cases
 from faultkit.runner.errors import RunError
 from faultkit.runner.model import Cell, RunReport
-from faultkit.runner.run import RunPlan, run
-from faultkit.runner.target import CallableTarget, HttpTarget, Target, load_target
+from faultkit.runner.run import RunPlan, engine_factory, load_recordings, run, run_cell
+from faultkit.runner.target import CallableTarget, HttpTarget, Target, call_bounded, load_target
 
 __all__ = [
     "CallableTarget",
@@ -24,7 +24,11 @@ __all__ = [
     "RunPlan",
     "RunReport",
     "Target",
+    "call_bounded",
+    "engine_factory",
     "load_cases",
+    "load_recordings",
     "load_target",
     "run",
+    "run_cell",
 ]

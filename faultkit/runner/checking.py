@@ -33,15 +33,20 @@ from faultkit.oracle.judge import judge
 from faultkit.oracle.result import Result, acapture
 from faultkit.oracle.verdict import Verdict
 from faultkit.runner.run import limit_s
-from faultkit.runner.target import CLIENT_PARAM, FACTORY_PARAM, _bounded
+from faultkit.runner.target import CLIENT_PARAM, FACTORY_PARAM, call_bounded
 from faultkit.session import FaultkitSession
 
 
-def _wire(
+def wire_clients(
     session: FaultkitSession, fn: Callable[..., Any], kwargs: dict[str, Any], is_async: bool
 ) -> dict[str, Any]:
-    """``kwargs`` plus the session's client factory/client for the parameters ``fn`` has and
-    the caller did not fill."""
+    """``kwargs`` plus HTTP clients wired to ``session``'s door, for the seam parameters ``fn``
+    has (``http_client_factory``, ``http_client``) and the caller did not fill.
+
+    The factory takes httpx client options (``timeout``, ``base_url``...) and returns an
+    ``httpx.AsyncClient`` when ``is_async``, an ``httpx.Client`` otherwise; a ``transport``
+    option is dropped, since faultkit's is the point. A callable whose signature cannot be read
+    gets ``kwargs`` unchanged. ``kwargs`` itself is not modified."""
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
@@ -59,7 +64,10 @@ def _wire(
     return wired
 
 
-def _limit(session: FaultkitSession, contract: Contract) -> float:
+def wait_limit_s(session: FaultkitSession, contract: Contract) -> float:
+    """How long to wait for a target run on ``session``, in seconds: the stricter deadline of
+    ``contract`` and the session's scenario plus a grace period (see
+    :func:`faultkit.runner.run.limit_s`), the same wait ``faultkit run`` allows a cell."""
     return limit_s(contract, session.engine.scenario)[1]
 
 
@@ -110,8 +118,9 @@ def check(
     def clock() -> float:
         return (time.monotonic() - origin) * 1000
 
-    wired = _wire(session, fn, kwargs, is_async)
-    result = _bounded(fn, list(args), wired, is_async, _limit(session, contract), clock, clock())
+    wired = wire_clients(session, fn, kwargs, is_async)
+    limit = wait_limit_s(session, contract)
+    result = call_bounded(fn, list(args), wired, is_async, limit, clock, clock())
     return _verdict(session, result, contract, expect)
 
 
@@ -131,11 +140,11 @@ async def acheck(
     def clock() -> float:
         return (time.monotonic() - origin) * 1000
 
-    wired = _wire(session, fn, kwargs, inspect.iscoroutinefunction(fn))
+    wired = wire_clients(session, fn, kwargs, inspect.iscoroutinefunction(fn))
     started = clock()
     try:
         result = await asyncio.wait_for(
-            acapture(fn, *args, clock=clock, **wired), _limit(session, contract)
+            acapture(fn, *args, clock=clock, **wired), wait_limit_s(session, contract)
         )
     except TimeoutError:
         result = Result(duration_ms=clock() - started, timed_out=True)

@@ -26,7 +26,7 @@ from faultkit.oracle.contract import Contract
 from faultkit.oracle.judge import judge
 from faultkit.runner.cases import Case
 from faultkit.runner.model import Cell, Mode, RuleInfo, RunReport, ScenarioInfo, TargetInfo
-from faultkit.runner.target import CellSpec, Execution, Target
+from faultkit.runner.target import CellSpec, EngineFactory, Execution, Target
 from faultkit.scenario import Scenario
 
 Repro = Callable[[str, str, str, int], str]
@@ -117,8 +117,7 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
         scenarios=[_scenario_info(p, s) for p, s in plan.scenarios],
         cases=[c.name for c in plan.cases],
     )
-    recordings = [load_cassette(p) for p in cassette_files(plan.cassettes)]
-    engine_factory = _engines(plan, recordings)
+    engines = engine_factory(plan)
 
     jobs: list[tuple[Target, Scenario, Case]] = [
         (t, s, c) for t in plan.targets for _, s in plan.scenarios for c in plan.cases
@@ -130,7 +129,7 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
     def one(index: int) -> None:
         nonlocal done
         target, scenario, case = jobs[index]
-        cell = _run_cell(plan, target, scenario, case, engine_factory)
+        cell = run_cell(plan, target, scenario, case, engines)
         with lock:  # one progress line at a time, counted in completion order
             cells[index] = cell
             done += 1
@@ -164,7 +163,22 @@ def placeholder_keys() -> Iterator[None]:
             os.environ.pop(name, None)
 
 
-def _engines(plan: RunPlan, recordings: list[Cassette]) -> Callable[[Scenario, int], Engine]:
+def load_recordings(plan: RunPlan) -> list[Cassette]:
+    """The plan's cassettes (files and directories), parsed once for every cell to share."""
+    return [load_cassette(p) for p in cassette_files(plan.cassettes)]
+
+
+def engine_factory(plan: RunPlan, recordings: list[Cassette] | None = None) -> EngineFactory:
+    """A function building a fresh :class:`Engine` for one ``(scenario, seed)``.
+
+    Each engine gets its own cassette store over ``recordings`` (default: the plan's cassettes,
+    loaded now), matched and played back (``repeat``) as the plan says: recordings are parsed
+    once and shared, playback state is per engine, so cells never see each other's call counts
+    and can run in parallel. Without recordings the engine has no source (faults that answer on
+    their own still work)."""
+    if recordings is None:
+        recordings = load_recordings(plan)
+
     def build(scenario: Scenario, seed: int) -> Engine:
         store = None
         if recordings:
@@ -180,18 +194,24 @@ def _engines(plan: RunPlan, recordings: list[Cassette]) -> Callable[[Scenario, i
     return build
 
 
-def _run_cell(
+def run_cell(
     plan: RunPlan,
     target: Target,
     scenario: Scenario,
     case: Case,
-    engine_factory: Callable[[Scenario, int], Engine],
+    engines: EngineFactory,
 ) -> Cell:
+    """Run one (target, scenario, case) cell and judge it: what :func:`run` does per cell.
+
+    The seed is the plan's (or the scenario's own); the target is called through an engine
+    from ``engines`` (see :func:`engine_factory`) and waited for up to :func:`limit_s`; the
+    verdict comes from the oracle with the plan's contract. The cell carries the verdict, the
+    result, the ledger, the expected verdict and the repro command. ``faultkit explore`` runs
+    each generated schedule through this, so a schedule is judged exactly as ``faultkit run``
+    judges a scenario file."""
     seed = scenario.seed if plan.seed is None else plan.seed
     deadline, wait_s = limit_s(plan.contract, scenario)
-    spec = CellSpec(
-        scenario=scenario, seed=seed, case=case, limit_s=wait_s, engine_factory=engine_factory
-    )
+    spec = CellSpec(scenario=scenario, seed=seed, case=case, limit_s=wait_s, engine_factory=engines)
     execution: Execution = target.execute(spec)
     verdict = judge(execution.entries, execution.result, plan.contract, scenario, case=case.name)
     repro = plan.repro(target.name, scenario.name, case.name, seed)

@@ -58,6 +58,9 @@ FACTORY_PARAM = "http_client_factory"
 CLIENT_PARAM = "http_client"
 INJECTED = (FACTORY_PARAM, CLIENT_PARAM)
 
+# Builds a fresh engine for one (scenario, seed): see faultkit.runner.run.engine_factory.
+EngineFactory = Callable[[Scenario, int], Engine]
+
 
 @dataclass
 class Execution:
@@ -77,7 +80,7 @@ class CellSpec:
     seed: int
     case: Case
     limit_s: float
-    engine_factory: Callable[[Scenario, int], Engine] = field(repr=False)
+    engine_factory: EngineFactory = field(repr=False)
 
 
 class Target(Protocol):
@@ -169,7 +172,7 @@ class CallableTarget:
         args, kwargs = _arguments(spec.case)
         kwargs.update(self._wiring(engine))
         started = clock()
-        result = _bounded(self.fn, args, kwargs, self.is_async, spec.limit_s, clock, started)
+        result = call_bounded(self.fn, args, kwargs, self.is_async, spec.limit_s, clock, started)
         return Execution(result=result, entries=engine.ledger.entries, started_ms=started)
 
 
@@ -181,7 +184,7 @@ def _arguments(case: Case) -> tuple[list[Any], dict[str, Any]]:
     return [case.input], {}
 
 
-def _bounded(
+def call_bounded(
     fn: Callable[..., Any],
     args: list[Any],
     kwargs: dict[str, Any],
@@ -190,8 +193,16 @@ def _bounded(
     clock: Callable[[], float],
     started: float,
 ) -> Result:
-    """Call ``fn`` in a daemon thread and wait at most ``limit_s`` (an async target is also
-    cancelled at the limit, inside its own event loop)."""
+    """Call ``fn(*args, **kwargs)`` and return its :class:`Result`, waiting at most
+    ``limit_s`` seconds: past that the result is ``timed_out`` (the oracle's ``hang``).
+
+    The call runs in a daemon thread, so a target that blocks (a sync SDK waiting on a stalled
+    stream) cannot hold the harness up; Python cannot stop a thread, so an overrunning sync
+    target is left to finish there. An ``async def`` target (``is_async``) runs in its own event
+    loop in that thread and is cancelled at the limit. ``clock()`` is the ledger's clock in ms
+    and ``started`` the call's start on it, so durations line up with ledger times. Every
+    caller (``faultkit run``, ``faultkit.check``, ``faultkit explore``) calls targets through
+    this, so a target behaves the same under all of them."""
     box: dict[str, Result] = {}
 
     def work() -> None:

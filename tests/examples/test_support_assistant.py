@@ -15,7 +15,7 @@ import pytest
 from support_world import QUESTION, async_factory, sync_factory, world
 
 from examples.support_assistant import naive, robust
-from examples.support_assistant.models import SupportAnswer, SupportError
+from examples.support_assistant.models import Order, SupportAnswer, SupportError
 from faultkit.oracle import Contract, collect_traces, judge
 from faultkit.oracle.result import Result
 
@@ -26,6 +26,12 @@ PRIMARY_REPLY = (
 FALLBACK_REPLY = (
     "Order 1234 has shipped with DHL and is expected on 14 March 2026. It holds 1 mechanical "
     "keyboard and 2 wireless mice (138.00 EUR)."
+)
+ORDER_JSON = (
+    '{"id":"1234","status":"shipped","items":[{"sku":"KB-101","name":"Mechanical keyboard",'
+    '"quantity":1,"unit_price":89.0},{"sku":"MS-220","name":"Wireless mouse","quantity":2,'
+    '"unit_price":24.5}],"total":138.0,"currency":"EUR","carrier":"DHL",'
+    '"tracking_number":"JD0146000062819","eta":"2026-03-14"}'
 )
 CONTRACT = Contract(
     output_model=SupportAnswer,
@@ -180,3 +186,96 @@ def test_the_seam_defaults_to_real_clients() -> None:
     naive_default = inspect.signature(naive.answer).parameters["http_client_factory"].default
     assert robust_default is httpx.AsyncClient
     assert naive_default is None  # the SDK's own client, and httpx.Client() for the tool
+
+
+async def test_robust_waits_the_retry_after_the_order_service_asks_for() -> None:
+    engine = world(
+        "  - match: {route: 'orders*'}\n    when: {nth: 1}\n"
+        "    fault: {type: http_error, status: 500, retry_after_ms: 600}\n"
+    )
+    answer, trace = await robust.answer(QUESTION, http_client_factory=async_factory(engine))
+
+    assert answer.reply == PRIMARY_REPLY
+    assert "retry:get_order" in trace.decision_path
+    first, second = [e for e in engine.ledger.entries if e.route == "orders.internal"]
+    assert (first.status, second.status) == (500, 200)
+    assert second.arrival_ms - first.end_ms >= 600
+
+
+async def test_robust_stops_at_once_when_the_tool_asks_for_a_wait_past_its_deadline() -> None:
+    engine = world(
+        "  - match: {route: 'orders*'}\n"
+        "    fault: {type: http_error, status: 503, retry_after_s: 30}\n"
+    )
+    start = time.monotonic()
+    with pytest.raises(SupportError) as raised:
+        await robust.answer(QUESTION, http_client_factory=async_factory(engine))
+
+    assert raised.value.code == "tool_unavailable"
+    assert "deadline" in raised.value.message
+    assert time.monotonic() - start < 3  # neither waited out nor retried early
+    assert [e.route for e in engine.ledger.entries].count("orders.internal") == 1
+
+
+async def test_robust_does_not_retry_a_tool_that_says_not_to() -> None:
+    engine = world(
+        "  - match: {route: 'orders*'}\n"
+        "    fault: {type: http_error, status: 503, should_retry: false}\n"
+    )
+    with pytest.raises(SupportError) as raised:
+        await robust.answer(QUESTION, http_client_factory=async_factory(engine))
+
+    assert raised.value.code == "tool_unavailable"
+    assert [e.route for e in engine.ledger.entries].count("orders.internal") == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "unsaid"),
+    [
+        ("{type: partial_tool_data, op: drop_fields, fields: [total]}", ["138", "EUR"]),
+        ("{type: partial_tool_data, op: drop_fields, fields: [currency]}", ["138", "EUR"]),
+        ("{type: partial_tool_data, op: drop_fields, fields: [carrier]}", ["DHL"]),
+        ("{type: partial_tool_data, op: cut_lists, fields: [items], keep: 1}", ["mouse", "mice"]),
+        ("{type: partial_tool_data, op: null_values, fields: ['items[1].name']}", ["mice"]),
+    ],
+    ids=["total", "currency", "carrier", "items-cut", "item-name"],
+)
+async def test_robust_never_states_a_fact_the_tool_did_not_deliver(
+    fault: str, unsaid: list[str]
+) -> None:
+    engine = world(f"  - match: {{route: 'orders*'}}\n    fault: {fault}\n")
+    answer, trace = await robust.answer(QUESTION, http_client_factory=async_factory(engine))
+
+    assert "relabel_unknown" in trace.decision_path
+    assert (answer.status, answer.eta) == ("shipped", "2026-03-14")  # still delivered
+    for word in unsaid:
+        assert word.casefold() not in answer.reply.casefold()
+    assert "unknown" in answer.reply or "DHL" in unsaid
+    verdict = judge(engine.ledger, Result.returned((answer, trace), 10.0), CONTRACT)
+    assert verdict.kind == "pass", verdict.explain()
+
+
+async def test_robust_rebuilds_its_reply_from_the_facts_it_could_check() -> None:
+    engine = world(
+        "  - match: {route: 'orders*'}\n"
+        "    fault: {type: partial_tool_data, op: null_values, fields: ['items[0].unit_price']}\n"
+    )
+    answer, _ = await robust.answer(QUESTION, http_client_factory=async_factory(engine))
+
+    assert answer.reply == (
+        "Your order 1234 is shipped with DHL. Its total is 138.00 EUR. It should arrive by "
+        "2026-03-14. The items are unknown right now."
+    )
+
+
+def test_robust_does_not_pass_on_a_number_the_tool_never_sent() -> None:
+    order = Order.model_validate_json(ORDER_JSON)
+    honest = SupportAnswer(order_id="1234", status="shipped", eta="2026-03-14", reply=PRIMARY_REPLY)
+    invented = honest.model_copy(update={"reply": PRIMARY_REPLY.replace("138.00", "183.00")})
+    log = robust._Log()
+
+    assert robust._check_evidence(honest, order, "1234", log) == honest
+    checked = robust._check_evidence(invented, order, "1234", log)
+    assert "183" not in checked.reply
+    assert "138.00 EUR" in checked.reply
+    assert log.path == ["relabel_unknown"]

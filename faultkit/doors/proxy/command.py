@@ -25,6 +25,7 @@ from faultkit.errors import FaultkitError, ScenarioError
 from .config import ConfigError, find_config, load_upstreams, parse_upstream_option
 from .proxy import MODES, Proxy
 from .server import BindError
+from .state import LEDGER_SIZE
 
 try:
     from faultkit.doors.toxiproxy import ControlApiBindError
@@ -129,6 +130,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="on SIGINT/SIGTERM, time given to in-flight exchanges (default 5)",
     )
     parser.add_argument(
+        "--ledger-size",
+        type=int,
+        default=LEDGER_SIZE,
+        metavar="N",
+        help=f"ledger entries kept per fault context; the oldest are dropped and counted "
+        f"(x-faultkit-ledger-dropped on GET /faultkit/ledger); 0 = keep all "
+        f"(default {LEDGER_SIZE})",
+    )
+    parser.add_argument(
         "--loop",
         choices=LOOPS,
         default="auto",
@@ -171,6 +181,13 @@ def _fail(message: str, err: TextIO) -> int:
     return EXIT_USAGE
 
 
+def _ledger_size(args: argparse.Namespace) -> int | None:
+    size = getattr(args, "ledger_size", LEDGER_SIZE)
+    if size < 0:
+        raise ConfigError(f"--ledger-size {size}: must be 0 (keep all) or more")
+    return size or None
+
+
 def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     config = Path(args.config) if args.config else find_config()
     if args.config and not config.is_file():  # type: ignore[union-attr]
@@ -199,6 +216,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
         playback=args.playback,
         timing_scale=args.timing_scale,
         seed=args.seed,
+        ledger_size=_ledger_size(args),
     )
     for scenario in scenarios[1:]:
         proxy.state.add_scenario(scenario)

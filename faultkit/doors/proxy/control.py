@@ -14,7 +14,9 @@ must not be able to reconfigure a fault proxy on a developer's machine.
 ``POST /faultkit/faults``                    add one: ``{"name", "upstream"?, "fault", ...}``
                                              (a rule: ``match``/``when`` allowed)
 ``DELETE /faultkit/faults/{name}``           remove it
-``GET  /faultkit/ledger[?session=&scenario=&route=]``   ledger entries, arrival order
+``GET  /faultkit/ledger[?session=&scenario=&route=]``   ledger entries, arrival order; the
+                                             ``x-faultkit-ledger-dropped`` header counts the
+                                             oldest entries dropped (``--ledger-size``)
 ``POST /faultkit/reset``                     forget counters, ledgers and runtime faults;
                                              rewind the cassettes
 ===========================================  ===================================================
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,10 +46,11 @@ class Reply:
     status: int
     body: bytes = b""
     content_type: str = "application/json"
+    extra: tuple[tuple[str, str], ...] = ()
 
     @property
     def headers(self) -> list[tuple[str, str]]:
-        return [("content-type", self.content_type)] if self.body else []
+        return [*([("content-type", self.content_type)] if self.body else []), *self.extra]
 
 
 def _json(status: int, value: Any) -> Reply:
@@ -126,7 +129,9 @@ class FaultkitRoutes:
                 scenario=query.get("scenario"),
                 route=query.get("route"),
             )
-            return _json(200, rows)
+            # The ledger is bounded (--ledger-size); how many of the oldest entries went.
+            dropped = str(state.ledger_dropped())
+            return replace(_json(200, rows), extra=(("x-faultkit-ledger-dropped", dropped),))
         if path == "/faultkit/reset":
             if method != "POST":
                 return Reply(405)

@@ -29,13 +29,14 @@ from .control import FaultkitRoutes, Reply
 from .door import Door, clock
 from .server import HttpConnection, IncomingRequest, Listener, listen
 from .source import ReplaySource
-from .state import FaultState
+from .state import LEDGER_SIZE, FaultState
 from .upstream import Upstreams
 
 log = logging.getLogger("faultkit.proxy")
 
 MODES = ("replay", "record", "new_episodes", "passthrough")
 SAVE_DELAY_S = 0.5
+GC_INTERVAL_S = 0.1  # see Proxy.keep_gc_young
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -54,6 +55,7 @@ class Proxy:
         playback: Playback = "repeat",
         timing_scale: float = 1.0,
         seed: int | None = None,
+        ledger_size: int | None = LEDGER_SIZE,
     ) -> None:
         if mode not in MODES:
             raise CassetteError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
@@ -81,7 +83,13 @@ class Proxy:
         )
         self._recorders: dict[str, CassetteStore] = {}
         self._save_handle: asyncio.TimerHandle | None = None
-        self.state = FaultState(scenario, source=self.source, timing_scale=timing_scale, seed=seed)
+        self.state = FaultState(
+            scenario,
+            source=self.source,
+            timing_scale=timing_scale,
+            seed=seed,
+            ledger_size=ledger_size,
+        )
         self.upstreams = Upstreams() if mode != "replay" else None
         self.doors = [Door(u, self) for u in upstreams]
         self.listeners: dict[str, Listener] = {}
@@ -269,20 +277,29 @@ class Proxy:
                 )
                 self.fronts[door.route] = front.listen
 
-    async def keep_gc_young(self, interval_s: float = 1.0) -> None:
-        """Collect young garbage, then freeze what survived, once per ``interval_s``.
+    async def keep_gc_young(self, interval_s: float = GC_INTERVAL_S) -> None:
+        """Run the cycle collector ourselves, in small steps: collect what is new, then freeze
+        what survived, every ``interval_s``; automatic collection is off meanwhile.
 
-        The ledger keeps every exchange, so the heap grows with traffic, and each full (gen 2)
-        collection has to walk all of it: measured, that stalls the loop for tens to a hundred
-        milliseconds and turns an injected 1000 ms latency into 1130 ms at p99. Survivors of a
-        young collection here are nearly all ledger entries and live as long as the process, so
-        they are moved out of the collector's sight (``gc.freeze``). Objects freed by reference
-        counting are still freed; only cycles among frozen objects would outlive a reset.
+        Answering a request makes no cyclic garbage (reference counting frees all of it), but
+        the collector's automatic runs still walk every object in flight (each request's
+        coroutines, frames and futures) hundreds of times a second, and the survivors, nearly
+        all ledger entries, again and again as they age: measured, pauses of 0.3 to 5 ms, and
+        full collections over the whole ledger of tens of milliseconds (an injected 1000 ms
+        latency became 1130 ms at p99). Here each object is walked once, by a collection of
+        only what arrived in the last ``interval_s``, and the survivors are then moved out of
+        the collector's sight (``gc.freeze``). Cycles (an exception's traceback) are still
+        collected within ``interval_s``; objects freed by reference counting (a dropped ledger
+        entry) are freed at once, frozen or not.
         """
-        while True:
-            await asyncio.sleep(interval_s)
-            gc.collect(1)
-            gc.freeze()
+        gc.disable()
+        try:
+            while True:
+                await asyncio.sleep(interval_s)
+                gc.collect(0)
+                gc.freeze()
+        finally:
+            gc.enable()
 
     async def drain(self, grace_s: float) -> None:
         """Stop accepting, then give in-flight exchanges up to ``grace_s`` to finish."""

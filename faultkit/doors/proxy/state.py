@@ -17,9 +17,12 @@ from typing import Any
 from faultkit import catalogue
 from faultkit.engine import Engine, Source
 from faultkit.errors import FaultkitError
+from faultkit.ledger import Ledger
 from faultkit.scenario import Rule, Scenario
 
 from .headers import NO_SCENARIO, ContextKey, HeaderError, header_rules
+
+LEDGER_SIZE = 100_000  # entries kept per context (each ~1.5 KB); the oldest go first
 
 
 class FaultState:
@@ -33,8 +36,10 @@ class FaultState:
         timing_scale: float = 1.0,
         seed: int | None = None,
         scenario_lookup: Callable[[str], Scenario] = catalogue.load,
+        ledger_size: int | None = LEDGER_SIZE,
     ) -> None:
         self.source = source
+        self.ledger_size = ledger_size
         self.timing_scale = timing_scale
         self.seed = seed
         self._lookup = scenario_lookup
@@ -125,7 +130,12 @@ class FaultState:
             rules=unique,
             **({"expect": base.expect} if base else {}),
         )
-        return Engine(scenario, source=self.source, seed=self.seed, timing_scale=self.timing_scale)
+        engine = Engine(
+            scenario, source=self.source, seed=self.seed, timing_scale=self.timing_scale
+        )
+        # Bounded: a proxy under load would otherwise keep every exchange it ever answered.
+        engine.ledger = Ledger(max_entries=self.ledger_size)
+        return engine
 
     def engine_for(self, key: ContextKey) -> Engine:
         """The engine of ``key``, created on first use. Raises :class:`HeaderError` when the
@@ -165,6 +175,10 @@ class FaultState:
                 rows.append(entry)
         rows.sort(key=lambda e: (e["arrival_ms"], e["id"]))
         return rows
+
+    def ledger_dropped(self) -> int:
+        """Entries dropped by every context's bounded ledger (``ledger_size``), oldest first."""
+        return sum(engine.ledger.dropped for _, engine in self.contexts())
 
     def _active_name(self) -> str | None:
         return self._active.name if self._active else None
