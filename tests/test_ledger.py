@@ -80,3 +80,25 @@ def test_finish_records_timings_and_ending() -> None:
         42,
     )
     assert ledger.to_json()[0]["ending"] == "reset"
+
+
+def test_a_bounded_ledger_drops_the_oldest_and_counts_them() -> None:
+    ledger = Ledger(max_entries=3)
+    for body in (b"a", b"b", b"c", b"d", b"e"):
+        _open(ledger, body)
+    assert [e.id for e in ledger.entries] == [3, 4, 5]  # ids keep counting
+    assert len(ledger) == 3 and ledger.dropped == 2
+    assert ledger.get(4).id == 4
+    ledger.finish(1, ending="completed", end_ms=1.0)  # dropped meanwhile: nothing to record
+    ledger.finish(5, ending="reset", end_ms=2.0)
+    assert ledger.get(5).ending == "reset"
+    try:
+        ledger.get(2)
+    except IndexError:
+        pass
+    else:
+        raise AssertionError("a dropped entry must not be returned")
+    # A dropped request is forgotten: its repeat is a new logical call, not a retry.
+    assert _open(ledger, b"a", "1") == (6, 1)
+    ledger.reset()
+    assert ledger.dropped == 0 and _open(ledger, b"z") == (1, 1)

@@ -9,12 +9,14 @@ What it does, and why each piece is there:
 * **An idle-token timeout** of its own (``idle_s``): the SDK's read timeout is reset by SSE
   ``: keep-alive`` comments, so a stream that only sends heartbeats would never time out.
 * **Bounded retries, done by the app** (the SDK's own are off): ``attempts_per_model`` per model
-  with exponential backoff, ``retry-after`` honoured, and no retry for what cannot heal (an
-  exhausted quota, a 4xx). Each attempt carries ``x-stainless-retry-count``, as the SDK's own
-  retries do, so the attempt number is visible to the provider and to faultkit.
+  with exponential backoff, ``retry-after`` honoured (also when the connection broke after an
+  error's head arrived), and no retry for what cannot heal (an exhausted quota, a 4xx). Each
+  attempt carries ``x-stainless-retry-count``, as the SDK's own retries do, so the attempt
+  number is visible to the provider and to faultkit.
 * **Fallback to a second model** when the first one keeps failing.
-* **Strict validation** of everything the model sends: the tool call's arguments
-  (``GetOrderArgs``), the answer (``SupportAnswer``), and that a stream really finished.
+* **Strict validation** of everything the model sends: every stream chunk's shape, the tool
+  call's arguments (``GetOrderArgs``), the answer (``SupportAnswer``), and that a stream
+  really finished.
 * **Evidence check** on every fact the answer reports (status, delivery date, carrier, items,
   total and currency): the structured fields must be what the tool returned, and the model's
   own words are passed on only when the tool delivered all of those facts, consistently, and
@@ -92,6 +94,26 @@ class _Retry(Exception):
 
 
 @dataclass
+class _Heads:
+    """What the last response head the model's HTTP client received said. When a connection
+    breaks while the SDK reads an error's body, the SDK raises the transport error and the
+    error is lost; but its head did arrive, and its ``retry-after`` still says how long to wait
+    (the SDK's own retries read it from the head too)."""
+
+    status: int | None = None
+    retry_after_s: float | None = None
+
+    async def record(self, response: httpx.Response) -> None:
+        """An httpx ``response`` event hook: called with the head, before the body is read."""
+        self.status = response.status_code
+        self.retry_after_s = _retry_after(response)
+
+    def failed_retry_after(self) -> float | None:
+        """The retry-after of an error head, if the last head was one."""
+        return self.retry_after_s if self.status is not None and self.status >= 400 else None
+
+
+@dataclass
 class _Log:
     """What the trace will say: the path taken, the model that answered, the tool's output."""
 
@@ -144,20 +166,25 @@ async def _answer(
 ) -> Reply:
     """The conversation; ``deadline`` is the event loop time by which it must be over."""
     model_timeout = httpx.Timeout(settings.model_read_timeout_s, connect=settings.connect_timeout_s)
+    heads = _Heads()
     async with (
-        factory(timeout=model_timeout) as model_http,
+        factory(timeout=model_timeout, event_hooks={"response": [heads.record]}) as model_http,
         factory(base_url=settings.orders_url, timeout=settings.tool_timeout_s) as orders_http,
     ):
         llm = openai.AsyncOpenAI(http_client=model_http, max_retries=0)
         messages = protocol.first_messages(question)
 
-        call, args, model = await _ask(llm, messages, settings.models, settings, log, _tool_call)
+        call, args, model = await _ask(
+            llm, heads, messages, settings.models, settings, log, _tool_call
+        )
         log.context_ids.append(f"order:{args.order_id}")
         order, raw = await _fetch_order(orders_http, args.order_id, settings, log, deadline)
 
         messages += protocol.tool_turn(call.id, call.name, call.arguments, raw)
         order_first = (model, *(m for m in settings.models if m != model))
-        proposed, model = await _ask(llm, messages, order_first, settings, log, _final_answer)
+        proposed, model = await _ask(
+            llm, heads, messages, order_first, settings, log, _final_answer
+        )
         log.model = model
         checked = _check_evidence(proposed, order, args.order_id, log)
         log.validation = ValidationResult(valid=True)
@@ -170,6 +197,7 @@ async def _answer(
 
 async def _ask(
     llm: openai.AsyncOpenAI,
+    heads: _Heads,
     messages: list[dict[str, Any]],
     models: tuple[str, ...],
     settings: Settings,
@@ -192,7 +220,7 @@ async def _ask(
                 log.path.append(f"ask:{model}")
             log.tried = model
             try:
-                turn = await _stream_turn(llm, model, messages, attempt, settings)
+                turn = await _stream_turn(llm, heads, model, messages, attempt, settings)
                 return (*accept(turn), model)
             except _Retry as exc:
                 last = exc
@@ -210,6 +238,7 @@ def _backoff(settings: Settings, attempt: int, retry_after_s: float | None) -> f
 
 async def _stream_turn(
     llm: openai.AsyncOpenAI,
+    heads: _Heads,
     model: str,
     messages: list[dict[str, Any]],
     attempt: int,
@@ -217,6 +246,7 @@ async def _stream_turn(
 ) -> protocol.Turn:
     """Stream one turn to its end, or raise _Retry (or SupportError when retrying cannot help)."""
     turn = protocol.Turn(model=model)
+    heads.status = heads.retry_after_s = None
     try:
         stream = await llm.chat.completions.create(
             **protocol.request(model, messages),
@@ -233,7 +263,14 @@ async def _stream_turn(
                     raise _Retry(
                         "provider_unavailable", f"no token for {settings.idle_s:g} s"
                     ) from None
-                turn.add(chunk)
+                try:
+                    turn.add(chunk)
+                except (AttributeError, TypeError, ValueError):
+                    # The SDK builds chunks without validating them: a drifted field (an
+                    # object sent as a string) only shows here, as a broken stream.
+                    raise _Retry(
+                        "provider_unavailable", "the stream carried a chunk of the wrong shape"
+                    ) from None
         finally:
             await stream.close()
     except openai.RateLimitError as exc:
@@ -247,7 +284,9 @@ async def _stream_turn(
             ) from None
         raise SupportError("provider_rejected", f"HTTP {exc.status_code}") from None
     except (openai.APIConnectionError, httpx.HTTPError) as exc:
-        raise _Retry("provider_unavailable", f"connection: {type(exc).__name__}") from None
+        raise _Retry(
+            "provider_unavailable", f"connection: {type(exc).__name__}", heads.failed_retry_after()
+        ) from None
     except json.JSONDecodeError:
         raise _Retry("provider_unavailable", "the stream carried malformed JSON") from None
     if turn.finish_reason is None:

@@ -122,7 +122,8 @@ def non_retryable_reason(entry: LedgerEntry) -> str | None:
         if fault.params.get("should_retry") is False:
             return f"the server sent x-should-retry: false with HTTP {entry.status}"
         code = _quota_code(fault.params)
-        if code is not None and entry.status == 429:
+        # The quota code is in the body: a client whose body was cut never learnt it.
+        if code is not None and entry.status == 429 and entry.ending == "completed":
             return f"HTTP 429 {code}: the quota is exhausted, a retry cannot succeed"
     if entry.status in NON_RETRYABLE_STATUSES:
         return f"HTTP {entry.status} is a client error a retry cannot fix"

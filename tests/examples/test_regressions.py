@@ -17,8 +17,12 @@ from faultkit.runner.target import load_callable
 from faultkit.scenario import Scenario
 
 REGRESSIONS = sorted((Path(__file__).parent / "regressions").glob("*.yaml"))
-# What the naive app gets on each (it honours neither retry-after nor its evidence).
+# What the naive app gets on each: it papers over a failed tool call, passes the model's
+# words on unchecked, and folds stream chunks without looking at their shape. (It returns no
+# trace: where its own behaviour is fine, as with the SDK's retries, that is its verdict.)
 NAIVE = {
+    "provider-429-body-cut": "untraceable",
+    "stream-chunk-retyped": "crash",
     "tool-500-retry-after": "silent_tool_failure",
     "tool-total-dropped": "unknown_as_known",
 }
@@ -67,6 +71,20 @@ def test_the_robust_app_waits_the_retry_after_the_tool_asked_for(report: RunRepo
     assert [e.status for e in orders] == [500, 200]
     assert orders[1].arrival_ms - orders[0].end_ms >= 1000
     assert cell.verdict.kind == "retried"
+
+
+def test_the_robust_app_waits_a_retry_after_whose_error_body_was_cut(report: RunReport) -> None:
+    cell = _cell(report, "robust", "provider-429-body-cut")
+    first, second = cell.ledger[:2]
+    assert (first.status, first.ending, second.status) == (429, "reset", 200)
+    assert second.arrival_ms - first.end_ms >= 1000
+    assert cell.verdict.kind == "retried"
+
+
+def test_the_robust_app_retries_a_stream_whose_chunks_drifted(report: RunReport) -> None:
+    cell = _cell(report, "robust", "stream-chunk-retyped")
+    assert cell.verdict.kind == "retried"
+    assert cell.result.value["status"] == "shipped"
 
 
 def test_the_robust_app_never_states_a_total_the_tool_left_out(report: RunReport) -> None:

@@ -36,8 +36,13 @@ def test_retry_after_comes_from_the_response_sent() -> None:
 
 def test_a_replaced_quota_error_is_not_a_reason_to_stop_retrying() -> None:
     quota = _error(status=429, error_type="insufficient_quota")
-    assert non_retryable_reason(_entry(429, [quota])) is not None
-    assert non_retryable_reason(_entry(503, [quota])) is None
+    assert non_retryable_reason(_entry(429, [quota], ending="completed")) is not None
+    assert non_retryable_reason(_entry(503, [quota], ending="completed")) is None
+
+
+def test_a_quota_code_in_a_body_the_client_never_got_is_no_reason() -> None:
+    quota = _error(status=429, error_type="insufficient_quota")
+    assert non_retryable_reason(_entry(429, [quota], ending="reset")) is None
 
 
 def test_is_error_param_counts_only_when_the_fault_set_it() -> None:

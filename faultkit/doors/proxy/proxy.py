@@ -221,21 +221,13 @@ class Proxy:
         return incoming.keep_alive
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def _track(self, handler: Any) -> Any:
-        async def tracked(incoming: IncomingRequest, conn: HttpConnection) -> bool:
-            self.connections.add(conn)
-            try:
-                return await handler(incoming, conn)
-            finally:
-                self.connections.discard(conn)
-
-        return tracked
-
     async def start_doors(self, host: str, ports: dict[str, int]) -> None:
         """Bind every door (``ports`` by upstream name; 0 or absent: a free port)."""
         for door in self.doors:
             port = ports.get(door.route, door.upstream.port or 0)
-            self.listeners[door.route] = await listen(self._track(door.handle), host, port)
+            self.listeners[door.route] = await listen(
+                door.handle, host, port, busy=self.connections
+            )
 
     async def start_control(self, host: str, port: int) -> None:
         """The control API: Toxiproxy's (with the doors as proxies and the HTTP faults as
@@ -245,7 +237,7 @@ class Proxy:
             from faultkit.doors.toxiproxy import ApiRequest, ToxiproxyServer
             from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
         except ImportError:  # pragma: no cover - the Toxiproxy door ships with faultkit
-            self.control = await listen(self._track(self._control_handler), host, port)
+            self.control = await listen(self._control_handler, host, port, busy=self.connections)
             self.control_url = self.control.address
             return
 

@@ -87,8 +87,10 @@ class _TooLarge(Exception):
 class HttpConnection(asyncio.Protocol):
     """One client connection: parse requests, run the handler, one request at a time."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, busy: set[HttpConnection] | None = None) -> None:
         self._handler = handler
+        # Connections with a request being answered (shutdown waits for them).
+        self._busy: set[HttpConnection] = busy if busy is not None else set()
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
@@ -310,6 +312,7 @@ class HttpConnection(asyncio.Protocol):
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         if self._queue:
             request = self._queue.popleft()
+            self._busy.add(self)
             self._task = self._loop.create_task(self._run(request))
             return
         if self._broken is not None:
@@ -335,6 +338,7 @@ class HttpConnection(asyncio.Protocol):
             keep = False
         finally:
             self._task = None
+            self._busy.discard(self)
             self.cancel_on_disconnect = True
         if not keep or self.closed:
             self.close()
@@ -365,13 +369,16 @@ class BindError(FaultkitError):
         super().__init__(f"cannot listen on {host}:{port}: {reason.lower()}")
 
 
-async def listen(handler: Handler, host: str, port: int) -> Listener:
-    """Bind ``host:port`` (0 = a free port) and serve ``handler``. Raises :class:`BindError`
-    when the address cannot be bound."""
+async def listen(
+    handler: Handler, host: str, port: int, *, busy: set[HttpConnection] | None = None
+) -> Listener:
+    """Bind ``host:port`` (0 = a free port) and serve ``handler``; ``busy`` holds the
+    connections with a request being answered. Raises :class:`BindError` when the address
+    cannot be bound."""
     loop = asyncio.get_running_loop()
     try:
         server = await loop.create_server(
-            lambda: HttpConnection(handler), host, port, reuse_address=True, backlog=1024
+            lambda: HttpConnection(handler, busy), host, port, reuse_address=True, backlog=1024
         )
     except OSError as exc:
         raise BindError(host, port, exc) from None
