@@ -14,7 +14,7 @@ import uuid
 
 import httpx
 import pytest
-from conftest import SUPPORT_CASSETTES, ProxyFactory, run_proxy
+from proxy_process import SUPPORT_CASSETTES, ProxyFactory, run_proxy
 
 ORDERS = ["--upstream", "orders=http://orders.internal,env=ORDERS_URL"]
 

@@ -21,10 +21,10 @@ mcp = pytest.importorskip("mcp")
 httpx2 = pytest.importorskip("httpx2")
 uvicorn = pytest.importorskip("uvicorn")
 
-from conftest import ProxyFactory  # noqa: E402
 from mcp import ClientSession  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp.server.mcpserver import MCPServer  # noqa: E402
+from proxy_process import ProxyFactory  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
 

@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from conftest import SUPPORT_CASSETTES, ProxyFactory, run_proxy
+from proxy_process import SUPPORT_CASSETTES, ProxyFactory, run_proxy
 
 ORDERS = ["--upstream", "orders=http://orders.internal,env=ORDERS_URL", "--only", "orders"]
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None

@@ -10,7 +10,7 @@ import anthropic
 import openai
 import pytest
 import yaml
-from conftest import SUPPORT_CASSETTES, ProxyFactory
+from proxy_process import SUPPORT_CASSETTES, ProxyFactory
 
 
 def recorded_body(name: str, index: int) -> dict:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import SUPPORT_CASSETTES, ProxyFactory
+from proxy_process import SUPPORT_CASSETTES, ProxyFactory
 
 toxiproxy = pytest.importorskip("toxiproxy")
 from toxiproxy.api import APIConsumer  # noqa: E402

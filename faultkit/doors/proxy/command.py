@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faultkit import catalogue
+from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
 
 from .config import ConfigError, find_config, load_upstreams, parse_upstream_option
@@ -117,6 +118,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scale recorded SSE timing (0 = as fast as possible; default 1)",
     )
     parser.add_argument("--seed", type=int, default=None, help="override the scenario seed")
+    parser.add_argument(
+        "--toxiproxy-url",
+        metavar="URL",
+        default=os.environ.get("TOXIPROXY_URL") or None,
+        help="an existing Toxiproxy server to host the doors' TCP fronts (TCP toxics); "
+        "default: $TOXIPROXY_URL, else faultkit's own",
+    )
     parser.add_argument(
         "--ready-file",
         metavar="PATH",
@@ -282,8 +290,8 @@ async def _serve(
     try:
         try:
             await proxy.start_doors(args.host, ports)
-            await proxy.start_control(args.host, args.control_port)
-        except (BindError, ControlApiBindError) as exc:
+            await proxy.start_control(args.host, args.control_port, args.toxiproxy_url)
+        except (BindError, ControlApiBindError, RemoteToxiproxyError) as exc:
             return _fail(str(exc), sys.stderr)
         _announce(proxy, sys.stdout, loop_name)
         if args.ready_file:

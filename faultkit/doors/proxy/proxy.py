@@ -19,7 +19,7 @@ from typing import Any
 
 from faultkit.cassettes import Cassette, CassetteStore
 from faultkit.cassettes.store import Playback
-from faultkit.errors import CassetteError
+from faultkit.errors import CassetteError, FaultkitError
 from faultkit.exchange import Request, Response
 from faultkit.scenario import Scenario
 
@@ -97,6 +97,7 @@ class Proxy:
         self.control_url: str | None = None
         self.toxiproxy: Any = None
         self.fronts: dict[str, str] = {}
+        self.remote_toxiproxy: Any = None
         self.routes = FaultkitRoutes(self)
         self.connections: set[HttpConnection] = set()
 
@@ -229,10 +230,11 @@ class Proxy:
                 door.handle, host, port, busy=self.connections
             )
 
-    async def start_control(self, host: str, port: int) -> None:
+    async def start_control(self, host: str, port: int, toxiproxy_url: str | None = None) -> None:
         """The control API: Toxiproxy's (with the doors as proxies and the HTTP faults as
         extra toxic types) plus ``/faultkit/...``; only the latter when the Toxiproxy door is
-        not installed."""
+        not installed. With ``toxiproxy_url`` (a team's own Toxiproxy server), the doors' TCP
+        fronts are proxies on that server instead, so its TCP toxics apply."""
         try:
             from faultkit.doors.toxiproxy import ApiRequest, ToxiproxyServer
             from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
@@ -257,6 +259,9 @@ class Proxy:
         await server.start()
         self.toxiproxy = server
         self.control_url = server.url
+        if toxiproxy_url:
+            await self._remote_fronts(toxiproxy_url)
+            return
         # Each door is a Toxiproxy proxy of the same name: a TCP front (TCP toxics apply to
         # connections through it) whose HTTP fault toxics apply to the door itself.
         async with server.collection.lock:
@@ -268,6 +273,32 @@ class Proxy:
                     door.route, f"{host}:0", f"{listener.host}:{listener.port}", True
                 )
                 self.fronts[door.route] = front.listen
+
+    async def _remote_fronts(self, url: str) -> None:
+        """Create (or replace) one proxy per door on the external Toxiproxy at ``url``, each
+        forwarding to its door. The server must reach the doors: run it on this host, or bind
+        the doors where it can see them. The proxies are deleted again on shutdown."""
+        from faultkit.doors.toxiproxy.remote import AsyncToxiproxyClient
+
+        client = AsyncToxiproxyClient(url)
+        wanted = [
+            {
+                "name": door.route,
+                "listen": "127.0.0.1:0",
+                "upstream": f"{listener.host}:{listener.port}",
+                "enabled": True,
+            }
+            for door in self.doors
+            if (listener := self.listeners.get(door.route)) is not None
+        ]
+        try:
+            created = await client.populate(wanted)
+        except FaultkitError:
+            await client.aclose()
+            raise
+        self.remote_toxiproxy = client
+        for proxy in (created or {}).get("proxies") or []:
+            self.fronts[proxy["name"]] = proxy["listen"]
 
     async def keep_gc_young(self, interval_s: float = GC_INTERVAL_S) -> None:
         """Run the cycle collector ourselves, in small steps: collect what is new, then freeze
@@ -306,6 +337,13 @@ class Proxy:
     async def aclose(self) -> None:
         if self.toxiproxy is not None:
             await self.toxiproxy.stop()
+        if self.remote_toxiproxy is not None:
+            client, self.remote_toxiproxy = self.remote_toxiproxy, None
+            try:
+                for name in list(self.fronts):
+                    await client.delete_proxy(name)
+            finally:
+                await client.aclose()
         if self._save_handle is not None:
             self._save_handle.cancel()
         self.flush()
