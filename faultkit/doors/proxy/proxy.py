@@ -37,6 +37,7 @@ log = logging.getLogger("faultkit.proxy")
 MODES = ("replay", "record", "new_episodes", "passthrough")
 SAVE_DELAY_S = 0.5
 GC_INTERVAL_S = 0.1  # see Proxy.keep_gc_young
+GC_FULL_INTERVAL_S = 600.0
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -316,11 +317,23 @@ class Proxy:
         entry) are freed at once, frozen or not.
         """
         gc.disable()
+        checked = time.monotonic()
+        frozen = gc.get_freeze_count()
         try:
             while True:
                 await asyncio.sleep(interval_s)
                 gc.collect(0)
                 gc.freeze()
+                # A safety net for cycles frozen while alive that became garbage later: when
+                # the frozen set has grown by half since the last look (a full ledger holds it
+                # steady), walk everything once, at most every GC_FULL_INTERVAL_S.
+                if time.monotonic() - checked >= GC_FULL_INTERVAL_S:
+                    checked = time.monotonic()
+                    if gc.get_freeze_count() > 1.5 * frozen:
+                        gc.unfreeze()
+                        gc.collect()
+                        gc.freeze()
+                    frozen = gc.get_freeze_count()
         finally:
             gc.enable()
 

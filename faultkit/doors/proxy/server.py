@@ -84,6 +84,16 @@ class _TooLarge(Exception):
         self.kind = kind
 
 
+class _ClosedParser:
+    """Stands in for the parser of a closed connection (it holds no reference back)."""
+
+    def feed_data(self, data: bytes) -> None:
+        return None
+
+
+_CLOSED_PARSER = _ClosedParser()
+
+
 class HttpConnection(asyncio.Protocol):
     """One client connection: parse requests, run the handler, one request at a time."""
 
@@ -214,6 +224,12 @@ class HttpConnection(asyncio.Protocol):
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        # Break the reference cycles (parser <-> protocol <-> transport) so a closed connection
+        # is freed by reference counting: the proxy freezes long-lived objects out of the
+        # cycle collector's sight (Proxy.keep_gc_young), and a frozen cycle would never go.
+        self._parser = _CLOSED_PARSER
+        self._queue.clear()
+        self.transport = None
 
     def pause_writing(self) -> None:
         self._paused_writing = True

@@ -381,6 +381,9 @@ class _Connection(asyncio.Protocol):
         if exchange is not None and not exchange.done:
             exchange.at_eof()
         self.pool._unwatch(self)
+        # No cycles left behind (parser -> exchange -> connection): see HttpConnection.
+        self.exchange = None
+        self.parser = None
 
     def finished(self, reusable: bool) -> None:
         """The exchange in progress is complete: back to the pool, or closed."""
