@@ -44,7 +44,9 @@ class ProxyProcess:
     ) -> None:
         self.ready_file = workdir / "proxy-ready.json"
         args = ["--control-port", "0", "--ready-file", str(self.ready_file), "--only", route]
-        args += ["--log-level", "ERROR", "--grace-s", "1"]
+        # The whole ledger is kept: faults applied are counted from it after each run, and a
+        # bounded one would undercount a long run.
+        args += ["--log-level", "ERROR", "--grace-s", "1", "--ledger-size", "0"]
         if upstream is not None:
             args += ["--mode", "passthrough", "--upstream", f"{route}={upstream}"]
         else:
