@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from faultkit.doors.timeline import event_offsets_ms, route_for_host
 from faultkit.engine import Engine, Selection, retry_after_ms
@@ -290,3 +290,37 @@ class DoorCore:
     def record(self, exchange: Exchange, response: Response) -> None:
         source = self.engine.source
         source.record(exchange.request, response)  # type: ignore[union-attr]
+
+    def replan(self, exchange: Exchange, capture: Capture, record: bool) -> Plan:
+        """The plan for an upstream response read whole because a fault fires on it (stored
+        first when recording). Untimed: its waiting already happened once, upstream."""
+        if record:
+            self.record(exchange, capture.response())
+        return self.plan(exchange, capture.response(timed=False))
+
+
+class DoorLogic:
+    """What the sync and async transports share: their settings, held in one ``DoorCore``.
+
+    ``_mod`` is the HTTP library module (httpx or httpx2) a concrete transport sets.
+    """
+
+    _mod: ClassVar[ModuleType]
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        route: str | None = None,
+        mode: Mode = "replay",
+        upstream: Any = None,
+    ) -> None:
+        self._core = DoorCore(self._mod, engine, route, mode, upstream)
+
+    @property
+    def engine(self) -> Engine:
+        return self._core.engine
+
+    @property
+    def mode(self) -> str:
+        return self._core.mode

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from faultkit.errors import FaultkitError
 from faultkit.explore.search import DATABASE_DIR, DEFAULT_BUDGET, ExploreResult, readable
 from faultkit.faults import FAULTS
+from faultkit.runner.options import add_replay_options, cassette_paths, replay_args
 from faultkit.scenario import Scenario
 
 DEFAULT_OUT = Path(".faultkit") / "explored"
@@ -46,12 +47,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="package.module:function, an http(s):// endpoint (with --proxy), or a bundled "
         "example app: robust, naive",
     )
-    parser.add_argument("--cases", metavar="FILE", help="cases file: inputs and the contract")
-    parser.add_argument("--case", action="append", metavar="NAME", help="only this case")
-    parser.add_argument(
-        "--cassettes", action="append", metavar="PATH", help="cassette file or directory to replay"
-    )
-    parser.add_argument("--proxy", metavar="URL", help="control URL of the faultkit proxy")
+    add_replay_options(parser, cassettes_help="cassette file or directory to replay")
     parser.add_argument(
         "--budget",
         type=int,
@@ -109,13 +105,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help=f"hypothesis example database (default {DATABASE_DIR})",
     )
     parser.add_argument("--no-database", action="store_true", help="keep no example database")
-    parser.add_argument(
-        "--timing-scale",
-        type=float,
-        default=1.0,
-        metavar="FACTOR",
-        help="scale the recorded stream timing (faults keep their own timing)",
-    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=main)
     return parser
@@ -150,18 +139,9 @@ class _Setup:
         self.cases = cases_file.select(args.case or [])
         self.target.check_cases(self.cases)
         self.cases_file = cases_file
-        self.cassettes = cases_file.cassette_paths() + [Path(p) for p in args.cassettes or []]
-        missing = [str(p) for p in self.cassettes if not p.exists()]
-        if missing:
-            raise RunError(f"cassette not found: {', '.join(missing)}")
-        if args.cases:
-            self.run_args += ["--cases", args.cases]
-        self.run_args += [a for p in args.cassettes or [] for a in ("--cassettes", p)]
+        self.cassettes = cassette_paths(cases_file, args)
+        self.run_args += replay_args(args)
         self.run_args += [a for c in args.case or [] for a in ("--case", c)]
-        if args.proxy:
-            self.run_args += ["--proxy", args.proxy]
-        if args.timing_scale != 1.0:
-            self.run_args += ["--timing-scale", f"{args.timing_scale:g}"]
 
     def repro(self, path: Path) -> str:
         return shlex.join([*self.run_args, "--scenarios", str(path)])

@@ -158,12 +158,7 @@ class PartialToolData(Fault):
     @classmethod
     def _valid_fields(cls, fields: list[str]) -> list[str]:
         for spec in fields:
-            try:
-                parts = jsonpath.parse_path(spec)
-            except jsonpath.JsonPathError as exc:
-                raise ValueError(str(exc)) from None
-            if not parts:
-                raise ValueError("a field must not be empty")
+            jsonpath.field_path(spec, root_error="a field must not be empty")
         return fields
 
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:

@@ -40,8 +40,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from faultkit.faults.answer import MODULES, Answer
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-from faultkit.faults.tool_call import MODULES
 from faultkit.formats import jsonpath, mcp
 from faultkit.formats.common import (
     NOT_JSON,
@@ -201,12 +201,7 @@ class SchemaDrift(Fault):
     @classmethod
     def _valid_path(cls, path: str | None) -> str | None:
         if path is not None:
-            try:
-                parts = jsonpath.parse_path(path)
-            except jsonpath.JsonPathError as exc:
-                raise ValueError(str(exc)) from None
-            if not parts:
-                raise ValueError("path must name a field, not the whole document")
+            jsonpath.field_path(path, root_error="path must name a field, not the whole document")
         return path
 
     @property
@@ -269,29 +264,17 @@ class SchemaDrift(Fault):
 
     # -- targets ----------------------------------------------------------------------------------
     def _apply_output(self, plan: Plan, ctx: FaultContext) -> Applied:
-        module = MODULES.get(ctx.format)
-        if module is None:
+        answer = Answer.read(plan, ctx.format)
+        if answer is None:
             return Applied(plan, [])
-        if plan.is_sse:
-            events = plan.events()
-            slots = module.stream_output_texts(events)
-        else:
-            doc = read_json_body(plan)
-            if doc is NOT_JSON:
-                return Applied(plan, [])
-            slots = module.output_texts(doc)
-        for slot in slots:
+        for slot in answer.output_texts():
             parsed = parse_json_text(slot.text)
             if parsed is None:
                 continue
             new, changes = self.drift(parsed.value, ctx.rng)
             if not changes:
                 return Applied(plan, [])
-            text = render_json_text(parsed, new)
-            if plan.is_sse:
-                plan = replace_events(plan, module.set_stream_output_text(events, slot.key, text))
-            else:
-                plan = write_json_body(plan, module.set_output_text(doc, slot.key, text))
+            plan = answer.set_output_text(slot.key, render_json_text(parsed, new))
             return Applied(plan, _record(f"{slot.where}::", changes))
         return Applied(plan, [])
 
@@ -348,17 +331,10 @@ class SchemaDrift(Fault):
         return Applied(mcp.write_message(plan, located, message), _record(prefix, changes))
 
     def _apply_tool_arguments(self, plan: Plan, ctx: FaultContext) -> Applied:
-        module = MODULES.get(ctx.format)
-        if module is None:
+        answer = Answer.read(plan, ctx.format)
+        if answer is None:
             return Applied(plan, [])
-        if plan.is_sse:
-            events = plan.events()
-            calls = module.stream_tool_calls(events)
-        else:
-            doc = read_json_body(plan)
-            if doc is NOT_JSON:
-                return Applied(plan, [])
-            calls = module.tool_calls(doc)
+        calls = answer.tool_calls()
         if self.call >= len(calls):
             return Applied(plan, [])
         call = calls[self.call]
@@ -369,11 +345,7 @@ class SchemaDrift(Fault):
         if not changes:
             return Applied(plan, [])
         edit = CallEdit(arguments=render_json_text(parsed, new))
-        if plan.is_sse:
-            new_events, inserts = module.edit_stream_tool_call(events, call.key, edit)
-            plan = replace_events(plan, new_events, inserts)
-        else:
-            plan = write_json_body(plan, module.edit_tool_call(doc, call.key, edit))
+        plan = answer.edit_tool_call(call.key, edit)
         return Applied(plan, _record(f"{call.where}.arguments::", changes))
 
 

@@ -34,29 +34,15 @@ from __future__ import annotations
 
 import json
 import random
-from types import ModuleType
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from faultkit.faults.answer import MODULES, Answer
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-from faultkit.formats import anthropic_messages, openai_chat, openai_responses
-from faultkit.formats.common import (
-    NOT_JSON,
-    CallEdit,
-    ToolCall,
-    read_json_body,
-    replace_events,
-    write_json_body,
-)
+from faultkit.formats.common import CallEdit, ToolCall
 from faultkit.formats.detect import WireFormat
 from faultkit.plan import Plan
-
-MODULES: dict[WireFormat, ModuleType] = {
-    WireFormat.openai_chat: openai_chat,
-    WireFormat.openai_responses: openai_responses,
-    WireFormat.anthropic_messages: anthropic_messages,
-}
 
 # Field names, per format, for readable alteration paths: (id, name, arguments).
 _FIELDS: dict[WireFormat, tuple[str, str, str]] = {
@@ -123,39 +109,19 @@ class ToolCallFault(Fault):
     formats: ClassVar[frozenset[WireFormat] | None] = frozenset(MODULES)
 
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
-        module = MODULES.get(ctx.format)
-        if module is None:
+        answer = Answer.read(plan, ctx.format)
+        if answer is None:
             return Applied(plan, [])
-        if plan.is_sse:
-            events = plan.events()
-            calls = module.stream_tool_calls(events)
-        else:
-            doc = read_json_body(plan)
-            if doc is NOT_JSON:
-                return Applied(plan, [])
-            calls = module.tool_calls(doc)
+        calls = answer.tool_calls()
         if self.call >= len(calls):
             return Applied(plan, [])
         target = calls[self.call]
-        id_field, name_field, args_field = _FIELDS[ctx.format]
-
         if self.kind == "duplicate_id" and len(calls) == 1:
-            if plan.is_sse:
-                new_events, inserts = module.duplicate_stream_tool_call(events, target.key)
-                plan = replace_events(plan, new_events, inserts)
-            else:
-                plan = write_json_body(plan, module.duplicate_tool_call(doc, target.key))
-            return Applied(plan, [_duplicated(target)])
-
-        edit, alteration = self._edit(target, calls, ctx, (id_field, name_field, args_field))
+            return Applied(answer.duplicate_tool_call(target.key), [_duplicated(target)])
+        edit, alteration = self._edit(target, calls, ctx, _FIELDS[ctx.format])
         if edit is None:
             return Applied(plan, [])
-        if plan.is_sse:
-            new_events, inserts = module.edit_stream_tool_call(events, target.key, edit)
-            plan = replace_events(plan, new_events, inserts)
-        else:
-            plan = write_json_body(plan, module.edit_tool_call(doc, target.key, edit))
-        return Applied(plan, [alteration])
+        return Applied(answer.edit_tool_call(target.key, edit), [alteration])
 
     def _edit(
         self,

@@ -16,24 +16,26 @@ import copy
 import json
 from typing import Any
 
-from faultkit.formats.common import CallEdit, StreamEdit, TextSlot, ToolCall, dumps, respread
+from faultkit.formats.common import (
+    CallEdit,
+    StreamEdit,
+    TextSlot,
+    ToolCall,
+    dumps,
+    edited_events,
+    event_kind,
+    event_payloads,
+    json_text,
+    list_at,
+    respread,
+)
 from faultkit.formats.sse import SSEEvent
 
 _DELTA_FIELD = {"input_json_delta": "partial_json", "text_delta": "text"}
 
 
-def _blocks(doc: Any) -> list[Any]:
-    if isinstance(doc, dict) and isinstance(doc.get("content"), list):
-        return doc["content"]
-    return []
-
-
 def _is_tool_use(block: Any) -> bool:
     return isinstance(block, dict) and block.get("type") == "tool_use"
-
-
-def _input_text(value: Any) -> str:
-    return value if isinstance(value, str) else dumps(value)
 
 
 def input_value(arguments: str) -> Any:
@@ -50,19 +52,15 @@ def input_value(arguments: str) -> Any:
 def _edit_block(block: dict[str, Any], edit: CallEdit, *, set_input: bool) -> None:
     if set_input and edit.arguments is not None:
         block["input"] = input_value(edit.arguments)
-    if edit.name is not None and "name" in block:
-        block["name"] = edit.name
-    if edit.drop_id:
-        block.pop("id", None)
-    elif edit.id is not None and "id" in block:
-        block["id"] = edit.id
+    edit.edit_name(block)
+    edit.edit_id(block)
 
 
 # -- body -----------------------------------------------------------------------------------------
 def tool_calls(doc: Any) -> list[ToolCall]:
     """Every ``tool_use`` block, in order; ``arguments`` is its ``input`` serialized."""
     out: list[ToolCall] = []
-    for i, block in enumerate(_blocks(doc)):
+    for i, block in enumerate(list_at(doc, "content")):
         if _is_tool_use(block):
             out.append(
                 ToolCall(
@@ -70,7 +68,7 @@ def tool_calls(doc: Any) -> list[ToolCall]:
                     key=i,
                     id=block.get("id"),
                     name=block.get("name"),
-                    arguments=_input_text(block.get("input", {})),
+                    arguments=json_text(block.get("input", {})),
                     where=f"content[{i}]",
                 )
             )
@@ -95,7 +93,7 @@ def output_texts(doc: Any) -> list[TextSlot]:
     """Each ``text`` block."""
     return [
         TextSlot(i, block["text"], f"content[{i}].text")
-        for i, block in enumerate(_blocks(doc))
+        for i, block in enumerate(list_at(doc, "content"))
         if isinstance(block, dict)
         and block.get("type") == "text"
         and isinstance(block.get("text"), str)
@@ -109,17 +107,11 @@ def set_output_text(doc: Any, key: Any, text: str) -> Any:
 
 
 # -- stream ---------------------------------------------------------------------------------------
-def _kind(payload: Any, event: SSEEvent) -> str | None:
-    if isinstance(payload, dict) and isinstance(payload.get("type"), str):
-        return payload["type"]
-    return event.event
-
-
 def _stream_blocks(payloads: list[Any], events: list[SSEEvent]) -> dict[int, dict[str, Any]]:
     """block index -> its ``content_block`` from ``content_block_start``."""
     blocks: dict[int, dict[str, Any]] = {}
     for payload, event in zip(payloads, events, strict=True):
-        if _kind(payload, event) == "content_block_start":
+        if event_kind(payload, event) == "content_block_start":
             index, block = payload.get("index"), payload.get("content_block")
             if isinstance(index, int) and isinstance(block, dict):
                 blocks[index] = block
@@ -130,7 +122,7 @@ def _deltas(payloads: list[Any], events: list[SSEEvent], index: int, delta_type:
     out: list[int] = []
     field = _DELTA_FIELD[delta_type]
     for ei, (payload, event) in enumerate(zip(payloads, events, strict=True)):
-        if _kind(payload, event) != "content_block_delta" or payload.get("index") != index:
+        if event_kind(payload, event) != "content_block_delta" or payload.get("index") != index:
             continue
         delta = payload.get("delta")
         matches = isinstance(delta, dict) and delta.get("type") == delta_type
@@ -143,7 +135,7 @@ def stream_tool_calls(events: list[SSEEvent]) -> list[ToolCall]:
     """Every ``tool_use`` block in a stream, its input assembled from ``partial_json``. An
     input with no fragments (or only empty ones) reads as ``""``, as on the wire; the SDK
     treats that as ``{}``."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     out: list[ToolCall] = []
     for index, block in sorted(_stream_blocks(payloads, events).items()):
         if not _is_tool_use(block):
@@ -187,11 +179,11 @@ def edit_stream_tool_call(events: list[SSEEvent], key: Any, edit: CallEdit) -> S
     """``events`` with ``tool_use`` block ``key`` edited: id/name on its start event, the new
     argument text over its ``partial_json`` fragments. A block streamed with no fragment at all
     gets one, inserted right after its start event."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     touched: set[int] = set()
     start_at: int | None = None
     for ei, (payload, event) in enumerate(zip(payloads, events, strict=True)):
-        if _kind(payload, event) == "content_block_start" and payload.get("index") == key:
+        if event_kind(payload, event) == "content_block_start" and payload.get("index") == key:
             block = payload.get("content_block")
             if isinstance(block, dict):
                 _edit_block(block, edit, set_input=False)
@@ -203,7 +195,7 @@ def edit_stream_tool_call(events: list[SSEEvent], key: Any, edit: CallEdit) -> S
             touched |= _set_stream_text(events, payloads, key, "input_json_delta", edit.arguments)
         elif start_at is not None:
             inserts[start_at] = [fragment_event(key, edit.arguments)]
-    new = [events[i].with_json(payloads[i]) if i in touched else e for i, e in enumerate(events)]
+    new = edited_events(events, payloads, touched)
     return new, inserts
 
 
@@ -220,7 +212,7 @@ def fragment_event(index: int, partial_json: str) -> SSEEvent:
 def duplicate_stream_tool_call(events: list[SSEEvent], key: Any) -> StreamEdit:
     """A second, complete ``tool_use`` block with the same id, name and input, as the next
     block index, inserted after the last ``content_block_stop`` (before ``message_delta``)."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     blocks = _stream_blocks(payloads, events)
     call = next((c for c in stream_tool_calls(events) if c.key == key), None)
     if call is None:
@@ -229,7 +221,7 @@ def duplicate_stream_tool_call(events: list[SSEEvent], key: Any) -> StreamEdit:
     stops = [
         ei
         for ei, (p, e) in enumerate(zip(payloads, events, strict=True))
-        if _kind(p, e) == "content_block_stop"
+        if event_kind(p, e) == "content_block_stop"
     ]
     after = stops[-1] if stops else len(events) - 1
     start = {
@@ -248,7 +240,7 @@ def duplicate_stream_tool_call(events: list[SSEEvent], key: Any) -> StreamEdit:
 
 def stream_output_texts(events: list[SSEEvent]) -> list[TextSlot]:
     """Each streamed ``text`` block, assembled from its ``text_delta`` events."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     out: list[TextSlot] = []
     for index, block in sorted(_stream_blocks(payloads, events).items()):
         if block.get("type") != "text":
@@ -263,15 +255,15 @@ def stream_output_texts(events: list[SSEEvent]) -> list[TextSlot]:
 def set_stream_output_text(events: list[SSEEvent], key: Any, text: str) -> list[SSEEvent]:
     """``events`` whose text block ``key`` now reads ``text``, re-spread over its recorded
     deltas (text that the start event carried moves into them)."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     has_deltas = bool(_deltas(payloads, events, key, "text_delta"))
     touched = _set_stream_text(events, payloads, key, "text_delta", text)
     for ei, (payload, event) in enumerate(zip(payloads, events, strict=True)):
-        if _kind(payload, event) == "content_block_start" and payload.get("index") == key:
+        if event_kind(payload, event) == "content_block_start" and payload.get("index") == key:
             block = payload.get("content_block")
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 start_text = "" if has_deltas else text
                 if block["text"] != start_text:
                     block["text"] = start_text
                     touched.add(ei)
-    return [events[i].with_json(payloads[i]) if i in touched else e for i, e in enumerate(events)]
+    return edited_events(events, payloads, touched)

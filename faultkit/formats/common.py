@@ -56,6 +56,26 @@ class CallEdit:
     id: str | None = None
     drop_id: bool = False
 
+    def edit_name(self, holder: dict[str, Any]) -> bool:
+        """The new name, in the object that holds the call's ``name`` (only where it has one);
+        whether it was written."""
+        if self.name is not None and "name" in holder:
+            holder["name"] = self.name
+            return True
+        return False
+
+    def edit_id(self, call: dict[str, Any], field: str = "id") -> bool:
+        """The id change on a call whose id is ``field``: removed with ``drop_id``, else
+        replaced, where the call has one (a call recorded without an id never gains one);
+        whether anything changed."""
+        if field not in call or (self.id is None and not self.drop_id):
+            return False
+        if self.drop_id:
+            del call[field]
+        else:
+            call[field] = self.id
+        return True
+
 
 @dataclass(frozen=True)
 class TextSlot:
@@ -152,6 +172,34 @@ def render_json_text(original: JsonText, value: Any) -> str:
 def dumps(value: Any) -> str:
     """Compact JSON, the way providers write bodies."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_text(value: Any) -> str:
+    """Tool-call arguments as the client reads them: a string as sent, any other JSON value
+    (an Anthropic ``input`` object) serialized compactly."""
+    return value if isinstance(value, str) else dumps(value)
+
+
+def list_at(doc: Any, key: str) -> list[Any]:
+    """``doc[key]`` when ``doc`` is an object holding a list there (the list itself, so an
+    edit lands in ``doc``), else ``[]``."""
+    if isinstance(doc, dict) and isinstance(doc.get(key), list):
+        return doc[key]
+    return []
+
+
+# -- stream events --------------------------------------------------------------------------------
+def event_kind(payload: Any, event: SSEEvent) -> str | None:
+    """What an event is: its payload's ``type`` field, else its ``event:`` name."""
+    if isinstance(payload, dict) and isinstance(payload.get("type"), str):
+        return payload["type"]
+    return event.event
+
+
+def edited_events(events: list[SSEEvent], payloads: list[Any], touched: set[int]) -> list[SSEEvent]:
+    """``events`` with each one in ``touched`` re-encoded from its edited payload; the others
+    are kept byte for byte."""
+    return [events[i].with_json(payloads[i]) if i in touched else e for i, e in enumerate(events)]
 
 
 # -- plan plumbing --------------------------------------------------------------------------------

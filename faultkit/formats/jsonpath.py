@@ -82,6 +82,19 @@ def parse_path(path: str) -> Parts:
     return tuple(parts)
 
 
+def field_path(path: str, *, root_error: str) -> Parts:
+    """``path`` as a scenario gives it for one field. A plain ``ValueError`` (which pydantic
+    reports against the scenario field) for bad syntax, or with ``root_error`` when the path
+    names the whole document rather than a field in it."""
+    try:
+        parts = parse_path(path)
+    except JsonPathError as exc:
+        raise ValueError(str(exc)) from None
+    if not parts:
+        raise ValueError(root_error)
+    return parts
+
+
 def _closing_quote(path: str, start: int, quote: str) -> int:
     i = start
     while i < len(path):

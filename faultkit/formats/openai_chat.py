@@ -15,7 +15,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from faultkit.formats.common import CallEdit, StreamEdit, TextSlot, ToolCall, dumps, respread
+from faultkit.formats.common import (
+    CallEdit,
+    StreamEdit,
+    TextSlot,
+    ToolCall,
+    dumps,
+    edited_events,
+    event_payloads,
+    json_text,
+    respread,
+)
 from faultkit.formats.sse import SSEEvent
 
 _CALL_KINDS = (("function", "arguments"), ("custom", "input"))
@@ -26,10 +36,6 @@ def _call_fields(call: dict[str, Any]) -> tuple[str, str] | None:
         if isinstance(call.get(kind), dict):
             return kind, args_key
     return None
-
-
-def _args_text(value: Any) -> str:
-    return value if isinstance(value, str) else dumps(value)
 
 
 # -- body -----------------------------------------------------------------------------------------
@@ -60,7 +66,7 @@ def tool_calls(doc: Any) -> list[ToolCall]:
                 key=(ci, ti),
                 id=call.get("id"),
                 name=call[kind].get("name"),
-                arguments=_args_text(call[kind].get(args_key, "")),
+                arguments=json_text(call[kind].get(args_key, "")),
                 where=f"choices[{ci}].message.tool_calls[{ti}]",
             )
         )
@@ -71,12 +77,8 @@ def _apply_edit(call: dict[str, Any], edit: CallEdit, *, set_args: bool = True) 
     kind, args_key = _call_fields(call) or ("function", "arguments")
     if edit.arguments is not None and set_args:
         call[kind][args_key] = edit.arguments
-    if edit.name is not None and "name" in call[kind]:
-        call[kind]["name"] = edit.name
-    if edit.drop_id:
-        call.pop("id", None)
-    elif edit.id is not None and "id" in call:
-        call["id"] = edit.id
+    edit.edit_name(call[kind])
+    edit.edit_id(call)
 
 
 def edit_tool_call(doc: Any, key: Any, edit: CallEdit) -> Any:
@@ -149,7 +151,7 @@ def _frag(payloads: list[Any], where: tuple[int, int, int]) -> dict[str, Any]:
 def stream_tool_calls(events: list[SSEEvent]) -> list[ToolCall]:
     """Every tool call in a chat completion stream, assembled as the SDK does, in the order
     their first fragment appears."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     out: list[ToolCall] = []
     for position, (key, frags) in enumerate(_fragments(events).items()):
         ident = name = None
@@ -179,7 +181,7 @@ def stream_tool_calls(events: list[SSEEvent]) -> list[ToolCall]:
 def edit_stream_tool_call(events: list[SSEEvent], key: Any, edit: CallEdit) -> StreamEdit:
     """``events`` with the tool call ``key`` edited in place (same events, same indexes)."""
     frags = _fragments(events).get(key, [])
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     touched: set[int] = set()
     arg_frags = [w for w in frags if isinstance(_function(payloads, w).get("arguments"), str)]
     if edit.arguments is not None and arg_frags:
@@ -190,16 +192,10 @@ def edit_stream_tool_call(events: list[SSEEvent], key: Any, edit: CallEdit) -> S
     for where in frags:
         frag = _frag(payloads, where)
         function = _function(payloads, where)
-        if edit.name is not None and "name" in function:
-            function["name"] = edit.name
+        renamed = edit.edit_name(function)
+        if edit.edit_id(frag) or renamed:
             touched.add(where[0])
-        if edit.drop_id and "id" in frag:
-            del frag["id"]
-            touched.add(where[0])
-        elif edit.id is not None and "id" in frag:
-            frag["id"] = edit.id
-            touched.add(where[0])
-    new = [events[i].with_json(payloads[i]) if i in touched else e for i, e in enumerate(events)]
+    new = edited_events(events, payloads, touched)
     return new, {}
 
 
@@ -257,7 +253,7 @@ def stream_output_texts(events: list[SSEEvent]) -> list[TextSlot]:
 def set_stream_output_text(events: list[SSEEvent], key: Any, text: str) -> list[SSEEvent]:
     """``events`` whose content deltas for choice ``key`` now spell ``text`` (same events,
     re-spread over the recorded delta sizes)."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     slots: list[tuple[int, dict[str, Any]]] = []
     for ei, payload in enumerate(payloads):
         for cpos, choice in enumerate(_choices(payload)):
@@ -271,4 +267,4 @@ def set_stream_output_text(events: list[SSEEvent], key: Any, text: str) -> list[
         if delta["content"] != piece:
             delta["content"] = piece
             touched.add(ei)
-    return [events[i].with_json(payloads[i]) if i in touched else e for i, e in enumerate(events)]
+    return edited_events(events, payloads, touched)

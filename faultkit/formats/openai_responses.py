@@ -18,7 +18,19 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from faultkit.formats.common import CallEdit, StreamEdit, TextSlot, ToolCall, dumps, respread
+from faultkit.formats.common import (
+    CallEdit,
+    StreamEdit,
+    TextSlot,
+    ToolCall,
+    dumps,
+    edited_events,
+    event_kind,
+    event_payloads,
+    json_text,
+    list_at,
+    respread,
+)
 from faultkit.formats.sse import SSEEvent
 
 _CALL_TYPES = {"function_call": "arguments", "custom_tool_call": "input"}
@@ -35,25 +47,15 @@ def _edit_item(item: dict[str, Any], edit: CallEdit, *, arguments: bool) -> None
     args_key = _CALL_TYPES[item["type"]]
     if arguments and edit.arguments is not None and args_key in item:
         item[args_key] = edit.arguments
-    if edit.name is not None and "name" in item:
-        item["name"] = edit.name
-    if edit.drop_id:
-        item.pop("call_id", None)
-    elif edit.id is not None and "call_id" in item:
-        item["call_id"] = edit.id
+    edit.edit_name(item)
+    edit.edit_id(item, "call_id")
 
 
 # -- body -----------------------------------------------------------------------------------------
-def _output(doc: Any) -> list[Any]:
-    if isinstance(doc, dict) and isinstance(doc.get("output"), list):
-        return doc["output"]
-    return []
-
-
 def tool_calls(doc: Any) -> list[ToolCall]:
     """Every ``function_call`` / ``custom_tool_call`` output item, in order."""
     out: list[ToolCall] = []
-    for i, item in enumerate(_output(doc)):
+    for i, item in enumerate(list_at(doc, "output")):
         if _is_call(item):
             out.append(
                 ToolCall(
@@ -61,15 +63,11 @@ def tool_calls(doc: Any) -> list[ToolCall]:
                     key=i,
                     id=item.get("call_id"),
                     name=item.get("name"),
-                    arguments=_text(item.get(_CALL_TYPES[item["type"]], "")),
+                    arguments=json_text(item.get(_CALL_TYPES[item["type"]], "")),
                     where=f"output[{i}]",
                 )
             )
     return out
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else dumps(value)
 
 
 def edit_tool_call(doc: Any, key: Any, edit: CallEdit) -> Any:
@@ -92,7 +90,7 @@ def duplicate_tool_call(doc: Any, key: Any) -> Any:
 def output_texts(doc: Any) -> list[TextSlot]:
     """Each ``output_text`` part of each ``message`` output item."""
     out: list[TextSlot] = []
-    for i, item in enumerate(_output(doc)):
+    for i, item in enumerate(list_at(doc, "output")):
         if not (isinstance(item, dict) and item.get("type") == "message"):
             continue
         for j, part in enumerate(item.get("content") or []):
@@ -110,17 +108,11 @@ def set_output_text(doc: Any, key: Any, text: str) -> Any:
 
 
 # -- stream ---------------------------------------------------------------------------------------
-def _type(payload: Any, event: SSEEvent) -> str | None:
-    if isinstance(payload, dict) and isinstance(payload.get("type"), str):
-        return payload["type"]
-    return event.event
-
-
 def _stream_items(payloads: list[Any], events: list[SSEEvent]) -> dict[int, dict[str, Any]]:
     """output_index -> the most complete snapshot of that output item seen in the stream."""
     items: dict[int, dict[str, Any]] = {}
     for payload, event in zip(payloads, events, strict=True):
-        kind = _type(payload, event)
+        kind = event_kind(payload, event)
         if kind in ("response.output_item.added", "response.output_item.done"):
             index = payload.get("output_index")
             if isinstance(index, int) and isinstance(payload.get("item"), dict):
@@ -131,7 +123,7 @@ def _stream_items(payloads: list[Any], events: list[SSEEvent]) -> dict[int, dict
 def stream_tool_calls(events: list[SSEEvent]) -> list[ToolCall]:
     """Every function call in a Responses stream, with its arguments assembled from the
     deltas (or taken from the ``.done`` event when no deltas were sent)."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     items = _stream_items(payloads, events)
     out: list[ToolCall] = []
     for index in sorted(items):
@@ -143,7 +135,7 @@ def stream_tool_calls(events: list[SSEEvent]) -> list[ToolCall]:
         for payload, event in zip(payloads, events, strict=True):
             if not isinstance(payload, dict) or payload.get("output_index") != index:
                 continue
-            kind = _type(payload, event)
+            kind = event_kind(payload, event)
             if kind in _ARG_DELTAS and isinstance(payload.get("delta"), str):
                 deltas.append(payload["delta"])
             elif kind in _ARG_DONES:
@@ -174,19 +166,19 @@ def _edit_stream_item(
     """Edit every telling of output item ``index``: ``item_fn(item, is_final)`` on each item
     snapshot, ``new_text`` re-spread over the ``delta`` fields of the events ``is_delta``
     accepts, and ``done_fn`` on the item's other events (``.done`` and part events)."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     touched: set[int] = set()
     delta_events: list[int] = []
     for ei, (payload, event) in enumerate(zip(payloads, events, strict=True)):
         if not isinstance(payload, dict):
             continue
-        kind = _type(payload, event)
+        kind = event_kind(payload, event)
         if kind in ("response.output_item.added", "response.output_item.done"):
             if payload.get("output_index") == index and isinstance(payload.get("item"), dict):
                 item_fn(payload["item"], kind == "response.output_item.done")
                 touched.add(ei)
         elif kind in _TERMINAL:
-            output = _output(payload.get("response"))
+            output = list_at(payload.get("response"), "output")
             if 0 <= index < len(output) and isinstance(output[index], dict):
                 item_fn(output[index], True)
                 touched.add(ei)
@@ -204,7 +196,7 @@ def _edit_stream_item(
         for ei, piece in zip(delta_events, pieces, strict=True):
             payloads[ei]["delta"] = piece
             touched.add(ei)
-    return [events[i].with_json(payloads[i]) if i in touched else e for i, e in enumerate(events)]
+    return edited_events(events, payloads, touched)
 
 
 def edit_stream_tool_call(events: list[SSEEvent], key: Any, edit: CallEdit) -> StreamEdit:
@@ -220,8 +212,7 @@ def edit_stream_tool_call(events: list[SSEEvent], key: Any, edit: CallEdit) -> S
             field = "arguments" if "arguments" in payload else "input"
             if edit.arguments is not None and field in payload:
                 payload[field] = edit.arguments
-            if edit.name is not None and "name" in payload:
-                payload["name"] = edit.name
+            edit.edit_name(payload)
 
     new = _edit_stream_item(
         events, key, item_fn, lambda _, kind: kind in _ARG_DELTAS, edit.arguments, done_fn
@@ -233,7 +224,7 @@ def duplicate_stream_tool_call(events: list[SSEEvent], key: Any) -> StreamEdit:
     """A second, complete function call item with the same ``call_id`` (item id suffixed
     ``_dup``, next free ``output_index``), inserted after the last output event and added to
     the terminal snapshot; later ``sequence_number`` values are shifted to stay monotonic."""
-    payloads = [e.json() for e in events]
+    payloads = event_payloads(events)
     items = _stream_items(payloads, events)
     call = next((c for c in stream_tool_calls(events) if c.key == key), None)
     if call is None:
@@ -250,7 +241,7 @@ def duplicate_stream_tool_call(events: list[SSEEvent], key: Any) -> StreamEdit:
         (
             i
             for i, (p, e) in enumerate(zip(payloads, events, strict=True))
-            if _type(p, e) in _TERMINAL
+            if event_kind(p, e) in _TERMINAL
         ),
         None,
     )
@@ -296,8 +287,8 @@ def duplicate_stream_tool_call(events: list[SSEEvent], key: Any) -> StreamEdit:
             if shift and isinstance(payload.get("sequence_number"), int):
                 payload["sequence_number"] += shift
                 changed = True
-            if _type(payload, event) in _TERMINAL:
-                output = _output(payload.get("response"))
+            if event_kind(payload, event) in _TERMINAL:
+                output = list_at(payload.get("response"), "output")
                 if isinstance(payload.get("response"), dict) and "output" in payload["response"]:
                     output.append(copy.deepcopy(twin))
                     changed = True
@@ -320,7 +311,7 @@ def stream_output_texts(events: list[SSEEvent]) -> list[TextSlot]:
         payload = event.json()
         if not isinstance(payload, dict):
             continue
-        kind = _type(payload, event)
+        kind = event_kind(payload, event)
         key = (payload.get("output_index"), payload.get("content_index"))
         if kind == "response.output_text.delta" and isinstance(payload.get("delta"), str):
             parts.setdefault(key, []).append(payload["delta"])

@@ -29,6 +29,7 @@ from faultkit.runner import bundled
 from faultkit.runner.cases import CasesFile, load_cases
 from faultkit.runner.errors import RunError
 from faultkit.runner.model import Cell, RunReport
+from faultkit.runner.options import add_replay_options, cassette_paths, replay_args
 from faultkit.runner.run import RunPlan, run
 from faultkit.runner.target import Target, load_callable, load_target
 from faultkit.scenario import Scenario
@@ -68,13 +69,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--scenario", action="append", metavar="NAME", help="only this scenario (repeatable)"
     )
-    parser.add_argument("--cases", metavar="FILE", help="cases file: inputs and the contract")
-    parser.add_argument("--case", action="append", metavar="NAME", help="only this case")
-    parser.add_argument(
-        "--cassettes",
-        action="append",
-        metavar="PATH",
-        help="cassette file or directory to replay (repeatable; adds to the cases file's)",
+    add_replay_options(
+        parser,
+        cassettes_help="cassette file or directory to replay (repeatable; adds to the cases "
+        "file's)",
     )
     parser.add_argument("--seed", type=int, metavar="N", help="seed for every scenario")
     parser.add_argument("--report", default=DEFAULT_REPORT, metavar="DIR", help="report directory")
@@ -87,14 +85,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help=f"cells run in parallel threads (default {DEFAULT_JOBS}; 1 for a target that "
         "cannot be called concurrently)",
     )
-    parser.add_argument(
-        "--timing-scale",
-        type=float,
-        default=1.0,
-        metavar="FACTOR",
-        help="scale the recorded stream timing (faults keep their own timing)",
-    )
-    parser.add_argument("--proxy", metavar="URL", help="control URL of the faultkit proxy")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=main)
     return parser
@@ -151,20 +141,10 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
     cases = cases_file.select(args.case or [])
     for target in targets:
         target.check_cases(cases)
-    cassettes = cases_file.cassette_paths() + [Path(p) for p in args.cassettes or []]
-    missing = [str(p) for p in cassettes if not p.exists()]
-    if missing:
-        raise RunError(f"cassette not found: {', '.join(missing)}")
-
+    cassettes = cassette_paths(cases_file, args)
     if args.scenarios:
         common += [a for p in args.scenarios for a in ("--scenarios", p)]
-    if args.cases:
-        common += ["--cases", args.cases]
-    common += [a for p in args.cassettes or [] for a in ("--cassettes", p)]
-    if args.proxy:
-        common += ["--proxy", args.proxy]
-    if args.timing_scale != 1.0:
-        common += ["--timing-scale", f"{args.timing_scale:g}"]
+    common += replay_args(args)
 
     plan = RunPlan(
         mode="embedded" if embedded else "target",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from faultkit.cassettes.write import write_cassette
 from faultkit.doors.inprocess import FaultkitTransport
 from faultkit.engine import Engine
 from faultkit.exchange import Request, Response, ResponseHead
@@ -74,6 +76,23 @@ def chat_stream(content: str, pieces: int = 6) -> bytes:
     return encode_events(events)
 
 
+def chat_response() -> Response:
+    """The provider streaming the structured answer."""
+    head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
+    return Response(head=head, body=chat_stream(json.dumps(ANSWER)))
+
+
+def write_chat_cassette(path: Path) -> None:
+    """The streamed answer recorded in a cassette file, as a project exploring its bot has it."""
+    request = Request(
+        method="POST",
+        url=CHAT_URL,
+        headers=(("content-type", "application/json"),),
+        body=b'{"model":"gpt-4o-mini","stream":true}',
+    )
+    write_cassette(path, [(request, chat_response())])
+
+
 @dataclass(frozen=True)
 class Recording:
     response: Response
@@ -85,9 +104,7 @@ class MemorySource:
 
     def match(self, request: Request) -> Recording:
         if request.path.endswith("/chat/completions"):
-            head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
-            body = chat_stream(json.dumps(ANSWER))
-            return Recording(Response(head=head, body=body), "memory#chat")
+            return Recording(chat_response(), "memory#chat")
         head = ResponseHead(status=200, headers=(("content-type", "application/json"),))
         return Recording(Response(head=head, body=json.dumps(ORDER).encode()), "memory#order")
 

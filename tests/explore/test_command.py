@@ -4,18 +4,15 @@ run`` reproduces."""
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _world import ANSWER, chat_stream
+from _world import write_chat_cassette
 
-from faultkit.cassettes.write import write_cassette
 from faultkit.cli import main
-from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.scenario import Scenario
 
 TARGET = '''
@@ -68,15 +65,7 @@ FAST = ["--max-delay-ms", "5", "--max-retry-after-s", "0.005", "--calls", "2", "
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "explore_bot.py").write_text(textwrap.dedent(TARGET))
     (tmp_path / "cases.yaml").write_text(CASES)
-    request = Request(
-        method="POST",
-        url="https://api.openai.com/v1/chat/completions",
-        headers=(("content-type", "application/json"),),
-        body=b'{"model":"gpt-4o-mini","stream":true}',
-    )
-    head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
-    response = Response(head=head, body=chat_stream(json.dumps(ANSWER)))
-    write_cassette(tmp_path / "chat.yaml", [(request, response)])
+    write_chat_cassette(tmp_path / "chat.yaml")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path

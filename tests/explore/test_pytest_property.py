@@ -7,14 +7,10 @@ shrunk schedule in words, as scenario YAML, and the repro command."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pytest
-from _world import ANSWER, chat_stream
-
-from faultkit.cassettes.write import write_cassette
-from faultkit.exchange import Request, Response, ResponseHead
+from _world import write_chat_cassette
 
 pytest_plugins = ["pytester"]
 
@@ -92,15 +88,7 @@ def test_bot_that_crashes_on_500(faultkit, plan):
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    request = Request(
-        method="POST",
-        url="https://api.openai.com/v1/chat/completions",
-        headers=(("content-type", "application/json"),),
-        body=b'{"model":"gpt-4o-mini","stream":true}',
-    )
-    head = ResponseHead(status=200, headers=(("content-type", "text/event-stream"),))
-    response = Response(head=head, body=chat_stream(json.dumps(ANSWER)))
-    write_cassette(pytester.path / "chat.yaml", [(request, response)])
+    write_chat_cassette(pytester.path / "chat.yaml")
     pytester.makepyfile(test_bot=textwrap.dedent(TESTS))
     return pytester
 

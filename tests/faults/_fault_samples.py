@@ -1,18 +1,19 @@
-"""Real recorded provider responses (``/work/shared/cassettes-real``) and small synthetic tool
-answers, as plans, for the meaning-level fault tests. Read with ``yaml.safe_load`` directly so
-these tests do not depend on the cassette loader."""
+"""Real recorded provider exchanges (``shared/cassettes-real``, beside the repo) and small
+synthetic tool answers, as plans, for the fault tests.
+
+The recordings are read with faultkit's own cassette loader, so the fault tests run on exactly
+the requests and responses a user's cassettes turn into (gzip decoded, pydantic-ai's
+``parsed_body`` re-serialized, content-length made true)."""
 
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import random
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from faultkit.cassettes import Cassette, load_cassette
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import FaultContext
 from faultkit.formats.detect import WireFormat, detect_format
@@ -28,21 +29,26 @@ URLS = {
 
 
 @functools.cache
+def _cassette(name: str) -> Cassette:
+    return load_cassette(REAL / name)
+
+
+def real(name: str, index: int = 0) -> tuple[Request, Response]:
+    """Interaction ``index`` of real cassette ``name``: the recorded request and response."""
+    interaction = _cassette(name).interactions[index]
+    return interaction.request, interaction.response
+
+
 def real_response(name: str, index: int = 0) -> Response:
     """Interaction ``index`` of real cassette ``name`` as a Response (gzip bodies decoded)."""
-    data = yaml.safe_load((REAL / name).read_text())
-    raw = data["interactions"][index]["response"]
-    headers = [(k, str(v)) for k, values in raw["headers"].items() for v in values]
-    if "parsed_body" in raw:
-        body = json.dumps(raw["parsed_body"]).encode()
-    else:
-        string = raw["body"]["string"]
-        body = string.encode() if isinstance(string, str) else string
-    if body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)
-        headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
-    status = raw["status"]["code"] if isinstance(raw["status"], dict) else raw["status"]
-    return Response(head=ResponseHead(status=status, headers=tuple(headers)), body=body)
+    return real(name, index)[1]
+
+
+def real_setup(name: str, seed: int = 0) -> tuple[Plan, FaultContext]:
+    """The plan replaying interaction 0 of ``name``, and the context its recorded request makes."""
+    request, response = real(name)
+    fmt = detect_format(request, response.content_type)
+    return Plan.from_response(response), FaultContext(request, fmt, random.Random(seed))
 
 
 def real_plan(name: str, index: int = 0) -> Plan:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
-import httpx2
-import openai
 import pytest
-import yaml
+from _fault_samples import REAL, openai_client, real_setup
 from pydantic import ValidationError
 
 from faultkit.exchange import Request, Response, ResponseHead
@@ -19,39 +16,8 @@ from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
-
-
-def real(name: str, index: int = 0) -> tuple[Request, Response]:
-    """One recorded exchange from a real cassette (vcrpy or pydantic-ai layout)."""
-    interaction = yaml.safe_load((REAL / name).read_text())["interactions"][index]
-    req, resp = interaction["request"], interaction["response"]
-
-    def body(part: dict) -> bytes:
-        if "parsed_body" in part:
-            return json.dumps(part["parsed_body"]).encode()
-        raw = part.get("body") or ""
-        raw = raw.get("string", "") if isinstance(raw, dict) else raw
-        return raw if isinstance(raw, bytes) else raw.encode()
-
-    status = resp["status"]["code"] if isinstance(resp["status"], dict) else resp["status"]
-    headers = tuple(
-        (k.lower(), str(v))
-        for k, vs in resp["headers"].items()
-        for v in (vs if isinstance(vs, list) else [vs])
-    )
-    return (
-        Request(method=req["method"], url=req["uri"], body=body(req)),
-        Response(head=ResponseHead(status=status, headers=headers), body=body(resp)),
-    )
-
-
-def setup(name: str, seed: int = 0) -> tuple[Plan, FaultContext]:
-    request, response = real(name)
-    fmt = detect_format(request, response.content_type)
-    return Plan.from_response(response), FaultContext(request, fmt, random.Random(seed))
 
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
@@ -73,24 +39,13 @@ MCP_STREAM = (
 
 def openai_stream(plan: Plan) -> list[object]:
     """Iterate the openai SDK's raw stream over ``plan``'s bytes; returns the chunks."""
-    head = plan.head
-    assert head is not None
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(head.status, headers=list(head.headers), content=plan.body_bytes())
-
-    client = openai.OpenAI(
-        api_key="sk-test",
-        base_url="http://127.0.0.1:9/v1",
-        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
-        max_retries=0,
-    )
-    return list(client.chat.completions.create(model="gpt-4o-mini", messages=[], stream=True))
+    chat = openai_client(plan).chat.completions
+    return list(chat.create(model="gpt-4o-mini", messages=[], stream=True))
 
 
 # -- cut_mid_event ----------------------------------------------------------------------------
 def test_cut_mid_event_sends_earlier_events_then_part_of_one_then_resets() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     events = plan.events()
     new, alterations = BrokenSSE(kind="cut_mid_event", at_event=3).apply(plan, ctx)
     assert new.events() == events[:3]
@@ -107,22 +62,24 @@ def test_cut_mid_event_sends_earlier_events_then_part_of_one_then_resets() -> No
 
 def test_cut_mid_event_default_event_is_seeded_json_and_end_can_be_close() -> None:
     fault = BrokenSSE(kind="cut_mid_event", end="close")
-    a = fault.apply(*setup(ANTHROPIC_STREAM, 1))
-    assert a == fault.apply(*setup(ANTHROPIC_STREAM, 1))
+    a = fault.apply(*real_setup(ANTHROPIC_STREAM, 1))
+    assert a == fault.apply(*real_setup(ANTHROPIC_STREAM, 1))
     assert isinstance(a.plan.actions[-1], Close)
-    chosen = {fault.apply(*setup(ANTHROPIC_STREAM, s)).alterations[0].path for s in range(6)}
+    chosen = {fault.apply(*real_setup(ANTHROPIC_STREAM, s)).alterations[0].path for s in range(6)}
     assert len(chosen) > 1
 
 
 def test_cut_mid_event_with_a_clean_close_is_a_silent_truncation() -> None:
     # An SSE parser discards an unterminated event at EOF, so the client just sees fewer chunks.
-    new, _ = BrokenSSE(kind="cut_mid_event", at_event=2, end="close").apply(*setup(OPENAI_STREAM))
+    new, _ = BrokenSSE(kind="cut_mid_event", at_event=2, end="close").apply(
+        *real_setup(OPENAI_STREAM)
+    )
     assert len(openai_stream(new)) == 2
 
 
 # -- missing_terminator -----------------------------------------------------------------------
 def test_missing_done_on_openai_chat() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     events = plan.events()
     assert events[-1].is_done_sentinel
     new, alterations = BrokenSSE(kind="missing_terminator").apply(plan, ctx)
@@ -135,7 +92,7 @@ def test_missing_done_on_openai_chat() -> None:
 
 
 def test_missing_message_stop_on_anthropic() -> None:
-    plan, ctx = setup(ANTHROPIC_STREAM)
+    plan, ctx = real_setup(ANTHROPIC_STREAM)
     new, _ = BrokenSSE(kind="missing_terminator", end="reset").apply(plan, ctx)
     names = [e.event for e in new.events()]
     assert "message_stop" not in names and names[-1] == "message_delta"
@@ -144,7 +101,7 @@ def test_missing_message_stop_on_anthropic() -> None:
 
 
 def test_missing_response_completed_on_responses() -> None:
-    plan, ctx = setup(RESPONSES_STREAM)
+    plan, ctx = real_setup(RESPONSES_STREAM)
     new, alterations = BrokenSSE(kind="missing_terminator").apply(plan, ctx)
     names = [e.event for e in new.events()]
     assert "response.completed" not in names
@@ -169,14 +126,14 @@ def test_missing_jsonrpc_response_on_mcp() -> None:
 
 
 def test_without_terminator_nothing_changes() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     trimmed = plan.map_events(lambda i, e: None if e.is_done_sentinel else e)
     assert BrokenSSE(kind="missing_terminator").apply(trimmed, ctx) == (trimmed, [])
 
 
 # -- invalid_data_line ------------------------------------------------------------------------
 def test_invalid_data_line_keeps_the_event_name_and_the_rest_of_the_stream() -> None:
-    plan, ctx = setup(ANTHROPIC_STREAM)
+    plan, ctx = real_setup(ANTHROPIC_STREAM)
     events = plan.events()
     new, alterations = BrokenSSE(kind="invalid_data_line", at_event=4).apply(plan, ctx)
     after = parse_events(new.body_bytes())
@@ -193,7 +150,7 @@ def test_invalid_data_line_keeps_the_event_name_and_the_rest_of_the_stream() -> 
 
 
 def test_invalid_data_line_custom_meta_line_breaks_the_openai_sdk() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = BrokenSSE(kind="invalid_data_line", at_event=1, line="retry: 3000").apply(
         plan, ctx
     )
@@ -204,21 +161,21 @@ def test_invalid_data_line_custom_meta_line_breaks_the_openai_sdk() -> None:
 
 
 def test_invalid_data_line_with_end_stops_after_the_broken_event() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, _ = BrokenSSE(kind="invalid_data_line", at_event=2, end="reset").apply(plan, ctx)
     assert len(new.events()) == 3
     assert isinstance(new.actions[-1], Reset)
 
 
 def test_at_event_past_the_end_means_the_last_event() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     _, alterations = BrokenSSE(kind="cut_mid_event", at_event=500).apply(plan, ctx)
     assert alterations[0].path == f"response.events[{len(plan.events()) - 1}]"
 
 
 def test_plan_without_events_is_unchanged() -> None:
     plan = Plan(actions=(SendHead(head={"status": 200}), SendBytes(data=b"{}"), Close()))
-    _, ctx = setup(OPENAI_STREAM)
+    _, ctx = real_setup(OPENAI_STREAM)
     for kind in ("cut_mid_event", "missing_terminator", "invalid_data_line"):
         assert BrokenSSE(kind=kind).apply(plan, ctx) == (plan, [])
 
@@ -230,7 +187,7 @@ def test_applies_only_to_sse_speaking_formats() -> None:
 
 
 def test_head_and_earlier_events_are_untouched() -> None:
-    plan, ctx = setup(RESPONSES_STREAM)
+    plan, ctx = real_setup(RESPONSES_STREAM)
     new, _ = BrokenSSE(kind="cut_mid_event", at_event=5).apply(plan, ctx)
     assert new.actions[0] == plan.actions[0] and isinstance(new.actions[0], SendHead)
     assert all(isinstance(a, SendEvent) for a in new.actions[1:6])

@@ -4,54 +4,19 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
-import httpx2
 import openai
 import pytest
-import yaml
+from _fault_samples import REAL, openai_client, real_setup
 from pydantic import ValidationError
 
-from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import FaultContext
 from faultkit.faults.malformed_body import MalformedBody
-from faultkit.formats.detect import detect_format
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Close, Plan, SendHead
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
-
-
-def real(name: str, index: int = 0) -> tuple[Request, Response]:
-    """One recorded exchange from a real cassette (vcrpy or pydantic-ai layout)."""
-    interaction = yaml.safe_load((REAL / name).read_text())["interactions"][index]
-    req, resp = interaction["request"], interaction["response"]
-
-    def body(part: dict) -> bytes:
-        if "parsed_body" in part:
-            return json.dumps(part["parsed_body"]).encode()
-        raw = part.get("body") or ""
-        raw = raw.get("string", "") if isinstance(raw, dict) else raw
-        return raw if isinstance(raw, bytes) else raw.encode()
-
-    status = resp["status"]["code"] if isinstance(resp["status"], dict) else resp["status"]
-    headers = tuple(
-        (k.lower(), str(v))
-        for k, vs in resp["headers"].items()
-        for v in (vs if isinstance(vs, list) else [vs])
-    )
-    return (
-        Request(method=req["method"], url=req["uri"], body=body(req)),
-        Response(head=ResponseHead(status=status, headers=headers), body=body(resp)),
-    )
-
-
-def setup(name: str, seed: int = 0) -> tuple[Plan, FaultContext]:
-    request, response = real(name)
-    fmt = detect_format(request, response.content_type)
-    return Plan.from_response(response), FaultContext(request, fmt, random.Random(seed))
 
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
@@ -68,24 +33,12 @@ def loads_fails(data: bytes | str) -> bool:
 
 def openai_sdk_result(plan: Plan) -> object:
     """What ``chat.completions.create`` returns (or raises) when the server answers ``plan``."""
-    head = plan.head
-    assert head is not None
-
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(head.status, headers=list(head.headers), content=plan.body_bytes())
-
-    client = openai.OpenAI(
-        api_key="sk-test",
-        base_url="http://127.0.0.1:9/v1",
-        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
-        max_retries=0,
-    )
-    return client.chat.completions.create(model="gpt-4o-mini", messages=[])
+    return openai_client(plan).chat.completions.create(model="gpt-4o-mini", messages=[])
 
 
 # -- invalid_json -----------------------------------------------------------------------------
 def test_invalid_json_corrupts_one_separator_and_keeps_the_length() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     body = plan.body_bytes()
     new, alterations = MalformedBody(kind="invalid_json").apply(plan, ctx)
     broken = new.body_bytes()
@@ -99,10 +52,12 @@ def test_invalid_json_corrupts_one_separator_and_keeps_the_length() -> None:
 
 
 def test_invalid_json_position_is_seeded() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     fault = MalformedBody(kind="invalid_json")
-    assert fault.apply(plan, ctx) == fault.apply(*setup(OPENAI_JSON))
-    positions = {fault.apply(*setup(OPENAI_JSON, seed=s)).alterations[0].path for s in range(6)}
+    assert fault.apply(plan, ctx) == fault.apply(*real_setup(OPENAI_JSON))
+    positions = {
+        fault.apply(*real_setup(OPENAI_JSON, seed=s)).alterations[0].path for s in range(6)
+    }
     assert len(positions) > 1
 
 
@@ -115,7 +70,7 @@ def test_invalid_json_never_touches_separators_inside_strings() -> None:
             Close(),
         )
     )
-    _, ctx = setup(OPENAI_JSON)
+    _, ctx = real_setup(OPENAI_JSON)
     for seed in range(10):
         new, _ = MalformedBody(kind="invalid_json").apply(
             plan, FaultContext(ctx.request, ctx.format, random.Random(seed))
@@ -125,7 +80,7 @@ def test_invalid_json_never_touches_separators_inside_strings() -> None:
 
 
 def test_invalid_json_makes_the_sdk_raise_json_decode_error() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     new, _ = MalformedBody(kind="invalid_json").apply(plan, ctx)
     with pytest.raises(json.JSONDecodeError):
         openai_sdk_result(new)
@@ -133,7 +88,7 @@ def test_invalid_json_makes_the_sdk_raise_json_decode_error() -> None:
 
 # -- truncated_json ---------------------------------------------------------------------------
 def test_truncated_json_keeps_the_given_fraction() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     body = plan.body_bytes()
     new, alterations = MalformedBody(kind="truncated_json", truncate_at=0.5).apply(plan, ctx)
     assert new.body_bytes() == body[: len(body) // 2]
@@ -145,13 +100,13 @@ def test_truncated_json_keeps_the_given_fraction() -> None:
 
 def test_truncated_json_default_cut_is_drawn_from_the_seed() -> None:
     fault = MalformedBody(kind="truncated_json")
-    assert fault.apply(*setup(OPENAI_JSON, 4)) == fault.apply(*setup(OPENAI_JSON, 4))
-    cuts = {fault.apply(*setup(OPENAI_JSON, s)).alterations[0].value for s in range(6)}
+    assert fault.apply(*real_setup(OPENAI_JSON, 4)) == fault.apply(*real_setup(OPENAI_JSON, 4))
+    cuts = {fault.apply(*real_setup(OPENAI_JSON, s)).alterations[0].value for s in range(6)}
     assert len(cuts) > 1
 
 
 def test_truncated_json_on_a_stream_breaks_one_event_and_keeps_framing() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     events = plan.events()
     new, alterations = MalformedBody(kind="truncated_json", truncate_at=0.3).apply(plan, ctx)
     after = parse_events(new.body_bytes())
@@ -166,7 +121,7 @@ def test_truncated_json_on_a_stream_breaks_one_event_and_keeps_framing() -> None
 
 
 def test_invalid_json_on_a_stream_breaks_one_event() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = MalformedBody(kind="invalid_json").apply(plan, ctx)
     broken = [e for e in new.events() if e.data != "[DONE]" and e.json() is None]
     assert len(broken) == 1
@@ -177,7 +132,7 @@ def test_invalid_json_on_a_stream_breaks_one_event() -> None:
 def test_html_200_is_a_gateway_page_on_a_200() -> None:
     fault = MalformedBody(kind="html_200")
     assert fault.needs_source is False
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = fault.apply(plan, ctx)
     assert new.head is not None and new.head.status == 200
     assert new.head.header("content-type").startswith("text/html")  # type: ignore[union-attr]
@@ -190,14 +145,14 @@ def test_html_200_is_a_gateway_page_on_a_200() -> None:
 
 
 def test_html_200_makes_the_openai_sdk_return_a_string() -> None:
-    new, _ = MalformedBody(kind="html_200").apply(*setup(OPENAI_JSON))
+    new, _ = MalformedBody(kind="html_200").apply(*real_setup(OPENAI_JSON))
     result = openai_sdk_result(new)
     assert isinstance(result, str) and "Bad gateway" in result
 
 
 def test_html_with_status_and_nginx_page() -> None:
     new, _ = MalformedBody(kind="html_200", status=503, page="nginx").apply(
-        Plan(actions=()), setup(OPENAI_JSON)[1]
+        Plan(actions=()), real_setup(OPENAI_JSON)[1]
     )
     assert new.head.status == 503  # type: ignore[union-attr]
     assert b"<title>503 Service Unavailable</title>" in new.body_bytes()
@@ -208,7 +163,7 @@ def test_html_with_status_and_nginx_page() -> None:
 
 # -- empty_body -------------------------------------------------------------------------------
 def test_empty_body_keeps_the_head() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     new, alterations = MalformedBody(kind="empty_body").apply(plan, ctx)
     assert [a.kind for a in new.actions] == ["head", "close"]
     assert new.head == plan.head
@@ -218,14 +173,14 @@ def test_empty_body_keeps_the_head() -> None:
 
 
 def test_status_override_applies_to_body_kinds() -> None:
-    new, _ = MalformedBody(kind="empty_body", status=502).apply(*setup(OPENAI_STREAM))
+    new, _ = MalformedBody(kind="empty_body", status=502).apply(*real_setup(OPENAI_STREAM))
     assert new.head.status == 502 and new.head.reason == "Bad Gateway"  # type: ignore[union-attr]
     assert new.body_bytes() == b""
 
 
 def test_scenario_without_body_to_break_is_unchanged() -> None:
     plan = Plan(actions=(SendHead(head={"status": 204}), Close()))
-    _, ctx = setup(OPENAI_JSON)
+    _, ctx = real_setup(OPENAI_JSON)
     assert MalformedBody(kind="truncated_json").apply(plan, ctx) == (plan, [])
 
 

@@ -2,53 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import random
-from pathlib import Path
-
 import pytest
-import yaml
+from _fault_samples import REAL, real_setup
 from pydantic import ValidationError
 
-from faultkit.exchange import Request, Response, ResponseHead
-from faultkit.faults.base import FaultContext
 from faultkit.faults.reset import ConnectionReset
-from faultkit.formats.detect import detect_format
 from faultkit.plan import Plan, Reset, SendBytes, SendEvent, SendHead
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
-
-
-def real(name: str, index: int = 0) -> tuple[Request, Response]:
-    """One recorded exchange from a real cassette (vcrpy or pydantic-ai layout)."""
-    interaction = yaml.safe_load((REAL / name).read_text())["interactions"][index]
-    req, resp = interaction["request"], interaction["response"]
-
-    def body(part: dict) -> bytes:
-        if "parsed_body" in part:
-            return json.dumps(part["parsed_body"]).encode()
-        raw = part.get("body") or ""
-        raw = raw.get("string", "") if isinstance(raw, dict) else raw
-        return raw if isinstance(raw, bytes) else raw.encode()
-
-    status = resp["status"]["code"] if isinstance(resp["status"], dict) else resp["status"]
-    headers = tuple(
-        (k.lower(), str(v))
-        for k, vs in resp["headers"].items()
-        for v in (vs if isinstance(vs, list) else [vs])
-    )
-    return (
-        Request(method=req["method"], url=req["uri"], body=body(req)),
-        Response(head=ResponseHead(status=status, headers=headers), body=body(resp)),
-    )
-
-
-def setup(name: str, seed: int = 0) -> tuple[Plan, FaultContext]:
-    request, response = real(name)
-    fmt = detect_format(request, response.content_type)
-    return Plan.from_response(response), FaultContext(request, fmt, random.Random(seed))
 
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
@@ -59,7 +21,7 @@ OPENAI_JSON = "pydantic-ai__test_request_simple_usage.yaml"
 def test_before_head_is_just_a_reset_and_needs_no_recording() -> None:
     fault = ConnectionReset(at="before_head")
     assert fault.needs_source is False
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = fault.apply(plan, ctx)
     assert len(new.actions) == 1 and isinstance(new.actions[0], Reset)
     assert alterations[0].path == "response" and alterations[0].original == 200
@@ -70,7 +32,7 @@ def test_before_head_is_just_a_reset_and_needs_no_recording() -> None:
 def test_mid_body_default_cuts_half_of_the_events() -> None:
     fault = ConnectionReset()
     assert fault.needs_source is True
-    plan, ctx = setup(ANTHROPIC_STREAM)
+    plan, ctx = real_setup(ANTHROPIC_STREAM)
     events = plan.events()
     new, alterations = fault.apply(plan, ctx)
     half = len(events) // 2
@@ -86,14 +48,14 @@ def test_mid_body_default_cuts_half_of_the_events() -> None:
 
 
 def test_after_events_zero_sends_only_the_head() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = ConnectionReset(after_events=0).apply(plan, ctx)
     assert [a.kind for a in new.actions] == ["head", "reset"]
     assert alterations[0].original["events"] == len(plan.events())
 
 
 def test_after_bytes_cuts_inside_an_event() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     first = plan.events()[0].encode()
     cut_at = len(first) + 40
     new, alterations = ConnectionReset(after_bytes=cut_at).apply(plan, ctx)
@@ -106,7 +68,7 @@ def test_after_bytes_cuts_inside_an_event() -> None:
 
 
 def test_json_body_default_cuts_half_of_the_bytes() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     body = plan.body_bytes()
     new, alterations = ConnectionReset().apply(plan, ctx)
     assert [a.kind for a in new.actions] == ["head", "bytes", "reset"]
@@ -115,7 +77,7 @@ def test_json_body_default_cuts_half_of_the_bytes() -> None:
 
 
 def test_past_the_end_sends_the_whole_body_then_resets() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     new, alterations = ConnectionReset(after_bytes=10**6).apply(plan, ctx)
     assert new.body_bytes() == plan.body_bytes()
     assert isinstance(new.actions[-1], Reset)
@@ -123,8 +85,8 @@ def test_past_the_end_sends_the_whole_body_then_resets() -> None:
 
 
 def test_is_deterministic() -> None:
-    plan, ctx = setup(ANTHROPIC_STREAM)
-    _, ctx2 = setup(ANTHROPIC_STREAM, seed=99)
+    plan, ctx = real_setup(ANTHROPIC_STREAM)
+    _, ctx2 = real_setup(ANTHROPIC_STREAM, seed=99)
     assert ConnectionReset().apply(plan, ctx) == ConnectionReset().apply(plan, ctx2)
 
 

@@ -2,54 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 import pytest
-import yaml
+from _fault_samples import REAL, real, real_setup
 from pydantic import ValidationError
 
-from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import FaultContext
 from faultkit.faults.latency import Latency
 from faultkit.faults.slow_first_token import SlowFirstToken
 from faultkit.formats.detect import detect_format
 from faultkit.plan import Close, Plan, SendBytes, SendEvent, SendHead, Wait
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
-
-
-def real(name: str, index: int = 0) -> tuple[Request, Response]:
-    """One recorded exchange from a real cassette (vcrpy or pydantic-ai layout)."""
-    interaction = yaml.safe_load((REAL / name).read_text())["interactions"][index]
-    req, resp = interaction["request"], interaction["response"]
-
-    def body(part: dict) -> bytes:
-        if "parsed_body" in part:
-            return json.dumps(part["parsed_body"]).encode()
-        raw = part.get("body") or ""
-        raw = raw.get("string", "") if isinstance(raw, dict) else raw
-        return raw if isinstance(raw, bytes) else raw.encode()
-
-    status = resp["status"]["code"] if isinstance(resp["status"], dict) else resp["status"]
-    headers = tuple(
-        (k.lower(), str(v))
-        for k, vs in resp["headers"].items()
-        for v in (vs if isinstance(vs, list) else [vs])
-    )
-    return (
-        Request(method=req["method"], url=req["uri"], body=body(req)),
-        Response(head=ResponseHead(status=status, headers=headers), body=body(resp)),
-    )
-
-
-def setup(name: str, seed: int = 0) -> tuple[Plan, FaultContext]:
-    request, response = real(name)
-    fmt = detect_format(request, response.content_type)
-    return Plan.from_response(response), FaultContext(request, fmt, random.Random(seed))
 
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
@@ -57,7 +23,7 @@ OPENAI_JSON = "pydantic-ai__test_request_simple_usage.yaml"
 
 
 def test_wait_goes_between_head_and_first_event_with_heartbeats() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = SlowFirstToken(delay_ms=90000, heartbeat_ms=15000).apply(plan, ctx)
     assert isinstance(new.actions[0], SendHead)
     wait = new.actions[1]
@@ -82,7 +48,7 @@ def test_after_a_recorded_gap_the_delay_adds_to_it() -> None:
 
 
 def test_json_body_is_delayed_without_heartbeats() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     new, alterations = SlowFirstToken(delay_ms=500, heartbeat_ms=100).apply(plan, ctx)
     assert [a.kind for a in new.actions] == ["head", "wait", "bytes", "close"]
     assert new.actions[1].heartbeat_ms is None  # type: ignore[union-attr]
@@ -92,13 +58,13 @@ def test_json_body_is_delayed_without_heartbeats() -> None:
 
 def test_empty_body_waits_before_the_end() -> None:
     plan = Plan(actions=(SendHead(head={"status": 204}), Close()))
-    _, ctx = setup(OPENAI_JSON)
+    _, ctx = real_setup(OPENAI_JSON)
     new, _ = SlowFirstToken(delay_ms=10).apply(plan, ctx)
     assert [a.kind for a in new.actions] == ["head", "wait", "close"]
 
 
 def test_head_is_not_delayed_even_after_latency() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     slowed, _ = Latency(latency_ms=200).apply(plan, ctx)
     new, _ = SlowFirstToken(delay_ms=700).apply(slowed, ctx)
     assert [a.kind for a in new.actions] == ["wait", "head", "wait", "bytes", "close"]

@@ -2,53 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 import pytest
-import yaml
+from _fault_samples import REAL, real, real_setup
 from pydantic import ValidationError
 
-from faultkit.exchange import Request, Response, ResponseHead
+from faultkit.exchange import Request
 from faultkit.faults.base import FaultContext
 from faultkit.faults.stall import Stall
 from faultkit.formats.detect import detect_format
 from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
 if not REAL.is_dir():
     pytest.skip("real cassettes not available", allow_module_level=True)
-
-
-def real(name: str, index: int = 0) -> tuple[Request, Response]:
-    """One recorded exchange from a real cassette (vcrpy or pydantic-ai layout)."""
-    interaction = yaml.safe_load((REAL / name).read_text())["interactions"][index]
-    req, resp = interaction["request"], interaction["response"]
-
-    def body(part: dict) -> bytes:
-        if "parsed_body" in part:
-            return json.dumps(part["parsed_body"]).encode()
-        raw = part.get("body") or ""
-        raw = raw.get("string", "") if isinstance(raw, dict) else raw
-        return raw if isinstance(raw, bytes) else raw.encode()
-
-    status = resp["status"]["code"] if isinstance(resp["status"], dict) else resp["status"]
-    headers = tuple(
-        (k.lower(), str(v))
-        for k, vs in resp["headers"].items()
-        for v in (vs if isinstance(vs, list) else [vs])
-    )
-    return (
-        Request(method=req["method"], url=req["uri"], body=body(req)),
-        Response(head=ResponseHead(status=status, headers=headers), body=body(resp)),
-    )
-
-
-def setup(name: str, seed: int = 0) -> tuple[Plan, FaultContext]:
-    request, response = real(name)
-    fmt = detect_format(request, response.content_type)
-    return Plan.from_response(response), FaultContext(request, fmt, random.Random(seed))
 
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
@@ -61,7 +28,7 @@ def kinds(plan: Plan) -> list[str]:
 
 
 def test_stall_after_events_then_continue_keeps_every_event() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = Stall(stall_ms=5000, after_events=2, heartbeat_ms=1000).apply(plan, ctx)
     assert kinds(new)[:4] == ["head", "event", "event", "wait"]
     wait = new.actions[3]
@@ -76,7 +43,7 @@ def test_stall_after_events_then_continue_keeps_every_event() -> None:
 
 @pytest.mark.parametrize(("then", "ending"), [("close", Close), ("reset", Reset)])
 def test_stall_then_close_or_reset_drops_the_rest(then: str, ending: type) -> None:
-    plan, ctx = setup(ANTHROPIC_STREAM)
+    plan, ctx = real_setup(ANTHROPIC_STREAM)
     events = plan.events()
     new, alterations = Stall(stall_ms=30000, after_events=5, then=then).apply(plan, ctx)
     assert new.events() == events[:5]
@@ -89,13 +56,13 @@ def test_stall_then_close_or_reset_drops_the_rest(then: str, ending: type) -> No
 
 
 def test_stall_at_zero_events_is_right_after_the_head() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, _ = Stall(stall_ms=100, after_events=0).apply(plan, ctx)
     assert kinds(new)[:3] == ["head", "wait", "event"]
 
 
 def test_stall_past_the_last_event_stalls_before_the_end() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, alterations = Stall(stall_ms=100, after_events=999).apply(plan, ctx)
     assert kinds(new)[-2:] == ["wait", "close"]
     assert alterations[0].path == f"response.events[{len(plan.events())}:]"
@@ -118,7 +85,7 @@ def test_recorded_gaps_stay_with_the_events_they_precede() -> None:
 
 
 def test_json_body_is_split_at_half_without_heartbeats() -> None:
-    plan, ctx = setup(OPENAI_JSON)
+    plan, ctx = real_setup(OPENAI_JSON)
     body = plan.body_bytes()
     new, alterations = Stall(stall_ms=2000, heartbeat_ms=500).apply(plan, ctx)
     assert kinds(new) == ["head", "bytes", "wait", "bytes", "close"]
@@ -131,7 +98,7 @@ def test_json_body_is_split_at_half_without_heartbeats() -> None:
 
 
 def test_after_bytes_inside_an_event_suppresses_heartbeats() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, _ = Stall(stall_ms=100, after_bytes=50, heartbeat_ms=10).apply(plan, ctx)
     assert kinds(new)[:4] == ["head", "bytes", "wait", "bytes"]
     assert new.actions[2].heartbeat_ms is None  # type: ignore[union-attr]
@@ -149,7 +116,7 @@ def test_no_head_means_nothing_to_stall() -> None:
 
 
 def test_head_is_sent_before_the_stall() -> None:
-    plan, ctx = setup(OPENAI_STREAM)
+    plan, ctx = real_setup(OPENAI_STREAM)
     new, _ = Stall(stall_ms=10).apply(plan, ctx)
     assert isinstance(new.actions[0], SendHead)
 

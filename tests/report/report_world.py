@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
+from tool_world import careless_app as app
+from tool_world import write_tool_cassette
 
 from faultkit.runner.cases import Case
 from faultkit.runner.model import RunReport
@@ -17,19 +18,6 @@ from faultkit.runner.run import RunPlan, run
 from faultkit.runner.target import CallableTarget
 from faultkit.scenario import Scenario
 
-CASSETTE = """
-interactions:
-- request:
-    body: null
-    headers: {accept: ['*/*']}
-    method: GET
-    uri: http://tools.internal/items/7
-  response:
-    body: {string: '{"name":"lamp","price":19.5}'}
-    headers: {content-type: [application/json], content-length: ['28']}
-    status: {code: 200, message: OK}
-version: 1
-"""
 CALM = """
 name: calm
 description: Quiet <b>day</b> & nothing breaks.
@@ -52,15 +40,8 @@ expect: {deadline_ms: 2000}
 """
 
 
-def app(item_id: str, *, http_client_factory=httpx.Client) -> dict:
-    with http_client_factory() as client:
-        data = client.get(f"http://tools.internal/items/{item_id}").json()
-    return {"item": data["name"], "price": data["price"]}
-
-
 def sample_report(tmp: Path) -> RunReport:
-    cassette = tmp / "tools.yaml"
-    cassette.write_text(CASSETTE)
+    cassette = write_tool_cassette(tmp)
     plan = RunPlan(
         mode="target",
         targets=[CallableTarget("report_world:app", app)],

@@ -14,33 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tool_world import write_scenarios, write_tool_cassette
 
 from faultkit.cli import main
-
-CASSETTE = """
-interactions:
-- request:
-    body: null
-    headers: {accept: ['*/*']}
-    method: GET
-    uri: http://tools.internal/items/7
-  response:
-    body: {string: '{"name":"lamp","price":19.5}'}
-    headers: {content-type: [application/json], content-length: ['28']}
-    status: {code: 200, message: OK}
-version: 1
-"""
-SCENARIOS = {
-    "calm.yaml": "name: calm\nrules:\n  - match: {route: 'tools*'}\n"
-    "    fault: {type: latency, latency_ms: 5}\n",
-    "tool-down.yaml": "name: tool-down\nrules:\n  - match: {route: 'tools*'}\n"
-    "    fault: {type: http_error, status: 503}\n",
-}
 
 
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[dict]:
-    (tmp_path / "tools.yaml").write_text(CASSETTE)
+    write_tool_cassette(tmp_path)
     ready = tmp_path / "ready.json"
     proc = subprocess.Popen(
         [
@@ -112,9 +93,7 @@ def service(proxy: dict) -> Iterator[str]:
 def test_http_target_is_judged_from_the_proxy_ledger(
     tmp_path: Path, proxy: dict, service: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "scenarios").mkdir()
-    for name, text in SCENARIOS.items():
-        (tmp_path / "scenarios" / name).write_text(text)
+    write_scenarios(tmp_path)
     (tmp_path / "cases.yaml").write_text(
         "contract: {deadline_ms: 3000}\ncases:\n  - name: lamp\n    input: {item_id: '7'}\n"
     )

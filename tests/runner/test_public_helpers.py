@@ -8,7 +8,7 @@ import asyncio
 import time
 from pathlib import Path
 
-import httpx
+from tool_world import careless_app, write_tool_cassette
 
 from faultkit.runner import (
     CallableTarget,
@@ -22,19 +22,6 @@ from faultkit.runner import (
 )
 from faultkit.scenario import Scenario
 
-CASSETTE = """
-interactions:
-- request:
-    body: null
-    headers: {accept: ['*/*']}
-    method: GET
-    uri: http://tools.internal/items/7
-  response:
-    body: {string: '{"name":"lamp","price":19.5}'}
-    headers: {content-type: [application/json], content-length: ['28']}
-    status: {code: 200, message: OK}
-version: 1
-"""
 DOWN = """
 name: tool-down
 rules:
@@ -43,21 +30,13 @@ rules:
 """
 
 
-def app(item_id: str, *, http_client_factory=httpx.Client) -> dict:
-    with http_client_factory() as client:
-        data = client.get(f"http://tools.internal/items/{item_id}").json()
-    return {"item": data["name"], "price": data["price"]}
-
-
 def _plan(tmp_path: Path, scenario: Scenario) -> RunPlan:
-    cassette = tmp_path / "tools.yaml"
-    cassette.write_text(CASSETTE)
     return RunPlan(
         mode="target",
-        targets=[CallableTarget("test:app", app, "app")],
+        targets=[CallableTarget("test:app", careless_app, "app")],
         scenarios=[(None, scenario)],
         cases=[Case(name="lamp", input={"item_id": "7"})],
-        cassettes=[cassette],
+        cassettes=[write_tool_cassette(tmp_path)],
     )
 
 

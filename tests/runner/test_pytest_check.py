@@ -4,28 +4,10 @@ driven through pytester on a small project (a JSON tool, two scenarios, two apps
 from __future__ import annotations
 
 import pytest
+from tool_world import write_scenarios, write_tool_cassette
 
 pytest_plugins = ["pytester"]
 
-CASSETTE = """
-interactions:
-- request:
-    body: null
-    headers: {accept: ['*/*']}
-    method: GET
-    uri: http://tools.internal/items/7
-  response:
-    body: {string: '{"name":"lamp","price":19.5}'}
-    headers: {content-type: [application/json], content-length: ['28']}
-    status: {code: 200, message: OK}
-version: 1
-"""
-SCENARIOS = {
-    "calm.yaml": "name: calm\nrules:\n  - match: {route: 'tools*'}\n"
-    "    fault: {type: latency, latency_ms: 5}\n",
-    "tool-down.yaml": "name: tool-down\nseed: 5\nrules:\n  - match: {route: 'tools*'}\n"
-    "    fault: {type: http_error, status: 503}\n",
-}
 TESTS = """
 import httpx
 import pytest
@@ -104,10 +86,8 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
     )
-    (pytester.path / "tools.yaml").write_text(CASSETTE)
-    (pytester.path / "scenarios").mkdir()
-    for name, text in SCENARIOS.items():
-        (pytester.path / "scenarios" / name).write_text(text)
+    write_tool_cassette(pytester.path)
+    write_scenarios(pytester.path)
     pytester.makepyfile(test_app=TESTS)
     return pytester
 

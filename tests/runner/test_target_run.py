@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tool_world import write_scenarios, write_tool_cassette
 
 from faultkit.cli import main
 
@@ -64,20 +65,6 @@ def one_client(item_id: str, *, http_client):
     return _answer(http_client.get(f"http://tools.internal/items/{item_id}"))
 '''
 
-CASSETTE = """
-interactions:
-- request:
-    body: null
-    headers: {accept: ['*/*']}
-    method: GET
-    uri: http://tools.internal/items/7
-  response:
-    body: {string: '{"name":"lamp","price":19.5}'}
-    headers: {content-type: [application/json], content-length: ['28']}
-    status: {code: 200, message: OK}
-version: 1
-"""
-
 CASES = """
 contract:
   output_model: sut_apps:Answer
@@ -89,23 +76,14 @@ cases:
     input: {item_id: "7"}
 """
 
-SCENARIOS = {
-    "calm.yaml": "name: calm\nrules:\n  - match: {route: 'tools*'}\n"
-    "    fault: {type: latency, latency_ms: 5}\n",
-    "tool-down.yaml": "name: tool-down\nseed: 5\nrules:\n  - match: {route: 'tools*'}\n"
-    "    fault: {type: http_error, status: 503}\n",
-}
-
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("project")
     (root / "sut_apps.py").write_text(textwrap.dedent(APPS))
-    (root / "tools.yaml").write_text(CASSETTE)
+    write_tool_cassette(root)
     (root / "cases.yaml").write_text(CASES)
-    (root / "scenarios").mkdir()
-    for name, text in SCENARIOS.items():
-        (root / "scenarios" / name).write_text(text)
+    write_scenarios(root)
     return root
 
 

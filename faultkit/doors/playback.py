@@ -1,0 +1,144 @@
+"""What the sync and async in-process transports decide, written once: no sleeping, no streams.
+
+A transport flavour (sync or async, httpx or httpx2) owns only its I/O: how it sleeps, how it
+reads the upstream body, and the byte-stream class its HTTP library insists on. Which step of a
+plan is due when, which error a client sees for a timeout or a reset, and what each step or
+chunk writes into the ledger are decided here, so every flavour answers a plan identically.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from faultkit.doors.core import Capture, Exchange
+from faultkit.doors.timeline import Step, content_after, timeline
+from faultkit.exchange import ResponseHead
+from faultkit.ledger import Ending
+from faultkit.plan import Plan
+
+
+def delay_until(exchange: Exchange, due: float) -> tuple[float, bool]:
+    """How long to sleep until ``due`` (monotonic), and whether the client's read timeout
+    fires first. A real read times out when nothing arrives within the timeout after the read
+    started; the read starts now, when the client asks for the next bytes."""
+    delay = due - time.monotonic()
+    timeout = exchange.read_timeout
+    if timeout is not None and delay > timeout:
+        return timeout, True
+    return max(0.0, delay), False
+
+
+class Playback:
+    """A plan being played to the client: its timeline, and what each step means.
+
+    One timeline serves the head and then the body stream, so the body's steps stay on the
+    clock the head started. ``delivered`` is the last plan action whose bytes the client got:
+    when the client hangs up, it tells whether anything that mattered was still to come.
+    """
+
+    def __init__(self, exchange: Exchange, plan: Plan) -> None:
+        self.exchange = exchange
+        self.plan = plan
+        self.origin = time.monotonic()
+        self.steps = timeline(plan.actions)
+        self.delivered = -1
+
+    def delay(self, step: Step) -> tuple[float, bool]:
+        """How long to sleep before ``step``, and whether the client's read timeout fires first."""
+        return delay_until(self.exchange, self.origin + step.at_s)
+
+    def head(self, step: Step, timed_out: bool) -> ResponseHead:
+        """The head to answer with, once the first step's wait is over.
+
+        Raises the client's own error when the read timed out first, the plan resets before the
+        head, or it sends body bytes before any head (a broken plan, seen as a bad status line).
+        """
+        exchange = self.exchange
+        if timed_out:
+            raise exchange.read_timeout_error()
+        if step.kind == "head":
+            assert step.head is not None
+            exchange.head_sent()
+            self.delivered = step.action_index
+            return step.head
+        if step.kind in ("data", "heartbeat"):
+            raise exchange.bytes_before_head_error()
+        raise exchange.reset_error(before_head=True, reason=step.reason)
+
+    def body(self, step: Step, timed_out: bool) -> bytes | None:
+        """The bytes to hand the client once ``step``'s wait is over; None at the plan's end.
+
+        Raises the client's read timeout, or the error a connection dropped mid-body gives.
+        """
+        exchange = self.exchange
+        if timed_out:
+            raise exchange.read_timeout_error()
+        if step.kind in ("data", "heartbeat"):
+            exchange.bytes_sent += len(step.data)
+            if step.kind == "data":
+                self.delivered = step.action_index
+            return step.data
+        if step.kind == "reset":
+            raise exchange.reset_error(before_head=False, reason=step.reason)
+        return None
+
+    def ended(self) -> None:
+        self.exchange.finish("completed")
+
+    def closed(self) -> None:
+        """The client closed the stream: abandoned if content was still to come, else completed
+        (an SDK stops reading at ``data: [DONE]`` with only a clean close left)."""
+        exchange = self.exchange
+        if not exchange.finished:
+            pending = content_after(self.plan.actions, self.delivered)
+            exchange.finish("client_closed" if pending else "completed")
+
+
+class Relay:
+    """A live upstream body passed through to the client, captured for recording.
+
+    Made when the upstream head goes out to the client, so it writes the ledger facts the
+    engine would have written had it planned this response.
+    """
+
+    def __init__(self, exchange: Exchange, capture: Capture, record: bool) -> None:
+        self.exchange = exchange
+        self.capture = capture
+        self.record = record
+        exchange.core.passthrough_started(exchange, capture)
+
+    def response_args(self) -> dict[str, Any]:
+        return self.exchange.response_args(self.capture.client_head)
+
+    def passed(self, chunk: bytes) -> bytes:
+        """``chunk`` captured and counted as sent; returned for the client."""
+        self.capture.add(chunk)
+        self.exchange.bytes_sent += len(chunk)
+        return chunk
+
+    def complete(self, ending: Ending) -> None:
+        if self.record and not self.exchange.finished:
+            self.exchange.core.record(self.exchange, self.capture.response())
+        self.exchange.finish(ending)
+
+    @property
+    def wants_rest(self) -> bool:
+        """The client stopped reading (an SDK stops at [DONE]) but the recording must be whole."""
+        return self.record and not self.exchange.finished
+
+    def rest_read(self, size_before: int) -> None:
+        """The rest was read for the recording; what the client never saw makes it
+        "client_closed"."""
+        self.complete("client_closed" if self.capture.size > size_before else "completed")
+
+    def closed(self) -> None:
+        self.exchange.finish("client_closed")
+
+
+@functools.cache
+def stream_type(name: str, logic: type, base: type) -> type:
+    """``logic`` on the HTTP library's byte-stream ``base``: a library's response accepts only
+    its own stream types, so each of httpx and httpx2 gets its own class, made once."""
+    return type(name, (logic, base), {})
