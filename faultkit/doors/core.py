@@ -18,7 +18,7 @@ from http import HTTPStatus
 from types import ModuleType
 from typing import Any, ClassVar, Literal
 
-from faultkit.doors.timeline import event_offsets_ms, route_for_host
+from faultkit.doors.timeline import captured_response, route_for_host
 from faultkit.engine import Engine, Selection, retry_after_ms
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead, without_headers
@@ -196,15 +196,8 @@ class Capture:
         self.marks.append((self.size, (time.monotonic() - self.exchange.start) * 1000))
 
     def response(self, *, timed: bool = True) -> Response:
-        """The captured response. ``timed=False`` drops the event timing: for a response that
-        was buffered before faults applied, the waiting already happened once."""
-        body = b"".join(self.chunks)
-        response = Response(head=self.head, body=body, first_byte_ms=round(self.head_ms, 3))
-        encoding = (self.head.header("content-encoding") or "identity").strip().lower()
-        if timed and response.is_sse and encoding == "identity":
-            offsets = event_offsets_ms(body, self.marks, self.head_ms)
-            response = response.model_copy(update={"event_offsets_ms": offsets})
-        return response
+        """The captured response (see :func:`~faultkit.doors.timeline.captured_response`)."""
+        return captured_response(self.head, self.chunks, self.head_ms, self.marks, timed=timed)
 
 
 class DoorCore:

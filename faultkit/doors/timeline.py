@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from faultkit.exchange import ResponseHead
+from faultkit.exchange import Response, ResponseHead
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Action, Close, Reset, SendBytes, SendEvent, SendHead, Wait
 
@@ -117,6 +117,27 @@ KNOWN_ROUTES = {
     "api.openai.com": "openai",
     "api.anthropic.com": "anthropic",
 }
+
+
+def captured_response(
+    head: ResponseHead,
+    chunks: Sequence[bytes],
+    head_ms: float,
+    marks: Sequence[tuple[int, float]],
+    *,
+    timed: bool = True,
+) -> Response:
+    """A response a door captured while passing it through, with the SSE event timing read
+    off ``marks`` (body size, ms) unless ``timed`` is False: a response buffered before faults
+    were applied has already made the client wait once. A compressed stream keeps no timing
+    (its events cannot be found in the bytes)."""
+    body = b"".join(chunks)
+    response = Response(head=head, body=body, first_byte_ms=round(head_ms, 3))
+    encoding = (head.header("content-encoding") or "identity").strip().lower()
+    if timed and response.is_sse and encoding == "identity":
+        offsets = event_offsets_ms(body, marks, head_ms)
+        response = response.model_copy(update={"event_offsets_ms": offsets})
+    return response
 
 
 def route_for_host(host: str) -> str:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from faultkit.doors.timeline import event_offsets_ms
+from faultkit.doors.timeline import captured_response
 from faultkit.exchange import Request, Response, ResponseHead, without_headers
 from faultkit.plan import FRAMING_HEADERS
 
@@ -141,15 +141,8 @@ class Capture:
         return b"".join(parts)
 
     def response(self, *, timed: bool = True) -> Response:
-        """The captured response, with SSE event timing unless ``timed`` is False (a response
-        buffered before faults were applied has already made the client wait once)."""
-        body = b"".join(self.chunks)
-        response = Response(head=self.head, body=body, first_byte_ms=round(self.head_ms, 3))
-        encoding = (self.head.header("content-encoding") or "identity").strip().lower()
-        if timed and response.is_sse and encoding == "identity":
-            offsets = event_offsets_ms(body, self.marks, self.head_ms)
-            response = response.model_copy(update={"event_offsets_ms": offsets})
-        return response
+        """The captured response (see :func:`~faultkit.doors.timeline.captured_response`)."""
+        return captured_response(self.head, self.chunks, self.head_ms, self.marks, timed=timed)
 
 
 class UpstreamResponse:
