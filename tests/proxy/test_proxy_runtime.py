@@ -4,7 +4,10 @@ ledger. The rest of tests/proxy runs on the default loop, so the other one is ch
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
+import subprocess
+import sys
 import time
 
 import httpx
@@ -53,10 +56,35 @@ def test_the_default_loop_is_uvloop_when_installed(proxy) -> None:
     assert "event loop uvloop" in served.out.read_text()
 
 
-@pytest.mark.skipif(HAS_UVLOOP, reason="uvloop is installed")
 def test_asking_for_uvloop_without_it_is_one_line_and_exit_2(tmp_path) -> None:
-    code, _, err = run_proxy(tmp_path, "--cassettes", str(SUPPORT_CASSETTES), "--loop", "uvloop")
-    assert code == 2 and "uvloop is not installed" in err and err.count("\n") == 1
+    # A stand-in package that fails to import hides an installed uvloop from the subprocess.
+    hidden = tmp_path / "no-uvloop"
+    (hidden / "uvloop").mkdir(parents=True)
+    (hidden / "uvloop" / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "faultkit.doors.proxy",
+            "--control-port",
+            "0",
+            "--cassettes",
+            str(SUPPORT_CASSETTES),
+            "--loop",
+            "uvloop",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env=env,
+    )
+    err = proc.stderr
+    assert proc.returncode == 2 and "uvloop is not installed" in err and err.count("\n") == 1
 
 
 def test_the_ledger_keeps_the_newest_entries_and_counts_the_dropped(proxy) -> None:
