@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from proxy_process import ProxyFactory
 from tool_world import write_scenarios, write_tool_cassette
 
 from faultkit.cli import main
@@ -22,39 +20,19 @@ from faultkit.cli import main
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[dict]:
     write_tool_cassette(tmp_path)
-    ready = tmp_path / "ready.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "faultkit.doors.proxy",
-            "--control-port",
-            "0",
-            "--ready-file",
-            str(ready),
-            "--upstream",
-            "tools=http://tools.internal",
-            "--only",
-            "tools",
-            "--cassettes",
-            str(tmp_path / "tools.yaml"),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    factory = ProxyFactory(tmp_path)
+    served = factory(
+        "--upstream",
+        "tools=http://tools.internal",
+        "--only",
+        "tools",
+        "--cassettes",
+        str(tmp_path / "tools.yaml"),
     )
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"proxy did not start: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    time.sleep(0.05)  # the file is written whole, but give the writer a moment
     try:
-        yield json.loads(ready.read_text())
+        yield served.info
     finally:
-        proc.terminate()
-        proc.wait(10)
+        factory.close()
 
 
 @pytest.fixture
