@@ -143,7 +143,7 @@ class Engine:
             url=request.url,
             fmt=fmt.value,
             model=request_model(request),
-            tool=request_tool(request),
+            tool=request_tool(request, fmt),
             body=request.body,
             retry_count=request.header("x-stainless-retry-count"),
             arrival_ms=now_ms,

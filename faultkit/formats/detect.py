@@ -64,16 +64,17 @@ def request_model(request: Request) -> str | None:
     return None
 
 
-def request_tool(request: Request) -> str | None:
+def request_tool(request: Request, fmt: WireFormat | None = None) -> str | None:
     """The tool a request calls: an MCP ``tools/call`` name, else the last path segment of a
-    plain HTTP tool request. None for provider requests."""
+    plain HTTP tool request. None for provider requests. ``fmt``: the request's format when
+    the caller has detected it already."""
     body = request.json_body
     if isinstance(body, dict) and body.get("method") == "tools/call":
         params = body.get("params")
         if isinstance(params, dict) and isinstance(params.get("name"), str):
             return params["name"]
         return None
-    if detect_format(request) in PROVIDER_OF:
+    if (fmt or detect_format(request)) in PROVIDER_OF:
         return None
     segments = [s for s in request.path.split("/") if s]
     return segments[-1] if segments else None

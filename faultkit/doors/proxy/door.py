@@ -12,6 +12,12 @@ makes from a recording, or forward to the real upstream:
 
 A request that no recording matches in ``replay`` mode gets a 502 whose JSON body names the
 closest recordings, and never reaches the network.
+
+The common cases are answered without an asyncio task (see :mod:`.server`): a replayed
+response due at once is written from the request's own callback, and a pass-through request
+with an idle upstream connection at hand is sent upstream there and answered from the upstream
+connection's callback when the whole response has arrived. Whatever has to wait (a planned
+delay, a streamed body, a new connection, a fault) continues in a coroutine.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -30,9 +37,9 @@ from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.plan import Plan
 
 from .config import Upstream
-from .execute import error_head, execute
+from .execute import Outcome, error_head, execute, execute_now
 from .headers import CONTROL_HEADERS, ContextKey, HeaderError, split_control_headers
-from .server import HttpConnection, IncomingRequest, json_error
+from .server import HttpConnection, IncomingRequest, Work, json_error
 from .upstream import SEPARATE_WRITE_BYTES, Capture, UpstreamError, UpstreamResponse
 
 if TYPE_CHECKING:
@@ -47,6 +54,21 @@ DRAIN_AFTER_CLIENT_S = 5.0
 
 def _framed(chunk: bytes, framing: str) -> bytes:
     return b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk
+
+
+def _answered(conn: HttpConnection, keep: bool) -> None:
+    """Tell ``conn`` its request was answered; ``None`` for :meth:`Door.handle` to return."""
+    conn.answered(keep)
+
+
+@dataclass(slots=True)
+class _Passing:
+    """A pass-through answer whose head went out: how its body is framed, what was sent."""
+
+    keep: bool
+    framing: str
+    sent: int
+    done: bool  # the whole answer went out with the head
 
 
 def _is_push_stream(request: Request) -> bool:
@@ -97,49 +119,68 @@ class Door:
         )
         return key, request
 
-    async def handle(self, incoming: IncomingRequest, conn: HttpConnection) -> bool:
-        """Answer one request; returns whether the connection may be kept open."""
+    def handle(self, incoming: IncomingRequest, conn: HttpConnection) -> Work | None:
+        """Start answering one request (a :data:`~.server.Handler`): None when it was
+        answered at once or is answered by callbacks, else the coroutine that answers it."""
         proxy = self.proxy
         key, request = self._request(incoming)
         try:
             engine = proxy.state.engine_for(key)
         except HeaderError as exc:
             conn.write(json_error(400, "bad_header", str(exc)))
-            return incoming.keep_alive
+            return _answered(conn, incoming.keep_alive)
         selection = engine.select(request, self.route, proxy.now_ms(incoming.arrived_at))
-        entry = selection.entry
         try:
             if proxy.mode == "replay" or not selection.needs_source:
-                return await self._replay(engine, selection, incoming, conn, None)
+                return self._replay(engine, selection, incoming, conn, None)
             if proxy.mode == "new_episodes" and proxy.source is not None:
                 try:
                     recording = proxy.source.match(request)
                 except UnmatchedRequest:
                     pass
                 else:
-                    entry.recording = recording.source
-                    return await self._replay(engine, selection, incoming, conn, recording.response)
-            return await self._forward(engine, selection, incoming, conn)
-        except asyncio.CancelledError:
-            if entry.ending == "pending":
-                engine.ledger.finish(entry.id, ending="client_closed", end_ms=proxy.now_ms())
-            raise
+                    selection.entry.recording = recording.source
+                    return self._replay(engine, selection, incoming, conn, recording.response)
+            if (
+                proxy.mode == "passthrough"
+                and not selection.firings
+                and self._forward_now(engine, selection, incoming, conn)
+            ):
+                return None
         except Exception as exc:
-            if entry.ending == "pending":
+            self._failed(engine, selection, exc)
+            raise
+        return self._guarded(engine, selection, self._forward(engine, selection, incoming, conn))
+
+    async def _guarded(self, engine: Engine, selection: Selection, work: Work) -> bool:
+        """``work``, with its ledger entry closed however it ends."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if selection.entry.ending == "pending":
                 engine.ledger.finish(
-                    entry.id, ending="error", end_ms=proxy.now_ms(), error=f"{exc}"
+                    selection.entry.id, ending="client_closed", end_ms=self.proxy.now_ms()
                 )
             raise
+        except Exception as exc:
+            self._failed(engine, selection, exc)
+            raise
+
+    def _failed(self, engine: Engine, selection: Selection, exc: Exception) -> None:
+        if selection.entry.ending == "pending":
+            engine.ledger.finish(
+                selection.entry.id, ending="error", end_ms=self.proxy.now_ms(), error=f"{exc}"
+            )
 
     # -- replay ------------------------------------------------------------------------------
-    async def _replay(
+    def _replay(
         self,
         engine: Engine,
         selection: Selection,
         incoming: IncomingRequest,
         conn: HttpConnection,
         response: Any,
-    ) -> bool:
+    ) -> Work | None:
         entry = selection.entry
         proxy = self.proxy
         try:
@@ -152,7 +193,7 @@ class Door:
                 engine.ledger.finish(
                     entry.id, ending="unmatched", end_ms=proxy.now_ms(), error="push stream"
                 )
-                return incoming.keep_alive
+                return _answered(conn, incoming.keep_alive)
             conn.write(
                 json_error(
                     502,
@@ -166,12 +207,27 @@ class Door:
             engine.ledger.finish(
                 entry.id, ending="unmatched", end_ms=proxy.now_ms(), error=str(exc)
             )
-            return incoming.keep_alive
+            return _answered(conn, incoming.keep_alive)
         except FaultkitError as exc:
             conn.write(json_error(500, "fault_error", str(exc)))
             engine.ledger.finish(entry.id, ending="error", end_ms=proxy.now_ms(), error=str(exc))
-            return incoming.keep_alive
-        return await self._execute(engine, selection, incoming, conn, plan, incoming.arrived_at)
+            return _answered(conn, incoming.keep_alive)
+        outcome = execute_now(
+            plan,
+            conn,
+            start=incoming.arrived_at,
+            method=incoming.method,
+            http11=incoming.http11,
+            keep_alive=incoming.keep_alive,
+        )
+        if outcome is not None:
+            self._finish(engine, selection, outcome)
+            return _answered(conn, outcome.keep_alive)
+        return self._guarded(
+            engine,
+            selection,
+            self._execute(engine, selection, incoming, conn, plan, incoming.arrived_at),
+        )
 
     async def _execute(
         self,
@@ -193,15 +249,19 @@ class Door:
             keep_alive=incoming.keep_alive,
             on_head=lambda at: setattr(entry, "first_byte_ms", proxy.now_ms(at)),
         )
+        self._finish(engine, selection, outcome)
+        return outcome.keep_alive
+
+    def _finish(self, engine: Engine, selection: Selection, outcome: Outcome) -> None:
+        now_ms = self.proxy.now_ms
         engine.ledger.finish(
-            entry.id,
+            selection.entry.id,
             ending=outcome.ending,
-            end_ms=proxy.now_ms(),
-            first_byte_ms=proxy.now_ms(outcome.first_byte_at) if outcome.first_byte_at else None,
+            end_ms=now_ms(),
+            first_byte_ms=now_ms(outcome.first_byte_at) if outcome.first_byte_at else None,
             bytes_sent=outcome.bytes_sent,
             error=outcome.error,
         )
-        return outcome.keep_alive
 
     # -- forward -----------------------------------------------------------------------------
     async def _forward(
@@ -213,7 +273,6 @@ class Door:
     ) -> bool:
         proxy = self.proxy
         request = selection.request
-        entry = selection.entry
         record = proxy.mode in ("record", "new_episodes")
         if selection.firings:
             try:
@@ -230,17 +289,71 @@ class Door:
             capture, response = await proxy.upstreams.open(request, keep_body=record)
         except UpstreamError as exc:
             return self._upstream_failed(engine, selection, incoming, conn, exc)
-        entry.status = capture.status
-        if entry.format == WireFormat.other:
-            # Only the response's content type can still tell (a JSON API); the path and
-            # the body were read by ``select``.
-            content_type = capture.content_type.decode("latin-1").split(";")[0].strip()
-            entry.format = detect_format(request, content_type).value
-        return await self._stream_through(
-            engine, selection, incoming, conn, capture, response, record
-        )
+        passing = self._pass_head(engine, selection, incoming, conn, capture, response, record)
+        if passing.done:
+            return passing.keep
+        return await self._stream_rest(engine, selection, conn, capture, response, record, passing)
 
-    async def _stream_through(
+    def _forward_now(
+        self,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+    ) -> bool:
+        """Pass a request through without a task: sent up on an idle pooled connection and
+        answered from that connection's callback once the head (and, usually, the whole body)
+        is in. False when no idle connection is at hand: the coroutine path connects."""
+        exchange: UpstreamResponse | None = None
+
+        def ready() -> None:
+            try:
+                self._upstream_ready(engine, selection, incoming, conn, exchange)  # type: ignore[arg-type]
+            except Exception as exc:
+                self._failed(engine, selection, exc)
+                conn.internal_error(incoming)
+
+        exchange = self.proxy.upstreams.start_idle(selection.request, ready)
+        if exchange is None:
+            return False
+
+        def cancel() -> None:  # the client left before the answer came
+            exchange.abort()
+            engine.ledger.finish(
+                selection.entry.id, ending="client_closed", end_ms=self.proxy.now_ms()
+            )
+            conn.answered(False)
+
+        conn.await_callbacks(cancel)
+        return True
+
+    def _upstream_ready(
+        self,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+        exchange: UpstreamResponse,
+    ) -> None:
+        capture = exchange.capture
+        if capture is None:  # no head: the upstream failed
+            if not exchange.received and exchange.connection.reused:
+                # A kept-alive connection the upstream had closed meanwhile: the coroutine
+                # path tries once more on a new connection, as ``Upstreams.open`` does.
+                work = self._forward(engine, selection, incoming, conn)
+                conn.continue_in_task(incoming, self._guarded(engine, selection, work))
+                return
+            error = exchange.error or UpstreamError("no answer")
+            conn.answered(self._upstream_failed(engine, selection, incoming, conn, error))
+            return
+        passing = self._pass_head(engine, selection, incoming, conn, capture, exchange, False)
+        if passing.done:
+            conn.answered(passing.keep)
+            return
+        work = self._stream_rest(engine, selection, conn, capture, exchange, False, passing)
+        conn.continue_in_task(incoming, self._guarded(engine, selection, work))
+
+    def _pass_head(
         self,
         engine: Engine,
         selection: Selection,
@@ -249,10 +362,18 @@ class Door:
         capture: Capture,
         response: UpstreamResponse,
         record: bool,
-    ) -> bool:
+    ) -> _Passing:
+        """Write the upstream's head and the body bytes that came with it, framed for this
+        client; when that was the whole answer, close the ledger entry (``done``)."""
         proxy = self.proxy
         entry = selection.entry
         status = capture.status
+        entry.status = status
+        if entry.format == WireFormat.other:
+            # Only the response's content type can still tell (a JSON API); the path and
+            # the body were read by ``select``.
+            content_type = capture.content_type.decode("latin-1").split(";")[0].strip()
+            entry.format = detect_format(selection.request, content_type).value
         no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
         length = capture.content_length
         if no_body:
@@ -272,37 +393,53 @@ class Door:
         first = capture.encode_client_head(extra)
         sent = 0
         early = response.early if framing != "none" else b""
+        complete = response.done and response.error is None
         if early:
             sent = len(early)
             if len(early) < SEPARATE_WRITE_BYTES:
                 first += _framed(early, framing)
                 early = b""
-        if response.done and response.error is None and framing == "chunked" and not early:
+        if complete and framing == "chunked" and not early:
             first += b"0\r\n\r\n"
         conn.write(first)
         if early:
             # A large body is written behind its head as it is, not copied onto it.
             conn.write(_framed(early, framing))
-            if response.done and response.error is None and framing == "chunked":
+            if complete and framing == "chunked":
                 conn.write(b"0\r\n\r\n")
         entry.first_byte_ms = proxy.now_ms()
-        if response.done and response.error is None:
+        if complete:
             engine.ledger.finish(
                 entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent
             )
             if record:
                 proxy.record(self.route, selection.request, capture.response())
-            return keep
+        return _Passing(keep, framing, sent, complete)
+
+    async def _stream_rest(
+        self,
+        engine: Engine,
+        selection: Selection,
+        conn: HttpConnection,
+        capture: Capture,
+        response: UpstreamResponse,
+        record: bool,
+        passing: _Passing,
+    ) -> bool:
+        """Forward the rest of a body chunk by chunk as it arrives (after :meth:`_pass_head`)."""
+        proxy = self.proxy
+        entry = selection.entry
         # A recording must not depend on how much the client read: an SDK hangs up right
         # after ``data: [DONE]``. While recording, a client leaving stops the writing, not
         # the reading (for at most DRAIN_AFTER_CLIENT_S).
         recording = record and not _is_push_stream(selection.request)
         if recording:
             conn.cancel_on_disconnect = False
+        sent = passing.sent
         late = 0  # bytes that arrived upstream after the client had left
         gone_at: float | None = None
-        chunked = framing == "chunked"
-        forward = framing != "none"
+        chunked = passing.framing == "chunked"
+        forward = passing.framing != "none"
 
         def sink(chunk: bytes) -> None:
             # Called from the upstream connection's ``data_received``: each chunk goes to the
@@ -356,7 +493,7 @@ class Door:
         if chunked:
             conn.write(b"0\r\n\r\n")
         engine.ledger.finish(entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent)
-        return keep
+        return passing.keep
 
     def _upstream_failed(
         self,

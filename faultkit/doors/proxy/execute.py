@@ -187,6 +187,31 @@ def _encode_fixed(plan: Plan, method: str, http11: bool, keep_alive: bool) -> _F
     return _Fixed(wait_s, data, sent, keep)
 
 
+def execute_now(
+    plan: Plan,
+    sink: Sink,
+    *,
+    start: float,
+    method: str = "GET",
+    http11: bool = True,
+    keep_alive: bool = True,
+) -> Outcome | None:
+    """Write ``plan`` at once when it is one fixed response already due (a replay without a
+    fault, or with a delay that is over): its outcome; None when it has to wait or stream
+    (then :func:`execute`). Saves the door a task for the most common replay."""
+    fixed = _fixed(plan, method, http11, keep_alive)
+    if fixed is None or (fixed.wait_s and start + fixed.wait_s - clock() > COALESCE_S):
+        return None
+    return _write_fixed(plan, fixed, sink)
+
+
+def _write_fixed(plan: Plan, fixed: _Fixed, sink: Sink) -> Outcome:
+    if sink.closed:
+        return Outcome(_gone(plan, -1), None, 0, False)
+    sink.write(fixed.data)
+    return Outcome("completed", clock(), fixed.sent, fixed.keep_alive)
+
+
 async def execute(
     plan: Plan,
     sink: Sink,
@@ -210,13 +235,10 @@ async def execute(
                 await sleep_until(start + fixed.wait_s)
         except asyncio.CancelledError:
             return Outcome(_gone(plan, -1), None, 0, False)
-        if sink.closed:
-            return Outcome(_gone(plan, -1), None, 0, False)
-        sink.write(fixed.data)
-        first_byte_at = clock()
-        if callable(on_head):
-            on_head(first_byte_at)
-        return Outcome("completed", first_byte_at, fixed.sent, fixed.keep_alive)
+        outcome = _write_fixed(plan, fixed, sink)
+        if callable(on_head) and outcome.first_byte_at is not None:
+            on_head(outcome.first_byte_at)
+        return outcome
     framing, length = choose_framing(plan, method=method, http11=http11)
     keep = keep_alive and framing not in ("close", "raw")
     if plan.head is None:

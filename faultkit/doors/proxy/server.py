@@ -10,6 +10,12 @@ Malformed HTTP gets a ``400`` and that connection is closed (after the answers t
 before it); the listener keeps serving. A client that disconnects while its request is being
 answered cancels the handler, so a long stall ends in the ledger as ``client_closed`` when the
 client leaves, not when the stall ends.
+
+A handler may answer without a task: an asyncio task per request (created, scheduled, woken by
+a future) costs more than everything else a pass-through request needs in Python, so a door
+answers what it can from callbacks alone (a response due at once, an upstream answer that
+arrives whole) and hands the connection a coroutine only for what must wait (a planned delay,
+a stream, a new upstream connection).
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ import os
 import socket
 import struct
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import httptools
 
@@ -57,8 +64,11 @@ class IncomingRequest:
         return None
 
 
-# A handler answers one request on the connection and says whether to keep it open.
-Handler = Callable[["IncomingRequest", "HttpConnection"], Awaitable[bool]]
+# A handler starts answering one request. It returns a coroutine, run as the connection's task,
+# whose result says whether to keep the connection open; or None when it answers by callbacks:
+# it has then called, or will call, ``conn.answered(keep)`` (or ``conn.continue_in_task``).
+Work = Coroutine[Any, Any, bool]
+Handler = Callable[["IncomingRequest", "HttpConnection"], Work | None]
 
 
 def json_error(status: int, kind: str, message: str, **extra: object) -> bytes:
@@ -94,6 +104,18 @@ class _ClosedParser:
 _CLOSED_PARSER = _ClosedParser()
 
 
+class _Callbacks:
+    """An answer in progress without a task: cancelling it calls the handler's ``cancel``."""
+
+    __slots__ = ("cancel",)
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self.cancel = cancel
+
+
+_STARTING = _Callbacks(lambda: None)  # the handler is being called (see ``_next``)
+
+
 class HttpConnection(asyncio.Protocol):
     """One client connection: parse requests, run the handler, one request at a time."""
 
@@ -104,7 +126,9 @@ class HttpConnection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
-        self._task: asyncio.Task[None] | None = None
+        # The answer in progress: a task, a callback answer, or None between requests.
+        self._task: asyncio.Task[None] | _Callbacks | None = None
+        self._again = False  # ``answered`` was called while the handler was being called
         self._queue: deque[IncomingRequest] = deque()
         self._lost = False
         self._eof = False
@@ -321,45 +345,85 @@ class HttpConnection(asyncio.Protocol):
 
     def _next(self) -> None:
         """Start the next queued request, or finish the connection if nothing more comes."""
-        if self.closed:
+        while True:
+            if self.closed:
+                return
+            if self._continue_due:
+                self._continue_due = False
+                self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self._queue:
+                if not self._start(self._queue.popleft()):
+                    return
+                continue  # answered at once: on to the next request
+            if self._broken is not None:
+                status, kind, message = self._broken
+                log.info("%d to %s: %s", status, self._peer, message)
+                self.write(json_error(status, kind, message))
+                self.close()
+            elif self._eof or self._stopped:
+                self.close()
+            elif self._paused_reading:
+                self._paused_reading = False
+                self.transport.resume_reading()  # type: ignore[union-attr]
             return
-        if self._continue_due:
-            self._continue_due = False
-            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if self._queue:
-            request = self._queue.popleft()
-            self._busy.add(self)
-            self._task = self._loop.create_task(self._run(request))
-            return
-        if self._broken is not None:
-            status, kind, message = self._broken
-            log.info("%d to %s: %s", status, self._peer, message)
-            self.write(json_error(status, kind, message))
-            self.close()
-        elif self._eof or self._stopped:
-            self.close()
-        elif self._paused_reading:
-            self._paused_reading = False
-            self.transport.resume_reading()  # type: ignore[union-attr]
 
-    async def _run(self, request: IncomingRequest) -> None:
-        keep = False
+    def _start(self, request: IncomingRequest) -> bool:
+        """Call the handler for ``request``; True when it answered before returning."""
+        self._busy.add(self)
+        self._task = _STARTING
+        self._again = False
         try:
-            keep = await self._handler(request, self) and request.keep_alive
+            work = self._handler(request, self)
+        except Exception:
+            self._task = None
+            self.internal_error(request)
+            return False
+        if work is not None:
+            self._task = self._loop.create_task(self._run(request, work))
+            return False
+        if self._task is _STARTING:
+            # The handler must answer, wait for callbacks or hand over a coroutine.
+            raise RuntimeError("handler returned None without answering")  # pragma: no cover
+        answered, self._again = self._again, False
+        return answered
+
+    def answered(self, keep: bool) -> None:
+        """The handler's answer is complete; keep the connection open when ``keep``."""
+        starting = self._task is _STARTING
+        self._task = None
+        self._busy.discard(self)
+        self.cancel_on_disconnect = True
+        if not keep or self.closed:
+            self.close()
+        elif starting:
+            self._again = True  # ``_next`` goes on with the queue
+        else:
+            self._next()
+
+    def await_callbacks(self, cancel: Callable[[], None]) -> None:
+        """The handler answers later, from callbacks; ``cancel`` is called instead of
+        cancelling a task when the client leaves (it must call ``answered``)."""
+        self._task = _Callbacks(cancel)
+
+    def continue_in_task(self, request: IncomingRequest, work: Work) -> None:
+        """Finish a callback answer in a coroutine, as if the handler had returned it."""
+        self._task = self._loop.create_task(self._run(request, work))
+
+    def internal_error(self, request: IncomingRequest) -> None:
+        """Answer a 500 for a request whose handler raised, and close the connection."""
+        log.exception("error answering %s %s", request.method, request.target)
+        self.write(json_error(500, "internal", "faultkit proxy error; see its log"))
+        self.answered(False)
+
+    async def _run(self, request: IncomingRequest, work: Work) -> None:
+        try:
+            keep = await work and request.keep_alive
         except asyncio.CancelledError:
             keep = False
         except Exception:
-            log.exception("error answering %s %s", request.method, request.target)
-            self.write(json_error(500, "internal", "faultkit proxy error; see its log"))
-            keep = False
-        finally:
-            self._task = None
-            self._busy.discard(self)
-            self.cancel_on_disconnect = True
-        if not keep or self.closed:
-            self.close()
+            self.internal_error(request)
             return
-        self._next()
+        self.answered(keep)
 
 
 @dataclass

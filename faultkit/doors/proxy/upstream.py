@@ -168,7 +168,10 @@ class UpstreamResponse:
         self._head_only = head_only
         self._keep = keep
         self._loop = connection.loop
-        self._head_waiter: asyncio.Future[None] = self._loop.create_future()
+        # Who hears of the head: a coroutine awaiting this future (``Upstreams.open``), or a
+        # callback (``Upstreams.start_idle``), called once the head is in or the exchange failed.
+        self._head_waiter: asyncio.Future[None] | None = None
+        self._on_ready: Callable[[], None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._sink: Callable[[bytes], None] | None = None
         self._reason = b""
@@ -213,8 +216,9 @@ class UpstreamResponse:
         no_body = self._head_only or status in (204, 304)
         if not no_body:
             self._to_eof = capture.content_length is None and capture.transfer_encoding is None
-        if not self._head_waiter.done():
-            self._head_waiter.set_result(None)
+        waiter = self._head_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         if no_body:
             # llhttp cannot be told a response answers HEAD: the body it would wait for never
             # comes, so the exchange ends here (the next one gets a fresh parser).
@@ -251,10 +255,12 @@ class UpstreamResponse:
         self.done = True
         self.error = error
         self.connection.close()
-        if not self._head_waiter.done():
-            self._head_waiter.set_exception(error)
-            self._head_waiter.exception()  # retrieved: a cancelled opener never awaits it
+        waiter = self._head_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+            waiter.exception()  # retrieved: a cancelled opener never awaits it
         self._wake()
+        self.ready()
 
     def at_eof(self) -> None:
         """The upstream closed the connection: the end of a close-delimited body, else a
@@ -264,6 +270,7 @@ class UpstreamResponse:
         if self.capture is not None and self._to_eof:
             self._reusable = False
             self._complete()
+            self.ready()
         else:
             self.fail(UpstreamError("connection closed by the upstream"))
 
@@ -272,7 +279,22 @@ class UpstreamResponse:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def ready(self) -> None:
+        """Call the ready callback, once, when the head is in or the exchange failed."""
+        callback = self._on_ready
+        if callback is not None and (self.capture is not None or self.error is not None):
+            self._on_ready = None
+            callback()
+
     # -- the door's side -----------------------------------------------------------------------
+    async def head(self) -> None:
+        """Until the head has arrived; raises :class:`UpstreamError` when it cannot come."""
+        if self.capture is None:
+            if self.error is not None:
+                raise self.error
+            self._head_waiter = self._loop.create_future()
+            await self._head_waiter
+
     @property
     def early(self) -> bytes:
         chunks = self.early_chunks
@@ -308,6 +330,7 @@ class UpstreamResponse:
 
     def abort(self) -> None:
         """Stop here: the rest of the body is not wanted and the connection is not reused."""
+        self._on_ready = None
         if not self.done:
             self.done = True
             self.connection.close()
@@ -331,10 +354,18 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def start(self, request: bytes, *, head_only: bool, keep: bool) -> UpstreamResponse:
+    def start(
+        self,
+        request: bytes,
+        *,
+        head_only: bool,
+        keep: bool,
+        on_ready: Callable[[], None] | None = None,
+    ) -> UpstreamResponse:
         exchange = self.exchange = UpstreamResponse(
             self, self.origin, head_only=head_only, keep=keep
         )
+        exchange._on_ready = on_ready
         self.parser = httptools.HttpResponseParser(exchange)
         self.last_read = self.loop.time()
         self.pool._watch(self)
@@ -360,6 +391,9 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else exc
             exchange.fail(UpstreamError(f"invalid response: {cause or exc}"))
+        # Last: the callback may answer the client and start that client's next request,
+        # on this very connection (back in the pool once the body was complete).
+        exchange.ready()
 
     def eof_received(self) -> bool:
         self._lost()
@@ -525,24 +559,44 @@ class Upstreams:
         else:
             connection.close()
 
+    def _prepare(self, request: Request) -> tuple[Origin, bytes, bytes, bool]:
+        """Origin, the bytes written first, a body written after them (when large, so it is
+        not copied), and whether the request is a HEAD."""
+        origin, netloc, target = _split(request.url)
+        head, body = encode_request(request, target, netloc)
+        if len(body) < SEPARATE_WRITE_BYTES:
+            return origin, head + body, b"", request.method.upper() == "HEAD"
+        return origin, head, body, request.method.upper() == "HEAD"
+
+    def start_idle(self, request: Request, on_ready: Callable[[], None]) -> UpstreamResponse | None:
+        """Send ``request`` on an idle pooled connection, if there is one, and return its
+        exchange: ``on_ready`` is called from the connection's callback once the head is in
+        (with the body bytes that came along, often all of them) or the exchange failed.
+        None when no connection is idle (then :meth:`open`)."""
+        origin, data, rest, head_only = self._prepare(request)
+        connection = self._take_idle(origin)
+        if connection is None:
+            return None
+        exchange = connection.start(data, head_only=head_only, keep=False, on_ready=on_ready)
+        if rest:
+            connection.transport.write(rest)  # type: ignore[union-attr]
+        return exchange
+
     async def open(
         self, request: Request, *, keep_body: bool = False
     ) -> tuple[Capture, UpstreamResponse]:
         """Send ``request`` (its ``url`` is the real upstream URL) and return once the head
         has arrived. ``keep_body`` keeps the body and its timing in the capture (to record it
         or to edit it); otherwise only its size is counted."""
-        origin, netloc, target = _split(request.url)
-        head, body = encode_request(request, target, netloc)
-        data = head + body if len(body) < SEPARATE_WRITE_BYTES else head
-        head_only = request.method.upper() == "HEAD"
+        origin, data, rest, head_only = self._prepare(request)
         for attempt in (1, 2):
             connection = self._take_idle(origin) if attempt == 1 else None
             connection = connection or await self._connect(origin)
             exchange = connection.start(data, head_only=head_only, keep=keep_body)
-            if data is head and body:
-                connection.transport.write(body)  # type: ignore[union-attr]
+            if rest:
+                connection.transport.write(rest)  # type: ignore[union-attr]
             try:
-                await exchange._head_waiter
+                await exchange.head()
             except UpstreamError:
                 # A kept-alive connection the upstream had closed: retry once on a new one.
                 if attempt == 1 and connection.reused and not exchange.received:

@@ -1,0 +1,288 @@
+"""The proxy's own CPU per request, in one process, without sockets.
+
+    python benchmarks/proxy_hotpath.py                 # 20000 requests per case, 5 rounds
+    python benchmarks/proxy_hotpath.py --requests 5000 --rounds 3 --profile passthrough
+
+``proxy_overhead.py`` measures the proxy as a user sees it, over loopback with other processes
+competing for the cores; on a shared machine its figures move by 2x between hours. This one
+drives the proxy's real code (the server protocol, the door, the engine and ledger, the
+upstream client) with stand-in transports that only collect bytes, on a real event loop but
+without a syscall, so what it times is the Python work per request, the part the proxy's code
+decides, and it repeats within a few percent.
+
+Cases (each with a fresh proxy):
+
+- ``passthrough``: ``--mode passthrough``, no fault: the request goes up on a pooled
+  connection and the upstream's answer (a ~1 KB JSON body with ``content-length``) comes back
+  whole;
+- ``replay``: ``--mode replay`` from a one-interaction cassette, no fault;
+- ``header-fault``: replay with ``x-faultkit-fault: type=latency;latency_ms=0``, the
+  per-request fault selection path.
+
+Baseline, in the same run: ``floor``, a minimal callback proxy over the same stand-ins
+(httptools on both sides, headers copied, nothing else): what any asyncio proxy built this way
+pays, so ``x floor`` says how much of the cost is faultkit's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httptools
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from faultkit.doors.proxy.config import Upstream  # noqa: E402
+from faultkit.doors.proxy.proxy import Proxy  # noqa: E402
+from faultkit.doors.proxy.server import HttpConnection  # noqa: E402
+from faultkit.doors.proxy.upstream import _Connection  # noqa: E402
+
+UPSTREAM = "http://127.0.0.1:9"  # never dialled: the pool holds a stand-in connection
+BODY = json.dumps({"id": "x", "items": [{"n": i, "name": f"item {i}"} for i in range(30)]})
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+    b"date: Wed, 02 Dec 2026 12:00:00 GMT\r\nserver: bench\r\n\r\n%b"
+) % (len(BODY), BODY.encode())
+REQUEST = (
+    b"GET /json HTTP/1.1\r\nhost: 127.0.0.1\r\nuser-agent: bench\r\naccept: */*\r\n"
+    b"x-request-id: 123\r\n\r\n"
+)
+
+
+class Collector(asyncio.Transport):
+    """A transport that keeps what is written (and counts it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.out.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 50000) if name == "peername" else default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self.out)
+        self.out.clear()
+        return data
+
+
+def _replay_cassette(directory: Path) -> Path:
+    path = directory / "bench.yaml"
+    interaction = {
+        "request": {"method": "GET", "uri": f"{UPSTREAM}/json", "body": None, "headers": {}},
+        "response": {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {"content-type": ["application/json"]},
+            "body": {"string": BODY},
+        },
+    }
+    path.write_text(json.dumps({"version": 1, "interactions": [interaction]}))
+    return path
+
+
+async def faultkit_case(mode: str, requests: int, extra_header: bytes = b"") -> float:
+    """Seconds per request through a real ``Proxy`` door over stand-in transports."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cassettes = [_replay_cassette(Path(tmp))] if mode == "replay" else []
+        proxy = Proxy([Upstream(name="bench", url=UPSTREAM)], mode=mode, cassettes=cassettes)
+        door = proxy.doors[0]
+        client = HttpConnection(door.handle, proxy.connections)
+        client_out = Collector()
+        client.connection_made(client_out)
+        upstream_out = Collector()
+        request = (
+            REQUEST.replace(b"\r\n\r\n", b"\r\n" + extra_header + b"\r\n")
+            if extra_header
+            else REQUEST
+        )
+        if mode == "passthrough":
+            pool = proxy.upstreams
+            assert pool is not None
+            conn = _Connection(pool, ("http", "127.0.0.1", 9))
+            conn.connection_made(upstream_out)
+            pool._release(conn)
+
+        def one() -> bytes:
+            client.data_received(request)
+            if mode == "passthrough":
+                upstream_out.out.clear()
+                conn.data_received(RESPONSE)
+            return client_out.take()
+
+        return await timed(one, requests)
+
+
+def check(answer: bytes) -> None:
+    """The answer is a 200 with the upstream's body, so a broken path cannot look fast."""
+    body: list[bytes] = []
+
+    class Reader:
+        def on_body(self, chunk: bytes) -> None:
+            body.append(chunk)
+
+    parser = httptools.HttpResponseParser(Reader())
+    parser.feed_data(answer)
+    if parser.get_status_code() != 200 or b"".join(body) != BODY.encode():
+        raise RuntimeError(f"unexpected answer: {answer[:200]!r}")
+
+
+async def timed(one: Callable[[], bytes], requests: int) -> float:
+    """Seconds per request of ``one``, after a warm-up (plans cached, the pool filled)."""
+    for _ in range(200):
+        one()
+    check(one())
+    start = time.perf_counter()
+    for _ in range(requests):
+        one()
+    return (time.perf_counter() - start) / requests
+
+
+class FloorUpstream(asyncio.Protocol):
+    """The floor's upstream side: parse the answer, hand it to the client."""
+
+    def __init__(self, transport: Collector) -> None:
+        self.transport = transport
+        self.client: FloorClient | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_message_begin(self) -> None:
+        self.headers = []
+        self.body = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        body = b"".join(self.body)
+        lines = [b"HTTP/1.1 %d OK\r\n" % self.parser.get_status_code()]
+        lines += [
+            n + b": " + v + b"\r\n"
+            for n, v in self.headers
+            if n.lower() not in (b"content-length", b"transfer-encoding")
+        ]
+        lines.append(b"content-length: %d\r\n\r\n" % len(body))
+        client, self.client = self.client, None
+        assert client is not None
+        client.transport.write(b"".join(lines) + body)
+
+
+class FloorClient(asyncio.Protocol):
+    def __init__(self, transport: Collector, upstream: FloorUpstream) -> None:
+        self.transport = transport
+        self.upstream = upstream
+        self.parser = httptools.HttpRequestParser(self)
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_message_complete(self) -> None:
+        lines = [b"GET " + self.url + b" HTTP/1.1\r\n"]
+        lines += [n + b": " + v + b"\r\n" for n, v in self.headers]
+        lines.append(b"\r\n")
+        self.upstream.client = self
+        self.upstream.transport.write(b"".join(lines))
+
+
+async def floor_case(requests: int) -> float:
+    client_out, upstream_out = Collector(), Collector()
+    upstream = FloorUpstream(upstream_out)
+    client = FloorClient(client_out, upstream)
+
+    def one() -> bytes:
+        client.data_received(REQUEST)
+        upstream_out.out.clear()
+        upstream.data_received(RESPONSE)
+        return client_out.take()
+
+    return await timed(one, requests)
+
+
+CASES: dict[str, Callable[[int], Any]] = {
+    "floor": floor_case,
+    "passthrough": lambda n: faultkit_case("passthrough", n),
+    "replay": lambda n: faultkit_case("replay", n),
+    "header-fault": lambda n: faultkit_case(
+        "replay", n, b"x-faultkit-fault: type=latency;latency_ms=0\r\n"
+    ),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000, help="per case and round")
+    parser.add_argument("--rounds", type=int, default=5, help="the median is reported")
+    parser.add_argument("--profile", choices=sorted(CASES), help="cProfile one case instead")
+    args = parser.parse_args()
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        asyncio.run(CASES[args.profile](args.requests))
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        return
+    results: dict[str, list[float]] = {name: [] for name in CASES}
+    for _ in range(args.rounds):
+        for name, case in CASES.items():  # interleaved, so drift hits every case alike
+            results[name].append(asyncio.run(case(args.requests)))
+    floor = statistics.median(results["floor"])
+    print(
+        f"proxy_hotpath: {args.requests} requests x {args.rounds} rounds, "
+        f"median us/request [min-max], x floor"
+    )
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(
+            f"  {name:<13} {med * 1e6:7.1f} us  [{min(values) * 1e6:.1f}-{max(values) * 1e6:.1f}]"
+            f"  {med / floor:5.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
