@@ -40,6 +40,12 @@ def detect_format(request: Request, content_type: str | None = None) -> WireForm
     body = request.json_body
     if _is_jsonrpc(body):
         return WireFormat.mcp
+    return format_of_content_type(content_type)
+
+
+def format_of_content_type(content_type: str | None) -> WireFormat:
+    """What a content type alone tells: ``json`` for a JSON API, else ``other``. (For a
+    request neither its path nor its body placed, this is all that is left to look at.)"""
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype == "application/json" or ctype.endswith("+json"):
         return WireFormat.json

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from faultkit.engine import Engine, Selection
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request
-from faultkit.formats.detect import WireFormat, detect_format
+from faultkit.formats.detect import WireFormat, format_of_content_type
 from faultkit.plan import Plan
 
 from .config import Upstream
@@ -54,6 +54,20 @@ DRAIN_AFTER_CLIENT_S = 5.0
 
 def _framed(chunk: bytes, framing: str) -> bytes:
     return b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk
+
+
+_FORMATS: dict[bytes, str] = {}  # content type -> format, memoized (an API uses a few)
+
+
+def _format_of(content_type: bytes) -> str:
+    found = _FORMATS.get(content_type)
+    if found is None:
+        if len(_FORMATS) >= 256:
+            _FORMATS.clear()
+        found = _FORMATS[content_type] = format_of_content_type(
+            content_type.decode("latin-1")
+        ).value
+    return found
 
 
 def _answered(conn: HttpConnection, keep: bool) -> None:
@@ -372,8 +386,7 @@ class Door:
         if entry.format == WireFormat.other:
             # Only the response's content type can still tell (a JSON API); the path and
             # the body were read by ``select``.
-            content_type = capture.content_type.decode("latin-1").split(";")[0].strip()
-            entry.format = detect_format(selection.request, content_type).value
+            entry.format = _format_of(capture.content_type)
         no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
         length = capture.content_length
         if no_body:
@@ -407,11 +420,9 @@ class Door:
             conn.write(_framed(early, framing))
             if complete and framing == "chunked":
                 conn.write(b"0\r\n\r\n")
-        entry.first_byte_ms = proxy.now_ms()
+        entry.first_byte_ms = now_ms = proxy.now_ms()
         if complete:
-            engine.ledger.finish(
-                entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent
-            )
+            engine.ledger.finish(entry.id, ending="completed", end_ms=now_ms, bytes_sent=sent)
             if record:
                 proxy.record(self.route, selection.request, capture.response())
         return _Passing(keep, framing, sent, complete)
@@ -513,9 +524,10 @@ class Door:
 
 
 def clock(origin: float) -> Callable[[float | None], float]:
-    """ms since ``origin`` (monotonic seconds) of a monotonic time, or of now."""
+    """ms since ``origin`` (monotonic seconds) of a monotonic time, or of now, to the us."""
 
     def now_ms(at: float | None = None) -> float:
-        return round(((time.monotonic() if at is None else at) - origin) * 1000, 3)
+        # int() rather than round(x, 3): a third of the cost, three times per request
+        return int(((time.monotonic() if at is None else at) - origin) * 1e6 + 0.5) / 1000
 
     return now_ms

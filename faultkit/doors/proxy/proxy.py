@@ -36,7 +36,7 @@ log = logging.getLogger("faultkit.proxy")
 
 MODES = ("replay", "record", "new_episodes", "passthrough")
 SAVE_DELAY_S = 0.5
-GC_INTERVAL_S = 0.1  # see Proxy.keep_gc_young
+GC_INTERVAL_S = 0.02  # see Proxy.keep_gc_young
 GC_FULL_INTERVAL_S = 600.0
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -312,7 +312,10 @@ class Proxy:
         full collections over the whole ledger of tens of milliseconds (an injected 1000 ms
         latency became 1130 ms at p99). Here each object is walked once, by a collection of
         only what arrived in the last ``interval_s``, and the survivors are then moved out of
-        the collector's sight (``gc.freeze``). Cycles (an exception's traceback) are still
+        the collector's sight (``gc.freeze``). The interval sets the pause: a young collection
+        walks what survived since the last one (at 5,000 requests/s, 100 ms of survivors took
+        up to 1-2 ms, and that showed in the p99; 20 ms of them take 0.07 ms at the median and
+        0.3 ms at most, the same total). Cycles (an exception's traceback) are still
         collected within ``interval_s``; objects freed by reference counting (a dropped ledger
         entry) are freed at once, frozen or not.
         """

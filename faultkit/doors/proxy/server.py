@@ -318,7 +318,7 @@ class HttpConnection(asyncio.Protocol):
             IncomingRequest(
                 self._parser.get_method().decode("ascii", "replace"),
                 b"".join(self._url).decode("latin-1"),
-                tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers),
+                tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers]),
                 body[0] if len(body) == 1 else b"".join(body),
                 self._http11,
                 self._keep_alive,

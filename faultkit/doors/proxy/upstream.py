@@ -20,13 +20,13 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import httptools
 
 from faultkit.doors.timeline import captured_response
-from faultkit.exchange import Request, Response, ResponseHead, without_headers
+from faultkit.exchange import Request, Response, ResponseHead, cached, without_headers
 from faultkit.plan import FRAMING_HEADERS
 
 from .execute import reason_phrase
@@ -111,7 +111,7 @@ class Capture:
             self.chunks.append(chunk)
             self.marks.append((self.size, (time.monotonic() - self.started) * 1000))
 
-    @cached_property
+    @cached
     def head(self) -> ResponseHead:
         return ResponseHead(
             status=self.status,
@@ -119,7 +119,7 @@ class Capture:
             headers=_text(self.raw_headers),
         )
 
-    @cached_property
+    @cached
     def client_head(self) -> ResponseHead:
         """The head as the door sends it: the door frames the body itself."""
         return self.head.model_copy(
@@ -130,15 +130,12 @@ class Capture:
         """The client head as bytes, straight from the raw head: the upstream's headers minus
         its framing, then ``extra`` (the door's framing lines, each ending in CRLF)."""
         reason = self.reason or reason_phrase(self.status).encode()
-        parts = [b"HTTP/1.1 %d %b\r\n" % (self.status, reason)]
-        parts.extend(
+        lines = [
             name + b": " + value + b"\r\n"
             for name, value in self.raw_headers
             if name.lower() not in _FRAMING
-        )
-        parts.append(extra)
-        parts.append(b"\r\n")
-        return b"".join(parts)
+        ]
+        return b"HTTP/1.1 %d %b\r\n%b%b\r\n" % (self.status, reason, b"".join(lines), extra)
 
     def response(self, *, timed: bool = True) -> Response:
         """The captured response (see :func:`~faultkit.doors.timeline.captured_response`)."""
@@ -154,6 +151,30 @@ class UpstreamResponse:
     raises :class:`UpstreamError` when the upstream broke off. The connection goes back to the
     pool the moment the body is complete.
     """
+
+    __slots__ = (
+        "_head_only",
+        "_head_waiter",
+        "_headers",
+        "_informational",
+        "_keep",
+        "_loop",
+        "_on_ready",
+        "_reason",
+        "_reusable",
+        "_sink",
+        "_to_eof",
+        "_waiter",
+        "capture",
+        "connection",
+        "done",
+        "early_chunks",
+        "error",
+        "origin",
+        "paused",
+        "received",
+        "started",
+    )
 
     def __init__(
         self,
@@ -464,16 +485,22 @@ def _latin1(text: str) -> bytes:
 
 def encode_request(request: Request, target: str, netloc: str) -> tuple[bytes, bytes]:
     """The head (and body) that go upstream: hop-by-hop headers dropped, identity encoding."""
-    lines = [f"{request.method} {target} HTTP/1.1", f"host: {netloc}"]
-    lines.extend(
-        f"{name}: {value}" for name, value in request.headers if name.lower() not in _HOP_BY_HOP
-    )
-    lines.append("accept-encoding: identity")
+    lines = [
+        f"{name}: {value}\r\n"
+        for name, value in request.headers
+        if name.lower() not in _HOP_BY_HOP
+    ]
     body = request.body
-    if body or request.method.upper() in BODY_METHODS:
-        lines.append(f"content-length: {len(body)}")
-    lines.append("\r\n")
-    return _latin1("\r\n".join(lines)), body
+    length = (
+        f"content-length: {len(body)}\r\n"
+        if body or request.method.upper() in BODY_METHODS
+        else ""
+    )
+    head = (
+        f"{request.method} {target} HTTP/1.1\r\nhost: {netloc}\r\n{''.join(lines)}"
+        f"accept-encoding: identity\r\n{length}\r\n"
+    )
+    return _latin1(head), body
 
 
 class Upstreams:
