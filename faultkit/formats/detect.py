@@ -7,6 +7,7 @@ host: a self-hosted OpenAI-compatible server speaks ``openai_chat`` too), then a
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from faultkit.exchange import Request
@@ -30,17 +31,26 @@ PROVIDER_OF = {
 
 def detect_format(request: Request, content_type: str | None = None) -> WireFormat:
     """The wire format of ``request`` (and its response's ``content_type``, when known)."""
-    path = request.path.rstrip("/")
+    by_path = format_of_path(request.path)
+    if by_path is not None:
+        return by_path
+    if request.body and _is_jsonrpc(request.json_body):
+        return WireFormat.mcp
+    return format_of_content_type(content_type)
+
+
+@lru_cache(maxsize=4096)
+def format_of_path(path: str) -> WireFormat | None:
+    """The provider format an endpoint path names, or None. Cached: a client calls the same
+    few endpoints over and over (the proxy asks once per request)."""
+    path = path.rstrip("/")
     if path.endswith("/chat/completions"):
         return WireFormat.openai_chat
     if path.endswith("/responses"):
         return WireFormat.openai_responses
     if path.endswith("/messages") or ("/messages/" in path and path.endswith("count_tokens")):
         return WireFormat.anthropic_messages
-    body = request.json_body
-    if _is_jsonrpc(body):
-        return WireFormat.mcp
-    return format_of_content_type(content_type)
+    return None
 
 
 def format_of_content_type(content_type: str | None) -> WireFormat:

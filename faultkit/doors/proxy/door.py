@@ -85,6 +85,135 @@ class _Passing:
     done: bool  # the whole answer went out with the head
 
 
+class _PassThrough:
+    """One pass-through answer driven by the upstream connection's callbacks, no task.
+
+    :meth:`on_event` runs after each read from the upstream: the head goes to the client
+    with the body bytes that came along, each later chunk as it arrives, and the answer is
+    finished when the body is. A task takes over (:meth:`Door._stream_rest`) only when the
+    client reads slower than the upstream sends, to wait for its buffer to drain, or when the
+    upstream breaks off mid-body; a fresh connection is tried in a task when a pooled one
+    turns out to have been closed.
+    """
+
+    __slots__ = ("conn", "door", "engine", "exchange", "incoming", "passing", "selection")
+
+    def __init__(
+        self,
+        door: Door,
+        engine: Engine,
+        selection: Selection,
+        incoming: IncomingRequest,
+        conn: HttpConnection,
+    ) -> None:
+        self.door = door
+        self.engine = engine
+        self.selection = selection
+        self.incoming = incoming
+        self.conn = conn
+        self.exchange: UpstreamResponse | None = None
+        self.passing: _Passing | None = None
+
+    def on_event(self) -> None:
+        try:
+            self._advance()
+        except Exception as exc:
+            self._detach()
+            self.door._failed(self.engine, self.selection, exc)
+            self.conn.internal_error(self.incoming)
+
+    def _advance(self) -> None:
+        door, engine, selection = self.door, self.engine, self.selection
+        conn, exchange = self.conn, self.exchange
+        assert exchange is not None
+        passing = self.passing
+        if passing is None:
+            capture = exchange.capture
+            if capture is None:  # no head: the upstream failed
+                self._detach()
+                if not exchange.received and exchange.connection.reused:
+                    # A kept-alive connection the upstream had closed meanwhile: the coroutine
+                    # path tries once more on a new connection, as ``Upstreams.open`` does.
+                    self._continue(door._forward(engine, selection, self.incoming, conn))
+                    return
+                error = exchange.error or UpstreamError("no answer")
+                keep = door._upstream_failed(engine, selection, self.incoming, conn, error)
+                conn.answered(keep)
+                return
+            passing = self.passing = door._pass_head(
+                engine, selection, self.incoming, conn, capture, exchange, False
+            )
+            if passing.done:
+                self._detach()
+                conn.answered(passing.keep)
+                return
+            exchange.set_sink(self._sink)
+        if exchange.paused or (exchange.done and exchange.error is not None):
+            # The client's buffer must drain first, or the upstream broke off mid-body (the
+            # client gets a reset there): a task finishes the answer.
+            self._detach()
+            capture = exchange.capture
+            assert capture is not None
+            rest = door._stream_rest(engine, selection, conn, capture, exchange, False, passing)
+            self._continue(rest)
+        elif exchange.done:
+            self._detach()
+            self._finish(passing)
+
+    def _finish(self, passing: _Passing) -> None:
+        """The whole body went through (or the client left while it did)."""
+        conn, entry = self.conn, self.selection.entry
+        capture = self.exchange.capture if self.exchange is not None else None
+        if conn.closed:
+            complete = capture is not None and capture.complete
+            ending = "completed" if complete else "client_closed"
+            keep = False
+        else:
+            if passing.framing == "chunked":
+                conn.write(b"0\r\n\r\n")
+            ending, keep = "completed", passing.keep
+        self.engine.ledger.finish(
+            entry.id, ending=ending, end_ms=self.door.proxy.now_ms(), bytes_sent=passing.sent
+        )
+        conn.answered(keep)
+
+    def _sink(self, chunk: bytes) -> None:
+        """A body chunk from the upstream, straight to the client (called while reading)."""
+        conn, exchange, passing = self.conn, self.exchange, self.passing
+        assert exchange is not None and passing is not None
+        if conn.closed:
+            exchange.abort()
+            return
+        if passing.framing == "none":
+            return
+        passing.sent += len(chunk)
+        chunked = passing.framing == "chunked"
+        conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+        if conn.paused_writing:
+            exchange.pause()
+
+    def cancel(self) -> None:
+        """The client left before the answer was complete."""
+        exchange = self.exchange
+        if exchange is not None:
+            exchange.abort()
+        self._detach()
+        entry = self.selection.entry
+        if entry.ending == "pending":
+            sent = self.passing.sent if self.passing is not None else 0
+            now = self.door.proxy.now_ms()
+            self.engine.ledger.finish(entry.id, ending="client_closed", end_ms=now, bytes_sent=sent)
+        self.conn.answered(False)
+
+    def _detach(self) -> None:
+        if self.exchange is not None:
+            self.exchange.set_listener(None)
+
+    def _continue(self, work: Work) -> None:
+        guarded = self.door._guarded(self.engine, self.selection, work)
+        self.conn.continue_in_task(self.incoming, guarded)
+
+
 def _is_push_stream(request: Request) -> bool:
     """A ``GET`` that opens a server-to-client event stream (MCP's optional GET channel): a
     channel that lasts as long as the session, not an exchange to record and replay."""
@@ -316,56 +445,15 @@ class Door:
         conn: HttpConnection,
     ) -> bool:
         """Pass a request through without a task: sent up on an idle pooled connection and
-        answered from that connection's callback once the head (and, usually, the whole body)
-        is in. False when no idle connection is at hand: the coroutine path connects."""
-        exchange: UpstreamResponse | None = None
-
-        def ready() -> None:
-            try:
-                self._upstream_ready(engine, selection, incoming, conn, exchange)  # type: ignore[arg-type]
-            except Exception as exc:
-                self._failed(engine, selection, exc)
-                conn.internal_error(incoming)
-
-        exchange = self.proxy.upstreams.start_idle(selection.request, ready)
+        answered from that connection's callbacks (see :class:`_PassThrough`). False when no
+        idle connection is at hand: the coroutine path connects."""
+        passing = _PassThrough(self, engine, selection, incoming, conn)
+        exchange = self.proxy.upstreams.start_idle(selection.request, passing.on_event)
         if exchange is None:
             return False
-
-        def cancel() -> None:  # the client left before the answer came
-            exchange.abort()
-            engine.ledger.finish(
-                selection.entry.id, ending="client_closed", end_ms=self.proxy.now_ms()
-            )
-            conn.answered(False)
-
-        conn.await_callbacks(cancel)
+        passing.exchange = exchange
+        conn.await_callbacks(passing.cancel)
         return True
-
-    def _upstream_ready(
-        self,
-        engine: Engine,
-        selection: Selection,
-        incoming: IncomingRequest,
-        conn: HttpConnection,
-        exchange: UpstreamResponse,
-    ) -> None:
-        capture = exchange.capture
-        if capture is None:  # no head: the upstream failed
-            if not exchange.received and exchange.connection.reused:
-                # A kept-alive connection the upstream had closed meanwhile: the coroutine
-                # path tries once more on a new connection, as ``Upstreams.open`` does.
-                work = self._forward(engine, selection, incoming, conn)
-                conn.continue_in_task(incoming, self._guarded(engine, selection, work))
-                return
-            error = exchange.error or UpstreamError("no answer")
-            conn.answered(self._upstream_failed(engine, selection, incoming, conn, error))
-            return
-        passing = self._pass_head(engine, selection, incoming, conn, capture, exchange, False)
-        if passing.done:
-            conn.answered(passing.keep)
-            return
-        work = self._stream_rest(engine, selection, conn, capture, exchange, False, passing)
-        conn.continue_in_task(incoming, self._guarded(engine, selection, work))
 
     def _pass_head(
         self,

@@ -301,11 +301,15 @@ class UpstreamResponse:
             waiter.set_result(None)
 
     def ready(self) -> None:
-        """Call the ready callback, once, when the head is in or the exchange failed."""
+        """Tell the listener (``start_idle``'s ``on_event``), if any, once the head is in or
+        the exchange failed, and again after every later read: it decides what to do."""
         callback = self._on_ready
         if callback is not None and (self.capture is not None or self.error is not None):
-            self._on_ready = None
             callback()
+
+    def set_listener(self, on_event: Callable[[], None] | None) -> None:
+        """Stop (None) or start calling ``on_event`` after each read."""
+        self._on_ready = on_event
 
     # -- the door's side -----------------------------------------------------------------------
     async def head(self) -> None:
@@ -458,6 +462,7 @@ def _origin_of(url_prefix: str) -> tuple[Origin, str]:
     return (scheme, parts.hostname or "", port), parts.netloc
 
 
+@lru_cache(maxsize=4096)
 def _split(url: str) -> tuple[Origin, str, str]:
     """Origin, ``host`` header and request target of an absolute URL."""
     start = url.find("://")
@@ -486,15 +491,11 @@ def _latin1(text: str) -> bytes:
 def encode_request(request: Request, target: str, netloc: str) -> tuple[bytes, bytes]:
     """The head (and body) that go upstream: hop-by-hop headers dropped, identity encoding."""
     lines = [
-        f"{name}: {value}\r\n"
-        for name, value in request.headers
-        if name.lower() not in _HOP_BY_HOP
+        f"{name}: {value}\r\n" for name, value in request.headers if name.lower() not in _HOP_BY_HOP
     ]
     body = request.body
     length = (
-        f"content-length: {len(body)}\r\n"
-        if body or request.method.upper() in BODY_METHODS
-        else ""
+        f"content-length: {len(body)}\r\n" if body or request.method.upper() in BODY_METHODS else ""
     )
     head = (
         f"{request.method} {target} HTTP/1.1\r\nhost: {netloc}\r\n{''.join(lines)}"
@@ -595,16 +596,17 @@ class Upstreams:
             return origin, head + body, b"", request.method.upper() == "HEAD"
         return origin, head, body, request.method.upper() == "HEAD"
 
-    def start_idle(self, request: Request, on_ready: Callable[[], None]) -> UpstreamResponse | None:
+    def start_idle(self, request: Request, on_event: Callable[[], None]) -> UpstreamResponse | None:
         """Send ``request`` on an idle pooled connection, if there is one, and return its
-        exchange: ``on_ready`` is called from the connection's callback once the head is in
-        (with the body bytes that came along, often all of them) or the exchange failed.
+        exchange: ``on_event`` is called from the connection's callbacks once the head is in
+        (with the body bytes that came along, often all of them) or the exchange failed, and
+        after every later read until it is detached (:meth:`UpstreamResponse.set_listener`).
         None when no connection is idle (then :meth:`open`)."""
         origin, data, rest, head_only = self._prepare(request)
         connection = self._take_idle(origin)
         if connection is None:
             return None
-        exchange = connection.start(data, head_only=head_only, keep=False, on_ready=on_ready)
+        exchange = connection.start(data, head_only=head_only, keep=False, on_ready=on_event)
         if rest:
             connection.transport.write(rest)  # type: ignore[union-attr]
         return exchange
