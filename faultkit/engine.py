@@ -86,6 +86,7 @@ class Selection:
     route: str
     entry: LedgerEntry
     firings: list[Firing] = field(default_factory=list)
+    wall_s: float | None = None  # Unix time of arrival, when the door gave it
 
     @property
     def needs_source(self) -> bool:
@@ -135,7 +136,9 @@ class Engine:
             self._counts.clear()
 
     # -- step 1 ---------------------------------------------------------------------------
-    def select(self, request: Request, route: str, now_ms: float) -> Selection:
+    def select(
+        self, request: Request, route: str, now_ms: float, wall_s: float | None = None
+    ) -> Selection:
         fmt = detect_format(request)
         entry = self.ledger.open(
             route=route,
@@ -165,7 +168,7 @@ class Engine:
                     if draw >= rule.when.probability:
                         continue
                 firings.append(Firing(i, self._labels[i], rule.fault, call))
-        return Selection(request=request, route=route, entry=entry, firings=firings)
+        return Selection(request=request, route=route, entry=entry, firings=firings, wall_s=wall_s)
 
     # -- step 2 ---------------------------------------------------------------------------
     def plan(self, selection: Selection, response: Response | None = None) -> Plan:
@@ -210,6 +213,7 @@ class Engine:
                 rng=derive_rng(self.seed, firing.label, firing.call_index, "fault"),
                 call_index=firing.call_index,
                 attempt=entry.attempt,
+                now_s=selection.wall_s,
             )
             new_plan, alterations = fault.apply(plan, ctx)
             if not alterations and new_plan == plan:

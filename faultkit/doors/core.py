@@ -84,7 +84,7 @@ class Exchange:
         self.route = core.route or route_for_host(url.host)
         self.start = time.monotonic()
         self.selection: Selection = core.engine.select(
-            self.request, self.route, core.now_ms(self.start)
+            self.request, self.route, core.now_ms(self.start), time.time()
         )
         timeouts = http_request.extensions.get("timeout") or {}
         self.read_timeout: float | None = timeouts.get("read")

@@ -45,6 +45,9 @@ class FaultContext:
     rng: random.Random
     call_index: int = 1
     attempt: int = 1
+    # Unix time the request arrived, from the door (the engine never reads a clock): for
+    # what a provider states as an absolute time, such as Anthropic's rate-limit resets.
+    now_s: float | None = None
 
 
 class Fault(BaseModel):

@@ -62,8 +62,7 @@ class HttpError(Fault):
             retry_after_s=self.retry_after_s,
             retry_after_ms=self.retry_after_ms,
             should_retry=self.should_retry,
-            # Absolute reset times need the wall clock, which only a door has.
-            now_s=getattr(ctx, "now_s", None),
+            now_s=ctx.now_s,  # absolute reset times: the wall clock, which only a door has
         )
         if self.body is not None:
             body = self.body.encode()

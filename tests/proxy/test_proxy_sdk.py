@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import anthropic
 import openai
@@ -144,6 +146,32 @@ def test_anthropic_overload_exhausts_retries_into_the_sdk_error(replay, session)
         client.messages.create(**recorded_body("anthropic_order_status.yaml", 0))
     assert caught.value.status_code == 529
     assert len(replay.ledger(session=session)) == 3
+
+
+def test_anthropic_429_carries_absolute_rate_limit_resets(replay, session) -> None:
+    """Anthropic states its resets as RFC 3339 times: the proxy gives them from the wall
+    clock at the request's arrival, the retry-after later for the exhausted limits."""
+    client = anthropic_client(
+        replay.door("anthropic"),
+        **{
+            "x-faultkit-session": session,
+            "x-faultkit-fault": "type=http_error;status=429;retry_after_s=30",
+        },
+    ).with_options(max_retries=0)
+    before = time.time()
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**recorded_body("anthropic_order_status.yaml", 0))
+    headers = caught.value.response.headers
+    assert headers["retry-after"] == "30"
+    for limit in ("requests", "tokens", "input-tokens", "output-tokens"):
+        reset = datetime.strptime(
+            headers[f"anthropic-ratelimit-{limit}-reset"], "%Y-%m-%dT%H:%M:%SZ"
+        ).replace(tzinfo=UTC)
+        assert before - 1 <= reset.timestamp() <= time.time() + 31
+    exhausted = datetime.strptime(
+        headers["anthropic-ratelimit-tokens-reset"], "%Y-%m-%dT%H:%M:%SZ"
+    ).replace(tzinfo=UTC)
+    assert exhausted.timestamp() >= before + 29
 
 
 def test_catalogue_scenario_selected_by_header(replay, session) -> None:
