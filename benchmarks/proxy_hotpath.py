@@ -19,9 +19,9 @@ Cases (each with a fresh proxy):
 - ``header-fault``: replay with ``x-faultkit-fault: type=latency;latency_ms=0``, the
   per-request fault selection path.
 
-Baseline, in the same run: ``floor``, a minimal callback proxy over the same stand-ins
-(httptools on both sides, headers copied, nothing else): what any asyncio proxy built this way
-pays, so ``x floor`` says how much of the cost is faultkit's own.
+Baseline, in the same run: ``floor``, the minimal callback proxy of ``floor_proxy.py`` over the
+same stand-ins (httptools on both sides, headers copied, nothing else): what any asyncio proxy
+built this way pays, so ``x floor`` says how much of the cost is faultkit's own.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ import httptools
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from floor_proxy import FloorClient, FloorUpstream  # noqa: E402
 
 from faultkit.doors.proxy.config import Upstream  # noqa: E402
 from faultkit.doors.proxy.proxy import Proxy  # noqa: E402
@@ -183,76 +186,13 @@ def run(case: Callable[[int], Any], requests: int) -> float:
         return runner.run(case(requests))
 
 
-class FloorUpstream(asyncio.Protocol):
-    """The floor's upstream side: parse the answer, hand it to the client."""
-
-    def __init__(self, transport: Collector) -> None:
-        self.transport = transport
-        self.client: FloorClient | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-
-    def data_received(self, data: bytes) -> None:
-        self.parser.feed_data(data)
-
-    def on_message_begin(self) -> None:
-        self.headers = []
-        self.body = []
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        body = b"".join(self.body)
-        lines = [b"HTTP/1.1 %d OK\r\n" % self.parser.get_status_code()]
-        lines += [
-            n + b": " + v + b"\r\n"
-            for n, v in self.headers
-            if n.lower() not in (b"content-length", b"transfer-encoding")
-        ]
-        lines.append(b"content-length: %d\r\n\r\n" % len(body))
-        client, self.client = self.client, None
-        assert client is not None
-        client.transport.write(b"".join(lines) + body)
-
-
-class FloorClient(asyncio.Protocol):
-    def __init__(self, transport: Collector, upstream: FloorUpstream) -> None:
-        self.transport = transport
-        self.upstream = upstream
-        self.parser = httptools.HttpRequestParser(self)
-        self.url = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-
-    def data_received(self, data: bytes) -> None:
-        self.parser.feed_data(data)
-
-    def on_message_begin(self) -> None:
-        self.url = b""
-        self.headers = []
-
-    def on_url(self, url: bytes) -> None:
-        self.url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_message_complete(self) -> None:
-        lines = [b"GET " + self.url + b" HTTP/1.1\r\n"]
-        lines += [n + b": " + v + b"\r\n" for n, v in self.headers]
-        lines.append(b"\r\n")
-        self.upstream.client = self
-        self.upstream.transport.write(b"".join(lines))
-
-
 async def floor_case(requests: int) -> float:
+    """The same request and answer through ``floor_proxy.py``'s protocols."""
     client_out, upstream_out = Collector(), Collector()
-    upstream = FloorUpstream(upstream_out)
-    client = FloorClient(client_out, upstream)
+    upstream = FloorUpstream(lambda _: None)
+    upstream.connection_made(upstream_out)
+    client = FloorClient(lambda: upstream, lambda _client, _request: None)
+    client.connection_made(client_out)
 
     def one() -> bytes:
         client.data_received(REQUEST)

