@@ -13,7 +13,9 @@ much the upstream itself costs per request:
   against it every proxy looks slow;
 - ``asgi``: uvicorn (uvloop and httptools when importable) serving a tiny raw ASGI app defined
   here (no framework), what a typical Python mock server costs; skipped with a note when
-  uvicorn cannot be imported.
+  uvicorn cannot be imported;
+- ``api`` (only when asked for: ``--upstreams api``): the noop server answering ``/json`` after
+  20 ms, as a fast real API or tool does, where the upstream and not the CPU sets the pace.
 
 Both answer the same: ``GET /json`` a fixed ~1 KB JSON body with ``content-length``;
 ``GET /sse`` an SSE stream, first event at once, then 5 more 10 ms apart (chunked).
@@ -118,10 +120,14 @@ class _Upstream(asyncio.Protocol):
                 _STREAMS.add(task)
                 task.add_done_callback(_STREAMS.discard)
             else:
-                self.transport.write(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                    b"content-length: %d\r\n\r\n%b" % (len(JSON_BODY), JSON_BODY)
-                )
+                self._json()
+
+    def _json(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n%b" % (len(JSON_BODY), JSON_BODY)
+            )
 
     async def _sse(self) -> None:
         self.transport.write(
@@ -136,6 +142,17 @@ class _Upstream(asyncio.Protocol):
         self.transport.write(b"0\r\n\r\n")
 
 
+API_DELAY_S = 0.020
+
+
+class _ApiUpstream(_Upstream):
+    """The noop upstream, but ``/json`` answers after API_DELAY_S, as a fast real API (or a
+    tool) does: what a proxy's cost looks like when the upstream, not the CPU, sets the pace."""
+
+    def _json(self) -> None:
+        asyncio.get_running_loop().call_later(API_DELAY_S, super()._json)
+
+
 def _write_port(port_file: str, port: int) -> None:
     """Atomically, so the parent polling the file never reads half a number."""
     partial = Path(f"{port_file}.partial")
@@ -143,10 +160,10 @@ def _write_port(port_file: str, port: int) -> None:
     os.replace(partial, port_file)
 
 
-def serve_upstream(port_file: str) -> None:
+def serve_upstream(port_file: str, protocol: type[_Upstream] = _Upstream) -> None:
     async def main() -> None:
         server = await asyncio.get_running_loop().create_server(
-            _Upstream, "127.0.0.1", 0, backlog=1024
+            protocol, "127.0.0.1", 0, backlog=1024
         )
         _write_port(port_file, server.sockets[0].getsockname()[1])
         await asyncio.Event().wait()
@@ -407,7 +424,7 @@ def wait_port(port: int, timeout: float = 20, proc: subprocess.Popen | None = No
     raise RuntimeError(f"nothing listening on {port}")
 
 
-UPSTREAM_FLAGS = {"noop": "--upstream", "asgi": "--asgi-upstream"}
+UPSTREAM_FLAGS = {"noop": "--upstream", "asgi": "--asgi-upstream", "api": "--api-upstream"}
 
 
 def start_upstream(tmp: Path, kind: str) -> tuple[subprocess.Popen, int]:
@@ -949,7 +966,9 @@ def main() -> None:
     parser.add_argument("--accuracy-connections", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=1000.0)
     parser.add_argument(
-        "--upstreams", default="noop,asgi", help="comma-separated, of: noop, asgi (default both)"
+        "--upstreams",
+        default="noop,asgi",
+        help="comma-separated, of: noop, asgi, api (default noop,asgi; api answers in 20 ms)",
     )
     parser.add_argument("--no-envoy", action="store_true")
     parser.add_argument("--no-haproxy", action="store_true")
@@ -963,14 +982,17 @@ def main() -> None:
     args = parser.parse_args()
 
     kinds = list(dict.fromkeys(k.strip() for k in args.upstreams.split(",") if k.strip()))
-    if not kinds or set(kinds) - {"noop", "asgi"}:
-        parser.error("--upstreams: a comma-separated list of noop, asgi")
+    if not kinds or set(kinds) - {"noop", "asgi", "api"}:
+        parser.error("--upstreams: a comma-separated list of noop, asgi, api")
     notes = []
     asgi = asgi_settings()
     if "asgi" in kinds and asgi is None:
         notes.append("asgi upstream skipped: uvicorn cannot be imported (pip install uvicorn)")
         kinds = [k for k in kinds if k != "asgi"] or ["noop"]
-    titles = {"noop": "noop (raw asyncio, no work)"}
+    titles = {
+        "noop": "noop (raw asyncio, no work)",
+        "api": f"api (the noop server answering in {API_DELAY_S * 1000:g} ms, like a fast API)",
+    }
     if asgi is not None:
         titles["asgi"] = f"asgi (uvicorn + {asgi['http']}, a typical Python mock server)"
     args.envoy = not args.no_envoy and shutil.which("envoy") is not None
@@ -1059,6 +1081,8 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--upstream":
         serve_upstream(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--api-upstream":
+        serve_upstream(sys.argv[2], _ApiUpstream)
     elif len(sys.argv) == 3 and sys.argv[1] == "--asgi-upstream":
         serve_asgi_upstream(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] == "--client":
