@@ -14,9 +14,12 @@ Components:
 - ``scheme``, ``host``, ``port``, ``query``: the single parts, as vcrpy names them;
 - ``body``: JSON bodies as canonical JSON (sorted keys, compact) without the fields named in
   ``ignore_body_fields`` (at any depth); other bodies by their raw bytes;
-- ``raw_body``: the body bytes as sent.
+- ``raw_body``: the body bytes as sent;
+- ``headers``: every request header, names lower-cased, sorted by name (repeated headers keep
+  their order), as vcrpy's ``headers`` matcher compares them.
 
-Secret values (``?api_key=``, ``"password": ...``) are compared as ``REDACTED`` on both sides,
+Secret values (``?api_key=``, ``"password": ...``, an ``authorization`` header) are compared as
+``REDACTED`` on both sides,
 because cassettes are scrubbed on write and must still match the live request.
 """
 
@@ -28,7 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from faultkit.cassettes.scrub import REDACTED, scrub_json, secret_param
+from faultkit.cassettes.scrub import REDACTED, scrub_json, secret_header, secret_param
 from faultkit.errors import CassetteError
 from faultkit.exchange import Request
 
@@ -97,6 +100,13 @@ def canonical_body(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
     return body
 
 
+def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Headers compared case-insensitively by name, order-free across names, secrets redacted
+    (a scrubbed recording must match the live request that carries the real key)."""
+    pairs = [(k.lower(), REDACTED if secret_header(k) else v) for k, v in headers]
+    return tuple(sorted(pairs, key=lambda pair: pair[0]))
+
+
 def body_digest(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
     return hashlib.blake2b(canonical_body(body, ignored), digest_size=16).digest()
 
@@ -113,6 +123,7 @@ def _components(ignored: frozenset[str]) -> dict[str, Component]:
         "query": lambda r, p: p.query,
         "body": lambda r, p: body_digest(r.body, ignored),
         "raw_body": lambda r, p: hashlib.blake2b(r.body, digest_size=16).digest(),
+        "headers": lambda r, p: canonical_headers(r.headers),
     }
 
 
@@ -132,7 +143,9 @@ class KeyFunction:
         self.ignored = frozenset(ignore_body_fields)
         table = _components(self.ignored)
         self._fns = tuple(table[m] for m in self.match_on)
-        self._needs_url = any(m not in ("method", "body", "raw_body") for m in self.match_on)
+        self._needs_url = any(
+            m not in ("method", "body", "raw_body", "headers") for m in self.match_on
+        )
 
     def __call__(self, request: Request) -> MatchKey:
         parsed = _Parsed(request.url) if self._needs_url else None

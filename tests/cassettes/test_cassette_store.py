@@ -130,6 +130,33 @@ def test_a_scrubbed_recording_matches_the_live_request_with_real_secrets() -> No
     assert store.match(live).response.body == b"ok"
 
 
+def test_headers_match_case_insensitively_with_secrets_redacted() -> None:
+    recorded = req(
+        URL,
+        headers=(("Accept", "application/json"), ("Authorization", "REDACTED"), ("X-Tenant", "a")),
+    )
+    store = store_of([(recorded, resp(b"ok"))], match_on=("method", "uri", "headers"))
+    live = req(
+        URL,
+        headers=(
+            ("x-tenant", "a"),
+            ("authorization", "Bearer sk-live"),
+            ("accept", "application/json"),
+        ),
+    )
+    assert store.match(live).response.body == b"ok"
+    other = req(
+        URL,
+        headers=(
+            ("x-tenant", "b"),
+            ("authorization", "Bearer sk-live"),
+            ("accept", "application/json"),
+        ),
+    )
+    with pytest.raises(UnmatchedRequest, match="differs in headers"):
+        store.match(other)
+
+
 def test_unmatched_names_the_closest_recordings_same_method_first() -> None:
     store = store_of(
         [
