@@ -13,9 +13,9 @@ client leaves, not when the stall ends.
 
 A handler may answer without a task: an asyncio task per request (created, scheduled, woken by
 a future) costs more than everything else a pass-through request needs in Python, so a door
-answers what it can from callbacks alone (a response due at once, an upstream answer that
-arrives whole) and hands the connection a coroutine only for what must wait (a planned delay,
-a stream, a new upstream connection).
+answers what it can from callbacks alone (a response due at once, a pooled upstream
+connection's answer as it arrives) and hands the connection a coroutine only for what must
+wait (a planned delay, a client's full buffer, a new upstream connection, a fault).
 """
 
 from __future__ import annotations
