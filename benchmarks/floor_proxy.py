@@ -133,12 +133,10 @@ class FloorClient(asyncio.Protocol):
 
 
 def serve(port_file: str, upstream_port: int) -> None:
-    try:
-        import uvloop
-    except ImportError:
-        factory = None
-    else:
-        factory = uvloop.new_event_loop
+    # faultkit's own choice of loop (uvloop when installed), so both run on the same one
+    from faultkit.doors.proxy.command import event_loop
+
+    _, factory = event_loop("auto")
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

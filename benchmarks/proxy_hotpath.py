@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from floor_proxy import FloorClient, FloorUpstream  # noqa: E402
 
+from faultkit.doors.proxy.command import event_loop  # noqa: E402
 from faultkit.doors.proxy.config import Upstream  # noqa: E402
 from faultkit.doors.proxy.proxy import Proxy  # noqa: E402
 from faultkit.doors.proxy.server import HttpConnection  # noqa: E402
@@ -176,12 +177,7 @@ async def timed(one: Callable[[], bytes], requests: int) -> float:
 
 def run(case: Callable[[int], Any], requests: int) -> float:
     """One case on the event loop the proxy uses (uvloop when installed)."""
-    try:
-        import uvloop
-    except ImportError:
-        factory = None
-    else:
-        factory = uvloop.new_event_loop
+    _, factory = event_loop("auto")
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(case(requests))
 

@@ -53,9 +53,11 @@ def format_of_path(path: str) -> WireFormat | None:
     return None
 
 
+@lru_cache(maxsize=256)
 def format_of_content_type(content_type: str | None) -> WireFormat:
     """What a content type alone tells: ``json`` for a JSON API, else ``other``. (For a
-    request neither its path nor its body placed, this is all that is left to look at.)"""
+    request neither its path nor its body placed, this is all that is left to look at.)
+    Cached: an API answers with a few content types (the proxy asks once per response)."""
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype == "application/json" or ctype.endswith("+json"):
         return WireFormat.json

@@ -58,20 +58,6 @@ def _framed(chunk: bytes, framing: str) -> bytes:
     return b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk
 
 
-_FORMATS: dict[bytes, str] = {}  # content type -> format, memoized (an API uses a few)
-
-
-def _format_of(content_type: bytes) -> str:
-    found = _FORMATS.get(content_type)
-    if found is None:
-        if len(_FORMATS) >= 256:
-            _FORMATS.clear()
-        found = _FORMATS[content_type] = format_of_content_type(
-            content_type.decode("latin-1")
-        ).value
-    return found
-
-
 def _answered(conn: HttpConnection, keep: bool) -> None:
     """Tell ``conn`` its request was answered; ``None`` for :meth:`Door.handle` to return."""
     conn.answered(keep)
@@ -85,6 +71,19 @@ class _Passing:
     framing: str
     sent: int
     done: bool  # the whole answer went out with the head
+
+
+def _forward_chunk(
+    conn: HttpConnection, response: UpstreamResponse, passing: _Passing, chunk: bytes
+) -> None:
+    """One body chunk to the client, framed; the upstream is paused when the client's buffer
+    is full (whoever forwards waits for it to drain)."""
+    if passing.framing == "none":
+        return
+    passing.sent += len(chunk)
+    conn.write(_framed(chunk, passing.framing))
+    if conn.paused_writing:
+        response.pause()
 
 
 class _PassThrough:
@@ -164,20 +163,10 @@ class _PassThrough:
 
     def _finish(self, passing: _Passing) -> None:
         """The whole body went through (or the client left while it did)."""
-        conn, entry = self.conn, self.selection.entry
         capture = self.exchange.capture if self.exchange is not None else None
-        if conn.closed:
-            complete = capture is not None and capture.complete
-            ending = "completed" if complete else "client_closed"
-            keep = False
-        else:
-            if passing.framing == "chunked":
-                conn.write(b"0\r\n\r\n")
-            ending, keep = "completed", passing.keep
-        self.engine.ledger.finish(
-            entry.id, ending=ending, end_ms=self.door.proxy.now_ms(), bytes_sent=passing.sent
-        )
-        conn.answered(keep)
+        assert capture is not None
+        keep = self.door._end_body(self.engine, self.selection, self.conn, capture, passing)
+        self.conn.answered(keep)
 
     def _sink(self, chunk: bytes) -> None:
         """A body chunk from the upstream, straight to the client (called while reading)."""
@@ -185,14 +174,8 @@ class _PassThrough:
         assert exchange is not None and passing is not None
         if conn.closed:
             exchange.abort()
-            return
-        if passing.framing == "none":
-            return
-        passing.sent += len(chunk)
-        chunked = passing.framing == "chunked"
-        conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-        if conn.paused_writing:
-            exchange.pause()
+        else:
+            _forward_chunk(conn, exchange, passing, chunk)
 
     def cancel(self) -> None:
         """The client left before the answer was complete."""
@@ -478,7 +461,7 @@ class Door:
         if entry.format == WireFormat.other:
             # Only the response's content type can still tell (a JSON API); the path and
             # the body were read by ``select``.
-            entry.format = _format_of(capture.content_type)
+            entry.format = format_of_content_type(capture.content_type.decode("latin-1")).value
         no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
         length = capture.content_length
         if no_body:
@@ -538,16 +521,13 @@ class Door:
         recording = record and not _is_push_stream(selection.request)
         if recording:
             conn.cancel_on_disconnect = False
-        sent = passing.sent
         late = 0  # bytes that arrived upstream after the client had left
         gone_at: float | None = None
-        chunked = passing.framing == "chunked"
-        forward = passing.framing != "none"
 
         def sink(chunk: bytes) -> None:
             # Called from the upstream connection's ``data_received``: each chunk goes to the
             # client the moment it arrives, without waking this task.
-            nonlocal sent, late, gone_at
+            nonlocal late, gone_at
             if conn.closed:
                 if not recording:
                     response.abort()
@@ -558,11 +538,7 @@ class Door:
                 if now - gone_at > DRAIN_AFTER_CLIENT_S:
                     response.abort()
                 return
-            if forward:
-                sent += len(chunk)
-                conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-                if conn.paused_writing:
-                    response.pause()
+            _forward_chunk(conn, response, passing, chunk)
 
         response.set_sink(sink)
         try:
@@ -580,7 +556,7 @@ class Door:
                 entry.id,
                 ending="reset",
                 end_ms=proxy.now_ms(),
-                bytes_sent=sent,
+                bytes_sent=passing.sent,
                 error=f"upstream: {exc}",
             )
             return False
@@ -588,15 +564,31 @@ class Door:
             response.abort()  # nothing when complete; else stop reading and drop the connection
         if recording and capture.complete:
             proxy.record(self.route, selection.request, capture.response())
+        return self._end_body(engine, selection, conn, capture, passing, late)
+
+    def _end_body(
+        self,
+        engine: Engine,
+        selection: Selection,
+        conn: HttpConnection,
+        capture: Capture,
+        passing: _Passing,
+        late: int = 0,
+    ) -> bool:
+        """Close a forwarded body and its ledger entry; whether the connection may be kept.
+        A client that left did so early, or only after everything worth reading (nothing
+        ``late``) had been sent."""
         if conn.closed:
-            # Left early, or only after everything worth reading had been sent.
             ending = "completed" if capture.complete and not late else "client_closed"
-            engine.ledger.finish(entry.id, ending=ending, end_ms=proxy.now_ms(), bytes_sent=sent)
-            return False
-        if chunked:
-            conn.write(b"0\r\n\r\n")
-        engine.ledger.finish(entry.id, ending="completed", end_ms=proxy.now_ms(), bytes_sent=sent)
-        return passing.keep
+            keep = False
+        else:
+            if passing.framing == "chunked":
+                conn.write(b"0\r\n\r\n")
+            ending, keep = "completed", passing.keep
+        engine.ledger.finish(
+            selection.entry.id, ending=ending, end_ms=self.proxy.now_ms(), bytes_sent=passing.sent
+        )
+        return keep
 
     def _upstream_failed(
         self,

@@ -158,8 +158,8 @@ class UpstreamResponse:
         "_headers",
         "_informational",
         "_keep",
+        "_listener",
         "_loop",
-        "_on_ready",
         "_reason",
         "_reusable",
         "_sink",
@@ -190,9 +190,10 @@ class UpstreamResponse:
         self._keep = keep
         self._loop = connection.loop
         # Who hears of the head: a coroutine awaiting this future (``Upstreams.open``), or a
-        # callback (``Upstreams.start_idle``), called once the head is in or the exchange failed.
+        # listener (``Upstreams.start_idle``), called once the head is in or the exchange
+        # failed, and after every later read.
         self._head_waiter: asyncio.Future[None] | None = None
-        self._on_ready: Callable[[], None] | None = None
+        self._listener: Callable[[], None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._sink: Callable[[bytes], None] | None = None
         self._reason = b""
@@ -303,13 +304,13 @@ class UpstreamResponse:
     def ready(self) -> None:
         """Tell the listener (``start_idle``'s ``on_event``), if any, once the head is in or
         the exchange failed, and again after every later read: it decides what to do."""
-        callback = self._on_ready
-        if callback is not None and (self.capture is not None or self.error is not None):
-            callback()
+        listener = self._listener
+        if listener is not None and (self.capture is not None or self.error is not None):
+            listener()
 
     def set_listener(self, on_event: Callable[[], None] | None) -> None:
         """Stop (None) or start calling ``on_event`` after each read."""
-        self._on_ready = on_event
+        self._listener = on_event
 
     # -- the door's side -----------------------------------------------------------------------
     async def head(self) -> None:
@@ -355,7 +356,7 @@ class UpstreamResponse:
 
     def abort(self) -> None:
         """Stop here: the rest of the body is not wanted and the connection is not reused."""
-        self._on_ready = None
+        self._listener = None
         if not self.done:
             self.done = True
             self.connection.close()
@@ -385,12 +386,12 @@ class _Connection(asyncio.Protocol):
         *,
         head_only: bool,
         keep: bool,
-        on_ready: Callable[[], None] | None = None,
+        on_event: Callable[[], None] | None = None,
     ) -> UpstreamResponse:
         exchange = self.exchange = UpstreamResponse(
             self, self.origin, head_only=head_only, keep=keep
         )
-        exchange._on_ready = on_ready
+        exchange.set_listener(on_event)
         self.parser = httptools.HttpResponseParser(exchange)
         self.last_read = self.loop.time()
         self.pool._watch(self)
@@ -606,7 +607,7 @@ class Upstreams:
         connection = self._take_idle(origin)
         if connection is None:
             return None
-        exchange = connection.start(data, head_only=head_only, keep=False, on_ready=on_event)
+        exchange = connection.start(data, head_only=head_only, keep=False, on_event=on_event)
         if rest:
             connection.transport.write(rest)  # type: ignore[union-attr]
         return exchange
