@@ -7,14 +7,19 @@ everything that happened.
 
 Severity, worst first (:data:`SEVERITY`), and why:
 
-1. ``unknown_as_known``, ``silent_tool_failure``, ``invalid_output_leaked`` — a wrong or
-   unfounded answer reached the user *as if it were fine*. Nobody notices, so these do the most
-   harm.
+0. ``harness_error`` — faultkit itself could not run the cell as written (a request with no
+   recording, a broken cassette): nothing can be said about the SUT, and the run fails.
+1. ``unknown_as_known``, ``silent_tool_failure``, ``invalid_output_leaked``,
+   ``truncated_output_accepted`` — a wrong, unfounded or incomplete answer reached the user *as
+   if it were fine*. Nobody notices, so these do the most harm.
 2. ``crash``, ``hang`` — no answer at all. Visible and bad, but at least not misleading.
 3. ``retry_storm``, ``retried_non_retryable``, ``retry_after_ignored`` — the answer may be fine,
    but the system hurts the upstream (and its own quota and bill) while getting it.
 4. ``untraceable`` — the behaviour may be fine but cannot be audited.
-5. Controlled outcomes, most degraded first: ``controlled_error``, ``fallback``, ``retried``,
+5. ``not_exercised`` — no fault fired, so a controlled-looking outcome proves nothing. It is
+   neither controlled nor uncontrolled, and outranks every controlled outcome so that a cell
+   whose faults never fired can never read ``pass``.
+6. Controlled outcomes, most degraded first: ``controlled_error``, ``fallback``, ``retried``,
    ``pass``.
 """
 
@@ -38,20 +43,29 @@ VerdictKind = Literal[
     "unknown_as_known",
     "silent_tool_failure",
     "untraceable",
+    "truncated_output_accepted",
+    "not_exercised",
+    "harness_error",
 ]
 
 CONTROLLED_KINDS: frozenset[str] = frozenset({"pass", "retried", "fallback", "controlled_error"})
+# Neither controlled nor uncontrolled: the cell did not test the SUT (no fault fired), or the
+# harness failed (no recording). Reports count them apart from the SUT's verdicts.
+UNJUDGED_KINDS: frozenset[str] = frozenset({"not_exercised", "harness_error"})
 
 SEVERITY: tuple[VerdictKind, ...] = (
+    "harness_error",
     "unknown_as_known",
     "silent_tool_failure",
     "invalid_output_leaked",
+    "truncated_output_accepted",
     "crash",
     "hang",
     "retry_storm",
     "retried_non_retryable",
     "retry_after_ignored",
     "untraceable",
+    "not_exercised",
     "controlled_error",
     "fallback",
     "retried",
@@ -67,6 +81,11 @@ def severity(kind: str) -> int:
 
 def is_controlled(kind: str) -> bool:
     return kind in CONTROLLED_KINDS
+
+
+def is_uncontrolled(kind: str) -> bool:
+    """An uncontrolled verdict about the SUT (not ``not_exercised`` or ``harness_error``)."""
+    return kind not in CONTROLLED_KINDS and kind not in UNJUDGED_KINDS
 
 
 class Finding(BaseModel):
