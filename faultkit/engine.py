@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from faultkit.config import RouteAliases, project_routes
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import Fault, FaultContext
@@ -102,8 +103,13 @@ class Engine:
         source: Source | None = None,
         seed: int | None = None,
         timing_scale: float = 1.0,
+        routes: RouteAliases | None = None,
     ) -> None:
+        """``routes``: the route aliases rules may name (``route: weather``); by default the
+        ``[routes]`` table of the project in the working directory, read once per process,
+        so every door (proxy, pytest, ``faultkit run``) resolves a scenario the same way."""
         self.scenario = scenario or Scenario(name="inline")
+        self.routes: RouteAliases = project_routes() if routes is None else routes
         self.seed = self.scenario.seed if seed is None else seed
         self.source = source
         self.timing_scale = timing_scale
@@ -157,7 +163,7 @@ class Engine:
                 self._first_ms = now_ms
             elapsed = now_ms - self._first_ms
             for i, rule in enumerate(self._rules):
-                if not rule.match.matches(request, route):
+                if not rule.match.matches(request, route, self.routes):
                     continue
                 self._counts[i] += 1
                 call = self._counts[i]

@@ -16,14 +16,18 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from faultkit.config import RouteAliases
 from faultkit.errors import ScenarioError
 from faultkit.exchange import Request
 from faultkit.faults import FaultSpec
 from faultkit.formats.detect import (
+    ExchangeKind,
     WireFormat,
     detect_format,
+    exchange_kind,
     provider_of,
     request_model,
+    request_streams,
     request_tool,
 )
 
@@ -36,12 +40,32 @@ class _Strict(BaseModel):
 
 
 class Match(_Strict):
-    """Which requests a rule applies to. Every field set must match; globs use ``*`` and ``?``."""
+    """Which requests a rule applies to. Every field set must match; globs use ``*`` and ``?``.
 
-    route: str | None = Field(None, description="Upstream name (e.g. openai, orders), glob.")
+    Prefer fields that say what a request *is* (``provider``, ``kind``, ``stream``) over host
+    names (``route``): the same scenario then fires on any app with that traffic, whether its
+    cassettes were recorded against api.openai.com, ``127.0.0.1``, Azure OpenAI or a gateway.
+    """
+
+    route: str | None = Field(
+        None,
+        description="Upstream name (e.g. openai, orders), glob, or an alias from the [routes] "
+        "table of faultkit.toml.",
+    )
     method: str | None = Field(None, description="HTTP method, e.g. POST.")
     path: str | None = Field(None, description="URL path glob, e.g. /v1/chat/*.")
-    provider: Literal["openai", "anthropic"] | None = None
+    provider: Literal["openai", "anthropic"] | None = Field(
+        None, description="LLM provider, known from the wire format and path whatever the host."
+    )
+    kind: ExchangeKind | None = Field(
+        None,
+        description="provider: an LLM API call; tool: every other upstream (JSON API, MCP...).",
+    )
+    stream: bool | None = Field(
+        None,
+        description="true: only requests asking for a streamed answer (calls are then counted "
+        "among streamed requests); false: only the others.",
+    )
     format: WireFormat | None = Field(None, description="Wire format of the exchange.")
     model: str | None = Field(None, description="Requested model, glob (gpt-4o*).")
     tool: str | None = Field(
@@ -49,19 +73,26 @@ class Match(_Strict):
     )
     header: dict[str, str] = Field(default_factory=dict, description="Header name -> value glob.")
 
-    def matches(self, request: Request, route: str) -> bool:
-        if self.route is not None and not fnmatch.fnmatchcase(route, self.route):
+    def matches(self, request: Request, route: str, aliases: RouteAliases | None = None) -> bool:
+        """Whether ``request`` (sent to ``route``) is one this rule targets. ``aliases``: the
+        project's ``[routes]`` table; a ``route`` pattern that names an alias matches the
+        routes of any of its globs."""
+        if self.route is not None and not route_matches(route, self.route, aliases):
             return False
         if self.method is not None and request.method.upper() != self.method.upper():
             return False
         if self.path is not None and not fnmatch.fnmatchcase(request.path, self.path):
             return False
-        if self.format is not None or self.provider is not None:
+        if self.format is not None or self.provider is not None or self.kind is not None:
             fmt = detect_format(request)
             if self.format is not None and fmt != self.format:
                 return False
             if self.provider is not None and provider_of(fmt) != self.provider:
                 return False
+            if self.kind is not None and exchange_kind(fmt) != self.kind:
+                return False
+        if self.stream is not None and request_streams(request) != self.stream:
+            return False
         if self.model is not None:
             model = request_model(request)
             if model is None or not fnmatch.fnmatchcase(model, self.model):
@@ -75,6 +106,15 @@ class Match(_Strict):
             if value is None or not fnmatch.fnmatchcase(value, pattern):
                 return False
         return True
+
+
+def route_matches(route: str, pattern: str, aliases: RouteAliases | None = None) -> bool:
+    """``route`` matches ``pattern``: one of the globs of the alias ``pattern`` names, or the
+    glob ``pattern`` itself when it names no alias."""
+    globs = aliases.get(pattern) if aliases else None
+    if globs is None:
+        return fnmatch.fnmatchcase(route, pattern)
+    return any(fnmatch.fnmatchcase(route, glob) for glob in globs)
 
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")

@@ -17,8 +17,16 @@ the drifted value as if it were valid.
   recorded).
 - ``body``: the provider envelope itself (``choices[0].finish_reason``, ``usage``...). In a
   stream, the path is applied to every event payload that has it.
-- ``tool_arguments``: the arguments of tool call ``call`` (structured output that a framework
-  requests as a tool call, like pydantic-ai's ``final_result``).
+- ``structured``: the structured answer wherever the app reads it. When the request makes a
+  tool the carrier of the answer (``tool_choice`` forces one named tool, as instructor's tools
+  mode and langchain's ``with_structured_output`` do; a tool named ``final_result*``, as
+  pydantic-ai names its output tool; or ``tool_choice`` requires a tool and only one is
+  declared), the arguments of that tool's call drift, in a body or in a stream of argument
+  deltas. Otherwise (and when the answer has no such call) it is ``output``: the JSON message
+  content, which is also where a ``response_format: json_schema`` answer is. Use this target to
+  mean "the answer the app parses" without knowing how the app asks for it; the bundled
+  ``schema-drift-structured-output`` does.
+- ``tool_arguments``: the arguments of tool call ``call``, whichever tool it calls.
 
 ``path`` is a dotted path inside that JSON (``order.items[2].price``; ``*`` matches any key or
 index); without it one is chosen from the fields present with the seeded RNG. Defaults:
@@ -46,6 +54,7 @@ from faultkit.formats import jsonpath, mcp
 from faultkit.formats.common import (
     NOT_JSON,
     CallEdit,
+    ToolCall,
     parse_json_text,
     read_json_body,
     render_json_text,
@@ -53,7 +62,7 @@ from faultkit.formats.common import (
     write_json_body,
 )
 from faultkit.formats.common import dumps as compact
-from faultkit.formats.detect import WireFormat
+from faultkit.formats.detect import WireFormat, structured_output_tool
 from faultkit.formats.jsonpath import Parts
 from faultkit.plan import Plan
 
@@ -182,9 +191,11 @@ class SchemaDrift(Fault):
 
     type: Literal["schema_drift"] = "schema_drift"
     op: Op = Field(description="rename | drop | retype | add | nest")
-    target: Literal["output", "body", "tool_arguments"] = Field(
+    target: Literal["output", "structured", "body", "tool_arguments"] = Field(
         "output",
-        description="Which JSON drifts: the structured output, the envelope, or tool args.",
+        description="Which JSON drifts: output (the JSON message content), structured (the "
+        "structured answer wherever carried: content or an output tool's arguments), body (the "
+        "envelope), tool_arguments (tool call `call`).",
     )
     path: str | None = Field(
         None, description="Dotted path of the field (for add: of the new field); default random."
@@ -248,6 +259,8 @@ class SchemaDrift(Fault):
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
         if self.target == "tool_arguments":
             return self._apply_tool_arguments(plan, ctx)
+        if self.target == "structured" and ctx.format in MODULES:
+            return self._apply_structured(plan, ctx)
         if ctx.format is WireFormat.mcp:
             return self._apply_mcp(plan, ctx)
         if self.target == "body" or ctx.format is WireFormat.json:
@@ -337,13 +350,26 @@ class SchemaDrift(Fault):
         calls = answer.tool_calls()
         if self.call >= len(calls):
             return Applied(plan, [])
-        call = calls[self.call]
+        return self._drift_call(answer, calls[self.call], ctx)
+
+    def _apply_structured(self, plan: Plan, ctx: FaultContext) -> Applied:
+        """The carrier tool's call when the request has one and the answer makes it, else the
+        JSON content (``output``)."""
+        carrier = structured_output_tool(ctx.request)
+        answer = Answer.read(plan, ctx.format) if carrier is not None else None
+        if answer is not None:
+            for call in answer.tool_calls():
+                if call.name == carrier:
+                    return self._drift_call(answer, call, ctx)
+        return self._apply_output(plan, ctx)
+
+    def _drift_call(self, answer: Answer, call: ToolCall, ctx: FaultContext) -> Applied:
         parsed = parse_json_text(call.arguments)
         if parsed is None:
-            return Applied(plan, [])
+            return Applied(answer.plan, [])
         new, changes = self.drift(parsed.value, ctx.rng)
         if not changes:
-            return Applied(plan, [])
+            return Applied(answer.plan, [])
         edit = CallEdit(arguments=render_json_text(parsed, new))
         plan = answer.edit_tool_call(call.key, edit)
         return Applied(plan, _record(f"{call.where}.arguments::", changes))

@@ -1,14 +1,21 @@
 """Which wire format an exchange speaks, and the request facts rules match on.
 
 Detection looks at the request path first (the API endpoint decides the format, whatever the
-host: a self-hosted OpenAI-compatible server speaks ``openai_chat`` too), then at the body.
+host: a self-hosted OpenAI-compatible server at ``127.0.0.1``, an Azure OpenAI deployment or a
+gateway that mounts the API under a prefix all speak ``openai_chat`` too), then at the body.
+
+The facts here are what a rule can say *by meaning* rather than by host name: which provider
+(``provider_of``), whether the exchange is a provider call or a tool (``exchange_kind``, the one
+definition the oracle shares), whether the request asks for a streamed answer
+(``request_streams``) and which tool, if any, carries the structured answer
+(``structured_output_tool``).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from faultkit.exchange import Request
 
@@ -27,6 +34,15 @@ PROVIDER_OF = {
     WireFormat.openai_responses: "openai",
     WireFormat.anthropic_messages: "anthropic",
 }
+PROVIDER_FORMATS: frozenset[WireFormat] = frozenset(PROVIDER_OF)
+"""The LLM wire formats. ``WireFormat`` is a ``StrEnum``, so a ledger's format string
+(``"openai_chat"``) is found in this set as well as the enum member."""
+
+ExchangeKind = Literal["provider", "tool"]
+
+# Tool names pydantic-ai gives its output tool (``final_result``, or ``final_result_<Type>``
+# when the output is a union of types).
+OUTPUT_TOOL_PREFIX = "final_result"
 
 
 def detect_format(request: Request, content_type: str | None = None) -> WireFormat:
@@ -72,6 +88,73 @@ def _is_jsonrpc(body: Any) -> bool:
 
 def provider_of(fmt: WireFormat) -> str | None:
     return PROVIDER_OF.get(fmt)
+
+
+def exchange_kind(fmt: WireFormat | str) -> ExchangeKind:
+    """``provider`` for an LLM wire format, ``tool`` for every other upstream (a JSON API, an
+    MCP server, anything else). The one definition of a tool exchange: scenario rules
+    (``kind: tool``) and the oracle's tool checks must agree on it, or a rule would fault
+    exchanges the oracle does not judge as tools."""
+    return "provider" if fmt in PROVIDER_FORMATS else "tool"
+
+
+def request_streams(request: Request) -> bool:
+    """Whether ``request`` asks for a streamed answer: ``"stream": true`` in the body (OpenAI
+    Chat Completions and Responses, Anthropic Messages), or an ``Accept`` header that asks for
+    ``text/event-stream`` and not for JSON. MCP's streamable HTTP clients accept both on every
+    call and let the server choose, so such a request does not count as asking for a stream."""
+    body = request.json_body
+    if isinstance(body, dict) and body.get("stream") is True:
+        return True
+    accept = request.header("accept")
+    if not accept:
+        return False
+    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return "text/event-stream" in types and not types & {"application/json", "*/*"}
+
+
+def _tool_name(spec: Any) -> str | None:
+    """The name in a tool declaration or a ``tool_choice`` object, in any provider's shape:
+    ``{"name": ...}`` (Responses, Anthropic) or ``{"function": {"name": ...}}`` (Chat)."""
+    if not isinstance(spec, dict):
+        return None
+    name = spec.get("name")
+    function = spec.get("function")
+    if name is None and isinstance(function, dict):
+        name = function.get("name")
+    return name if isinstance(name, str) else None
+
+
+def structured_output_tool(request: Request) -> str | None:
+    """The tool that carries the structured answer of a provider request, or None when the
+    answer (if structured) is the message content.
+
+    Frameworks that want typed output often ask for it as a tool call (instructor's tools mode,
+    langchain's ``with_structured_output``, pydantic-ai's output tool). Checked in this order:
+
+    1. ``tool_choice`` forces one named tool (``{"type": "function", ...}`` or Anthropic's
+       ``{"type": "tool", "name": ...}``): the model must answer through it;
+    2. a declared tool named ``final_result`` or ``final_result_*`` (pydantic-ai);
+    3. ``tool_choice`` requires some tool (``"required"``, Anthropic ``{"type": "any"}``) and
+       exactly one tool is declared.
+
+    An app's only tool on its own is *not* a carrier: a support bot with one lookup tool and
+    a JSON answer calls the tool to fetch data, and its answer is still the message content."""
+    body = request.json_body
+    if not isinstance(body, dict):
+        return None
+    tools = body.get("tools")
+    names = [n for n in map(_tool_name, tools) if n] if isinstance(tools, list) else []
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("function", "tool"):
+        forced = _tool_name(choice)
+        if forced:
+            return forced
+    for name in names:
+        if name == OUTPUT_TOOL_PREFIX or name.startswith(OUTPUT_TOOL_PREFIX + "_"):
+            return name
+    required = choice == "required" or (isinstance(choice, dict) and choice.get("type") == "any")
+    return names[0] if required and len(names) == 1 else None
 
 
 def request_model(request: Request) -> str | None:

@@ -13,22 +13,27 @@ Declared in ``faultkit.toml``::
     port = 8481            # optional; default: a free port
 
 or the same under ``[tool.faultkit.upstreams.<name>]`` in ``pyproject.toml``. OpenAI and
-Anthropic are built in (a declaration with the same name overrides them).
+Anthropic are built in (a declaration with the same name overrides them). The file is found and
+read by ``faultkit.config``, which also reads the ``[routes]`` aliases scenarios use.
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from faultkit.errors import FaultkitError
+from faultkit.config import ConfigError, find_config, read_table, table_name
 
-
-class ConfigError(FaultkitError):
-    """``faultkit.toml`` / ``[tool.faultkit]`` or an ``--upstream`` option is invalid."""
+__all__ = [
+    "DEFAULT_UPSTREAMS",
+    "ConfigError",
+    "Upstream",
+    "find_config",
+    "load_upstreams",
+    "parse_upstream_option",
+]
 
 
 class Upstream(BaseModel):
@@ -72,42 +77,14 @@ DEFAULT_UPSTREAMS: tuple[Upstream, ...] = (
 )
 
 
-def _table_from(path: Path) -> dict[str, object] | None:
-    """The faultkit table of ``path`` (whole file for faultkit.toml), or None if absent."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    if path.name == "pyproject.toml":
-        tool = data.get("tool", {})
-        table = tool.get("faultkit") if isinstance(tool, dict) else None
-        return table if isinstance(table, dict) else None
-    return data
-
-
-def find_config(start: Path | None = None) -> Path | None:
-    """``faultkit.toml`` in ``start`` (default: the working directory), else a
-    ``pyproject.toml`` there that has a ``[tool.faultkit]`` table."""
-    base = start or Path.cwd()
-    own = base / "faultkit.toml"
-    if own.is_file():
-        return own
-    pyproject = base / "pyproject.toml"
-    if pyproject.is_file() and _table_from(pyproject) is not None:
-        return pyproject
-    return None
-
-
 def load_upstreams(path: Path | None) -> list[Upstream]:
     """Built-in upstreams, overridden and extended by the ``upstreams`` table of ``path``."""
     result = {u.name: u for u in DEFAULT_UPSTREAMS}
     if path is None:
         return list(result.values())
-    table = _table_from(path) or {}
+    table = read_table(path) or {}
     declared = table.get("upstreams", {})
-    prefix = "tool.faultkit.upstreams" if path.name == "pyproject.toml" else "upstreams"
+    prefix = table_name(path, "upstreams")
     if not isinstance(declared, dict):
         raise ConfigError(f"{path}: [{prefix}] must be a table of upstream tables")
     for name, fields in declared.items():
