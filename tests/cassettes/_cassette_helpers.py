@@ -9,9 +9,8 @@ from typing import Any
 from faultkit.exchange import Request, Response, ResponseHead
 
 REPO = Path(__file__).resolve().parents[2]
-_CANDIDATES = (REPO.parent / "shared" / "cassettes-real",)
-REAL_DIR = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[0])
-REAL_FILES = sorted(REAL_DIR.glob("*.yaml")) if REAL_DIR.is_dir() else []
+REAL_DIR = REPO / "tests" / "cassettes-real"
+REAL_FILES = sorted(REAL_DIR.glob("*.yaml"))
 
 
 def req(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _cassette_helpers import REAL_DIR, REAL_FILES, get_block, vcr_yaml
+from _cassette_helpers import REAL_DIR, get_block, vcr_yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -272,7 +272,6 @@ def test_compressed_header_with_plain_body_is_an_error(tmp_path) -> None:
         load_cassette(path)
 
 
-@pytest.mark.skipif(not REAL_FILES, reason="shared/cassettes-real not available")
 @pytest.mark.parametrize(
     "name",
     ["llm__test_tool_use_chain_of_two_calls.yaml", "pydantic-ai__test_openai_tool_output.yaml"],

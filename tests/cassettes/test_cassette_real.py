@@ -1,4 +1,4 @@
-"""Every real recording in shared/cassettes-real loads and replays through the store."""
+"""Every real recording in tests/cassettes-real loads and replays through the store."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from _cassette_helpers import REAL_DIR, REAL_FILES
 from faultkit.cassettes import CassetteStore, load_cassette
 from faultkit.engine import Engine
 from faultkit.formats.sse import parse_events
-
-pytestmark = pytest.mark.skipif(not REAL_FILES, reason="shared/cassettes-real not available")
 
 
 def test_the_real_corpus_is_there() -> None:

@@ -95,7 +95,6 @@ def test_json_target_uses_vcrpys_json_layout(tmp_path) -> None:
         write_cassette(tmp_path / "bin.json", PAIRS[1:2])
 
 
-@pytest.mark.skipif(not REAL_FILES, reason="shared/cassettes-real not available")
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
 def test_real_cassettes_rewrite_and_reload(tmp_path, path) -> None:
     original = load_cassette(path).interactions

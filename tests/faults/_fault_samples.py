@@ -1,4 +1,4 @@
-"""Real recorded provider exchanges (``shared/cassettes-real``, beside the repo) and small
+"""Real recorded provider exchanges (``tests/cassettes-real``) and small
 synthetic tool answers, as plans, for the fault tests.
 
 The recordings are read with faultkit's own cassette loader, so the fault tests run on exactly
@@ -19,7 +19,7 @@ from faultkit.faults.base import FaultContext
 from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.plan import Plan
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
+REAL = Path(__file__).resolve().parents[1] / "cassettes-real"
 
 URLS = {
     WireFormat.openai_chat: "https://api.openai.com/v1/chat/completions",

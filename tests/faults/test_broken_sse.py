@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from _fault_samples import REAL, openai_client, real_setup
+from _fault_samples import openai_client, real_setup
 from pydantic import ValidationError
 
 from faultkit.exchange import Request, Response, ResponseHead
@@ -15,10 +15,6 @@ from faultkit.faults.broken_sse import BrokenSSE
 from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead
-
-if not REAL.is_dir():
-    pytest.skip("real cassettes not available", allow_module_level=True)
-
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
 ANTHROPIC_STREAM = "openllmetry__test_anthropic_tools_streaming_legacy.yaml"

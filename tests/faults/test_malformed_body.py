@@ -7,17 +7,13 @@ import random
 
 import openai
 import pytest
-from _fault_samples import REAL, openai_client, real_setup
+from _fault_samples import openai_client, real_setup
 from pydantic import ValidationError
 
 from faultkit.faults.base import FaultContext
 from faultkit.faults.malformed_body import MalformedBody
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Close, Plan, SendHead
-
-if not REAL.is_dir():
-    pytest.skip("real cassettes not available", allow_module_level=True)
-
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
 OPENAI_JSON = "pydantic-ai__test_request_simple_usage.yaml"

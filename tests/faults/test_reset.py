@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from _fault_samples import REAL, real_setup
+from _fault_samples import real_setup
 from pydantic import ValidationError
 
 from faultkit.faults.reset import ConnectionReset
 from faultkit.plan import Plan, Reset, SendBytes, SendEvent, SendHead
-
-if not REAL.is_dir():
-    pytest.skip("real cassettes not available", allow_module_level=True)
-
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
 ANTHROPIC_STREAM = "openllmetry__test_anthropic_tools_streaming_legacy.yaml"

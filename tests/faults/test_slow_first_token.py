@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from _fault_samples import REAL, real, real_setup
+from _fault_samples import real, real_setup
 from pydantic import ValidationError
 
 from faultkit.faults.base import FaultContext
@@ -13,10 +13,6 @@ from faultkit.faults.latency import Latency
 from faultkit.faults.slow_first_token import SlowFirstToken
 from faultkit.formats.detect import detect_format
 from faultkit.plan import Close, Plan, SendBytes, SendEvent, SendHead, Wait
-
-if not REAL.is_dir():
-    pytest.skip("real cassettes not available", allow_module_level=True)
-
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
 OPENAI_JSON = "pydantic-ai__test_request_simple_usage.yaml"

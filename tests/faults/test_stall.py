@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from _fault_samples import REAL, real, real_setup
+from _fault_samples import real, real_setup
 from pydantic import ValidationError
 
 from faultkit.exchange import Request
@@ -13,10 +13,6 @@ from faultkit.faults.base import FaultContext
 from faultkit.faults.stall import Stall
 from faultkit.formats.detect import detect_format
 from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
-
-if not REAL.is_dir():
-    pytest.skip("real cassettes not available", allow_module_level=True)
-
 
 OPENAI_STREAM = "pydantic-ai__test_run_stream_sync_streams_real_model.yaml"
 ANTHROPIC_STREAM = "openllmetry__test_anthropic_tools_streaming_legacy.yaml"

@@ -1,4 +1,4 @@
-"""Real recorded provider bodies and streams (``/work/shared/cassettes-real``) for the format
+"""Real recorded provider bodies and streams (``tests/cassettes-real``) for the format
 helper tests, read with ``yaml.safe_load`` directly (no dependency on the cassette loader)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import yaml
 
 from faultkit.formats.sse import SSEEvent, parse_events
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
+REAL = Path(__file__).resolve().parents[1] / "cassettes-real"
 
 CHAT_TOOL_BODY = "pydantic-ai__test_openai_tool_output.yaml"
 CHAT_TEXT_BODY = "pydantic-ai__test_request_simple_usage.yaml"

@@ -11,13 +11,11 @@ import pytest
 
 from faultkit.session import FaultkitSession
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
+REAL = Path(__file__).resolve().parents[1] / "cassettes-real"
 PLAIN = REAL / "pydantic-ai__test_anthropic_model_retrying_after_empty_response.yaml"
 TOOLS_STREAM = REAL / "openllmetry__test_anthropic_tools_streaming_legacy.yaml"
 BASE_URL = "https://api.anthropic.com"
 HI = [{"role": "user", "content": "Hi"}]
-
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="real cassettes not available")
 
 
 def _client(fk: FaultkitSession, **kwargs: object) -> anthropic.Anthropic:
@@ -82,7 +80,8 @@ def test_overloaded_529_is_retried_then_raised(faultkit: FaultkitSession) -> Non
 async def test_slow_first_token_beyond_read_timeout_raises_read_timeout_from_the_iterator(
     faultkit: FaultkitSession,
 ) -> None:
-    """Unlike openai 3.x, the anthropic SDK lets the raw ``httpx2.ReadTimeout`` out of a stream."""
+    """The SDK turns the transport's ``httpx2.ReadTimeout`` mid-stream into its own
+    ``APITimeoutError`` (chained from it), which is what an app's ``except`` sees."""
     faultkit.inject({"type": "slow_first_token", "delay_ms": 5000})
     client = anthropic.AsyncAnthropic(
         api_key="test",
@@ -95,9 +94,10 @@ async def test_slow_first_token_beyond_read_timeout_raises_read_timeout_from_the
     stream = await client.messages.create(
         model="claude-3-5-sonnet-20240620", max_tokens=1024, messages=HI, stream=True
     )
-    with pytest.raises(httpx2.ReadTimeout):
+    with pytest.raises(anthropic.APITimeoutError) as info:
         async for _event in stream:
             pass
+    assert isinstance(info.value.__cause__, httpx2.ReadTimeout)
     assert time.monotonic() - start < 1.5
     assert faultkit.ledger[0].ending == "timeout"
 

@@ -1,6 +1,6 @@
 """The official openai SDK against real recordings through the in-process door, with faults.
 
-No network: every answer comes from ../shared/cassettes-real through the ``faultkit``
+No network: every answer comes from tests/cassettes-real through the ``faultkit``
 fixture's clients (httpx and httpx2, sync and async).
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from faultkit.session import FaultkitSession
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes-real"
+REAL = Path(__file__).resolve().parents[1] / "cassettes-real"
 SIMPLE = REAL / "pydantic-ai__test_request_simple_usage.yaml"
 TOOLS_STREAM = REAL / (
     "opentelemetry-python-contrib__test_chat_completion_multiple_tools_streaming_with_content.yaml"
@@ -29,8 +29,6 @@ RECORDED_ANSWER = (
     "help you. How can I assist you today?"
 )
 HELLO = [{"role": "user", "content": "Hello! How are you doing?"}]
-
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="real cassettes not available")
 
 
 def _client(fk: FaultkitSession, **kwargs: object) -> openai.OpenAI:
