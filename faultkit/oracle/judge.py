@@ -6,15 +6,19 @@ leaked an invalid answer reports both; the verdict is headed by the worst (see
 
 Bounds come from the contract and the scenario together, the stricter winning: the smaller
 ``deadline_ms`` and ``max_attempts``; fallback routes and models are the union of both.
+
+``rules`` says which fault rules were in force (a scenario's, plus any added inline): given,
+a run in which none of them applied a fault is ``not_exercised``, never ``pass``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from faultkit.ledger import Ledger, LedgerEntry
 from faultkit.oracle.checks import (
+    exercised,
     fallback,
     invalid_output,
     outcome,
@@ -27,7 +31,7 @@ from faultkit.oracle.context import Context
 from faultkit.oracle.contract import Contract
 from faultkit.oracle.result import Result
 from faultkit.oracle.verdict import Finding, Verdict, verdict_of
-from faultkit.scenario import Expectation, Scenario
+from faultkit.scenario import Expectation, Rule, Scenario
 
 Check = Callable[[Context], list[Finding]]
 
@@ -39,6 +43,7 @@ CHECKS: tuple[Check, ...] = (
     unknown_as_known.check,
     silent_tool_failure.check,
     untraceable.check,
+    exercised.check,
 )
 
 # Clock granularity allowed when comparing a measured gap with a required wait.
@@ -53,12 +58,15 @@ def judge(
     *,
     case: str | None = None,
     tolerance_ms: float = TOLERANCE_MS,
+    rules: Mapping[str, Rule] | None = None,
 ) -> Verdict:
     """Judge one run. ``ledger_entries`` are the entries this run produced (a :class:`Ledger`
     or its entries; when one engine serves several runs, pass only the run's slice, e.g.
     ``ledger.entries[before:]``, or reset the ledger between runs); ``expectation`` may be a
-    whole scenario, whose name then labels the verdict. The returned verdict has an empty
-    ``repro``; the caller fills it in."""
+    whole scenario, whose name then labels the verdict. ``rules`` maps the ledger label of each
+    rule in force to the rule (:func:`~faultkit.oracle.checks.exercised.engine_rules` of the
+    engine, or ``scenario_rules``); None leaves whether a fault fired unjudged. The returned verdict
+    has an empty ``repro``; the caller fills it in."""
     entries = ledger_entries.entries if isinstance(ledger_entries, Ledger) else list(ledger_entries)
     entries = sorted(entries, key=lambda e: e.id)
     contract = contract or Contract()
@@ -82,6 +90,7 @@ def judge(
             contract.fallback_models, expectation and expectation.fallback_models
         ),
         tolerance_ms=tolerance_ms,
+        rules=dict(rules) if rules is not None else None,
     )
     findings = [finding for check in CHECKS for finding in check(ctx)]
     if not findings:

@@ -4,11 +4,19 @@ with ``NO_COLOR`` set). Plain ASCII, so it prints on any console encoding."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import TextIO
 
 from faultkit.runner.model import Cell, RunReport
 
-GREEN, RED, DIM, BOLD, RESET = "\033[32m", "\033[31m", "\033[2m", "\033[1m", "\033[0m"
+GREEN, RED, YELLOW, DIM, BOLD, RESET = (
+    "\033[32m",
+    "\033[31m",
+    "\033[33m",
+    "\033[2m",
+    "\033[1m",
+    "\033[0m",
+)
 
 
 def use_color(stream: TextIO) -> bool:
@@ -17,12 +25,16 @@ def use_color(stream: TextIO) -> bool:
 
 def cell_text(cell: Cell) -> str:
     """``fallback``; ``crash (expected)`` for an expected uncontrolled verdict; ``crash !``
-    plus what was expected when the cell failed."""
+    plus what was expected when the cell failed; ``not_exercised`` when no fault fired
+    (``not_exercised !`` with ``--require-exercised``); ``harness_error !``."""
     kind = cell.verdict.kind
+    judged_by_kind = cell.expected not in (None, "controlled")
+    if not judged_by_kind and cell.category in ("not_exercised", "harness_error"):
+        return kind if cell.passed else f"{kind} !"
     if cell.passed:
         return kind if cell.controlled else f"{kind} (expected)"
-    wanted = cell.expected if cell.expected not in (None, "controlled") else "controlled"
-    if cell.controlled and cell.expected in (None, "controlled"):
+    wanted = cell.expected if judged_by_kind else "controlled"
+    if cell.controlled and not judged_by_kind:
         wanted = "one of " + "/".join(cell.verdict.allowed)
     return f"{kind} ! want {wanted}"
 
@@ -32,6 +44,8 @@ def _paint(text: str, cell: Cell, color: bool) -> str:
         return text
     if not cell.passed:
         return f"{BOLD}{RED}{text}{RESET}"
+    if cell.category == "not_exercised":
+        return f"{YELLOW}{text}{RESET}"
     return f"{GREEN if cell.controlled else RED}{text}{RESET}"
 
 
@@ -61,18 +75,75 @@ def matrix(report: RunReport, color: bool = False) -> str:
     return "\n".join(lines)
 
 
+def details(report: RunReport) -> list[str]:
+    """What follows the matrix: the repro command of every verdict that is uncontrolled or
+    failed the run, each failing verdict explained, the cells where no fault fired, and the
+    harness problems apart from the target's verdicts."""
+    lines: list[str] = []
+    harness = report.harness_problems()
+    judged = [c for c in report.cells if c.category in ("controlled", "uncontrolled")]
+    unfired = [c for c in report.cells if c.category == "not_exercised"]
+    failing = [c for c in judged if not c.controlled or not c.passed]
+    failing += [c for c in unfired if not c.passed]
+    if failing:
+        lines.append("reproduce a failing verdict:")
+        lines.extend(f"  {c.verdict.kind:<22} {c.repro}" for c in failing)
+        lines.append("")
+    for cell in failing:
+        if not cell.passed:
+            lines.extend([cell.verdict.explain(), ""])
+    if unfired:
+        lines.append(
+            "not exercised (no fault fired, so these cells say nothing about the target"
+            + ("" if any(not c.passed for c in unfired) else "; --require-exercised fails them")
+            + "):"
+        )
+        lines.extend(f"  {_where(c)}: {c.reason}" for c in unfired)
+        lines.append("")
+    if harness:
+        lines.append(
+            "harness problems (faultkit could not run these cells as written; they fail the "
+            "run and say nothing about the target):"
+        )
+        for cell in harness:
+            lines.append(f"  {_where(cell)}: {cell.reason}")
+            for entry in cell.unmatched:
+                lines.append(f"    #{entry.id} {entry.method} {entry.url}: no recording")
+                lines.extend(f"      closest: {c}" for c in _closest(cell, entry.id))
+        lines.append("")
+    return lines
+
+
+def _where(cell: Cell) -> str:
+    return f"{cell.target} x {cell.scenario} [{cell.case}]"
+
+
+def _closest(cell: Cell, entry_id: int) -> list[str]:
+    for finding in cell.verdict.findings_of("harness_error"):
+        for request in finding.values.get("unmatched", []):
+            if request.get("entry") == entry_id:
+                return list(request.get("closest", []))
+    return []
+
+
 def summary(report: RunReport) -> list[str]:
-    """One line per target (how many cells controlled), then the verdict on the run."""
+    """One line per target (how many cells controlled, uncontrolled, not exercised, harness
+    errors), then the verdict on the run."""
     lines = []
     for target in dict.fromkeys(c.target for c in report.cells):
         cells = [c for c in report.cells if c.target == target]
-        controlled = sum(1 for c in cells if c.controlled)
+        counts = Counter(c.category for c in cells)
         passed = sum(1 for c in cells if c.passed)
         extra = ""
-        if report.mode == "embedded" and passed != controlled:
+        if report.mode == "embedded" and passed != counts["controlled"]:
             extra = f", {passed}/{len(cells)} as expected"
-        lines.append(f"{target}: {controlled}/{len(cells)} controlled{extra}")
+        for category, label in CATEGORY_LABELS:
+            if counts[category]:
+                extra += f", {counts[category]} {label}"
+        lines.append(f"{target}: {counts['controlled']}/{len(cells)} controlled{extra}")
     failed = [c for c in report.cells if not c.passed]
+    problems = Counter(c.category for c in failed)
+    judged_failures = problems["controlled"] + problems["uncontrolled"]
     if report.mode == "embedded":
         verdict = (
             "the matrix is the expected one"
@@ -80,10 +151,23 @@ def summary(report: RunReport) -> list[str]:
             else f"{len(failed)} cell(s) differ from the expected matrix"
         )
     else:
-        verdict = (
-            "every verdict is controlled and allowed"
-            if not failed
-            else f"{len(failed)} verdict(s) uncontrolled or not allowed"
-        )
+        parts = []
+        if judged_failures:
+            parts.append(f"{judged_failures} verdict(s) uncontrolled or not allowed")
+        if problems["harness_error"]:
+            parts.append(f"{problems['harness_error']} harness error(s)")
+        if problems["not_exercised"]:
+            parts.append(f"{problems['not_exercised']} cell(s) not exercised")
+        verdict = "; ".join(parts) or "every verdict is controlled and allowed"
+        unfired = sum(1 for c in report.cells if c.category == "not_exercised" and c.passed)
+        if unfired:
+            verdict += f" ({unfired} cell(s) not exercised)"
     lines.append(f"{verdict} (exit {report.exit_code})")
     return lines
+
+
+CATEGORY_LABELS = (
+    ("uncontrolled", "uncontrolled"),
+    ("not_exercised", "not exercised"),
+    ("harness_error", "harness error(s)"),
+)

@@ -9,6 +9,11 @@ Two modes:
 * **a target** (``faultkit run TARGET``, or the ``target:`` of ``--cases``): exit 1 when any
   verdict is uncontrolled, or controlled but not an outcome its scenario allows.
 
+Either way a cell whose scenario applied no fault is ``not_exercised``, never ``pass``: shown,
+counted apart, and failing the run only with ``--require-exercised``. A cell faultkit could not
+run as written (a request with no recording) is a ``harness_error``, listed apart from the
+target's verdicts with what to record, and fails the run.
+
 Exit 2 for a user mistake (bad target, missing file, unknown scenario or case), printed on one
 line. Progress goes to stderr; the matrix, the repro lines and the report paths to stdout.
 """
@@ -85,6 +90,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help=f"cells run in parallel threads (default {DEFAULT_JOBS}; 1 for a target that "
         "cannot be called concurrently)",
     )
+    parser.add_argument(
+        "--require-exercised",
+        action="store_true",
+        help="fail the run when a scenario applied no fault to a cell (not_exercised); by "
+        "default such cells are reported but do not fail the run",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=main)
     return parser
@@ -145,6 +156,8 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
     if args.scenarios:
         common += [a for p in args.scenarios for a in ("--scenarios", p)]
     common += replay_args(args)
+    if args.require_exercised:
+        common.append("--require-exercised")
 
     plan = RunPlan(
         mode="embedded" if embedded else "target",
@@ -160,6 +173,8 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
         timing_scale=args.timing_scale,
         expected=bundled.expected_verdict if embedded else (lambda t, s: None),
         command=_command_line(args, common),
+        judge_unfired=True,
+        require_exercised=args.require_exercised,
     )
     return plan, common
 
@@ -245,21 +260,7 @@ def _print(report: RunReport, out: TextIO) -> None:
     print(file=out)
     print(terminal.matrix(report, color=terminal.use_color(out)), file=out)
     print(file=out)
-    failing = [c for c in report.cells if not c.controlled or not c.passed]
-    if failing:
-        print("reproduce a failing verdict:", file=out)
-        for cell in failing:
-            print(f"  {cell.verdict.kind:<22} {cell.repro}", file=out)
-        print(file=out)
-    for cell in report.cells:
-        if not cell.passed:
-            print(cell.verdict.explain(), file=out)
-            print(file=out)
-        if cell.unmatched:
-            print(
-                f"note: {cell.target} x {cell.scenario}: {len(cell.unmatched)} request(s) had no "
-                "recording; add them to the cassettes",
-                file=out,
-            )
+    for line in terminal.details(report):
+        print(line, file=out)
     for line in terminal.summary(report):
         print(line, file=out)

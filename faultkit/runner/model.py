@@ -14,6 +14,9 @@ from faultkit.oracle.result import Result
 from faultkit.oracle.verdict import Verdict, is_controlled
 
 Mode = Literal["embedded", "target"]
+# What a cell says about the target: it was controlled or not; or it says nothing, because no
+# fault fired (not_exercised) or the harness could not run it (harness_error).
+Category = Literal["controlled", "uncontrolled", "not_exercised", "harness_error"]
 
 
 class Cell(BaseModel):
@@ -21,7 +24,8 @@ class Cell(BaseModel):
 
     ``expected`` is the verdict the embedded default expects (None for a user target, where
     the expectation is "controlled and allowed by the scenario"). ``started_ms`` puts the
-    call on the ledger's clock, for latency plots.
+    call on the ledger's clock, for latency plots. ``require_exercised``: a ``not_exercised``
+    cell fails the run (``--require-exercised``); by default it is reported, not failed.
     """
 
     target: str
@@ -35,17 +39,32 @@ class Cell(BaseModel):
     deadline_ms: float | None = None
     expected: str | None = None
     repro: str = ""
+    require_exercised: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
         """True when this cell is what the run wants: the expected verdict in the embedded
-        default; a controlled outcome the scenario allows for a user target."""
-        if self.expected is None:
-            return self.verdict.ok
-        if self.expected == "controlled":
-            return self.verdict.ok
-        return self.verdict.kind == self.expected
+        default; a controlled outcome the scenario allows for a user target. A cell whose
+        faults never fired passes unless exercise is required; a harness error never does."""
+        if self.expected is not None and self.expected != "controlled":
+            return self.verdict.kind == self.expected
+        if self.verdict.kind == "not_exercised":
+            return not self.require_exercised
+        return self.verdict.ok
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def category(self) -> Category:
+        kind = self.verdict.kind
+        if kind in ("not_exercised", "harness_error"):
+            return kind
+        return "controlled" if is_controlled(kind) else "uncontrolled"
+
+    @property
+    def reason(self) -> str:
+        """Why the cell is what it is, in one sentence (the verdict's headline)."""
+        return self.verdict.headline.summary
 
     @property
     def controlled(self) -> bool:
@@ -65,9 +84,12 @@ class TargetInfo(BaseModel):
 
 
 class RuleInfo(BaseModel):
+    """A scenario's rule as reports show it; ``match`` holds every match field it sets."""
+
     name: str
     fault: str
     route: str | None = None
+    match: dict[str, Any] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -104,14 +126,23 @@ class RunReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def summary(self) -> dict[str, int]:
-        controlled = sum(1 for c in self.cells if c.controlled)
+        """Cells by category (controlled, uncontrolled, not exercised, harness errors), and
+        how many passed and failed."""
+        categories = [c.category for c in self.cells]
         return {
             "cells": len(self.cells),
-            "controlled": controlled,
-            "uncontrolled": len(self.cells) - controlled,
+            "controlled": categories.count("controlled"),
+            "uncontrolled": categories.count("uncontrolled"),
+            "not_exercised": categories.count("not_exercised"),
+            "harness_errors": categories.count("harness_error"),
             "passed": sum(1 for c in self.cells if c.passed),
             "failed": sum(1 for c in self.cells if not c.passed),
         }
+
+    def harness_problems(self) -> list[Cell]:
+        """Cells faultkit itself could not run as written (reported apart from the target's
+        verdicts: they fail the run, but say nothing about the target)."""
+        return [c for c in self.cells if c.category == "harness_error"]
 
     def cell(self, target: str, scenario: str, case: str | None = None) -> Cell:
         for c in self.cells:

@@ -22,6 +22,7 @@ from pathlib import Path
 from faultkit.cassettes import Cassette, CassetteStore, load_cassette
 from faultkit.cassettes.store import cassette_files
 from faultkit.engine import Engine
+from faultkit.oracle.checks.exercised import scenario_rules
 from faultkit.oracle.contract import Contract
 from faultkit.oracle.judge import judge
 from faultkit.runner.cases import Case
@@ -40,7 +41,12 @@ PLACEHOLDER_KEYS = {"OPENAI_API_KEY": "sk-faultkit-replay", "ANTHROPIC_API_KEY":
 @dataclass
 class RunPlan:
     """What to run. ``expected`` maps target name -> scenario -> expected verdict (embedded
-    default only). ``repro(target, scenario, case, seed)`` is the command line of one cell."""
+    default only). ``repro(target, scenario, case, seed)`` is the command line of one cell.
+
+    ``judge_unfired``: a cell whose scenario's rules applied no fault is ``not_exercised``
+    (``faultkit run`` sets it; a search over generated schedules may leave it off, where a
+    schedule that fires nothing is simply no finding). ``require_exercised``: such a cell
+    fails the run (``--require-exercised``)."""
 
     mode: Mode
     targets: list[Target]
@@ -56,6 +62,8 @@ class RunPlan:
     expected: Callable[[str, str], str | None] = lambda target, scenario: None
     repro: Repro = lambda target, scenario, case, seed: ""
     command: str = ""
+    judge_unfired: bool = False
+    require_exercised: bool = False
 
 
 def limit_s(contract: Contract, scenario: Scenario) -> tuple[float | None, float]:
@@ -87,6 +95,7 @@ def _scenario_info(path: Path | None, scenario: Scenario) -> ScenarioInfo:
                 name=scenario.rule_label(i),
                 fault=rule.fault.type,
                 route=rule.match.route,
+                match=rule.match.model_dump(mode="json", exclude_defaults=True),
                 params=rule.fault.params(),
             )
             for i, rule in enumerate(scenario.rules)
@@ -213,7 +222,14 @@ def run_cell(
     deadline, wait_s = limit_s(plan.contract, scenario)
     spec = CellSpec(scenario=scenario, seed=seed, case=case, limit_s=wait_s, engine_factory=engines)
     execution: Execution = target.execute(spec)
-    verdict = judge(execution.entries, execution.result, plan.contract, scenario, case=case.name)
+    verdict = judge(
+        execution.entries,
+        execution.result,
+        plan.contract,
+        scenario,
+        case=case.name,
+        rules=scenario_rules(scenario) if plan.judge_unfired else None,
+    )
     repro = plan.repro(target.name, scenario.name, case.name, seed)
     verdict = verdict.model_copy(update={"repro": repro})
     return Cell(
@@ -228,4 +244,5 @@ def run_cell(
         deadline_ms=deadline,
         expected=plan.expected(target.name, scenario.name),
         repro=repro,
+        require_exercised=plan.require_exercised,
     )

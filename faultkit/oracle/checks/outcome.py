@@ -1,5 +1,11 @@
 """How the run ended: an answer, a declared error (``controlled_error``), an undeclared one
-(``crash``), and whether it ended in time (``hang`` when not).
+(``crash``), and whether it ended in time (``hang`` when not) — unless the harness failed.
+
+A request with no recording, or one of faultkit's own errors raised through the SUT (an
+``UnmatchedRequest``, a ``CassetteError``), is a ``harness_error``: the cell did not run as
+written, so what the SUT did next (crash, or a declared error after a "connection error") says
+nothing about it, and is not reported as its verdict. The finding names the requests and the
+closest recordings, so the user knows what to record.
 
 For an HTTP target (``result.status`` set): a status of 400 or more is an error response. With
 an ``error_model`` declared, it is controlled when its body has that shape and a crash when not;
@@ -15,11 +21,15 @@ from faultkit.oracle.facts import failed, failure_reason
 from faultkit.oracle.result import Result
 from faultkit.oracle.verdict import Finding
 
+FAULTKIT_ERROR = "faultkit.errors.FaultkitError"
+
 
 def classify(result: Result, contract: Contract) -> tuple[Outcome, str]:
     """(outcome, why) for ``result`` under ``contract``."""
     if result.error is not None:
         err = result.error
+        if FAULTKIT_ERROR in err.bases:
+            return "harness_error", f"raised faultkit's own {err.type}: {err.message}"
         if contract.declares_error(err.bases):
             return "declared_error", f"raised {err.type}: {err.message}"
         note = ""
@@ -44,6 +54,8 @@ def classify(result: Result, contract: Contract) -> tuple[Outcome, str]:
 
 
 def check(ctx: Context) -> list[Finding]:
+    if ctx.harness_failed:
+        return [harness_error(ctx)]
     result = ctx.result
     findings: list[Finding] = []
     failed_ids = [e.id for e in ctx.entries if failed(e)]
@@ -101,6 +113,56 @@ def check(ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+def harness_error(ctx: Context) -> Finding:
+    """The harness problem: each request with no recording (with the closest recordings the
+    store knows), or faultkit's own error as the SUT raised it."""
+    unmatched = [
+        {
+            "entry": e.id,
+            "route": e.route,
+            "method": e.method,
+            "url": e.url,
+            "closest": closest_recordings(e.error or ""),
+        }
+        for e in ctx.unmatched_entries
+    ]
+    if unmatched:
+        requests = ", ".join(f"#{u['entry']} {u['method']} {u['url']}" for u in unmatched)
+        summary = (
+            f"{len(unmatched)} request(s) had no recording ({requests}); record them "
+            "(faultkit record, or --faultkit-record-mode=new_episodes) or widen the matching "
+            "(match_on, ignore_body_fields)"
+        )
+        closest = next((u["closest"] for u in unmatched if u["closest"]), [])
+        if closest:
+            summary += f"; closest recording: {closest[0]}"
+    else:
+        summary = f"{ctx.outcome_reason}; the harness, not the SUT, is misconfigured"
+    error = ctx.result.error
+    return Finding(
+        kind="harness_error",
+        summary=summary,
+        entry_ids=[e.id for e in ctx.unmatched_entries],
+        values={
+            "unmatched": unmatched,
+            "error_type": error.type if error else None,
+            "message": error.message if error else None,
+            "sut_outcome": ctx.outcome_reason,
+        },
+        timings_ms=_timings(ctx.result.duration_ms, ctx.deadline_ms),
+    )
+
+
+def closest_recordings(message: str) -> list[str]:
+    """The "closest recordings:" lines of an :class:`~faultkit.errors.UnmatchedRequest`
+    message, as the ledger keeps it."""
+    lines = message.splitlines()
+    if "closest recordings:" not in lines:
+        return []
+    start = lines.index("closest recordings:") + 1
+    return [line.strip() for line in lines[start:] if line.startswith("  ")]
 
 
 def _timings(duration_ms: float, deadline_ms: float | None) -> dict[str, float]:
