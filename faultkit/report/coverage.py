@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from faultkit.faults import FAULTS
-from faultkit.runner.model import RunReport
+from faultkit.runner.model import RuleInfo, RunReport
 
 Column = tuple[str, str]  # (route, format)
 
@@ -40,6 +40,13 @@ class Coverage:
         return sorted({f for (f, _, _), n in self.applied.items() if n})
 
 
+def _match_text(rule: RuleInfo) -> str:
+    """The route a rule matches, or its other match fields (``provider=openai``), or ``*``."""
+    if rule.route is not None:
+        return rule.route
+    return ", ".join(f"{k}={v}" for k, v in rule.match.items()) or "*"
+
+
 def coverage(report: RunReport) -> Coverage:
     applied: Counter[tuple[str, str, str]] = Counter()
     skipped: Counter[tuple[str, str, str]] = Counter()
@@ -59,7 +66,7 @@ def coverage(report: RunReport) -> Coverage:
     for info in report.scenarios:
         for rule in info.rules:
             if (info.name, rule.name) not in fired:
-                never.append((info.name, rule.name, rule.fault, rule.route or "*"))
+                never.append((info.name, rule.name, rule.fault, _match_text(rule)))
     declared = {r.fault for s in report.scenarios for r in s.rules}
     faults = sorted(set(FAULTS) | declared)
     return Coverage(

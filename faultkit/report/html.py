@@ -28,6 +28,8 @@ table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d7dce1;paddi
 text-align:left;vertical-align:top}th{background:#eef1f4}
 td.ok{background:#e8f5e9;color:#1b5e20}td.bad{background:#ffebee;color:#b71c1c}
 td.exp{background:#fff3e0;color:#8d3d00}td.fail{background:#b71c1c;color:#fff;font-weight:600}
+td.unfired{background:#eceff1;color:#455a64;font-style:italic}
+.reason{font-size:12px;font-style:normal;color:#546e7a}
 td.cov-exercised{background:#c8e6c9;text-align:center}td.cov-skipped{background:#fff9c4;
 text-align:center}td.cov-no{color:#9e9e9e;text-align:center}
 .summary{font-size:15px}.muted{color:#607080}.lane,.tick{font:11px system-ui,sans-serif;
@@ -43,6 +45,8 @@ def _anchor(name: str) -> str:
 def _cell_class(cell: Cell) -> str:
     if not cell.passed:
         return "fail"
+    if cell.category == "not_exercised":
+        return "unfired"
     return "ok" if cell.controlled else "exp"
 
 
@@ -59,7 +63,9 @@ def _header(report: RunReport) -> str:
         "<header><h1>faultkit run</h1>"
         f'<p class="summary">{s["cells"]} cells ({len(report.scenarios)} scenarios &times; '
         f"{len(report.targets)} target(s) &times; {len(report.cases)} case(s)): "
-        f"{s['controlled']} controlled, {s['uncontrolled']} uncontrolled. "
+        f"{s['controlled']} controlled, {s['uncontrolled']} uncontrolled, "
+        f"{s['not_exercised']} not exercised (no fault fired), "
+        f"{s['harness_errors']} harness error(s). "
         f"Run <strong>{outcome}</strong> (exit {report.exit_code}; {escape(mode)}).</p>"
         f'<p class="muted">targets: {targets} &middot; faultkit {escape(report.faultkit_version)}'
         f" &middot; {escape(report.started_at)} &middot; {report.duration_s:.1f} s"
@@ -85,21 +91,55 @@ def _matrix(report: RunReport) -> str:
                 if cell is None:
                     tds.append("<td></td>")
                     continue
-                tip = escape(cell.verdict.headline.summary)
+                tip = escape(cell.reason)
+                why = ""
+                if cell.category in ("not_exercised", "harness_error"):
+                    why = f'<br><span class="reason">{tip}</span>'
                 tds.append(
-                    f'<td class="{_cell_class(cell)}" title="{tip}">{escape(cell_text(cell))}</td>'
+                    f'<td class="{_cell_class(cell)}" title="{tip}">'
+                    f"{escape(cell_text(cell))}{why}</td>"
                 )
             link = f'<a href="#{_anchor(info.name)}">{escape(label)}</a>'
             rows.append(f"<tr><th>{link}</th>{''.join(tds)}</tr>")
     head = "".join(f"<th>{escape(t)}</th>" for t in targets)
     legend = (
         '<p class="muted">green: controlled; orange: uncontrolled, as expected for this target; '
+        "grey: not exercised, no fault fired, so the cell says nothing about the target; "
         "dark red: not what the run wants (the exit code is non-zero).</p>"
     )
     return (
         '<section id="matrix"><h2>Verdict matrix</h2>'
         f'<table class="matrix"><thead><tr><th>scenario</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>{legend}</section>"
+    )
+
+
+def _harness(report: RunReport) -> str:
+    """Cells faultkit could not run as written, apart from the target's verdicts, with the
+    requests to record."""
+    cells = report.harness_problems()
+    if not cells:
+        return ""
+    items = []
+    for cell in cells:
+        requests = "".join(
+            f"<li><code>#{e.id} {escape(e.method)} {escape(e.url)}</code>: no recording</li>"
+            for e in cell.unmatched
+        )
+        items.append(
+            f"<li><strong>{escape(cell.target)}</strong> &times; "
+            f"<a href='#{_anchor(cell.scenario)}'>{escape(cell.scenario)}</a> "
+            f"[{escape(cell.case)}]: {escape(cell.reason)}"
+            + (f"<ul>{requests}</ul>" if requests else "")
+            + "</li>"
+        )
+    return (
+        '<section id="harness"><h2>Harness problems</h2>'
+        "<p>faultkit could not run these cells as written (a request with no recording, a "
+        "broken cassette). They fail the run and say nothing about the target: record the "
+        "requests, or widen the matching (<code>match_on</code>, "
+        "<code>ignore_body_fields</code>).</p>"
+        f"<ul>{''.join(items)}</ul></section>"
     )
 
 
@@ -212,6 +252,7 @@ def render(report: RunReport) -> str:
         f"<title>faultkit report</title><style>{CSS}</style></head><body>"
         + _header(report)
         + _matrix(report)
+        + _harness(report)
         + _coverage(report)
         + _scenarios(report)
         + "</body></html>\n"

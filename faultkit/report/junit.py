@@ -2,8 +2,11 @@
 
 A testcase fails exactly when its cell does not pass (the rule that sets the exit code: a user
 target's verdict is uncontrolled or not allowed by the scenario; in the embedded default, the
-verdict differs from the expected one). Either way the verdict, its findings and the repro
-command are in the testcase's ``system-out`` and properties, so a CI page shows the evidence.
+verdict differs from the expected one). A cell whose faults never fired is ``<skipped>`` with
+the reason (a failure with ``--require-exercised``); a cell faultkit could not run as written is
+an ``<error>`` (a harness problem, not a verdict on the target). Either way the verdict, its
+findings and the repro command are in the testcase's ``system-out`` and properties, so a CI
+page shows the evidence.
 """
 
 from __future__ import annotations
@@ -38,7 +41,15 @@ def _testcase(suite: ET.Element, cell: Cell, classname: str) -> None:
             "repro": cell.repro,
         },
     )
-    if not cell.passed:
+    outcome = _outcome(cell)
+    if outcome == "skipped":
+        ET.SubElement(case, "skipped", message=f"not_exercised: {cell.reason}")
+    elif outcome == "error":
+        error = ET.SubElement(
+            case, "error", type=cell.verdict.kind, message=f"harness_error: {cell.reason}"
+        )
+        error.text = cell.verdict.explain()
+    elif outcome == "failure":
         wanted = cell.expected or "a controlled outcome the scenario allows"
         failure = ET.SubElement(
             case,
@@ -51,12 +62,31 @@ def _testcase(suite: ET.Element, cell: Cell, classname: str) -> None:
     out.text = cell.verdict.explain()
 
 
+def _outcome(cell: Cell) -> str:
+    """``passed``, ``failure``, ``skipped`` (no fault fired, and that is allowed) or ``error``
+    (a harness problem)."""
+    if cell.category == "harness_error" and cell.expected in (None, "controlled"):
+        return "error"
+    if cell.passed:
+        return "skipped" if cell.category == "not_exercised" else "passed"
+    return "failure"
+
+
+def _counts(cells: list[Cell]) -> dict[str, str]:
+    outcomes = [_outcome(c) for c in cells]
+    return {
+        "tests": str(len(cells)),
+        "failures": str(outcomes.count("failure")),
+        "errors": str(outcomes.count("error")),
+        "skipped": str(outcomes.count("skipped")),
+    }
+
+
 def to_xml(report: RunReport) -> ET.Element:
     root = ET.Element(
         "testsuites",
         name="faultkit",
-        tests=str(len(report.cells)),
-        failures=str(sum(1 for c in report.cells if not c.passed)),
+        **_counts(report.cells),
         time=f"{report.duration_s:.3f}",
     )
     for target in dict.fromkeys(c.target for c in report.cells):
@@ -66,10 +96,7 @@ def to_xml(report: RunReport) -> ET.Element:
             root,
             "testsuite",
             name=classname,
-            tests=str(len(cells)),
-            failures=str(sum(1 for c in cells if not c.passed)),
-            errors="0",
-            skipped="0",
+            **_counts(cells),
             time=f"{sum(c.result.duration_ms for c in cells) / 1000:.3f}",
             timestamp=report.started_at,
         )

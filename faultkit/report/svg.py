@@ -1,8 +1,9 @@
 """Per-scenario latency plots as inline SVG: one lane per (target, case) on the ledger's clock.
 
 Each lane shows the call as a whole (a bar from its start to its answer, green when the verdict
-is controlled, red when not) and every exchange it made above it (from arrival to the end of
-the response: grey when clean, amber when a fault was applied, red when it failed). The
+is controlled, red when not, grey-blue when no fault fired, brown for a harness problem) and
+every exchange it made above it (from arrival to the end of the response: grey when clean,
+amber when a fault was applied, red when it failed). The
 scenario's deadline is a dashed line. Hovering an element shows its details (SVG ``<title>``).
 No script, no external resources: the page stays self-contained.
 """
@@ -23,6 +24,8 @@ AXIS_H = 26
 COLORS = {
     "controlled": "#2e7d32",
     "uncontrolled": "#c62828",
+    "not_exercised": "#90a4ae",
+    "harness_error": "#6d4c41",
     "clean": "#90a4ae",
     "faulted": "#f9a825",
     "failed": "#e53935",
@@ -67,7 +70,7 @@ def latency_plot(cells: list[Cell], deadline_ms: float | None = None) -> str:
         parts.append(f'<text x="4" y="{y + 22}" class="lane">{escape(label)}</text>')
         start = cell.started_ms
         end = start + cell.result.duration_ms
-        color = COLORS["controlled" if cell.controlled else "uncontrolled"]
+        color = COLORS[cell.category]
         status = "timed out" if cell.result.timed_out else _fmt_ms(round(cell.result.duration_ms))
         parts.append(
             f'<rect x="{x(start):.1f}" y="{y + 26}" width="{max(1.5, x(end) - x(start)):.1f}" '

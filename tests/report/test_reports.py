@@ -31,6 +31,8 @@ def test_the_sample_run_has_what_the_reports_must_show(report: RunReport) -> Non
         "cells": 4,
         "controlled": 2,
         "uncontrolled": 2,
+        "not_exercised": 0,
+        "harness_errors": 0,
         "passed": 2,
         "failed": 2,
     }
