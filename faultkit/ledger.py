@@ -9,7 +9,9 @@ door serves sync clients from many threads and the proxy serves many connections
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from faultkit.faults.base import Alteration
+from faultkit.formats.detect import PROVIDER_OF, WireFormat
 
 Ending = Literal["completed", "reset", "timeout", "client_closed", "unmatched", "error", "pending"]
 
@@ -78,24 +81,216 @@ class LedgerEntry:
 
 
 _ENTRY = TypeAdapter(LedgerEntry)
-_FAILED_ENDINGS = frozenset({"reset", "timeout", "error", "unmatched"})
+
+# -- what an exchange delivered: the one definition the ledger and the oracle share ------------
+
+PROVIDER_FORMATS = frozenset(f.value for f in PROVIDER_OF)
+# Faults after which the exchange delivered no usable answer at all (the transport or the
+# framing broke). A client may legitimately retry these.
+FAILURE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body", "broken_sse"})
+# Faults that only change timing; the exchange's ending says whether the client gave up.
+TIMING_FAULTS = frozenset({"latency", "slow_first_token", "stall"})
+FAILED_ENDINGS = frozenset({"reset", "timeout", "client_closed", "error", "unmatched"})
 
 
-def _failed(entry: LedgerEntry) -> bool:
-    """Did this exchange fail in a way a client would retry? Pending ones have not."""
-    if entry.ending == "pending":
+def mcp_is_error(entry: LedgerEntry) -> bool:
+    """A fault made an MCP tool result an error (``result.isError: true``)."""
+    # Only what a fault actually did counts: `is_error: true` on a plain JSON tool sets nothing.
+    for fault in entry.faults:
+        for alt in fault.alterations:
+            if alt.path.replace("]", "").endswith("isError") and alt.value is True:
+                return True
+    return entry.format == WireFormat.mcp.value and entry.error == "isError"
+
+
+def failure_reason(entry: LedgerEntry) -> str | None:
+    """Why ``entry`` did not deliver a usable answer, or None when it did."""
+    if entry.status is not None and entry.status >= 400:
+        return f"HTTP {entry.status}"
+    if entry.ending in FAILED_ENDINGS:
+        return f"ended by {entry.ending}" + (f" ({entry.error})" if entry.error else "")
+    for fault in entry.faults:
+        if fault.type in FAILURE_FAULTS:
+            return f"{fault.type} fault"
+    if mcp_is_error(entry):
+        return "MCP tool result isError"
+    return None
+
+
+def degradation(entry: LedgerEntry) -> str | None:
+    """Why ``entry``'s answer could not be trusted: a failure, or a fault that changed its
+    meaning (schema drift, partial tool data, a broken tool call). Asking again after either is
+    a retry; a fallback after either is a controlled reaction."""
+    reason = failure_reason(entry)
+    if reason is not None:
+        return reason
+    for fault in entry.faults:
+        if fault.type not in TIMING_FAULTS:
+            return f"{fault.type} fault"
+    return None
+
+
+def _retry_source(entry: LedgerEntry) -> bool:
+    """Can a request arriving now be a retry of ``entry``? Only once it has ended (while it is
+    being answered an identical request is another user's) and if its answer was unusable."""
+    return entry.ending != "pending" and degradation(entry) is not None
+
+
+# -- what a provider request asked: the conversation a re-ask extends ---------------------------
+
+# (role or item type, its text, everything else about the turn as canonical JSON)
+Turn = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A provider request's conversation: its instructions (system and developer prompts,
+    Anthropic ``system``, Responses ``instructions``) apart from its turns, so a re-ask that
+    tightens the instructions still shows the same turns."""
+
+    system: str
+    turns: tuple[Turn, ...]
+
+
+def conversation_of(fmt: str, body: bytes) -> Conversation | None:
+    """The conversation of a provider request body in ``fmt``, or None when it has none."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    system: list[str] = []
+    if fmt == "anthropic_messages":
+        system.append(_text(data.get("system")))
+        items = data.get("messages")
+    elif fmt == "openai_responses":
+        system.append(_text(data.get("instructions")))
+        items = data.get("input")
+        if isinstance(items, str):
+            items = [{"role": "user", "content": items}]
+    else:
+        items = data.get("messages")
+    if not isinstance(items, list):
+        return None
+    turns: list[Turn] = []
+    for item in items:
+        if not isinstance(item, dict):
+            turns.append(("", _canonical(item), ""))
+        elif item.get("role") in ("system", "developer"):
+            system.append(_text(item.get("content")))
+        else:
+            role = item.get("role") or item.get("type") or ""
+            rest = {k: v for k, v in item.items() if k not in _TURN_KEYS}
+            turns.append((str(role), _text(item.get("content")), _canonical(rest)))
+    return Conversation("\n".join(s for s in system if s), tuple(turns))
+
+
+_TURN_KEYS = frozenset({"role", "type", "content", "cache_control"})
+
+
+def _text(content: Any) -> str:
+    """A turn's content as one string: its text when it is text (a string, or parts that all
+    carry ``text``), else canonical JSON. Cache markers are left out: apps move them to the
+    newest turn, and a moved marker does not change what was asked."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and isinstance(p.get("text"), str) for p in content
+    ):
+        return "".join(p["text"] for p in content)
+    if isinstance(content, list):
+        content = [
+            {k: v for k, v in p.items() if k != "cache_control"} if isinstance(p, dict) else p
+            for p in content
+        ]
+    return _canonical(content)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def reasks(previous: Conversation, new: Conversation) -> bool:
+    """Does ``new`` ask ``previous``'s question again? It does when it extends it (the earlier
+    turns unchanged, with the bad answer and/or a correction appended), or repeats it with the
+    same earlier turns and a tightened instruction: a changed system prompt, or a last turn
+    rewritten around the same request (one contains the other, or most of it is the same)."""
+    old, turns = previous.turns, new.turns
+    if not old:
         return False
-    return entry.ending in _FAILED_ENDINGS or (entry.status is not None and entry.status >= 400)
+    if len(turns) > len(old):
+        return turns[: len(old)] == old
+    if len(turns) != len(old) or turns[:-1] != old[:-1]:
+        return False
+    return turns[-1] == old[-1] or _rewritten(old[-1], turns[-1])
+
+
+# How alike a rewritten last turn must be to its original (difflib's ratio), and how much of
+# each is compared: enough for a prompt, bounded so a huge context stays cheap.
+SIMILAR_RATIO = 0.6
+SIMILAR_CHARS = 4000
+
+
+def _rewritten(old: Turn, new: Turn) -> bool:
+    if old[0] != new[0]:
+        return False
+    a, b = old[1].strip(), new[1].strip()
+    if len(a) >= 8 and len(b) >= 8 and (a in b or b in a):
+        return True
+    matcher = difflib.SequenceMatcher(None, a[:SIMILAR_CHARS], b[:SIMILAR_CHARS])
+    return matcher.ratio() >= SIMILAR_RATIO
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+
+# Logical calls per route whose latest attempt is kept for matching re-asks against; more
+# concurrent conversations than this on one route are matched among the most recent only.
+REASK_WINDOW = 8
+_UNPARSED: Any = object()
+
+
+@dataclass(slots=True)
+class _Tail:
+    """The latest attempt of a logical call on a provider route, with its body (a reference,
+    not a copy) and, once a re-ask was matched against it, its parsed conversation."""
+
+    entry: LedgerEntry
+    body: bytes
+    conversation: Conversation | None = _UNPARSED
+
+    def parsed(self) -> Conversation | None:
+        if self.conversation is _UNPARSED:
+            self.conversation = conversation_of(self.entry.format, self.body)
+        return self.conversation
 
 
 class Ledger:
     """Append-only list of entries, with logical-call and attempt bookkeeping per route.
 
-    A retry re-sends the identical request. It is recognised by the SDKs'
-    ``x-stainless-retry-count`` header when present, else by the same request arriving again on
-    the same route after the previous copy failed (an error status, a reset, a timeout). The
-    same request after a success, or while the previous copy is still being answered, is a new
-    logical call: under load many users send identical requests, and none of them is a retry.
+    A logical call is one request as the app meant it; its attempts are what the app (or its
+    SDK, or its framework) sent to get it answered. What is observable decides, not one SDK's
+    header; a request is the next attempt of an earlier one on the same route when:
+
+    * it is the identical request (method, URL, body) and the earlier copy ended unusable:
+      failed (an error status, a reset, a timeout) or degraded by a fault that changed its
+      meaning (:func:`degradation`), whatever ``x-stainless-retry-count`` says. An app that
+      retries in its own loop with ``max_retries=0`` sends ``0`` every time;
+    * it carries ``x-stainless-retry-count: N`` with N > 0 (the SDK says it is a retry);
+    * it is a re-ask of a provider call (same model) whose answer was unusable: the same
+      conversation extended with the bad answer and/or a correction, or repeated with a
+      tightened instruction (:func:`reasks`), as pydantic-ai and instructor do.
+
+    Only the latest attempt of a logical call can be retried, so an agent loop that moved on
+    after a re-ask succeeded starts new calls. The identical request after a success, or while
+    the earlier copy is still being answered, is a new logical call: under load many users send
+    identical requests, and none of them is a retry. A normal agent step (the previous answer
+    healthy, a tool result appended) is a new logical call too.
+
+    The cost per request stays a hash and a few dict lookups: bodies are parsed only to match
+    a re-ask, when an unusable answer on that route is waiting to be asked again.
 
     ``max_entries`` bounds a long-running ledger (a proxy under load): past it the oldest entry
     is dropped as a new one arrives, and :attr:`dropped` counts them. Ids keep counting, so an
@@ -111,6 +306,10 @@ class Ledger:
         self._dropped = 0
         # (route, request hash) -> the latest entry for that exact request
         self._by_digest: dict[tuple[str, str], LedgerEntry] = {}
+        # (route, logical call) -> its latest attempt
+        self._latest: dict[tuple[str, int], LedgerEntry] = {}
+        # route -> logical call -> its latest attempt, for provider calls that may be re-asked
+        self._tails: dict[str, dict[int, _Tail]] = {}
         self._logical: dict[str, int] = {}
 
     def open(
@@ -127,15 +326,23 @@ class Ledger:
         arrival_ms: float,
     ) -> LedgerEntry:
         digest = hashlib.blake2b(method.encode() + url.encode() + body, digest_size=12).hexdigest()
+        sdk_retry = int(retry_count) if retry_count is not None and retry_count.isdigit() else 0
         with self._lock:
-            previous = self._by_digest.get((route, digest))
-            explicit = retry_count is not None and retry_count.isdigit()
-            if previous is not None and (
-                (explicit and int(retry_count) > 0)  # type: ignore[arg-type]
-                or (not explicit and _failed(previous))
+            origin = self._by_digest.get((route, digest))
+            if (
+                origin is not None
+                and not sdk_retry
+                and not (
+                    self._latest.get((route, origin.logical_call)) is origin
+                    and _retry_source(origin)
+                )
             ):
-                logical = previous.logical_call
-                attempt = int(retry_count) + 1 if explicit else previous.attempt + 1  # type: ignore[arg-type]
+                origin = None
+            if origin is None and fmt in PROVIDER_FORMATS and self._tails.get(route):
+                origin = self._reasked(route, fmt, model, body)
+            if origin is not None:
+                logical = origin.logical_call
+                attempt = max(origin.attempt + 1, sdk_retry + 1)
             else:
                 logical = self._logical.get(route, 0) + 1
                 self._logical[route] = logical
@@ -155,9 +362,39 @@ class Ledger:
             )
             self._entries.append(entry)
             self._by_digest[(route, digest)] = entry
+            self._latest[(route, logical)] = entry
+            if fmt in PROVIDER_FORMATS:
+                tails = self._tails.setdefault(route, {})
+                tails.pop(logical, None)
+                tails[logical] = _Tail(entry, body)
+                if len(tails) > REASK_WINDOW:
+                    del tails[next(iter(tails))]
             if self.max_entries is not None and len(self._entries) > self.max_entries:
                 self._drop_oldest()
             return entry
+
+    def _reasked(self, route: str, fmt: str, model: str | None, body: bytes) -> LedgerEntry | None:
+        """The latest attempt this request re-asks, newest first, or None. Tails that ended
+        usable are forgotten on the way: they can never be re-asked."""
+        tails = self._tails[route]
+        asked: Conversation | None = _UNPARSED
+        for logical, tail in reversed(list(tails.items())):
+            entry = tail.entry
+            if entry.ending == "pending":
+                continue
+            if degradation(entry) is None:
+                del tails[logical]
+                continue
+            if entry.model != model or entry.format != fmt:
+                continue
+            if asked is _UNPARSED:
+                asked = conversation_of(fmt, body)
+                if asked is None:
+                    return None
+            previous = tail.parsed()
+            if previous is not None and reasks(previous, asked):
+                return entry
+        return None
 
     def _drop_oldest(self) -> None:
         old = self._entries.popleft()
@@ -165,6 +402,12 @@ class Ledger:
         key = (old.route, old.body_hash)
         if self._by_digest.get(key) is old:
             del self._by_digest[key]
+        call = (old.route, old.logical_call)
+        if self._latest.get(call) is old:
+            del self._latest[call]
+            tails = self._tails.get(old.route)
+            if tails is not None and old.logical_call in tails:
+                del tails[old.logical_call]
 
     def _index(self, entry_id: int) -> int:
         """Position of ``entry_id`` in the deque; IndexError when dropped or unknown."""
@@ -225,4 +468,6 @@ class Ledger:
             self._entries.clear()
             self._dropped = 0
             self._by_digest.clear()
+            self._latest.clear()
+            self._tails.clear()
             self._logical.clear()

@@ -1,7 +1,9 @@
 """Reading the ledger the way the checks need it: which exchanges failed and how, which were
 tools, which attempts belong together, what the server said about retrying.
 
-Everything here is a pure function of ledger entries. Fault names and parameters are those of
+Everything here is a pure function of ledger entries. What counts as a failed or degraded
+exchange is defined once, in :mod:`faultkit.ledger` (which groups attempts by it), and
+re-exported here. Fault names and parameters are those of
 ``faultkit/faults/*`` (``http_error.status``/``retry_after_s``/``retry_after_ms``/``error_type``/
 ``should_retry``, ``timeout``, ``reset``, ``malformed_body``...).
 """
@@ -12,20 +14,21 @@ import fnmatch
 from collections.abc import Iterable
 from typing import Any
 
-from faultkit.formats.detect import PROVIDER_OF, WireFormat
-from faultkit.ledger import AppliedFault, LedgerEntry
+from faultkit.ledger import (
+    FAILED_ENDINGS,
+    PROVIDER_FORMATS,
+    AppliedFault,
+    LedgerEntry,
+    failure_reason,
+)
+from faultkit.ledger import degradation as degradation
+from faultkit.ledger import mcp_is_error as mcp_is_error
 
-PROVIDER_FORMATS = frozenset(f.value for f in PROVIDER_OF)
-
-# Faults after which the exchange delivered no usable answer at all (the transport or the
-# framing broke). A client may legitimately retry these, and must back off when it does.
-FAILURE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body", "broken_sse"})
-# Faults that only change timing; the exchange's ending says whether the client gave up.
-TIMING_FAULTS = frozenset({"latency", "slow_first_token", "stall"})
-FAILED_ENDINGS = frozenset({"reset", "timeout", "client_closed", "error", "unmatched"})
-
-# Statuses no retry can fix (the request itself is wrong, or the caller may not make it).
-NON_RETRYABLE_STATUSES = frozenset({400, 401, 403, 404, 422})
+# Statuses no retry can fix: the caller may not make the request, whatever it asks...
+FORBIDDEN_STATUSES = frozenset({401, 403})
+# ...or the request itself is wrong: only a changed request (a re-ask) can fix it.
+BAD_REQUEST_STATUSES = frozenset({400, 404, 422})
+NON_RETRYABLE_STATUSES = FORBIDDEN_STATUSES | BAD_REQUEST_STATUSES
 QUOTA_CODES = ("insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached")
 
 
@@ -41,45 +44,8 @@ def is_provider(entry: LedgerEntry, tool_routes: list[str] | None) -> bool:
     return not is_tool(entry, tool_routes)
 
 
-def mcp_is_error(entry: LedgerEntry) -> bool:
-    """A fault made an MCP tool result an error (``result.isError: true``)."""
-    # Only what a fault actually did counts: `is_error: true` on a plain JSON tool sets nothing.
-    for fault in entry.faults:
-        for alt in fault.alterations:
-            if alt.path.replace("]", "").endswith("isError") and alt.value is True:
-                return True
-    return entry.format == WireFormat.mcp.value and entry.error == "isError"
-
-
-def failure_reason(entry: LedgerEntry) -> str | None:
-    """Why ``entry`` did not deliver a usable answer, or None when it did."""
-    if entry.status is not None and entry.status >= 400:
-        return f"HTTP {entry.status}"
-    if entry.ending in FAILED_ENDINGS:
-        return f"ended by {entry.ending}" + (f" ({entry.error})" if entry.error else "")
-    for fault in entry.faults:
-        if fault.type in FAILURE_FAULTS:
-            return f"{fault.type} fault"
-    if mcp_is_error(entry):
-        return "MCP tool result isError"
-    return None
-
-
 def failed(entry: LedgerEntry) -> bool:
     return failure_reason(entry) is not None
-
-
-def degradation(entry: LedgerEntry) -> str | None:
-    """Why ``entry``'s answer could not be trusted: a failure, or a fault that changed its
-    meaning (schema drift, partial tool data, a broken tool call). A fallback after either is a
-    controlled reaction; a retry is only owed backoff after a failure."""
-    reason = failure_reason(entry)
-    if reason is not None:
-        return reason
-    for fault in entry.faults:
-        if fault.type not in TIMING_FAULTS:
-            return f"{fault.type} fault"
-    return None
 
 
 def logical_calls(entries: Iterable[LedgerEntry]) -> dict[tuple[str, int], list[LedgerEntry]]:
@@ -114,8 +80,11 @@ def retry_after_ms(entry: LedgerEntry) -> float | None:
     return None
 
 
-def non_retryable_reason(entry: LedgerEntry) -> str | None:
-    """Why retrying ``entry``'s request cannot help, or None when a retry is legitimate."""
+def non_retryable_reason(entry: LedgerEntry, *, changed: bool = False) -> str | None:
+    """Why retrying ``entry``'s request cannot help, or None when a retry is legitimate.
+    ``changed``: the retry asked something else (a re-ask). A 400/404/422 says the request was
+    wrong, so a changed request is a fix, not a blind retry; an exhausted quota, a refused
+    caller and ``x-should-retry: false`` hold whatever is asked."""
     for fault in faults_of(entry, "http_error"):
         if fault.params.get("status") != entry.status:
             continue  # a later fault replaced this error: the client never saw it
@@ -125,8 +94,21 @@ def non_retryable_reason(entry: LedgerEntry) -> str | None:
         # The quota code is in the body: a client whose body was cut never learnt it.
         if code is not None and entry.status == 429 and entry.ending == "completed":
             return f"HTTP 429 {code}: the quota is exhausted, a retry cannot succeed"
-    if entry.status in NON_RETRYABLE_STATUSES:
+    if entry.status in FORBIDDEN_STATUSES or (entry.status in BAD_REQUEST_STATUSES and not changed):
         return f"HTTP {entry.status} is a client error a retry cannot fix"
+    return None
+
+
+def backoff_reason(entry: LedgerEntry) -> str | None:
+    """Why a retry after ``entry`` owes the upstream a wait, or None. It does after an error
+    status or an exchange that broke off (reset, timeout, the client giving up): signs of an
+    upstream in trouble, which immediate retries turn into a storm. An answer that arrived but
+    was unusable (malformed, drifted, a stream without its terminator) says nothing about the
+    upstream's load: re-asking at once, as frameworks do after invalid output, is fine."""
+    if entry.status is not None and entry.status >= 400:
+        return f"HTTP {entry.status}"
+    if entry.ending in FAILED_ENDINGS:
+        return f"ended by {entry.ending}"
     return None
 
 

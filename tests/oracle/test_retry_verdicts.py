@@ -177,12 +177,14 @@ def sdk_like(outer: int, inner: int):
     return sut
 
 
-def test_retry_storm_fires_for_retries_around_retries() -> None:
+def test_retries_around_retries_are_one_logical_call() -> None:
     world = World(rules(chat_503()))
     verdict = world.run(sdk_like(2, 2), CONTRACT)
-    assert [e.logical_call for e in world.engine.ledger.entries] == [1, 1, 2, 2]
+    # The app's second try restarts the SDK's count at 0: still the same request after a 503.
+    ledger = world.engine.ledger.entries
+    assert [(e.logical_call, e.attempt) for e in ledger] == [(1, 1), (1, 2), (1, 3), (1, 4)]
     assert verdict.kind == "retry_storm"
-    assert "retries around retries" in verdict.headline.summary
+    assert verdict.headline.values == {"attempts": 4, "max_attempts": 3}
     assert verdict.headline.entry_ids == [1, 2, 3, 4]
 
 
