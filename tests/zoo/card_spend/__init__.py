@@ -1,0 +1,1 @@
+"""Card spending coach (OpenAI Responses). Planted bug: retries a non-retryable error."""

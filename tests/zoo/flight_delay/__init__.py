@@ -1,0 +1,1 @@
+"""Flight delay desk (Anthropic Messages). Planted bug: ignores retry-after."""
