@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -242,3 +242,90 @@ def first_sentence(text: str) -> str:
 def schema_text() -> str:
     """The scenario JSON Schema as written to ``scenarios/schema.json`` (stable formatting)."""
     return json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- the scenario set of a run ---------------------------------------------------------------------
+DERIVED = "derived"
+"""``--scenarios derived``: the scenarios derived from the run's cassettes."""
+BUNDLED = "catalogue"
+"""``--scenarios catalogue``: the catalogue bundled with faultkit."""
+
+
+@dataclass
+class ScenarioSet:
+    """The scenarios a run uses, each with its file (None when derived), and a line saying
+    where they came from (``16 scenarios derived from 3 cassettes``)."""
+
+    scenarios: list[tuple[Path | None, Scenario]]
+    origin: str
+
+
+def scenario_set(
+    refs: Sequence[str], cassettes: Sequence[Path], names: Sequence[str] = ()
+) -> ScenarioSet:
+    """The scenarios ``refs`` name, narrowed to ``names`` (``--scenario``).
+
+    A ref is a scenario file or directory, or one of the words ``derived`` (the scenarios
+    derived from ``cassettes``, see :mod:`faultkit.derive`) and ``catalogue`` (the bundled
+    catalogue); they combine. A derived scenario whose name a file already uses is renamed
+    ``derived.<name>``, so each name still picks one scenario and a repro command that repeats
+    the same refs finds it again. Raises ScenarioError (or CassetteError), one line each.
+    """
+    files = [r for r in refs if r not in (DERIVED, BUNDLED)]
+    if BUNDLED in refs:
+        bundled = bundled_dir("scenarios")
+        if bundled is None:
+            raise ScenarioError(["--scenarios catalogue: the bundled catalogue is missing"])
+        files.append(str(bundled))
+    report = validate(files) if files else Report()
+    if report.problems:
+        raise ScenarioError(report.problems)
+    found: list[tuple[Path | None, Scenario]] = list(report.scenarios)
+    origins = [_plural(len(found), "scenario") + f" from {', '.join(files)}"] if files else []
+    if DERIVED in refs:
+        derived, loaded = _derived(cassettes, {s.name for _, s in found})
+        found.extend((None, s) for s in derived)
+        origins.append(
+            f"{_plural(len(derived), 'scenario')} derived from {_plural(loaded, 'cassette')}"
+        )
+    where = " and ".join(refs)
+    if names:
+        known = {s.name for _, s in found}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise ScenarioError(
+                [
+                    f"unknown scenario {', '.join(map(repr, missing))} in {where}; "
+                    f"known: {', '.join(sorted(known))}"
+                ]
+            )
+        found = [(p, s) for p, s in found if s.name in names]
+    if not found:
+        raise ScenarioError([f"no scenarios in {where}"])
+    return ScenarioSet(found, "; ".join(origins))
+
+
+def _derived(cassettes: Sequence[Path], taken: set[str]) -> tuple[list[Scenario], int]:
+    """The derived scenarios (renamed where ``taken``) and how many cassette files they
+    come from."""
+    # Imported here: deriving reads recordings through the doors' routing, and the proxy's
+    # door imports this module.
+    from faultkit.derive import derive_scenarios, load_cassettes
+
+    if not cassettes:
+        raise ScenarioError(
+            [
+                "--scenarios derived: no cassettes to derive from; name them in the cases file "
+                "(cassettes:) or with --cassettes"
+            ]
+        )
+    loaded = load_cassettes(cassettes)
+    scenarios = [
+        s.model_copy(update={"name": f"derived.{s.name}"}) if s.name in taken else s
+        for s in derive_scenarios(loaded)
+    ]
+    return scenarios, len(loaded)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -28,7 +28,6 @@ from typing import Any, TextIO
 import yaml
 
 from faultkit import catalogue
-from faultkit.errors import ScenarioError
 from faultkit.report import terminal, write_reports
 from faultkit.runner import bundled
 from faultkit.runner.cases import CasesFile, load_cases
@@ -37,7 +36,6 @@ from faultkit.runner.model import Cell, RunReport
 from faultkit.runner.options import add_replay_options, cassette_paths, replay_args
 from faultkit.runner.run import RunPlan, run
 from faultkit.runner.target import Target, load_callable, load_target
-from faultkit.scenario import Scenario
 
 DEFAULT_REPORT = "faultkit-report"
 DEFAULT_JOBS = 16
@@ -68,8 +66,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--scenarios",
         action="append",
         metavar="PATH",
-        help="scenario file or directory (repeatable; default: ./scenarios and the catalogue, "
-        "or only the bundled catalogue for the example apps)",
+        help="scenario file or directory, or 'derived' (derived from the cassettes) or "
+        "'catalogue' (the bundled one); repeatable, they combine. Default: derived when the "
+        "cases file or --cassettes names cassettes, else ./scenarios and the catalogue; the "
+        "bundled catalogue for the example apps",
     )
     parser.add_argument(
         "--scenario", action="append", metavar="NAME", help="only this scenario (repeatable)"
@@ -104,31 +104,17 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 # -- building the plan ---------------------------------------------------------------------------
 
 
-def _scenarios(paths: list[str], names: list[str]) -> list[tuple[Path | None, Scenario]]:
-    report = catalogue.validate(paths)
-    if report.problems:
-        raise ScenarioError(report.problems)
-    found = list(report.scenarios)
-    if names:
-        known = {s.name for _, s in found}
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise RunError(
-                f"unknown scenario {', '.join(map(repr, missing))} in {', '.join(paths)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        found = [(p, s) for p, s in found if s.name in names]
-    if not found:
-        raise RunError(f"no scenarios in {', '.join(paths)}")
-    return found
-
-
 def _default_scenario_paths() -> list[str]:
     return [str(d) for d in catalogue.search_dirs()]
 
 
-def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
-    """The plan, and the arguments every repro command repeats (scenarios, cases, ...)."""
+def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str], str]:
+    """The plan, the arguments every repro command repeats (scenarios, cases, ...), and where
+    its scenarios come from.
+
+    A target's scenarios, with no ``--scenarios``, are those derived from its cassettes (its
+    own traffic), else ``./scenarios`` and the catalogue; a repro command repeats the same
+    options, so a derived scenario is derived again and found by name."""
     embedded = args.target is None and (args.app or not _cases_target(args.cases))
     if args.target is not None and args.app:
         raise RunError("give either TARGET or --app, not both")
@@ -147,12 +133,15 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
         assert ref is not None
         targets = [load_target(ref, proxy=args.proxy)]
         paths = args.scenarios or _default_scenario_paths()
-        if not paths:
-            raise RunError("no scenarios: give --scenarios DIR (no ./scenarios, no catalogue)")
     cases = cases_file.select(args.case or [])
     for target in targets:
         target.check_cases(cases)
     cassettes = cassette_paths(cases_file, args)
+    if not embedded and not args.scenarios and cassettes:
+        paths = [catalogue.DERIVED]
+    if not paths:
+        raise RunError("no scenarios: give --scenarios DIR (no ./scenarios, no catalogue)")
+    chosen = catalogue.scenario_set(paths, cassettes, args.scenario or [])
     if args.scenarios:
         common += [a for p in args.scenarios for a in ("--scenarios", p)]
     common += replay_args(args)
@@ -162,7 +151,7 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
     plan = RunPlan(
         mode="embedded" if embedded else "target",
         targets=targets,
-        scenarios=_scenarios(paths, args.scenario or []),
+        scenarios=chosen.scenarios,
         cases=cases,
         contract=cases_file.contract,
         cassettes=cassettes,
@@ -176,7 +165,7 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str]]:
         judge_unfired=True,
         require_exercised=args.require_exercised,
     )
-    return plan, common
+    return plan, common, chosen.origin
 
 
 def _cases_target(path: str | None) -> bool:
@@ -237,11 +226,12 @@ def _progress(err: TextIO) -> Any:
 
 
 def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    plan, common = _plan(args)
+    plan, common, origin = _plan(args)
     report_dir = None if args.no_report else args.report
     plan.repro = repro_command(plan, common, report_dir)
     cells = len(plan.targets) * len(plan.scenarios) * len(plan.cases)
     if not args.quiet:
+        print(f"faultkit run: {origin}", file=err)
         print(
             f"faultkit run: {len(plan.scenarios)} scenario(s) x {len(plan.targets)} target(s) x "
             f"{len(plan.cases)} case(s) = {cells} cell(s)",
