@@ -7,8 +7,8 @@ directory is put on ``sys.path`` so the apps and the import paths in their cases
 (``weather_bot.app:Forecast``) resolve as they would from the zoo directory itself.
 
 ``families`` narrows the derived set to the scenarios of those families (a derived scenario's
-name is its family, with a suffix for a tool route: ``timeout`` matches ``timeout`` and
-``timeout-weather.zoo.test``), so a test runs only the cells that target its app's bug.
+name is its family, with ``.<route>`` for a tool route: ``tool-timeout`` matches
+``tool-timeout.weather.zoo.test``), so a test runs only the cells that target its app's bug.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from faultkit.cli import main as faultkit_main
 from faultkit.runner.cases import load_cases
 
 ZOO = Path(__file__).resolve().parent
-_SUFFIX_SEPARATORS = "-_.@:/["
 
 
 class ZooRunError(RuntimeError):
