@@ -48,7 +48,7 @@ def cases_path(app: str) -> Path:
 def in_family(name: str, family: str) -> bool:
     """Whether the derived scenario ``name`` belongs to ``family`` (itself, or a per-route
     instance of it)."""
-    return name == family or (name.startswith(family) and name[len(family)] in _SUFFIX_SEPARATORS)
+    return name == family or name.startswith(f"{family}.")
 
 
 def derived_names(app: str, families: Sequence[str] | None = None) -> list[str]:
