@@ -5,8 +5,9 @@ Thin, like pytest-recording: it turns options and markers into a
 ledger says. Fault, matching and verdict logic live elsewhere.
 
 - ``@pytest.mark.faultkit(scenario=..., cassette=..., route=..., seed=..., match_on=...,
-  playback=...)``; the closest marker wins per argument, and a marker's ``scenario`` (even
-  ``None``) overrides ``--faultkit-scenario``.
+  ignore_body_fields=..., playback=..., allow_unfired=...)``; the closest marker wins per
+  argument, and a marker's ``scenario`` (even ``None``) overrides ``--faultkit-scenario``.
+  ``match_on``, ``ignore_body_fields`` and ``playback`` mean what they mean in a cases file.
 - Cassettes default to pytest-recording's layout, ``<test dir>/cassettes/<module>/<test>.yaml``,
   so existing vcrpy cassettes replay unchanged.
 - Record modes: ``none`` (default: replay only, never the network), ``once`` (record when the
@@ -14,6 +15,10 @@ ledger says. Fault, matching and verdict logic live elsewhere.
   the rest), ``all`` (always record). Recordings are saved at teardown.
 - A request with no recording fails the test, even when the code under test swallowed the
   ``UnmatchedRequest``: silently answering nothing is exactly what a replay must not do.
+- Nothing silent: a test whose rules (the marker's scenario, ``faultkit.inject``) applied no
+  fault fails, naming the rules and the routes seen, unless its marker says
+  ``allow_unfired=True``; a test with no rules at all (plain replay) is not affected. The
+  terminal summary lists what was injected in every faultkit test, "nothing" included.
 
 No option or fixture name collides with Locust's plugin (``--host``, ``session``).
 """
@@ -31,30 +36,45 @@ import pytest
 
 from faultkit import catalogue
 from faultkit.errors import FaultkitError
+from faultkit.oracle.checks.exercised import engine_rules, unfired
 from faultkit.runner import pytest_scenarios
 from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook and fixture
     faultkit_scenario,
     pytest_generate_tests,
 )
-from faultkit.scenario import Scenario
+from faultkit.scenario import Rule, Scenario
 from faultkit.session import DEFAULT_MATCH_ON, FaultkitSession
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
-MARKER_ARGS = ("scenario", "cassette", "route", "seed", "match_on", "playback")
+MARKER_ARGS = (
+    "scenario",
+    "cassette",
+    "route",
+    "seed",
+    "match_on",
+    "ignore_body_fields",
+    "playback",
+    "allow_unfired",
+)
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 _UNSAFE = re.compile(r"[<>?%*:|\"'/\\]")
 
 
 @dataclass
 class _TestRecord:
-    """What the terminal summary needs about one test."""
+    """What the terminal summary needs about one test: the faults applied per (rule, type),
+    and the labels of the rules in force (none: a plain replay)."""
 
     nodeid: str
     seed: int
     faults: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rules: list[str] = field(default_factory=list)
 
 
 _SESSION_KEY = pytest.StashKey[FaultkitSession]()
+# The scenario the session was built with: when a test replaces it (faultkit.assert_controlled
+# with generated plans), each plan is judged on its own and the test's rules are not checked.
+_SCENARIO_KEY = pytest.StashKey[Scenario | None]()
 _RECORDS_KEY = pytest.StashKey[list[_TestRecord]]()
 
 
@@ -105,7 +125,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "faultkit(scenario=None, cassette=None, route=None, seed=None, match_on=None, "
-        "playback=None): scenario (name or path) and cassettes for the faultkit fixture",
+        "ignore_body_fields=None, playback=None, allow_unfired=False): scenario (name or "
+        "path), cassettes and matching for the faultkit fixture",
     )
     pytest_scenarios.register(config)
     config.stash[_RECORDS_KEY] = []
@@ -218,9 +239,7 @@ def _build_session(
         # Recording into a new file: replay only from cassettes that exist.
         cassettes = [cassettes[0], *(p for p in cassettes[1:] if p.exists())]
 
-    match_on = args.get("match_on") or DEFAULT_MATCH_ON
-    if isinstance(match_on, str):
-        match_on = (match_on,)
+    match_on = _names(args.get("match_on")) or DEFAULT_MATCH_ON
     session = FaultkitSession(
         scenario,
         cassettes=cassettes,
@@ -229,12 +248,21 @@ def _build_session(
         timing_scale=config.getoption("faultkit_timing_scale"),
         match_on=match_on,
         playback=args.get("playback") or "once",
+        ignore_body_fields=_names(args.get("ignore_body_fields")),
         base_dir=test_dir,
         route=args.get("route"),
         rerecord=record_mode == "all",
     )
     session.default_cassette = default_cassette(item, config)
+    session.allow_unfired = bool(args.get("allow_unfired", False))
     return session
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A marker's list-of-names argument: one name, or a list or tuple of them."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @pytest.fixture
@@ -249,6 +277,7 @@ def faultkit(
     except FaultkitError as exc:
         pytest.fail(f"faultkit: {exc}", pytrace=False)
     request.node.stash[_SESSION_KEY] = session
+    request.node.stash[_SCENARIO_KEY] = session.engine.scenario
     try:
         yield session
     finally:
@@ -260,10 +289,40 @@ def faultkit(
 
 
 def _remember(request: pytest.FixtureRequest, session: FaultkitSession) -> None:
-    record = _TestRecord(nodeid=request.node.nodeid, seed=session.engine.seed)
+    record = _TestRecord(
+        nodeid=request.node.nodeid,
+        seed=session.engine.seed,
+        rules=list(rules_in_force(request.node, session)),
+    )
     for _entry, applied in session.engine.ledger.faults_applied():
         record.faults[(applied.rule, applied.type)] += 1
     request.config.stash[_RECORDS_KEY].append(record)
+
+
+def rules_in_force(item: pytest.Item, session: FaultkitSession) -> dict[str, Rule]:
+    """The test's rules by ledger label: its scenario's and those it injected. Empty when the
+    test replaced the scenario (generated plans are judged one by one, not here)."""
+    if session.engine.scenario is not item.stash.get(_SCENARIO_KEY, None):
+        return {}
+    return engine_rules(session.engine)
+
+
+# -- failing on rules that fired on nothing ------------------------------------------------------
+
+
+def unfired_message(item: pytest.Item, session: FaultkitSession) -> str | None:
+    """Why this test must fail because none of its rules applied a fault (None: some did, or
+    it had no rules, or its marker allows it)."""
+    if session.allow_unfired:
+        return None
+    finding = unfired(session.ledger, rules_in_force(item, session))
+    if finding is None:
+        return None
+    return (
+        f"faultkit: no fault was injected in this test, so it tested nothing: {finding.summary}"
+        "\n(fix the rule's match, wire the client to faultkit, or mark the test "
+        "@pytest.mark.faultkit(..., allow_unfired=True))"
+    )
 
 
 # -- failing on unmatched requests ---------------------------------------------------------------
@@ -296,14 +355,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     session = item.stash.get(_SESSION_KEY, None)
     if session is None:
         return report
-    message = unmatched_message(session)
-    if message is None:
-        return report
-    if report.passed and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        report.longrepr = message
-    else:
-        report.sections.append(("faultkit: unmatched requests", message))
+    for title, message in (
+        ("faultkit: unmatched requests", unmatched_message(session)),
+        ("faultkit: no fault fired", unfired_message(item, session)),
+    ):
+        if message is None:
+            continue
+        if report.passed and not hasattr(report, "wasxfail"):
+            report.outcome = "failed"
+            report.longrepr = message
+        else:
+            report.sections.append((title, message))
     return report
 
 
@@ -311,15 +373,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    records = [r for r in config.stash.get(_RECORDS_KEY, []) if r.faults]
+    """What was injected in every faultkit test: one row per (rule, fault) applied, and a
+    "nothing" row for a test where nothing was (saying whether it had rules at all)."""
+    records = config.stash.get(_RECORDS_KEY, [])
     if not records:
         return
-    rows = [
-        (r.nodeid, rule, kind, str(count), str(r.seed))
-        for r in records
-        for (rule, kind), count in sorted(r.faults.items())
-    ]
-    header = ("test", "rule", "fault", "count", "seed")
+    rows = []
+    for r in records:
+        rows.extend(
+            (r.nodeid, rule, kind, str(count), str(r.seed), "")
+            for (rule, kind), count in sorted(r.faults.items())
+        )
+        if not r.faults:
+            note = f"rules never fired: {', '.join(r.rules)}" if r.rules else "no rules"
+            rows.append((r.nodeid, "-", "nothing", "0", str(r.seed), note))
+    header = ("test", "rule", "fault", "count", "seed", "note")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     tr = terminalreporter
     tr.write_sep("=", "faultkit: faults injected")
@@ -338,9 +406,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for (_rule, kind), count in r.faults.items():
             by_type[kind] += count
     kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(by_type.items()))
-    tr.write_line(
-        f"total: {sum(by_type.values())} fault(s) injected in {len(records)} test(s) ({kinds})"
-    )
+    injected = sum(1 for r in records if r.faults)
+    total = f"total: {sum(by_type.values())} fault(s) injected in {injected} test(s)"
+    tr.write_line(total + (f" ({kinds})" if kinds else ""))
+    unfired_tests = [r for r in records if r.rules and not r.faults]
+    if unfired_tests:
+        tr.write_line(f"nothing fired in {len(unfired_tests)} test(s) that had rules")
     option_seed = config.getoption("faultkit_seed")
     failed = {getattr(rep, "nodeid", None) for rep in tr.stats.get("failed", [])}
     if option_seed is not None:

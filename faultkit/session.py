@@ -46,6 +46,8 @@ class FaultkitSession:
     (anything with ``match(request)``; ``record``/``save`` for recording modes). ``route`` is
     the default route of every door handed out (else derived from each request's host).
     ``rerecord`` starts the recording cassette empty, so saving replaces it (record mode "all").
+    ``ignore_body_fields``: JSON body fields left out when matching recordings (a request id,
+    a timestamp), as in the cases file.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class FaultkitSession:
         timing_scale: float = 1.0,
         match_on: Sequence[str] = DEFAULT_MATCH_ON,
         playback: str = "once",
+        ignore_body_fields: Sequence[str] = (),
         base_dir: str | Path | None = None,
         store: Any = None,
         route: str | None = None,
@@ -70,6 +73,7 @@ class FaultkitSession:
         self.base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
         self.match_on = tuple(match_on)
         self.playback = playback
+        self.ignore_body_fields = tuple(ignore_body_fields)
         self.rerecord = rerecord
         self.cassettes: list[Path] = [self._path(c) for c in cassettes]
         self._custom_store = store is not None
@@ -79,6 +83,9 @@ class FaultkitSession:
         self._closeables: list[Any] = []
         # Where the pytest plugin expected this test's cassette (for "record it with" hints).
         self.default_cassette: Path | None = None
+        # Set by the pytest plugin from `allow_unfired=True`: rules that fire on nothing are
+        # then no failure (``check`` returns the not_exercised verdict instead of failing).
+        self.allow_unfired = False
         self._async_closeables: list[Any] = []
 
     # -- cassettes ----------------------------------------------------------------------------
@@ -96,10 +103,16 @@ class FaultkitSession:
                 self.cassettes[1:],
                 match_on=self.match_on,
                 playback=self.playback,
+                ignore_body_fields=self.ignore_body_fields,
                 record_to=self.cassettes[0],
                 rerecord=self.rerecord,
             )
-        return CassetteStore(self.cassettes, match_on=self.match_on, playback=self.playback)
+        return CassetteStore(
+            self.cassettes,
+            match_on=self.match_on,
+            playback=self.playback,
+            ignore_body_fields=self.ignore_body_fields,
+        )
 
     @property
     def store(self) -> Any:

@@ -12,6 +12,10 @@ contract and the session's scenario, and fails the test with the verdict and its
 the verdict is controlled and allowed. ``expect="crash"`` asserts that exact verdict instead
 (for a test that pins down a known-bad behaviour). The verdict is returned either way.
 
+The rules in force are the scenario's and those added with ``faultkit.inject``: when none of
+them applied a fault the verdict is ``not_exercised``, which fails the test too, unless the
+test's marker says ``allow_unfired=True``.
+
 Use :func:`acheck` (``await``) from an async test; :func:`check` runs an ``async def`` target
 in its own event loop and cannot be called while one is running.
 """
@@ -28,6 +32,7 @@ from typing import Any
 
 from faultkit.doors.core import clock_origin
 from faultkit.oracle.assertions import assert_controlled, assert_verdict
+from faultkit.oracle.checks.exercised import engine_rules
 from faultkit.oracle.contract import Contract
 from faultkit.oracle.judge import judge
 from faultkit.oracle.result import Result, acapture
@@ -82,11 +87,13 @@ def _repro(session: FaultkitSession) -> str:
 def _verdict(
     session: FaultkitSession, result: Result, contract: Contract, expect: str | None
 ) -> Verdict:
-    scenario = session.engine.scenario
-    verdict = judge(session.engine.ledger, result, contract, scenario)
+    engine = session.engine
+    verdict = judge(engine.ledger, result, contract, engine.scenario, rules=engine_rules(engine))
     verdict = verdict.model_copy(update={"repro": _repro(session)})
     __tracebackhide__ = True
     if expect is None:
+        if verdict.kind == "not_exercised" and session.allow_unfired:
+            return verdict
         return assert_controlled(verdict)
     return assert_verdict(verdict, expect)
 

@@ -15,8 +15,10 @@ rules at all (a plain replay) is not a fault-injection run and is not judged her
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from faultkit.ledger import LedgerEntry
 from faultkit.oracle.context import Context
 from faultkit.oracle.verdict import Finding
 from faultkit.scenario import Rule, Scenario
@@ -26,23 +28,28 @@ if TYPE_CHECKING:
 
 
 def check(ctx: Context) -> list[Finding]:
-    if not ctx.rules or any(e.faults for e in ctx.entries):
-        return []
-    rules = [describe_rule(label, rule) for label, rule in ctx.rules.items()]
-    seen = routes_seen(ctx)
+    finding = unfired(ctx.entries, ctx.rules or {})
+    return [finding] if finding is not None else []
+
+
+def unfired(entries: Sequence[LedgerEntry], rules: Mapping[str, Rule]) -> Finding | None:
+    """The ``not_exercised`` finding when ``rules`` were in force and none of them applied a
+    fault to any of ``entries``; None when some fault applied, or no rule was in force."""
+    if not rules or any(e.faults for e in entries):
+        return None
+    described = [describe_rule(label, rule) for label, rule in rules.items()]
+    seen = routes_seen(entries)
     skipped = [
         {"entry": e.id, "rule": s.rule, "fault": s.type, "reason": s.reason}
-        for e in ctx.entries
+        for e in entries
         for s in e.skipped
     ]
-    return [
-        Finding(
-            kind="not_exercised",
-            summary=unfired_summary(rules, seen, skipped),
-            entry_ids=sorted({s["entry"] for s in skipped}),
-            values={"rules": rules, "routes_seen": seen, "skipped": skipped},
-        )
-    ]
+    return Finding(
+        kind="not_exercised",
+        summary=unfired_summary(described, seen, skipped),
+        entry_ids=sorted({s["entry"] for s in skipped}),
+        values={"rules": described, "routes_seen": seen, "skipped": skipped},
+    )
 
 
 def unfired_summary(
@@ -76,9 +83,9 @@ def describe_rule(label: str, rule: Rule) -> dict[str, Any]:
     return {"name": label, "fault": rule.fault.type, "match": match, "when": when, "text": text}
 
 
-def routes_seen(ctx: Context) -> list[dict[str, Any]]:
-    """Each (route, wire format) the run's requests took, with how many, in first-seen order."""
-    counts = Counter((e.route, e.format) for e in ctx.entries)
+def routes_seen(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
+    """Each (route, wire format) the requests took, with how many, in first-seen order."""
+    counts = Counter((e.route, e.format) for e in entries)
     return [{"route": r, "format": f, "requests": n} for (r, f), n in counts.items()]
 
 
