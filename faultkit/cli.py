@@ -1,9 +1,9 @@
 """The ``faultkit`` command: argument parsing and printing only.
 
-Logic lives in :mod:`faultkit.catalogue` and :mod:`faultkit.scenario`; this module turns options
-into calls and results into lines. Every user mistake (a missing path, an unreadable file, broken
-YAML, an unknown scenario) is a :class:`~faultkit.errors.FaultkitError`, printed on stderr with
-exit code 2, never a traceback.
+Logic lives in :mod:`faultkit.catalogue`, :mod:`faultkit.derive` and :mod:`faultkit.scenario`;
+this module turns options into calls and results into lines. Every user mistake (a missing
+path, an unreadable file, broken YAML, an unknown scenario) is a
+:class:`~faultkit.errors.FaultkitError`, printed on stderr with exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from faultkit import catalogue
+from faultkit.derive import derive
 from faultkit.doors.proxy.command import add_parser as add_proxy_parser
 from faultkit.errors import FaultkitError
 from faultkit.explore.command import add_parser as add_explore_parser
@@ -25,6 +26,7 @@ from faultkit.load.command import add_parser as add_load_parser
 from faultkit.runner.command import add_parser as add_run_parser
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
@@ -65,6 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", help="print one scenario file")
     show.add_argument("name", metavar="NAME", help="scenario name or file path")
     show.set_defaults(run=_show)
+
+    derive = actions.add_parser(
+        "derive",
+        help="the scenarios that apply to your cassettes: a table, or one file each with -o",
+        description="Derive the applicable scenario set from recorded traffic: each bundled "
+        "family instantiated for the providers, streams, tool calls, structured answers and "
+        "tool routes the cassettes show. `faultkit run` uses the same set when it is given "
+        "cassettes and no --scenarios.",
+    )
+    derive.add_argument(
+        "paths", nargs="+", metavar="CASSETTE_OR_DIR", help="cassette file or directory"
+    )
+    derive.add_argument(
+        "-o", "--output", metavar="DIR", help="write one scenario file per scenario into DIR"
+    )
+    derive.set_defaults(run=_derive)
 
     schema = actions.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -127,6 +145,36 @@ def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     catalogue.load(path)  # a broken file is reported, located, instead of printed as if fine
     print(f"# {path}", file=out)
     out.write(path.read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+def _derive(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    found = derive(args.paths)
+    if not found:
+        print(
+            f"no scenario applies to {' '.join(args.paths)}: no provider call or tool route "
+            "is recorded there",
+            file=err,
+        )
+        return EXIT_FAILED
+    if args.output is None:
+        rows = [["NAME", "FAULTS", "TARGETS", "WHY"]]
+        for item in found:
+            faults = catalogue.summarize(item.scenario).faults
+            rows.append([item.scenario.name, ",".join(faults), item.targets, item.why])
+        _table(rows, out)
+        return EXIT_OK
+    directory = Path(args.output)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for item in found:
+            (directory / f"{item.scenario.name}.yaml").write_text(
+                item.scenario.to_yaml(), encoding="utf-8"
+            )
+    except OSError as exc:
+        print(f"{directory}: cannot write: {exc.strerror or exc}", file=err)
+        return EXIT_USAGE
+    print(f"wrote {_plural(len(found), 'scenario file')} to {directory}", file=out)
     return EXIT_OK
 
 
