@@ -1,0 +1,1 @@
+"""Recipe finder (OpenAI chat, answer streamed). Planted bug: accepts a cut stream."""
