@@ -1,4 +1,4 @@
-"""Records ``cassettes/recipes.yaml``: run from tests/zoo with ``python -m recipe_stream.record``."""
+"""Records ``cassettes/recipes.yaml``; from tests/zoo: ``python -m recipe_stream.record``."""
 
 from __future__ import annotations
 
