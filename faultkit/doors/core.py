@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import ModuleType
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from faultkit.doors.timeline import captured_response, route_for_host
 from faultkit.engine import Engine, Selection, retry_after_ms
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead, without_headers
-from faultkit.formats.detect import detect_format
-from faultkit.ledger import Ending
+from faultkit.formats.detect import WireFormat, format_of_content_type
+from faultkit.ledger import Ending, LedgerEntry
 from faultkit.plan import FRAMING_HEADERS, Plan
 
 Mode = Literal["replay", "record", "new_episodes", "passthrough"]
@@ -45,6 +45,31 @@ def clock_origin(engine: Engine) -> float:
     if origin is None:
         origin = _ORIGINS.setdefault(engine, time.monotonic())
     return origin
+
+
+class HeadView(Protocol):
+    """A response head as the ledger reads it: a :class:`ResponseHead`, or the proxy's raw
+    upstream head, which answers these without building one."""
+
+    @property
+    def status(self) -> int: ...
+
+    def header(self, name: str) -> str | None: ...
+
+
+def note_response_head(entry: LedgerEntry, head: HeadView) -> None:
+    """Write the ledger facts a live response head gives, for a head no plan made (a
+    pass-through or recorded answer; the engine writes the same for the heads it plans).
+
+    Every door calls this one function, so the in-process door and the proxy cannot drift
+    apart again: a live 429 with ``retry-after: 2`` once had ``retry_after_ms`` in one door's
+    ledger and None in the other's, and ``retry_after_ignored`` could never fire through the
+    proxy. The format is refined only where ``Engine.select`` could not place the request
+    by its path or body: then the content type is all that tells (a JSON tool API)."""
+    entry.status = head.status
+    entry.retry_after_ms = retry_after_ms(head)  # type: ignore[arg-type]  # reads only .header()
+    if entry.format == WireFormat.other:
+        entry.format = format_of_content_type(head.header("content-type")).value
 
 
 def _is_cancellation(exc: BaseException) -> bool:
@@ -273,11 +298,7 @@ class DoorCore:
 
     def passthrough_started(self, exchange: Exchange, capture: Capture) -> None:
         """Ledger facts the engine would have written had it planned this response."""
-        entry = exchange.selection.entry
-        entry.status = capture.head.status
-        entry.retry_after_ms = retry_after_ms(capture.head)
-        content_type = (capture.head.header("content-type") or "").split(";")[0].strip()
-        entry.format = detect_format(exchange.request, content_type).value
+        note_response_head(exchange.selection.entry, capture.head)
         exchange.head_sent()
 
     def record(self, exchange: Exchange, response: Response) -> None:

@@ -1,7 +1,8 @@
 """A small local stand-in for a provider and a tool, for record and passthrough tests.
 
 ``POST .../chat/completions`` answers like OpenAI: JSON, or with ``"stream": true`` an SSE
-stream whose events are ``GAP_S`` apart, sent chunked and flushed one by one. ``GET
+stream whose events are ``GAP_S`` apart, sent chunked and flushed one by one; for the model
+``RATE_LIMITED_MODEL``, a 429 with ``retry-after: 2`` as OpenAI sends it. ``GET
 /orders/<id>`` answers like a JSON tool. Every request is kept in ``seen`` so a test can prove
 that replay never reached the network.
 """
@@ -15,6 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GAP_S = 0.08
 WORDS = ["Your", " order", " has", " shipped", "."]
+RATE_LIMITED_MODEL = "rate-limited"  # a chat request for this model is answered 429
+RATE_LIMIT_ERROR = {
+    "error": {
+        "message": "Rate limit reached for requests. Please try again in 2s.",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
 
 
 def completion(model: str) -> dict:
@@ -56,12 +66,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _json(self, status: int, value: object) -> None:
+    def _json(self, status: int, value: object, *headers: tuple[str, str]) -> None:
         data = json.dumps(value).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         self.send_header("x-request-id", "req_local")
+        for name, header_value in headers:
+            self.send_header(name, header_value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -81,6 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.seen.append(("POST", self.path, dict(self.headers), body))
         request = json.loads(body or b"{}")
         model = request.get("model", "local-model")
+        if model == RATE_LIMITED_MODEL:
+            self._json(429, RATE_LIMIT_ERROR, ("retry-after", "2"))
+            return
         if not request.get("stream"):
             self._json(200, completion(model))
             return

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from faultkit.doors.core import note_response_head
 from faultkit.engine import Engine, Selection
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request
-from faultkit.formats.detect import WireFormat, format_of_content_type
 from faultkit.plan import Plan
 
 from .config import Upstream
@@ -457,11 +457,7 @@ class Door:
         proxy = self.proxy
         entry = selection.entry
         status = capture.status
-        entry.status = status
-        if entry.format == WireFormat.other:
-            # Only the response's content type can still tell (a JSON API); the path and
-            # the body were read by ``select``.
-            entry.format = format_of_content_type(capture.content_type.decode("latin-1")).value
+        note_response_head(entry, capture)
         no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
         length = capture.content_length
         if no_body:

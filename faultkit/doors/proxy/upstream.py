@@ -92,24 +92,30 @@ class Capture:
         self.marks: list[tuple[int, float]] = []
         self.size = 0
         self.complete = False
-        # Read once from the raw head: what the door frames and logs by.
+        # Read once from the raw head: what the door frames the body by.
         self.content_length: bytes | None = None
         self.transfer_encoding: bytes | None = None
-        self.content_type = b""
         for name, value in headers:
             lname = name.lower()
             if lname == b"content-length":
                 self.content_length = self.content_length or value
             elif lname == b"transfer-encoding":
                 self.transfer_encoding = self.transfer_encoding or value
-            elif lname == b"content-type":
-                self.content_type = self.content_type or value
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.keep:
             self.chunks.append(chunk)
             self.marks.append((self.size, (time.monotonic() - self.started) * 1000))
+
+    def header(self, name: str) -> str | None:
+        """First value of header ``name`` (case-insensitive), read off the raw head: the
+        ledger's facts about a passed-through head need no :class:`ResponseHead` built."""
+        lname = name.lower().encode("latin-1")
+        for key, value in self.raw_headers:
+            if key.lower() == lname:
+                return value.decode("latin-1")
+        return None
 
     @cached
     def head(self) -> ResponseHead:
