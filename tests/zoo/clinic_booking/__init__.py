@@ -1,0 +1,1 @@
+"""Clinic booking assistant (OpenAI chat SSE). Planted bug: repairs invalid JSON."""
