@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 from _fault_samples import (
@@ -16,6 +17,7 @@ from _fault_samples import (
     html_plan,
     json_plan,
     openai_client,
+    real,
     real_plan,
     sse_plan,
 )
@@ -23,11 +25,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from faultkit.cassettes import load_cassette
+from faultkit.exchange import Request
 from faultkit.faults import FAULTS, FaultSpec
+from faultkit.faults.base import FaultContext
 from faultkit.faults.schema_drift import SchemaDrift, retyped
 from faultkit.formats import anthropic_messages, jsonpath, openai_chat, openai_responses
 from faultkit.formats.common import replace_events, write_json_body
-from faultkit.formats.detect import WireFormat
+from faultkit.formats.detect import WireFormat, detect_format
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Plan
 
@@ -274,6 +279,133 @@ def test_mcp_structured_content_and_its_text_mirror_drift_together() -> None:
         assert result["structuredContent"] == {"temperature": "22.5", "unit": "C"}
         assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
         assert alteration.path == "result.structuredContent.temperature"
+
+
+# -- target: structured: the answer wherever the app reads it -----------------------------------
+SUPPORT = Path(__file__).resolve().parents[2] / "cassettes" / "support"
+
+
+def with_body_fields(request: Request, **fields: object) -> Request:
+    """``request`` with top-level body fields set (a real request made to force a tool, as
+    instructor's tools mode and langchain's ``with_structured_output`` do)."""
+    body = json.dumps({**json.loads(request.body), **fields}).encode()
+    return Request(method=request.method, url=request.url, headers=request.headers, body=body)
+
+
+def structured(name: str, index: int = 0, **request_fields: object) -> tuple[Plan, FaultContext]:
+    request, response = real(name, index)
+    if request_fields:
+        request = with_body_fields(request, **request_fields)
+    fmt = detect_format(request, response.content_type)
+    return Plan.from_response(response, timing_scale=0), FaultContext(
+        request, fmt, random.Random(0)
+    )
+
+
+def test_structured_drifts_pydantic_ai_final_result_on_openai_chat() -> None:
+    # The recorded request: tools [get_user_country, final_result], tool_choice "required".
+    plan, ctx = structured("pydantic-ai__test_openai_tool_output.yaml", 1)
+    fault = SchemaDrift(op="rename", target="structured", path="city")
+    new, (alteration,) = fault.apply(plan, ctx)
+    completion = openai_client(new).chat.completions.create(model="m", messages=USER)
+    (call,) = completion.choices[0].message.tool_calls
+    assert call.function.name == "final_result"
+    assert json.loads(call.function.arguments) == {"city_v2": "Mexico City", "country": "Mexico"}
+    assert alteration.path == "choices[0].message.tool_calls[0].arguments::city"
+    # The message-content target finds nothing here: the false green `structured` closes.
+    assert SchemaDrift(op="rename", target="output", path="city").apply(plan, ctx) == (plan, [])
+
+
+def test_structured_drifts_pydantic_ai_final_result_tool_use_input_on_anthropic() -> None:
+    # The recorded request: tool_choice {"type": "any"} over get_user_country and final_result.
+    plan, ctx = structured("pydantic-ai__test_anthropic_tool_output.yaml", 1)
+    new, (alteration,) = SchemaDrift(op="drop", target="structured", path="country").apply(
+        plan, ctx
+    )
+    message = anthropic_client(new).messages.create(model="m", max_tokens=10, messages=USER)
+    (block,) = message.content
+    assert (block.name, block.input) == ("final_result", {"city": "Mexico City"})
+    assert alteration.action == "removed" and alteration.original == "Mexico"
+
+
+def test_structured_drifts_the_forced_tool_in_an_openai_stream_of_argument_deltas() -> None:
+    forced = {"type": "function", "function": {"name": "get_current_weather"}}
+    plan, ctx = structured(
+        "opentelemetry-python-contrib__test_chat_completion_multiple_tools_streaming_with_content"
+        ".yaml",
+        tool_choice=forced,
+    )
+    new, (alteration,) = SchemaDrift(op="nest", target="structured", path="location").apply(
+        plan, ctx
+    )
+    chunks = openai_client(new).chat.completions.create(model="m", messages=USER, stream=True)
+    arguments: dict[int, str] = {}
+    for chunk in chunks:
+        for choice in chunk.choices:
+            for call in choice.delta.tool_calls or []:
+                arguments[call.index] = arguments.get(call.index, "") + (
+                    call.function.arguments or ""
+                )
+    assert json.loads(arguments[0]) == {"location": {"value": "Seattle, WA"}}
+    assert json.loads(arguments[1]) == {"location": "San Francisco, CA"}  # only the first
+    assert alteration.action == "nested"
+
+
+def test_structured_picks_the_carrier_by_name_in_an_anthropic_stream() -> None:
+    plan, ctx = structured(
+        "openllmetry__test_anthropic_tools_streaming_legacy.yaml",
+        tool_choice={"type": "tool", "name": "get_time"},
+    )
+    new, _ = SchemaDrift(op="retype", target="structured", path="timezone", value=7).apply(
+        plan, ctx
+    )
+    calls = anthropic_messages.stream_tool_calls(parse_events(new.body_bytes()))
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [
+        ("get_weather", {"location": "San Francisco, CA", "unit": "celsius"}),
+        ("get_time", {"timezone": 7}),
+    ]
+
+
+def test_structured_on_responses_needs_a_carrier_not_just_a_tool() -> None:
+    # As recorded: one tool (multiply), no tool_choice: the model calls it to compute, and the
+    # answer comes later as text. That call is not the structured answer, so nothing drifts.
+    name = "llm__test_responses_tool_use_streaming.yaml"
+    plan, ctx = structured(name)
+    fault = SchemaDrift(op="retype", target="structured", path="a")
+    assert fault.apply(plan, ctx) == (plan, [])
+    plan, ctx = structured(name, tool_choice={"type": "function", "name": "multiply"})
+    new, _ = fault.apply(plan, ctx)
+    (call,) = openai_responses.stream_tool_calls(parse_events(new.body_bytes()))
+    assert json.loads(call.arguments) == {"a": "1231", "b": 2331}
+
+
+def test_structured_is_the_json_content_when_no_tool_carries_the_answer() -> None:
+    """The bundled support assistant: a lookup tool (get_order, tool_choice auto) and a
+    ``response_format: json_schema`` answer streamed as message content."""
+    cassette = load_cassette(SUPPORT / "openai_order_status_stream.yaml")
+    fault = SchemaDrift(op="rename", target="structured", path="status", new_name="order_status")
+    lookup, answer = cassette.interactions[0], cassette.interactions[2]
+    for interaction, drifted in ((lookup, False), (answer, True)):
+        request = interaction.request
+        assert json.loads(request.body)["response_format"]["type"] == "json_schema"
+        plan = Plan.from_response(interaction.response, timing_scale=0)
+        ctx = FaultContext(request, CHAT, random.Random(0))
+        new, alterations = fault.apply(plan, ctx)
+        assert bool(alterations) is drifted
+        assert openai_chat.stream_tool_calls(new.events()) == openai_chat.stream_tool_calls(
+            plan.events()
+        )
+    (slot,) = openai_chat.stream_output_texts(new.events())
+    assert json.loads(slot.text)["order_status"] == "shipped"
+    assert alterations[0].path == "stream.choices[0].delta.content::status"
+
+
+def test_structured_on_a_tool_answer_is_its_json() -> None:
+    plan = json_plan({"temperature": 22.5})
+    new, _ = SchemaDrift(op="drop", target="structured", path="temperature").apply(
+        plan, ctx_for(WireFormat.json)
+    )
+    assert body_json(new) == {}
 
 
 @pytest.mark.parametrize(
