@@ -24,6 +24,7 @@ from faultkit.oracle.checks import (
     outcome,
     retries,
     silent_tool_failure,
+    truncated_output,
     unknown_as_known,
     untraceable,
 )
@@ -40,6 +41,7 @@ CHECKS: tuple[Check, ...] = (
     retries.check,
     fallback.check,
     invalid_output.check,
+    truncated_output.check,
     unknown_as_known.check,
     silent_tool_failure.check,
     untraceable.check,
