@@ -22,6 +22,8 @@ rules:
       method: post
       path: /v1/chat/*
       provider: openai
+      kind: provider
+      stream: false
       format: openai_chat
       model: gpt-4o*
       header: {x-tenant: acme-*}
@@ -32,7 +34,7 @@ rules:
       every: 2
       window_ms: [0, 60000]
     fault: {type: latency, latency_ms: 250, jitter_ms: 50}
-  - match: {route: orders, tool: "12*"}
+  - match: {route: orders, kind: tool, tool: "12*"}
     when: {nth: 3}
     fault: {type: latency, latency_ms: 10}
 expect:
@@ -69,6 +71,8 @@ def test_full_scenario_loads_with_every_field() -> None:
     assert scenario.seed == 42
     first, second = scenario.rules
     assert first.match.header == {"x-tenant": "acme-*"}
+    assert (first.match.kind, first.match.stream) == ("provider", False)
+    assert second.match.kind == "tool"
     assert first.when.call_range() == (2, 4)
     assert first.when.window_ms == (0, 60000)
     assert first.fault.type == "latency"
@@ -264,6 +268,10 @@ def test_empty_match_matches_everything() -> None:
         (Match(header={"x-tenant": "other"}), False),
         (Match(header={"x-missing": "*"}), False),
         (Match(tool="*"), False),  # a provider call is not a tool call
+        (Match(kind="provider"), True),
+        (Match(kind="tool"), False),
+        (Match(stream=False), True),
+        (Match(stream=True), False),
     ],
 )
 def test_match_fields(match: Match, expected: bool) -> None:
@@ -274,6 +282,33 @@ def test_match_tool_on_plain_http_tool() -> None:
     request = Request(method="GET", url="http://orders.internal/orders/1234")
     assert Match(route="orders", tool="12*").matches(request, route="orders")
     assert not Match(tool="99*").matches(request, route="orders")
+    assert Match(kind="tool").matches(request, route="orders")
+    assert not Match(kind="provider").matches(request, route="orders")
+
+
+def test_match_route_through_an_alias() -> None:
+    aliases = {"orders": ("orders.*", "legacy-orders")}
+    request = Request(method="GET", url="http://orders.eu/orders/1234")
+    assert Match(route="orders").matches(request, "orders.eu", aliases)
+    assert Match(route="orders").matches(request, "legacy-orders", aliases)
+    assert not Match(route="orders").matches(request, "orders", aliases)
+    assert Match(route="orders").matches(request, "orders")  # no aliases: a glob, as before
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        ("kind", "service", "Input should be 'provider' or 'tool'"),
+        ("stream", "sometimes", "Input should be a valid boolean"),
+        ("provider", "azure", "Input should be 'openai' or 'anthropic'"),
+    ],
+)
+def test_meaning_fields_reject_unknown_values(problem: tuple[str, str, str]) -> None:
+    field, value, message = problem
+    (found,) = problems_of(
+        f"name: x\nrules:\n  - match: {{{field}: {value}}}\n    fault: {{type: reset}}\n"
+    )
+    assert found.startswith(f"s.yaml:3: rules[0].match.{field}: {message}")
 
 
 # -- schema -------------------------------------------------------------------------------
