@@ -1,11 +1,20 @@
-"""pass, controlled_error, crash and hang: how the run ended, judged on real ledgers."""
+"""pass, controlled_error, crash and hang: how the run ended, judged on real ledgers; and
+harness_error when faultkit, not the SUT, could not run as written."""
 
 from __future__ import annotations
 
-import httpx
-from oracle_world import ORDER_URL, Answer, OrderLookupError, World, model_answer, rules
+from pathlib import Path
 
-from faultkit.oracle import Contract, Result, assert_controlled
+import httpx
+import pytest
+from oracle_world import ORDER_URL, Answer, OrderLookupError, World, model_answer, rules
+from tool_world import write_tool_cassette
+
+from faultkit.cassettes import CassetteStore
+from faultkit.doors.inprocess import FaultkitTransport
+from faultkit.engine import Engine
+from faultkit.errors import CassetteError
+from faultkit.oracle import Contract, Result, assert_controlled, capture, judge
 
 CONTRACT = Contract(output_model=Answer, error_types=[OrderLookupError], deadline_ms=1500)
 TOOL_500 = "{match: {route: orders.example}, fault: {type: http_error, status: 500}}"
@@ -128,3 +137,72 @@ def test_hang_when_the_runner_gave_up() -> None:
 def test_assert_controlled_passes_a_controlled_verdict_through() -> None:
     verdict = World(rules(TOOL_500)).run(robust, CONTRACT)
     assert assert_controlled(verdict) is verdict
+
+
+# -- harness_error ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tool_client(tmp_path: Path) -> tuple[Engine, httpx.Client]:
+    """A client replaying the recorded tool (item 7 only) through faultkit's door."""
+    store = CassetteStore([write_tool_cassette(tmp_path)])
+    engine = Engine(source=store)
+    return engine, httpx.Client(transport=FaultkitTransport(engine))
+
+
+def test_a_request_with_no_recording_is_a_harness_error_not_the_apps_crash(tool_client) -> None:
+    engine, client = tool_client
+
+    def app() -> dict:
+        return client.get("http://tools.internal/items/8").json()  # recorded: item 7 only
+
+    verdict = judge(engine.ledger, capture(app), CONTRACT)
+    assert verdict.kind == "harness_error"
+    assert not verdict.has("crash") and not verdict.ok
+    (finding,) = verdict.findings
+    (request,) = finding.values["unmatched"]
+    assert request["url"] == "http://tools.internal/items/8"
+    assert request["closest"][0].endswith("GET http://tools.internal/items/7")
+    assert finding.entry_ids == [1]
+    assert "1 request(s) had no recording (#1 GET http://tools.internal/items/8)" in finding.summary
+    assert "closest recording:" in finding.summary
+    assert finding.values["error_type"] == "faultkit.errors.UnmatchedRequest"
+
+
+def test_an_unmatched_request_the_app_swallowed_is_still_a_harness_error(tool_client) -> None:
+    engine, client = tool_client
+
+    def app() -> dict:
+        try:
+            client.get("http://tools.internal/items/8")
+        except Exception:
+            return {"item": "unknown"}
+        return {}
+
+    verdict = judge(engine.ledger, capture(app), CONTRACT)
+    assert verdict.kind == "harness_error"
+    assert verdict.headline.values["sut_outcome"] == "returned an answer"
+
+
+def test_a_harness_miss_the_app_wrapped_in_its_own_error_is_not_its_crash(tool_client) -> None:
+    engine, client = tool_client
+
+    def app() -> dict:
+        try:
+            return client.get("http://tools.internal/items/8").json()
+        except Exception as exc:  # an SDK turns a transport error into its own
+            raise ConnectionError("upstream unreachable") from exc
+
+    verdict = judge(engine.ledger, capture(app), CONTRACT)
+    assert verdict.kind == "harness_error"
+    assert [f.kind for f in verdict.findings] == ["harness_error"]
+
+
+def test_faultkits_own_error_raised_through_the_sut_is_a_harness_error() -> None:
+    def app() -> None:
+        raise CassetteError("tools.yaml: not a cassette")
+
+    verdict = judge([], capture(app), CONTRACT)
+    assert verdict.kind == "harness_error"
+    assert "CassetteError" in verdict.headline.summary
+    assert "the harness, not the SUT" in verdict.headline.summary
