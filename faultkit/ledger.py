@@ -91,6 +91,7 @@ FAILURE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body", 
 # Faults that only change timing; the exchange's ending says whether the client gave up.
 TIMING_FAULTS = frozenset({"latency", "slow_first_token", "stall"})
 FAILED_ENDINGS = frozenset({"reset", "timeout", "client_closed", "error", "unmatched"})
+_MCP = WireFormat.mcp.value
 
 
 def mcp_is_error(entry: LedgerEntry) -> bool:
@@ -100,7 +101,7 @@ def mcp_is_error(entry: LedgerEntry) -> bool:
         for alt in fault.alterations:
             if alt.path.replace("]", "").endswith("isError") and alt.value is True:
                 return True
-    return entry.format == WireFormat.mcp.value and entry.error == "isError"
+    return entry.format == _MCP and entry.error == "isError"
 
 
 def failure_reason(entry: LedgerEntry) -> str | None:
@@ -246,16 +247,16 @@ def _rewritten(old: Turn, new: Turn) -> bool:
 
 # -- the ledger ----------------------------------------------------------------------------------
 
-# Logical calls per route whose latest attempt is kept for matching re-asks against; more
-# concurrent conversations than this on one route are matched among the most recent only.
+# Unusable answers per route kept for matching re-asks against; more conversations waiting to
+# be asked again than this on one route are matched among the most recent only.
 REASK_WINDOW = 8
 _UNPARSED: Any = object()
 
 
 @dataclass(slots=True)
 class _Tail:
-    """The latest attempt of a logical call on a provider route, with its body (a reference,
-    not a copy) and, once a re-ask was matched against it, its parsed conversation."""
+    """The latest attempt of a provider call, ended unusable, with its body (a reference, not a
+    copy) and, once a re-ask was matched against it, its parsed conversation."""
 
     entry: LedgerEntry
     body: bytes
@@ -289,8 +290,9 @@ class Ledger:
     identical requests, and none of them is a retry. A normal agent step (the previous answer
     healthy, a tool result appended) is a new logical call too.
 
-    The cost per request stays a hash and a few dict lookups: bodies are parsed only to match
-    a re-ask, when an unusable answer on that route is waiting to be asked again.
+    The cost per request stays a hash and a few dict operations: a provider request's body is
+    held (not copied) until it is answered, kept only if the answer was unusable, and parsed
+    only to match a re-ask while such an answer on that route is waiting to be asked again.
 
     ``max_entries`` bounds a long-running ledger (a proxy under load): past it the oldest entry
     is dropped as a new one arrives, and :attr:`dropped` counts them. Ids keep counting, so an
@@ -308,8 +310,10 @@ class Ledger:
         self._by_digest: dict[tuple[str, str], LedgerEntry] = {}
         # (route, logical call) -> its latest attempt
         self._latest: dict[tuple[str, int], LedgerEntry] = {}
-        # route -> logical call -> its latest attempt, for provider calls that may be re-asked
-        self._tails: dict[str, dict[int, _Tail]] = {}
+        # provider requests being answered: id -> body, kept in case the answer is unusable
+        self._asked: dict[int, bytes] = {}
+        # route -> logical call -> its latest attempt, ended unusable: what a re-ask may repeat
+        self._unusable: dict[str, dict[int, _Tail]] = {}
         self._logical: dict[str, int] = {}
 
     def open(
@@ -338,11 +342,14 @@ class Ledger:
                 )
             ):
                 origin = None
-            if origin is None and fmt in PROVIDER_FORMATS and self._tails.get(route):
-                origin = self._reasked(route, fmt, model, body)
+            unusable = self._unusable.get(route)
+            if origin is None and unusable and fmt in PROVIDER_FORMATS:
+                origin = self._reasked(route, unusable, fmt, model, body)
             if origin is not None:
                 logical = origin.logical_call
                 attempt = max(origin.attempt + 1, sdk_retry + 1)
+                if unusable:
+                    unusable.pop(logical, None)  # asked again: the call has moved on
             else:
                 logical = self._logical.get(route, 0) + 1
                 self._logical[route] = logical
@@ -364,27 +371,23 @@ class Ledger:
             self._by_digest[(route, digest)] = entry
             self._latest[(route, logical)] = entry
             if fmt in PROVIDER_FORMATS:
-                tails = self._tails.setdefault(route, {})
-                tails.pop(logical, None)
-                tails[logical] = _Tail(entry, body)
-                if len(tails) > REASK_WINDOW:
-                    del tails[next(iter(tails))]
+                self._asked[entry.id] = body
             if self.max_entries is not None and len(self._entries) > self.max_entries:
                 self._drop_oldest()
             return entry
 
-    def _reasked(self, route: str, fmt: str, model: str | None, body: bytes) -> LedgerEntry | None:
-        """The latest attempt this request re-asks, newest first, or None. Tails that ended
-        usable are forgotten on the way: they can never be re-asked."""
-        tails = self._tails[route]
+    def _reasked(
+        self,
+        route: str,
+        unusable: dict[int, _Tail],
+        fmt: str,
+        model: str | None,
+        body: bytes,
+    ) -> LedgerEntry | None:
+        """The unusable answer this request asks for again (the newest first), or None."""
         asked: Conversation | None = _UNPARSED
-        for logical, tail in reversed(list(tails.items())):
+        for tail in reversed(list(unusable.values())):
             entry = tail.entry
-            if entry.ending == "pending":
-                continue
-            if degradation(entry) is None:
-                del tails[logical]
-                continue
             if entry.model != model or entry.format != fmt:
                 continue
             if asked is _UNPARSED:
@@ -405,9 +408,10 @@ class Ledger:
         call = (old.route, old.logical_call)
         if self._latest.get(call) is old:
             del self._latest[call]
-            tails = self._tails.get(old.route)
-            if tails is not None and old.logical_call in tails:
-                del tails[old.logical_call]
+            unusable = self._unusable.get(old.route)
+            if unusable is not None:
+                unusable.pop(old.logical_call, None)
+        self._asked.pop(old.id, None)
 
     def _index(self, entry_id: int) -> int:
         """Position of ``entry_id`` in the deque; IndexError when dropped or unknown."""
@@ -439,6 +443,18 @@ class Ledger:
                 entry.bytes_sent = bytes_sent
             if error is not None:
                 entry.error = error
+            body = self._asked.pop(entry_id, None)
+            if body is not None and degradation(entry) is not None:
+                self._remember_unusable(entry, body)
+
+    def _remember_unusable(self, entry: LedgerEntry, body: bytes) -> None:
+        """Keep a provider call's unusable answer, should the app ask it again."""
+        if self._latest.get((entry.route, entry.logical_call)) is not entry:
+            return  # a later attempt is already under way
+        unusable = self._unusable.setdefault(entry.route, {})
+        unusable[entry.logical_call] = _Tail(entry, body)
+        if len(unusable) > REASK_WINDOW:
+            del unusable[next(iter(unusable))]
 
     @property
     def entries(self) -> list[LedgerEntry]:
@@ -469,5 +485,6 @@ class Ledger:
             self._dropped = 0
             self._by_digest.clear()
             self._latest.clear()
-            self._tails.clear()
+            self._asked.clear()
+            self._unusable.clear()
             self._logical.clear()
