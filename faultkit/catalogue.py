@@ -272,16 +272,18 @@ def scenario_set(
     the same refs finds it again. Raises ScenarioError (or CassetteError), one line each.
     """
     files = [r for r in refs if r not in (DERIVED, BUNDLED)]
+    sources = list(files)
     if BUNDLED in refs:
         bundled = bundled_dir("scenarios")
         if bundled is None:
             raise ScenarioError(["--scenarios catalogue: the bundled catalogue is missing"])
         files.append(str(bundled))
+        sources.append("the bundled catalogue")
     report = validate(files) if files else Report()
     if report.problems:
         raise ScenarioError(report.problems)
     found: list[tuple[Path | None, Scenario]] = list(report.scenarios)
-    origins = [_plural(len(found), "scenario") + f" from {', '.join(files)}"] if files else []
+    origins = [f"{_plural(len(found), 'scenario')} from {', '.join(sources)}"] if files else []
     if DERIVED in refs:
         derived, loaded = _derived(cassettes, {s.name for _, s in found})
         found.extend((None, s) for s in derived)
