@@ -83,7 +83,8 @@ async def _create(llm: anthropic.AsyncAnthropic, messages: list[dict[str, Any]])
             retryable = exc.status_code == 429 or exc.status_code >= 500
             if not retryable or attempt == ATTEMPTS:
                 raise FlightDeskError(f"the assistant is unavailable ({exc.status_code})") from exc
-        except anthropic.APIConnectionError as exc:
+        except (anthropic.APIConnectionError, ValueError) as exc:
+            # lost connection, or a body that is not JSON (cut short): worth another try
             if attempt == ATTEMPTS:
                 raise FlightDeskError("the assistant could not be reached") from exc
         # BUG: a fixed pause; the 429's retry-after is never read.

@@ -1,0 +1,1 @@
+"""Parcel tracker (Anthropic Messages, streamed). Planted bug: accepts drifted output."""
