@@ -27,13 +27,18 @@ the wrong thing.
   single call, the call is repeated as a second call with the same id.
 
 With no tool call in the response (or fewer than ``call + 1``) the plan is unchanged and
-nothing is recorded. Alterations record the original arguments, name or id.
+nothing is recorded. Alterations record the original arguments, name or id, and only once the
+edited plan, read back as the client assembles it, shows them: an edit the wire shape has no
+place for (a streamed OpenAI call whose every ``arguments`` fragment is ``null``, which some
+servers send for a call without arguments) leaves the plan as it was and records nothing, so
+the engine notes the fault as skipped ("nothing to alter") rather than claim it was sent.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -117,11 +122,18 @@ class ToolCallFault(Fault):
             return Applied(plan, [])
         target = calls[self.call]
         if self.kind == "duplicate_id" and len(calls) == 1:
-            return Applied(answer.duplicate_tool_call(target.key), [_duplicated(target)])
-        edit, alteration = self._edit(target, calls, ctx, _FIELDS[ctx.format])
-        if edit is None:
+            new = answer.duplicate_tool_call(target.key)
+            expected = [*calls, target]
+            alteration = _duplicated(target)
+        else:
+            edit, alteration = self._edit(target, calls, ctx, _FIELDS[ctx.format])
+            if edit is None:
+                return Applied(plan, [])
+            new = answer.edit_tool_call(target.key, edit)
+            expected = [_edited(call, edit) if call == target else call for call in calls]
+        if not _sent(new, ctx.format, calls, expected):
             return Applied(plan, [])
-        return Applied(answer.edit_tool_call(target.key, edit), [alteration])
+        return Applied(new, [alteration])
 
     def _edit(
         self,
@@ -168,6 +180,29 @@ class ToolCallFault(Fault):
         return CallEdit(id=other.id), Alteration(
             path=path, action="replaced", original=target.id, value=other.id
         )
+
+
+def _edited(call: ToolCall, edit: CallEdit) -> ToolCall:
+    """``call`` as the client should assemble it once ``edit`` is applied."""
+    ident = None if edit.drop_id else call.id if edit.id is None else edit.id
+    return replace(
+        call,
+        id=ident,
+        name=call.name if edit.name is None else edit.name,
+        arguments=call.arguments if edit.arguments is None else edit.arguments,
+    )
+
+
+def _sent(plan: Plan, fmt: WireFormat, before: list[ToolCall], expected: list[ToolCall]) -> bool:
+    """Whether ``plan``, read back as the client assembles its tool calls, differs from
+    ``before`` exactly as ``expected``: the ledger records no alteration the bytes lack."""
+    answer = Answer.read(plan, fmt)
+    after = [_seen(c) for c in (answer.tool_calls() if answer is not None else [])]
+    return after != [_seen(c) for c in before] and after == [_seen(c) for c in expected]
+
+
+def _seen(call: ToolCall) -> tuple[str | None, str | None, str]:
+    return call.id, call.name, call.arguments
 
 
 def _duplicated(target: ToolCall) -> Alteration:

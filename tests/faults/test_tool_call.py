@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
+import openai
 import pytest
+import yaml
 from _fault_samples import (
     USER,
     anthropic_client,
@@ -25,6 +28,7 @@ from faultkit.formats import anthropic_messages, openai_chat, openai_responses
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.sse import parse_events
 from faultkit.plan import Plan
+from faultkit.session import FaultkitSession
 
 CHAT = WireFormat.openai_chat
 RESPONSES = WireFormat.openai_responses
@@ -312,3 +316,84 @@ def test_anthropic_stream_helper_is_lenient_with_a_cut_but_rejects_not_json() ->
         anthropic_client(garbled).messages.stream(model="m", max_tokens=9, messages=USER) as stream,
     ):
         stream.get_final_message()
+
+
+# -- a streamed OpenAI tool call whose ``arguments`` is null ------------------------------------
+# Some OpenAI-compatible servers carry ``"arguments": null`` in a tool-call delta: in the first
+# fragment only, or in every fragment of a call that takes no arguments. The ledger must never
+# claim an edit that the bytes sent do not carry.
+
+CHAT_URL = "https://api.openai.com/v1/chat/completions"
+
+
+def null_args_cassette(path: Path, fragments: list[str | None]) -> Path:
+    """A vcrpy cassette at ``path`` holding one streamed chat completion: a ``get_time`` tool
+    call whose ``arguments`` deltas are ``fragments`` (None sent as ``null``)."""
+
+    def chunk(delta: dict, finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        payload = {
+            "id": "chatcmpl-null1",
+            "object": "chat.completion.chunk",
+            "created": 1733000000,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [choice],
+        }
+        return f"data: {json.dumps(payload)}\n\n"
+
+    first = {"index": 0, "id": "call_null1", "type": "function", "function": {"name": "get_time"}}
+    deltas = [first] + [{"index": 0, "function": {}} for _ in fragments[1:]]
+    for delta, piece in zip(deltas, fragments, strict=True):
+        delta["function"]["arguments"] = piece
+    events = [chunk({"role": "assistant", "content": None})]
+    events += [chunk({"tool_calls": [delta]}) for delta in deltas]
+    events += [chunk({}, "tool_calls"), "data: [DONE]\n\n"]
+    interaction = {
+        "request": {"method": "POST", "uri": CHAT_URL, "body": "", "headers": {}},
+        "response": {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {"content-type": ["text/event-stream; charset=utf-8"]},
+            "body": {"string": "".join(events)},
+        },
+    }
+    path.write_text(yaml.safe_dump({"interactions": [interaction], "version": 1}))
+    return path
+
+
+def streamed_arguments(session: FaultkitSession) -> str | None:
+    """The tool call's arguments as the openai SDK's stream helper assembles them."""
+    client = openai.OpenAI(
+        api_key="sk-test", base_url="https://api.openai.com/v1", http_client=session.client()
+    )
+    with client.chat.completions.stream(model="gpt-4o-mini", messages=USER) as stream:
+        final = stream.get_final_completion()
+    (call,) = final.choices[0].message.tool_calls or []
+    return call.function.arguments
+
+
+@pytest.mark.parametrize(
+    ("fragments", "recorded"),
+    [
+        pytest.param([None, '{"tz":', ' "UTC"}'], '{"tz": "UTC"}', id="null-then-text"),
+        pytest.param([None], None, id="all-null"),
+        pytest.param([None, None], None, id="all-null-twice"),
+    ],
+)
+def test_invalid_arguments_on_null_arguments_claims_only_what_was_sent(
+    tmp_path: Path, fragments: list[str | None], recorded: str | None
+) -> None:
+    cassette = null_args_cassette(tmp_path / "null_args.yaml", fragments)
+    with FaultkitSession(cassettes=[cassette]) as plain:
+        assert streamed_arguments(plain) == recorded
+    with FaultkitSession(cassettes=[cassette]) as session:
+        session.inject({"type": "tool_call", "kind": "invalid_arguments"})
+        received = streamed_arguments(session)
+        (entry,) = session.ledger
+    if entry.faults:  # claimed: the client got exactly the broken text it names
+        ((alteration,),) = [fault.alterations for fault in entry.faults]
+        assert received == alteration.value != recorded
+        assert loads_or_none(received or "") is None
+    else:  # nothing to break: said so, and the client got the recording
+        assert received == recorded
+        assert [(s.type, s.reason) for s in entry.skipped] == [("tool_call", "nothing to alter")]
+    assert bool(entry.faults) == (recorded is not None)
