@@ -1,0 +1,1 @@
+"""HR leave assistant (OpenAI Responses). Planted bug: a default stated for an unknown."""
