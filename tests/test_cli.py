@@ -189,6 +189,61 @@ def test_schema_to_an_unwritable_place(capsys, tmp_path: Path) -> None:
     assert err.startswith(f"{target}: cannot write: ")
 
 
+# -- derive -------------------------------------------------------------------------------
+DERIVE_CASSETTES = REPO / "tests" / "derive" / "cassettes"
+
+
+def test_derive_prints_a_table_of_what_each_scenario_targets_and_why(capsys) -> None:
+    code, out, err = run(capsys, "scenarios", "derive", str(DERIVE_CASSETTES / "trip_desk.yaml"))
+    assert (code, err) == (0, "")
+    header, *rows = out.splitlines()
+    assert header.split() == ["NAME", "FAULTS", "TARGETS", "WHY"]
+    by_name = {row.split()[0]: row for row in rows}
+    assert len(by_name) == 14
+    assert "truncated-stream" not in by_name  # the app never streams
+    row = by_name["tool-timeout.weather.example"]
+    faults, targets, why = header.index("FAULTS"), header.index("TARGETS"), header.index("WHY")
+    assert row[faults:targets].strip() == "timeout"
+    assert row[targets:why].strip() == "tool route weather.example"
+    assert row[why:].startswith("1 recorded call(s) to tool route weather.example")
+    assert "trip_desk.yaml" in row[why:]
+
+
+def test_derive_writes_one_valid_file_per_scenario(capsys, tmp_path: Path) -> None:
+    target = tmp_path / "derived"
+    code, out, _ = run(capsys, "scenarios", "derive", str(DERIVE_CASSETTES), "-o", str(target))
+    assert code == 0
+    files = sorted(p.name for p in target.iterdir())
+    assert f"wrote {len(files)} scenario files to {target}" in out
+    assert "mcp-tool-error.kb.example.yaml" in files and "429-burst.yaml" in files
+    code, out, err = run(capsys, "scenarios", "validate", str(target))
+    assert (code, out, err) == (0, f"{len(files)} scenarios valid\n", "")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(None, "cassette file or directory not found"), ("interactions: [\n", "not a valid cassette")],
+)
+def test_derive_from_a_missing_or_corrupt_cassette_is_one_line(
+    capsys, tmp_path: Path, content: str | None, problem: str
+) -> None:
+    path = tmp_path / "recorded.yaml"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run(capsys, "scenarios", "derive", str(DERIVE_CASSETTES), str(path))
+    assert (code, out) == (2, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith(str(path)) and problem in err
+
+
+def test_derive_from_traffic_with_nothing_to_fault_says_so(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("interactions: []\nversion: 1\n")
+    code, out, err = run(capsys, "scenarios", "derive", str(path))
+    assert (code, out) == (1, "")
+    assert "no scenario applies" in err
+
+
 # -- the command itself -------------------------------------------------------------------
 
 

@@ -142,7 +142,7 @@ def _slowdown(p: ProviderShape) -> list[Doc]:
         _rule(
             f"{p.provider}-slow-head",
             {"provider": p.provider},
-            {"type": "latency", "latency_ms": 1500, "jitter_ms": 500},
+            {"type": "latency", "latency_ms": 1200, "jitter_ms": 400},
         )
     ]
     if p.streams:
@@ -150,7 +150,7 @@ def _slowdown(p: ProviderShape) -> list[Doc]:
             _rule(
                 f"{p.provider}-slow-first-token",
                 {"provider": p.provider, "stream": True},
-                {"type": "slow_first_token", "delay_ms": 2000, "heartbeat_ms": 500},
+                {"type": "slow_first_token", "delay_ms": 1500, "heartbeat_ms": 500},
             )
         )
     return rules
@@ -287,8 +287,8 @@ PROVIDER_FAMILIES: tuple[ProviderFamily, ...] = (
         1,
         _slowdown,
         _expect(["pass", *RECOVER], 3, 20000),
-        "The provider is slow but healthy: every answer's head comes 1-2 s late, and a streamed "
-        "answer's first token 2 s after that, with keep-alive comments. A controlled SUT answers "
+        "The provider is slow but healthy: every answer's head comes 0.8-1.6 s late, and a "
+        "streamed answer's first token 1.5 s after that, with keep-alive comments. A controlled SUT answers "
         "within its deadline or gives up explicitly; it never piles up retries.",
     ),
     ProviderFamily(
