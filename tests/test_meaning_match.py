@@ -126,6 +126,68 @@ def test_provider_anthropic_fires_on_any_host_and_openai_rules_leave_it_alone() 
     assert _fired(fk) == [["anthropic"]]
 
 
+def _vertex(fk: FaultkitSession) -> anthropic.AnthropicVertex:
+    return anthropic.AnthropicVertex(
+        region="us-east5",
+        project_id="p",
+        access_token="t",
+        http_client=fk.httpx2_client(),
+        max_retries=0,
+    )
+
+
+def _bedrock(fk: FaultkitSession) -> anthropic.AnthropicBedrock:
+    return anthropic.AnthropicBedrock(
+        aws_region="us-east-1",
+        aws_access_key="a",
+        aws_secret_key="b",
+        http_client=fk.httpx2_client(),
+        max_retries=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "model", "paths"),
+    [
+        (
+            _vertex,
+            "claude-sonnet-4@20250514",
+            [":rawPredict", ":streamRawPredict"],
+        ),
+        (
+            _bedrock,
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            ["/invoke", "/invoke-with-response-stream"],
+        ),
+    ],
+    ids=["vertex", "bedrock"],
+)
+def test_provider_anthropic_and_stream_on_the_cloud_endpoints(
+    make: Callable[[FaultkitSession], anthropic.Anthropic], model: str, paths: list[str]
+) -> None:
+    """Vertex and Bedrock put the model and the streaming in the path: still Anthropic's
+    Messages API, still a provider call, and the streamed one is a streamed answer."""
+    scenario = Scenario.from_yaml(
+        "name: cloud\nrules:\n"
+        "  - {name: streamed, match: {provider: anthropic, stream: true},"
+        " fault: {type: http_error, status: 529}}\n"
+        "  - {name: plain, match: {provider: anthropic, stream: false},"
+        " fault: {type: http_error, status: 503}}\n"
+        "  - {name: tool, match: {kind: tool}, fault: {type: http_error, status: 418}}\n"
+    )
+    with FaultkitSession(scenario) as fk:
+        client = make(fk)
+        statuses = []
+        for stream in (False, True):
+            with pytest.raises(anthropic.APIStatusError) as caught:
+                client.messages.create(model=model, max_tokens=5, messages=HI, stream=stream)
+            statuses.append(caught.value.status_code)
+    assert statuses == [503, 529]
+    assert _fired(fk) == [["plain"], ["streamed"]]
+    assert [e.url.endswith(p) for e, p in zip(fk.ledger, paths, strict=True)] == [True, True]
+    assert {e.format for e in fk.ledger} == {"anthropic_messages"}
+
+
 # -- any tool route -------------------------------------------------------------------------------
 
 BY_KIND = Scenario.from_yaml(
@@ -376,6 +438,16 @@ def test_engine_reports_a_bad_project_config_when_built(
         ),
         ("https://gw.example/llm/openai/v1/responses", WireFormat.openai_responses),
         ("https://any.host/v1/messages", WireFormat.anthropic_messages),
+        (
+            "https://eu-aiplatform.googleapis.com/v1/projects/p/locations/eu/publishers/"
+            "anthropic/models/count-tokens:rawPredict",
+            WireFormat.anthropic_messages,
+        ),
+        (
+            "https://bedrock-runtime.x/model/us.anthropic.claude-3-7:0/invoke",
+            WireFormat.anthropic_messages,
+        ),
+        ("https://bedrock-runtime.x/model/amazon.titan-text-express-v1/invoke", WireFormat.other),
         ("https://weather.eu/forecast", WireFormat.other),
     ],
 )

@@ -66,7 +66,26 @@ def format_of_path(path: str) -> WireFormat | None:
         return WireFormat.openai_responses
     if path.endswith("/messages") or ("/messages/" in path and path.endswith("count_tokens")):
         return WireFormat.anthropic_messages
+    if _is_cloud_anthropic(path):
+        return WireFormat.anthropic_messages
     return None
+
+
+# Anthropic's Messages API on the clouds, as the anthropic SDK's AnthropicVertex and
+# AnthropicBedrock clients call it: the model is in the path, the body is a Messages request.
+_VERTEX_ANTHROPIC = "/publishers/anthropic/models/"
+_VERTEX_VERBS = (":rawPredict", ":streamRawPredict")
+_BEDROCK_VERBS = ("/invoke", "/invoke-with-response-stream")
+_STREAM_VERBS = (":streamRawPredict", "/invoke-with-response-stream")
+
+
+def _is_cloud_anthropic(path: str) -> bool:
+    if _VERTEX_ANTHROPIC in path:
+        return path.endswith(_VERTEX_VERBS)
+    if path.startswith("/model/") and path.endswith(_BEDROCK_VERBS):
+        model = path.removeprefix("/model/").rsplit("/", 1)[0]
+        return "anthropic." in model
+    return False
 
 
 @lru_cache(maxsize=256)
@@ -100,12 +119,16 @@ def exchange_kind(fmt: WireFormat | str) -> ExchangeKind:
 
 def request_streams(request: Request) -> bool:
     """Whether ``request`` asks for a streamed answer: ``"stream": true`` in the body (OpenAI
-    Chat Completions and Responses, Anthropic Messages), or an ``Accept`` header that asks for
-    ``text/event-stream`` and not for JSON. MCP's streamable HTTP clients accept both on every
-    call and let the server choose, so such a request does not count as asking for a stream."""
+    Chat Completions and Responses, Anthropic Messages), a cloud endpoint whose path names a
+    streamed call (Vertex ``:streamRawPredict``, Bedrock ``invoke-with-response-stream``), or an
+    ``Accept`` header that asks for ``text/event-stream`` and not for JSON. MCP's streamable
+    HTTP clients accept both on every call and let the server choose, so such a request does
+    not count as asking for a stream."""
     body = request.json_body
     if isinstance(body, dict) and body.get("stream") is True:
         return True
+    if request.path.endswith(_STREAM_VERBS):
+        return True  # Vertex and Bedrock name the streamed call in the path
     accept = request.header("accept")
     if not accept:
         return False
