@@ -29,6 +29,8 @@ FORBIDDEN_STATUSES = frozenset({401, 403})
 # ...or the request itself is wrong: only a changed request (a re-ask) can fix it.
 BAD_REQUEST_STATUSES = frozenset({400, 404, 422})
 NON_RETRYABLE_STATUSES = FORBIDDEN_STATUSES | BAD_REQUEST_STATUSES
+# Client-error statuses that say "later", not "never" (the SDKs retry them, as they do 5xx).
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
 QUOTA_CODES = ("insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached")
 
 
@@ -100,15 +102,20 @@ def non_retryable_reason(entry: LedgerEntry, *, changed: bool = False) -> str | 
 
 
 def backoff_reason(entry: LedgerEntry) -> str | None:
-    """Why a retry after ``entry`` owes the upstream a wait, or None. It does after an error
-    status or an exchange that broke off (reset, timeout, the client giving up): signs of an
-    upstream in trouble, which immediate retries turn into a storm. An answer that arrived but
-    was unusable (malformed, drifted, a stream without its terminator) says nothing about the
-    upstream's load: re-asking at once, as frameworks do after invalid output, is fine."""
-    if entry.status is not None and entry.status >= 400:
-        return f"HTTP {entry.status}"
+    """Why a retry after ``entry`` owes the upstream a wait, or None. It does after the
+    statuses the SDKs retry (408, 409, 429, 5xx), a gateway's error page, or an exchange that
+    broke off (reset, timeout, the client giving up): signs of an upstream in trouble, which
+    immediate retries turn into a storm. A request the server rejected (400, 422...) may be
+    fixed and sent at once, and an answer that arrived but was unusable (malformed JSON,
+    drifted, a stream without its terminator) says nothing about the upstream's load:
+    re-asking at once, as frameworks do after invalid output, is fine."""
+    status = entry.status
+    if status is not None and (status in TRANSIENT_STATUSES or status >= 500):
+        return f"HTTP {status}"
     if entry.ending in FAILED_ENDINGS:
         return f"ended by {entry.ending}"
+    if any(f.params.get("kind") == "html_200" for f in faults_of(entry, "malformed_body")):
+        return "a gateway's error page"
     return None
 
 

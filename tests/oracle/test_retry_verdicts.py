@@ -215,3 +215,65 @@ def test_retried_with_the_real_openai_sdk() -> None:
     assert verdict.kind == "retried", verdict.explain()
     assert verdict.headline.values["attempts"] == 2
     assert verdict.headline.timings_ms["gap_1_2_ms"] >= 28
+
+
+def resending_at_once(attempts: int, *, fix_after_error: bool = False):
+    """A SUT that asks again at once while the answer is unusable (an error status or an answer
+    that does not validate); with ``fix_after_error`` the next request is rewritten (a shorter
+    question), as an app that repairs a request the server rejected would."""
+
+    def sut(world: World) -> Answer:
+        question = "Where is order 1042? Please answer with every detail you have."
+        for _ in range(attempts):
+            response = world.chat(question=question)
+            try:
+                return Answer.model_validate(model_answer(response))
+            except (ValueError, KeyError):
+                if fix_after_error and response.status_code >= 400:
+                    question = "Where is order 1042?"
+        raise OrderLookupError("no valid answer")
+
+    return sut
+
+
+def test_asking_again_at_once_after_a_malformed_answer_is_retried() -> None:
+    # The answer arrived (HTTP 200): nothing says the upstream is struggling, so no backoff
+    # is owed, as instructor's and pydantic-ai's immediate re-asks assume.
+    world = World(
+        rules(
+            "{match: {route: openai}, when: {nth: 1},"
+            " fault: {type: malformed_body, kind: truncated_json}}"
+        )
+    )
+    verdict = world.run(resending_at_once(3), CONTRACT)
+    assert [(e.logical_call, e.attempt) for e in world.engine.ledger.entries] == [(1, 1), (1, 2)]
+    assert verdict.kind == "retried", verdict.explain()
+    assert verdict.headline.values["after"] == ["malformed_body fault"]
+    assert verdict.headline.timings_ms["gap_1_2_ms"] < 50
+
+
+def test_a_changed_request_after_a_400_is_a_fix_not_a_blind_retry() -> None:
+    verdict = World(rules(BAD_REQUEST)).run(resending_at_once(3, fix_after_error=True), CONTRACT)
+    assert verdict.kind == "retried", verdict.explain()
+    assert verdict.headline.values["reasks"] == 1
+
+
+def test_a_changed_request_after_an_exhausted_quota_is_still_non_retryable() -> None:
+    world = World(rules(QUOTA))
+    verdict = world.run(resending_at_once(2, fix_after_error=True), CONTRACT)
+    assert [e.logical_call for e in world.engine.ledger.entries] == [1, 1]
+    assert verdict.has("retried_non_retryable"), verdict.explain()
+    assert verdict.has("retry_storm")  # and a 429 is owed a wait
+
+
+def test_asking_again_at_once_after_a_gateway_error_page_is_a_retry_storm() -> None:
+    # HTTP 200 with Cloudflare's error page: the upstream is in trouble, whatever the status.
+    world = World(
+        rules(
+            "{match: {route: openai}, when: {nth: 1},"
+            " fault: {type: malformed_body, kind: html_200}}"
+        )
+    )
+    verdict = world.run(resending_at_once(3), CONTRACT)
+    assert verdict.kind == "retry_storm", verdict.explain()
+    assert "without backoff" in verdict.headline.summary
