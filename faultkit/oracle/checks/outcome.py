@@ -132,8 +132,8 @@ def harness_error(ctx: Context) -> Finding:
         requests = ", ".join(f"#{u['entry']} {u['method']} {u['url']}" for u in unmatched)
         summary = (
             f"{len(unmatched)} request(s) had no recording ({requests}); record them "
-            "(faultkit record, or --faultkit-record-mode=new_episodes) or widen the matching "
-            "(match_on, ignore_body_fields)"
+            "(faultkit proxy --mode new_episodes, or pytest --faultkit-record-mode=new_episodes)"
+            " or widen the matching (match_on, ignore_body_fields)"
         )
         closest = next((u["closest"] for u in unmatched if u["closest"]), [])
         if closest:
