@@ -12,6 +12,14 @@ The rule, chosen to catch real leaks without flagging coincidences:
 * Any other value (``True``, ``3``, ``"UPS"``) is found only when a field *of the same name*
   holds exactly that value (``{"in_stock": true}`` for a removed ``in_stock: true``): the same
   fact, not a coincidence.
+* A short number (``18``, ``7.5``) is also found where the text ties it to the field: inside a
+  text field of the same name (``{"eta_days": "18 days"}``), or in any text next to a word of
+  the field's name (``"arrives in 18 days"`` or ``"ETA: 18"`` for ``eta_days``). Next to means
+  at most :data:`NEAR_WORDS` words away with no other number in between, so ``"1 of 3 items"``
+  does not tie ``1`` to ``items``. Name words are the name's parts split at ``_``, ``-`` and
+  camelCase, of 3 letters or more and not a generic word (:data:`GENERIC_NAME_WORDS`); a
+  plural ``s`` is ignored (``day`` ties to ``days``). A bare ``1`` in a text that does not name
+  the field is never a hit: short numbers are everywhere.
 * A container (object or list) is searched leaf by leaf, each leaf under its own field name.
 * Null is never searched: a field that is null in the answer says "unknown", which is right.
 """
@@ -28,6 +36,10 @@ from faultkit.formats.jsonpath import JsonPathError, format_path, parse_path, wa
 
 MIN_TEXT_CHARS = 4
 MIN_NUMBER_DIGITS = 3
+NEAR_WORDS = 3
+GENERIC_NAME_WORDS = frozenset(
+    {"the", "and", "for", "num", "number", "value", "val", "data", "info", "field"}
+)
 PLACEHOLDERS = frozenset(
     {"null", "none", "true", "false", "n/a", "na", "unknown", "nan", "undefined", "-", "tbd"}
 )
@@ -37,7 +49,7 @@ PLACEHOLDERS = frozenset(
 class Hit:
     """Where a searched value turned up: the answer path, the value there, and how it matched
     (``field`` = same field name and value; ``value`` = equal value elsewhere; ``text`` = inside
-    a string)."""
+    a string; ``named`` = a short number in a text that names its field)."""
 
     searched: Any
     field: str | None
@@ -49,6 +61,8 @@ class Hit:
         where = self.path or "(the whole answer)"
         if self.how == "text":
             return f"{self.searched!r} appears in the text at {where}"
+        if self.how == "named":
+            return f"{self.searched!r} appears next to {self.field!r} in the text at {where}"
         return f"{self.searched!r} is the value of {where}"
 
 
@@ -152,4 +166,45 @@ def find(
                 hits.append(Hit(leaf, leaf_name, path, item, "value"))
             elif wide and isinstance(item, str) and pattern is not None and pattern.search(item):
                 hits.append(Hit(leaf, leaf_name, path, item, "text"))
+            elif not wide and leaf_name and is_number(leaf) and isinstance(item, str):
+                if item_name == leaf_name and any(
+                    same_value(float(n), leaf) for n in _NUMBER.findall(item)
+                ):
+                    hits.append(Hit(leaf, leaf_name, path, item, "field"))
+                elif named_number(item, leaf, leaf_name):
+                    hits.append(Hit(leaf, leaf_name, path, item, "named"))
     return hits
+
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d]|\.\d)")
+
+
+def name_words(name: str) -> set[str]:
+    """The words of a field name a text may use for it: ``eta_days`` -> ``{eta, day}``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
+    words = {_stem(w) for w in re.split(r"[\W_]+", spaced) if len(w) >= 3}
+    return {w for w in words if w not in GENERIC_NAME_WORDS and not w.isdigit()}
+
+
+def _stem(word: str) -> str:
+    word = word.casefold()
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def named_number(text: str, number: int | float, name: str) -> bool:
+    """Whether ``text`` states ``number`` next to a word of field ``name`` (the rule above)."""
+    words = name_words(name)
+    if not words:
+        return False
+    tokens = _TOKEN.findall(text)
+    for i, token in enumerate(tokens):
+        if not token[0].isdigit() or float(token) != number:
+            continue
+        for step in (-1, 1):
+            for j in range(i + step, i + step * (NEAR_WORDS + 1), step):
+                if j < 0 or j >= len(tokens) or tokens[j][0].isdigit():
+                    break
+                if _stem(tokens[j]) in words:
+                    return True
+    return False

@@ -57,3 +57,33 @@ def test_a_number_is_found_when_quoted_with_trailing_zeros() -> None:
     assert find({"answer": "Total 129.990 EUR"}, 129.99, "total")
     assert not find({"answer": "Total 1380 EUR"}, 138.0, "total")
     assert not find({"answer": "Total 129.991 EUR"}, 129.99, "total")
+
+
+def test_a_short_number_is_found_where_the_text_names_its_field() -> None:
+    assert [h.how for h in find({"s": "It arrives in 18 days."}, 18, "eta_days")] == ["named"]
+    assert [h.how for h in find({"s": "ETA: 18"}, 18, "eta_days")] == ["named"]
+    assert [h.how for h in find({"s": "only 1 day left"}, 1, "etaDays")] == ["named"]
+    assert [h.how for h in find({"s": "rated 7.5 out of ten"}, 7.5, "rating")] == []
+    assert [h.how for h in find({"s": "a 7.5 rating"}, 7.5, "rating")] == ["named"]
+    hit = find({"note": "ok", "eta_days": "18 days"}, 18, "eta_days")
+    assert [(h.path, h.how) for h in hit] == [("eta_days", "field")]
+    assert "next to 'eta_days'" in find({"s": "in 18 days"}, 18, "eta_days")[0].describe()
+
+
+def test_a_short_number_elsewhere_is_a_coincidence() -> None:
+    assert find({"s": "18 of them were sorted"}, 18, "eta_days") == []
+    assert find({"s": "Order 1 of 3 items"}, 1, "items") == []  # 3 is the one next to items
+    assert find({"s": "18 parcels were sorted within two days"}, 18, "eta_days") == []
+    assert find({"s": "day: 2024-05-03"}, 5, "day") == []  # a date's digits are the date's
+    assert find({"s": "in 18 days"}, 18, None) == []
+    assert find({"s": "id 7"}, 7, "id") == []  # no word of the name is long enough to tell
+    assert find({"s": "in 180 days"}, 18, "eta_days") == []
+    assert find({"eta_days": "within 180 days"}, 18, "eta_days") == []
+
+
+def test_name_words_split_a_field_name_the_way_a_sentence_says_it() -> None:
+    from faultkit.oracle.values import name_words
+
+    assert name_words("eta_days") == name_words("etaDays") == {"eta", "day"}
+    assert name_words("total-items") == {"total", "item"}
+    assert name_words("value") == set() and name_words("id") == set()
