@@ -242,7 +242,8 @@ def _rewritten(old: Turn, new: Turn) -> bool:
     if len(a) >= 8 and len(b) >= 8 and (a in b or b in a):
         return True
     matcher = difflib.SequenceMatcher(None, a[:SIMILAR_CHARS], b[:SIMILAR_CHARS])
-    return matcher.ratio() >= SIMILAR_RATIO
+    # quick_ratio bounds ratio from above and costs a fraction of it.
+    return matcher.quick_ratio() >= SIMILAR_RATIO and matcher.ratio() >= SIMILAR_RATIO
 
 
 # -- the ledger ----------------------------------------------------------------------------------
