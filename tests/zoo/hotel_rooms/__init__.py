@@ -1,0 +1,1 @@
+"""Hotel availability (Anthropic Messages, sync). Planted bug: crashes with no fallback."""
