@@ -218,6 +218,150 @@ def test_failing_test_with_faults_prints_a_reproduce_line(project: pytest.Pytest
     )
 
 
+# -- rules that fire on nothing --------------------------------------------------------------------
+
+# Written for the provider's host; the app's requests go to orders.test.
+UNFIRED_SCENARIO = """\
+name: openai-down
+rules:
+  - name: openai-503
+    match: {route: openai}
+    fault: {type: http_error, status: 503}
+"""
+
+
+def test_a_test_whose_scenario_never_fired_fails_naming_rules_and_routes(
+    project: pytest.Pytester,
+) -> None:
+    (project.path / "scenarios" / "openai-down.yaml").write_text(UNFIRED_SCENARIO)
+    project.makepyfile(
+        test_orders="import pytest\n\n"
+        + ORDER_TEST.replace(
+            "\ndef test_order", '\n@pytest.mark.faultkit(scenario="openai-down")\ndef test_order'
+        )
+    )
+    result = _run(project)
+    result.assert_outcomes(failed=1)  # its assertions held, but it tested nothing
+    result.stdout.fnmatch_lines(
+        [
+            "*faultkit: no fault was injected in this test, so it tested nothing: no rule matched "
+            "any request (openai-503: http_error on route=openai); routes seen: orders.test (json)"
+            " x1*",
+            "*allow_unfired=True*",
+            "*test_orders.py::test_order*-*nothing*0*rules never fired: openai-503*",
+            "nothing fired in 1 test(s) that had rules",
+        ]
+    )
+
+
+def test_allow_unfired_opts_a_test_out(project: pytest.Pytester) -> None:
+    (project.path / "scenarios" / "openai-down.yaml").write_text(UNFIRED_SCENARIO)
+    project.makepyfile(
+        test_orders="import pytest\n\n"
+        + ORDER_TEST.replace(
+            "\ndef test_order",
+            '\n@pytest.mark.faultkit(scenario="openai-down", allow_unfired=True)\ndef test_order',
+        )
+    )
+    result = _run(project)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_order*-*nothing*0*rules never fired: openai-503*"])
+
+
+def test_an_inline_rule_that_never_fired_fails_the_test(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_orders="""
+        def test_order(faultkit):
+            faultkit.inject({"type": "http_error", "status": 500}, match={"path": "/v2/*"})
+            assert faultkit.client().get("http://orders.test/orders/1").status_code == 200
+        """
+    )
+    result = _run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*no rule matched any request (inline-1: http_error on path=/v2/*)*"]
+    )
+
+
+CHECKED_APP = """
+import httpx
+import pytest
+
+def status(*, http_client_factory=httpx.Client):
+    with http_client_factory() as client:
+        return client.get("http://orders.test/orders/1").json()["status"]
+"""
+
+
+def test_check_gives_the_not_exercised_verdict_and_fails(project: pytest.Pytester) -> None:
+    (project.path / "scenarios" / "openai-down.yaml").write_text(UNFIRED_SCENARIO)
+    project.makepyfile(
+        test_orders=CHECKED_APP
+        + """
+CASSETTE = "cassettes/test_orders/test_order.yaml"
+
+@pytest.mark.faultkit(scenario="openai-down")
+def test_order(faultkit):
+    faultkit.check(status)
+
+@pytest.mark.faultkit(scenario="openai-down", cassette=CASSETTE, allow_unfired=True)
+def test_allowed(faultkit):
+    verdict = faultkit.check(status)
+    print("VERDICT", verdict.kind)
+"""
+    )
+    result = _run(project)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        ["*verdict not_exercised*", "*not_exercised: no rule matched any request (openai-503*"]
+    )
+    result.stdout.fnmatch_lines(["*VERDICT not_exercised*"])
+
+
+IDS_CASSETTE = """\
+interactions:
+- request:
+    body: '{"item": 1, "request_id": "rec-1"}'
+    headers: {content-type: [application/json]}
+    method: POST
+    uri: http://orders.test/lookup
+  response:
+    body: {string: '{"status": "shipped"}'}
+    headers: {content-type: [application/json]}
+    status: {code: 200, message: OK}
+version: 1
+"""
+
+
+def test_marker_matches_bodies_ignoring_fields_like_a_cases_file(project: pytest.Pytester) -> None:
+    (project.path / "ids.yaml").write_text(IDS_CASSETTE)
+    project.makepyfile(
+        test_ids="""
+        import pytest
+
+        MARK = dict(cassette="ids.yaml", match_on=["method", "uri", "body"], playback="repeat")
+
+        @pytest.mark.faultkit(**MARK, ignore_body_fields=["request_id"])
+        def test_ignored(faultkit):
+            client = faultkit.client()
+            for rid in ("run-1", "run-2"):  # a fresh id every call; repeat plays it again
+                body = {"item": 1, "request_id": rid}
+                assert client.post("http://orders.test/lookup", json=body).status_code == 200
+
+        @pytest.mark.faultkit(**MARK)
+        def test_compared(faultkit):
+            from faultkit.errors import UnmatchedRequest
+            with pytest.raises(UnmatchedRequest):
+                faultkit.client().post(
+                    "http://orders.test/lookup", json={"item": 1, "request_id": "run-1"}
+                )
+        """
+    )
+    result = _run(project)
+    result.assert_outcomes(passed=1, failed=1)  # the unmatched request fails test_compared
+    result.stdout.fnmatch_lines(["*test_compared*1 request(s) had no recording*"])
+
+
 # -- unmatched requests --------------------------------------------------------------------------
 
 
