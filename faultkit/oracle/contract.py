@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
@@ -49,16 +51,28 @@ def qualified_name(obj: Any) -> str:
 
 
 def import_object(path: str) -> Any:
-    """Import ``pkg.mod:Name`` (or ``pkg.mod.Name``). Raises ValueError with what went wrong."""
+    """Import ``pkg.mod:Name`` (or ``pkg.mod.Name``). Raises ValueError with what went wrong.
+
+    The user's own modules are found from the current directory, as pytest, uvicorn and
+    ``python -m`` find them, so neither a target, nor a cases file's import paths, nor a
+    printed repro command needs ``PYTHONPATH=.``. Every import of a user's object
+    (``faultkit run`` targets, contract classes) goes through here."""
     module_name, sep, attr = path.partition(":")
     if not sep:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
         raise ValueError(f"{path!r} is not an import path like 'package.module:Name'")
+    cwd = str(Path.cwd())
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"cannot import {module_name!r} (for {path!r}): {exc}") from None
+    except Exception as exc:  # the user's module raised while being imported
+        raise ValueError(
+            f"importing {module_name!r} (for {path!r}) failed: {type(exc).__name__}: {exc}"
+        ) from None
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

@@ -32,15 +32,12 @@ a thread); an async one is cancelled.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -49,6 +46,7 @@ from faultkit.doors.core import clock_origin
 from faultkit.doors.inprocess import AsyncFaultkitTransport, FaultkitTransport
 from faultkit.engine import Engine
 from faultkit.ledger import LedgerEntry
+from faultkit.oracle.contract import import_object
 from faultkit.oracle.result import RaisedError, Result, acapture, capture
 from faultkit.runner.cases import Case
 from faultkit.runner.errors import RunError
@@ -239,27 +237,15 @@ async def _limited(
 
 
 def load_callable(ref: str, name: str | None = None) -> CallableTarget:
-    """Import ``package.module:function``; a mistake is a one-line RunError."""
+    """Import ``package.module:function`` (found from the current directory, see
+    :func:`~faultkit.oracle.contract.import_object`); a mistake is a one-line RunError."""
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise RunError(f"target {ref!r} is not 'package.module:function' or an http(s):// URL")
-    if str(Path.cwd()) not in sys.path and "" not in sys.path:
-        # Like `python -m`, find the project's own modules from where faultkit runs.
-        sys.path.insert(0, str(Path.cwd()))
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RunError(f"target {ref!r}: cannot import {module_name!r}: {exc}") from None
-    except Exception as exc:  # an error while importing the user's module
-        raise RunError(
-            f"target {ref!r}: importing {module_name!r} failed: {type(exc).__name__}: {exc}"
-        ) from None
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise RunError(f"target {ref!r}: {module_name!r} has no attribute {attr!r}") from None
+        obj = import_object(ref)
+    except ValueError as exc:
+        raise RunError(f"target {ref!r}: {exc}") from None
     if not callable(obj):
         raise RunError(f"target {ref!r} is not callable")
     return CallableTarget(ref, obj, name)
