@@ -98,6 +98,8 @@ def check_plan(
     wired = wire_clients(session, target, kwargs, is_async)
     limit = wait_limit_s(session, contract)
     result = call_bounded(target, list(args), wired, is_async, limit, clock, clock())
+    # No `rules=`: a generated schedule that fires on nothing is no finding (the search moves
+    # on), so it is judged by its outcome alone rather than as not_exercised.
     verdict = judge(session.engine.ledger, result, contract, session.engine.scenario)
     record_event(verdict)
     return verdict
