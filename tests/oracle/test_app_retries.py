@@ -232,3 +232,76 @@ def test_without_a_failed_answer_nothing_is_a_retry(reasks: int) -> None:
     verdict, calls, _ = _run({"reasks": reasks}, playback="repeat")
     assert calls == [(1, 1), (2, 1)]  # the agent's second step is a new call
     assert verdict.kind == "pass", _explain(verdict)
+
+
+# -- structured output in a tool call's arguments, re-asked as pydantic-ai does -----------------
+
+TOOL_OUTPUT = REPO / "tests/cassettes-real/pydantic-ai__test_openai_tool_output.yaml"
+FINAL_RESULT = {
+    "type": "function",
+    "function": {
+        "name": "final_result",
+        "description": "The final response which ends this conversation",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+            "required": ["city", "country"],
+        },
+    },
+}
+GET_COUNTRY = {
+    "type": "function",
+    "function": {"name": "get_user_country", "parameters": {"type": "object", "properties": {}}},
+}
+
+
+class City(BaseModel):
+    city: str
+    country: str
+
+
+def largest_city(fk: FaultkitSession) -> City:
+    """An agent whose answer is the ``final_result`` tool's arguments: it runs the tools the
+    model asks for, and when ``final_result`` does not validate it sends the tool call back with
+    the validation error as the tool's result, once (pydantic-ai's output retries)."""
+    llm = openai.OpenAI(api_key="test", base_url=BASE_URL, http_client=fk.client(), max_retries=0)
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "What is the largest city in the user country?"}
+    ]
+    retries = 1
+    while True:
+        message = (
+            llm.chat.completions.create(
+                model="gpt-4o", messages=messages, tools=[GET_COUNTRY, FINAL_RESULT]
+            )
+            .choices[0]
+            .message
+        )
+        call = (message.tool_calls or [])[0]
+        messages.append(message.model_dump(exclude_none=True))
+        if call.function.name != "final_result":
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": "Mexico"})
+            continue
+        try:
+            return City.model_validate_json(call.function.arguments)
+        except ValidationError as exc:
+            if not retries:
+                raise ShopUnavailable("the answer does not validate") from exc
+            retries -= 1
+            error = f"{exc}\n\nFix the errors and try again."
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": error})
+
+
+def test_a_reask_of_an_output_tool_after_drifted_arguments_is_retried() -> None:
+    drift = {"type": "schema_drift", "target": "tool_arguments", "op": "rename", "path": "city"}
+    scenario = Scenario.model_validate(
+        {"name": "output-tool-drift", "rules": [_on_model(drift, nth=2)]}
+    )
+    contract = Contract(output_model=City, error_types=[ShopUnavailable], max_attempts=3)
+    with FaultkitSession(scenario, cassettes=[TOOL_OUTPUT], playback="repeat") as fk:
+        verdict = judge(fk.engine.ledger, capture(largest_city, fk), contract, scenario)
+        calls = [(e.logical_call, e.attempt) for e in fk.ledger]
+    # The agent's tool step is a new call; the re-ask after the drift is its second attempt.
+    assert calls == [(1, 1), (2, 1), (2, 2)]
+    assert verdict.kind == "retried", _explain(verdict)
+    assert verdict.headline.values["after"] == ["schema_drift fault"]
