@@ -104,37 +104,29 @@ def _truncated_body(p: ProviderShape) -> list[Doc]:
     return [_rule(f"{p.provider}-truncated-body", {"provider": p.provider}, fault, {"nth": 1})]
 
 
-def _html_gateway(p: ProviderShape) -> list[Doc]:
+def _in_turn(p: ProviderShape, *faults: tuple[str, Doc]) -> list[Doc]:
+    """One rule per fault, the first on the provider's call 1, the next on call 2, ..."""
     match = {"provider": p.provider}
     return [
-        _rule(
-            f"{p.provider}-html-on-200",
-            match,
-            {"type": "malformed_body", "kind": "html_200"},
-            {"nth": 1},
-        ),
-        _rule(
-            f"{p.provider}-html-on-502",
-            match,
-            {"type": "malformed_body", "kind": "html_200", "status": 502},
-            {"nth": 2},
-        ),
+        _rule(f"{p.provider}-{label}", match, fault, {"nth": n})
+        for n, (label, fault) in enumerate(faults, start=1)
     ]
+
+
+def _html_gateway(p: ProviderShape) -> list[Doc]:
+    return _in_turn(
+        p,
+        ("html-on-200", {"type": "malformed_body", "kind": "html_200"}),
+        ("html-on-502", {"type": "malformed_body", "kind": "html_200", "status": 502}),
+    )
 
 
 def _reset(p: ProviderShape) -> list[Doc]:
-    match = {"provider": p.provider}
-    return [
-        _rule(
-            f"{p.provider}-reset-before-head",
-            match,
-            {"type": "reset", "at": "before_head"},
-            {"nth": 1},
-        ),
-        _rule(
-            f"{p.provider}-reset-mid-body", match, {"type": "reset", "at": "mid_body"}, {"nth": 2}
-        ),
-    ]
+    return _in_turn(
+        p,
+        ("reset-before-head", {"type": "reset", "at": "before_head"}),
+        ("reset-mid-body", {"type": "reset", "at": "mid_body"}),
+    )
 
 
 def _slowdown(p: ProviderShape) -> list[Doc]:
@@ -288,8 +280,9 @@ PROVIDER_FAMILIES: tuple[ProviderFamily, ...] = (
         _slowdown,
         _expect(["pass", *RECOVER], 3, 20000),
         "The provider is slow but healthy: every answer's head comes 0.8-1.6 s late, and a "
-        "streamed answer's first token 1.5 s after that, with keep-alive comments. A controlled SUT answers "
-        "within its deadline or gives up explicitly; it never piles up retries.",
+        "streamed answer's first token 1.5 s after that, with keep-alive comments. A "
+        "controlled SUT answers within its deadline or gives up explicitly; it never piles up "
+        "retries.",
     ),
     ProviderFamily(
         "truncated-stream",
