@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import openai
 import pytest
+from oracle_world import Recording
 
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.oracle import Contract, Verdict, acapture, capture, judge
@@ -79,12 +79,6 @@ def responses_stream() -> bytes:
     for n, event in enumerate(events):
         event["sequence_number"] = n
     return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
-
-
-@dataclass(frozen=True)
-class Recording:
-    response: Response
-    source: str
 
 
 class StreamStore:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import httpx
 import pytest
-from oracle_world import Answer, World, chat_completion, model_answer, rules
+from oracle_world import Answer, Recording, World, chat_completion, model_answer, rules
 
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.oracle import Contract, Verdict, capture, judge
@@ -243,12 +242,6 @@ PARCEL = {
 }
 PARCEL_URL = "https://parcels.example/parcels/P-77"
 RECORDED_TEXT = "Parcel P-77 is in transit and arrives in 18 days."
-
-
-@dataclass(frozen=True)
-class Recording:
-    response: Response
-    source: str
 
 
 class ParcelStore:
