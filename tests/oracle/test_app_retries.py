@@ -24,9 +24,8 @@ from faultkit.oracle import Contract, Verdict, capture, judge
 from faultkit.scenario import Scenario
 from faultkit.session import FaultkitSession
 
-CASSETTE = (
-    Path(__file__).resolve().parents[2] / "cassettes" / "support" / "openai_order_status.yaml"
-)
+REPO = Path(__file__).resolve().parents[2]
+CASSETTE = REPO / "cassettes/support/openai_order_status.yaml"
 BASE_URL = "https://api.openai.com/v1"
 ORDERS_URL = "http://orders.internal/orders"
 SYSTEM = (
