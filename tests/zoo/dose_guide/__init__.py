@@ -1,0 +1,1 @@
+"""Medication interaction guide (Anthropic Messages, streamed). Planted bug: a lying trace."""
