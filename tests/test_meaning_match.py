@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anthropic
-import httpx
 import openai
 import pytest
 
@@ -69,61 +68,62 @@ def _chat(client: openai.OpenAI) -> object:
 # -- provider, whatever the host ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("base_url", "call", "path"),
-    [
-        ("http://127.0.0.1:8123/v1", _chat, "/v1/chat/completions"),
-        (
-            "https://gw.example/llm/openai/v1",
-            lambda c: c.responses.create(model="gpt-4o", input="hi"),
-            "/llm/openai/v1/responses",
+def _azure(fk: FaultkitSession) -> openai.AzureOpenAI:
+    return openai.AzureOpenAI(
+        api_key="k",
+        api_version="2024-10-21",
+        azure_endpoint="https://x.openai.azure.com",
+        http_client=fk.client(),
+        max_retries=0,
+    )
+
+
+def _claude(fk: FaultkitSession) -> object:
+    client = anthropic.Anthropic(
+        api_key="k", base_url="http://10.0.0.7:4000", http_client=fk.httpx2_client(), max_retries=0
+    )
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=10, messages=HI)
+
+
+# app's call through the door, the URL it must reach, the status it gets, the rule that fired
+ON_ANY_HOST = {
+    "local-server-chat": (
+        lambda fk: _chat(_openai(fk, "http://127.0.0.1:8123/v1")),
+        "http://127.0.0.1:8123/v1/chat/completions",
+        429,
+        "openai",
+    ),
+    "azure-deployment": (
+        lambda fk: _chat(_azure(fk)),
+        "https://x.openai.azure.com/openai/deployments/gpt-4o/chat/completions"
+        "?api-version=2024-10-21",
+        429,
+        "openai",
+    ),
+    "gateway-responses": (
+        lambda fk: _openai(fk, "https://gw.example/llm/openai/v1").responses.create(
+            model="gpt-4o", input="hi"
         ),
-    ],
-    ids=["local-server-chat", "gateway-responses"],
-)
-def test_provider_openai_fires_on_any_host(
-    base_url: str, call: Callable[[openai.OpenAI], object], path: str
-) -> None:
+        "https://gw.example/llm/openai/v1/responses",
+        429,
+        "openai",
+    ),
+    "anthropic-any-host": (_claude, "http://10.0.0.7:4000/v1/messages", 529, "anthropic"),
+}
+
+
+@pytest.mark.parametrize("case", list(ON_ANY_HOST))
+def test_provider_rules_fire_on_any_host(case: str) -> None:
+    call, url, status, rule = ON_ANY_HOST[case]
     with FaultkitSession(BY_PROVIDER) as fk:
-        with pytest.raises(openai.RateLimitError):
-            call(_openai(fk, base_url))
+        with pytest.raises((openai.APIStatusError, anthropic.APIStatusError)) as caught:
+            call(fk)
         (entry,) = fk.ledger
-    assert httpx.URL(entry.url).path == path
-    # The host-named rule is the false green this replaces: it never fired.
-    assert _fired(fk) == [["openai"]]
-
-
-def test_provider_openai_fires_on_an_azure_deployment() -> None:
-    with FaultkitSession(BY_PROVIDER) as fk:
-        client = openai.AzureOpenAI(
-            api_key="k",
-            api_version="2024-10-21",
-            azure_endpoint="https://x.openai.azure.com",
-            http_client=fk.client(),
-            max_retries=0,
-        )
-        with pytest.raises(openai.RateLimitError):
-            _chat(client)
-        (entry,) = fk.ledger
-    url = httpx.URL(entry.url)
-    assert url.host == "x.openai.azure.com"
-    assert url.path == "/openai/deployments/gpt-4o/chat/completions"
-    assert url.params["api-version"] == "2024-10-21"
-    assert _fired(fk) == [["openai"]]
-
-
-def test_provider_anthropic_fires_on_any_host_and_openai_rules_leave_it_alone() -> None:
-    with FaultkitSession(BY_PROVIDER) as fk:
-        client = anthropic.Anthropic(
-            api_key="k",
-            base_url="http://10.0.0.7:4000",
-            http_client=fk.httpx2_client(),
-            max_retries=0,
-        )
-        with pytest.raises(anthropic.APIStatusError) as caught:
-            client.messages.create(model="claude-sonnet-4-5", max_tokens=10, messages=HI)
-    assert caught.value.status_code == 529
-    assert _fired(fk) == [["anthropic"]]
+    assert caught.value.status_code == status
+    assert entry.url == url
+    # Only the rule for this provider fired; the host-named rule (route: openai) is the false
+    # green this replaces: it fired nowhere.
+    assert _fired(fk) == [[rule]]
 
 
 def _vertex(fk: FaultkitSession) -> anthropic.AnthropicVertex:
