@@ -169,10 +169,11 @@ def unreplaced_cuts(ctx: Context) -> list[Cut]:
     cuts = [c for e in ctx.provider_entries if (c := cut_of(e, ctx.tolerance_ms)) is not None]
     if not cuts:
         return []
+    providers = {e.id for e in ctx.provider_entries}
     replacements = [
         e
         for e in ctx.entries
-        if _usable(e) and (e in ctx.provider_entries or glob_any(e.route, ctx.fallback_routes))
+        if _usable(e) and (e.id in providers or glob_any(e.route, ctx.fallback_routes))
     ]
     return [c for c in cuts if not any(r.id > c.entry.id for r in replacements)]
 

@@ -82,7 +82,8 @@ def made_good(entry: LedgerEntry, alt: Alteration, ctx: Context) -> bool:
     """A later answer completed without ``alt`` and superseded the altered one: the same
     request again (the same logical call, or the identical request), a declared fallback route,
     or, when the altered answer was the model's, any later model answer."""
-    provider = entry in ctx.provider_entries
+    providers = {e.id for e in ctx.provider_entries}
+    provider = entry.id in providers
     for later in ctx.entries:
         if later.id <= entry.id or later.ending != "completed" or failed(later):
             continue
@@ -94,7 +95,7 @@ def made_good(entry: LedgerEntry, alt: Alteration, ctx: Context) -> bool:
         if (
             same
             or glob_any(later.route, ctx.fallback_routes)
-            or (provider and later in ctx.provider_entries)
+            or (provider and later.id in providers)
         ):
             return True
     return False
