@@ -214,7 +214,7 @@ def repro_command(plan: RunPlan, common: list[str], report_dir: str | None) -> A
 def _progress(err: TextIO) -> Any:
     def show(cell: Cell, done: int, total: int) -> None:
         width = len(str(total))
-        state = "ok" if cell.passed else "!!"
+        state = "!!" if not cell.passed else "--" if cell.category == "not_exercised" else "ok"
         print(
             f"[{done:>{width}}/{total}] {state} {cell.target} x {cell.scenario} [{cell.case}]: "
             f"{cell.verdict.kind} ({cell.result.duration_ms / 1000:.1f} s)",
