@@ -415,13 +415,25 @@ def test_a_bad_routes_table_is_a_config_error_naming_file_and_alias(
     assert message in str(caught.value)
 
 
-def test_engine_reports_a_bad_project_config_when_built(
+def test_every_engine_uses_the_project_aliases_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "faultkit.toml").write_text("[routes]\nweather = 3\n")
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match="weather"):
-        Engine(Scenario(name="x"))
+    """The doors build engines without knowing about aliases: a session in the project
+    directory resolves `route: weather` from its faultkit.toml."""
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    (good / "faultkit.toml").write_text('[routes]\nweather = "weather.*"\n')
+    (bad / "faultkit.toml").write_text("[routes]\nweather = 3\n")
+    scenario = Scenario.from_yaml(
+        "name: w\nrules:\n  - match: {route: weather}\n    fault: {type: http_error, status: 503}\n"
+    )
+    monkeypatch.chdir(good)
+    with FaultkitSession(scenario) as fk:
+        assert fk.client().get("http://weather.eu/forecast").status_code == 503
+    monkeypatch.chdir(bad)
+    with pytest.raises(ConfigError, match=r"faultkit.toml: \[routes\] weather: "):
+        Engine(scenario)
 
 
 # -- formats by path, whatever the host -----------------------------------------------------------
