@@ -61,6 +61,12 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+def _marked_order_test(marker_args: str) -> str:
+    """ORDER_TEST under ``@pytest.mark.faultkit(<marker_args>)``."""
+    marked = f"\n@pytest.mark.faultkit({marker_args})\ndef test_order"
+    return "import pytest\n\n" + ORDER_TEST.replace("\ndef test_order", marked)
+
+
 # Plugins the inner runs do not need; importing hypothesis again for every run costs seconds.
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
 
@@ -107,12 +113,7 @@ def test_scenario_option_applies_to_every_test_and_prints_the_summary(
 
 
 def test_marker_scenario_overrides_the_option(project: pytest.Pytester) -> None:
-    project.makepyfile(
-        test_orders="import pytest\n\n"
-        + ORDER_TEST.replace(
-            "\ndef test_order", "\n@pytest.mark.faultkit(scenario=None)\ndef test_order"
-        )
-    )
+    project.makepyfile(test_orders=_marked_order_test("scenario=None"))
     result = _run(project, "--faultkit-scenario", "slow-orders")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*FAULTS=;*"])
@@ -142,13 +143,7 @@ def test_marker_names_a_bundled_scenario_and_a_cassette(project: pytest.Pytester
 
 
 def test_scenario_path_relative_to_the_test_file(project: pytest.Pytester) -> None:
-    project.makepyfile(
-        test_orders="import pytest\n\n"
-        + ORDER_TEST.replace(
-            "\ndef test_order",
-            '\n@pytest.mark.faultkit(scenario="scenarios/slow-orders.yaml")\ndef test_order',
-        )
-    )
+    project.makepyfile(test_orders=_marked_order_test('scenario="scenarios/slow-orders.yaml"'))
     result = _run(project, "--faultkit-timing-scale", "0")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*FAULTS=latency;*", "*SEED 11 SCALE 0.0*"])
@@ -174,12 +169,7 @@ def test_broken_scenario_file_reports_file_line_and_field(project: pytest.Pytest
 
 
 def test_unknown_marker_argument_is_reported(project: pytest.Pytester) -> None:
-    project.makepyfile(
-        test_orders="import pytest\n\n"
-        + ORDER_TEST.replace(
-            "\ndef test_order", '\n@pytest.mark.faultkit(scenaro="x")\ndef test_order'
-        )
-    )
+    project.makepyfile(test_orders=_marked_order_test('scenaro="x"'))
     result = _run(project)
     result.assert_outcomes(errors=1)  # a setup problem, not a test failure
     result.stdout.fnmatch_lines(["*unknown argument scenaro; known: scenario, cassette*"])
@@ -234,12 +224,7 @@ def test_a_test_whose_scenario_never_fired_fails_naming_rules_and_routes(
     project: pytest.Pytester,
 ) -> None:
     (project.path / "scenarios" / "openai-down.yaml").write_text(UNFIRED_SCENARIO)
-    project.makepyfile(
-        test_orders="import pytest\n\n"
-        + ORDER_TEST.replace(
-            "\ndef test_order", '\n@pytest.mark.faultkit(scenario="openai-down")\ndef test_order'
-        )
-    )
+    project.makepyfile(test_orders=_marked_order_test('scenario="openai-down"'))
     result = _run(project)
     result.assert_outcomes(failed=1)  # its assertions held, but it tested nothing
     result.stdout.fnmatch_lines(
@@ -256,13 +241,7 @@ def test_a_test_whose_scenario_never_fired_fails_naming_rules_and_routes(
 
 def test_allow_unfired_opts_a_test_out(project: pytest.Pytester) -> None:
     (project.path / "scenarios" / "openai-down.yaml").write_text(UNFIRED_SCENARIO)
-    project.makepyfile(
-        test_orders="import pytest\n\n"
-        + ORDER_TEST.replace(
-            "\ndef test_order",
-            '\n@pytest.mark.faultkit(scenario="openai-down", allow_unfired=True)\ndef test_order',
-        )
-    )
+    project.makepyfile(test_orders=_marked_order_test('scenario="openai-down", allow_unfired=True'))
     result = _run(project)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_order*-*nothing*0*rules never fired: openai-503*"])
