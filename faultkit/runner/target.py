@@ -12,6 +12,12 @@ Two kinds:
     The app's default is the real client class, so in production nothing changes;
   - ``http_client``: one such client, built with no arguments.
 
+  The parameter's default (or, failing that, its annotation) says which HTTP library the app
+  uses: a default of ``httpx2.Client`` or ``httpx2.AsyncClient`` (or a class built on them,
+  like the SDKs' ``DefaultHttpxClient``), or an annotation naming ``httpx2``, gets httpx2
+  clients; anything else httpx ones. The anthropic SDK 2.x takes only httpx2 clients, so an app
+  on it works as it is written, with no bridge. A client class default also says sync or async.
+
   Pass the client (or one made by the factory) to the SDKs' ``http_client=`` argument and use
   it for tool calls; every request then goes through the engine. Requests to
   ``api.openai.com`` and ``api.anthropic.com`` take the routes ``openai`` and ``anthropic``;
@@ -34,11 +40,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -140,24 +147,15 @@ class CallableTarget:
                 raise RunError(f"case {case.name!r}: cannot call {self.ref}: {exc}") from None
 
     def _wiring(self, engine: Engine) -> dict[str, Any]:
-        """The injected parameters: a client factory and/or a client, on the in-process door."""
-        if self.is_async:
-
-            def factory(**kwargs: Any) -> httpx.AsyncClient:
-                kwargs.pop("transport", None)
-                return httpx.AsyncClient(transport=AsyncFaultkitTransport(engine), **kwargs)
-
-        else:
-
-            def factory(**kwargs: Any) -> httpx.Client:  # type: ignore[misc]
-                kwargs.pop("transport", None)
-                return httpx.Client(transport=FaultkitTransport(engine), **kwargs)
-
+        """The injected parameters: a client factory and/or a client, on the in-process door,
+        of the library each parameter asks for (see :func:`seam_of`)."""
+        assert self.signature is not None  # injects is empty without one
         wiring: dict[str, Any] = {}
-        if FACTORY_PARAM in self.injects:
-            wiring[FACTORY_PARAM] = factory
-        if CLIENT_PARAM in self.injects:
-            wiring[CLIENT_PARAM] = factory()
+        for name in self.injects:
+            factory = door_client_factory(
+                engine, seam_of(self.signature.parameters[name], self.is_async)
+            )
+            wiring[name] = factory if name == FACTORY_PARAM else factory()
         return wiring
 
     def execute(self, spec: CellSpec) -> Execution:
@@ -172,6 +170,71 @@ class CallableTarget:
         started = clock()
         result = call_bounded(self.fn, args, kwargs, self.is_async, spec.limit_s, clock, started)
         return Execution(result=result, entries=engine.ledger.entries, started_ms=started)
+
+
+@dataclass(frozen=True)
+class Seam:
+    """The clients a seam parameter takes: which HTTP library's, sync or async."""
+
+    library: Literal["httpx", "httpx2"]
+    is_async: bool
+
+
+def _client_class(default: Any) -> tuple[str, bool] | None:
+    """(library, is async) of a client class default (``httpx2.Client``, an SDK's subclass,
+    a ``functools.partial`` of one), or None when the default is no client class."""
+    default = getattr(default, "func", default)  # functools.partial(httpx2.Client, ...)
+    if not inspect.isclass(default):
+        return None
+    for cls in inspect.getmro(default):
+        library = cls.__module__.partition(".")[0]
+        if library in ("httpx", "httpx2") and cls.__name__ in ("Client", "AsyncClient"):
+            return library, cls.__name__ == "AsyncClient"
+    return None
+
+
+def seam_of(parameter: inspect.Parameter, is_async: bool) -> Seam:
+    """What clients ``parameter`` (``http_client_factory`` or ``http_client``) takes, read
+    from its default, else its annotation, else httpx for a target that ``is_async`` or not.
+
+    SDKs reject a client of the other library by name (anthropic 2.x takes only httpx2), so
+    the app's own declared choice is followed rather than one library imposed."""
+    found = _client_class(parameter.default)
+    if found is not None:
+        library, client_is_async = found
+        return Seam("httpx2" if library == "httpx2" else "httpx", client_is_async)
+    annotation = parameter.annotation
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    if parameter.annotation is not parameter.empty and re.search(r"\bhttpx2\b", text):
+        return Seam("httpx2", is_async or "AsyncClient" in text)
+    return Seam("httpx", is_async)
+
+
+def door_client_factory(engine: Engine, seam: Seam) -> Callable[..., Any]:
+    """A factory of ``seam``'s clients on ``engine``'s in-process door: it takes the client
+    options (``timeout``, ``base_url``...) and drops a ``transport``, faultkit's being the
+    point. httpx2 is imported only when a target asks for it (it is optional)."""
+    if seam.library == "httpx2":
+        import httpx2
+
+        from faultkit.doors.inprocess_httpx2 import (
+            AsyncHttpx2FaultkitTransport,
+            Httpx2FaultkitTransport,
+        )
+
+        client_cls: Any = httpx2.AsyncClient if seam.is_async else httpx2.Client
+        transport_cls: Any = (
+            AsyncHttpx2FaultkitTransport if seam.is_async else Httpx2FaultkitTransport
+        )
+    else:
+        client_cls = httpx.AsyncClient if seam.is_async else httpx.Client
+        transport_cls = AsyncFaultkitTransport if seam.is_async else FaultkitTransport
+
+    def factory(**kwargs: Any) -> Any:
+        kwargs.pop("transport", None)
+        return client_cls(transport=transport_cls(engine), **kwargs)
+
+    return factory
 
 
 def _arguments(case: Case) -> tuple[list[Any], dict[str, Any]]:
