@@ -15,10 +15,12 @@ ledger says. Fault, matching and verdict logic live elsewhere.
   the rest), ``all`` (always record). Recordings are saved at teardown.
 - A request with no recording fails the test, even when the code under test swallowed the
   ``UnmatchedRequest``: silently answering nothing is exactly what a replay must not do.
-- Nothing silent: a test whose rules (the marker's scenario, ``faultkit.inject``) applied no
-  fault fails, naming the rules and the routes seen, unless its marker says
-  ``allow_unfired=True``; a test with no rules at all (plain replay) is not affected. The
-  terminal summary lists what was injected in every faultkit test, "nothing" included.
+- Nothing silent: a test whose own rules (its marker's or ``faultkit_scenarios``' scenario,
+  ``faultkit.inject``) applied no fault fails, naming the rules and the routes seen, unless its
+  marker says ``allow_unfired=True``. A test with no rules (plain replay) is not affected, nor
+  one that only runs under ``--faultkit-scenario``, which applies to every test whether it
+  calls the scenario's routes or not. The terminal summary lists what was injected in every
+  faultkit test, "nothing" included.
 
 No option or fixture name collides with Locust's plugin (``--host``, ``session``).
 """
@@ -36,7 +38,7 @@ import pytest
 
 from faultkit import catalogue
 from faultkit.errors import FaultkitError
-from faultkit.oracle.checks.exercised import engine_rules, unfired
+from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
 from faultkit.runner import pytest_scenarios
 from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook and fixture
     faultkit_scenario,
@@ -75,6 +77,8 @@ _SESSION_KEY = pytest.StashKey[FaultkitSession]()
 # The scenario the session was built with: when a test replaces it (faultkit.assert_controlled
 # with generated plans), each plan is judged on its own and the test's rules are not checked.
 _SCENARIO_KEY = pytest.StashKey[Scenario | None]()
+# Whether that scenario is the test's own (marker, faultkit_scenarios) or --faultkit-scenario's.
+_OWN_SCENARIO_KEY = pytest.StashKey[bool]()
 _RECORDS_KEY = pytest.StashKey[list[_TestRecord]]()
 
 
@@ -278,6 +282,8 @@ def faultkit(
         pytest.fail(f"faultkit: {exc}", pytrace=False)
     request.node.stash[_SESSION_KEY] = session
     request.node.stash[_SCENARIO_KEY] = session.engine.scenario
+    own = faultkit_scenario is not None or "scenario" in _marker_args(request.node)
+    request.node.stash[_OWN_SCENARIO_KEY] = own
     try:
         yield session
     finally:
@@ -315,7 +321,11 @@ def unfired_message(item: pytest.Item, session: FaultkitSession) -> str | None:
     it had no rules, or its marker allows it)."""
     if session.allow_unfired:
         return None
-    finding = unfired(session.ledger, rules_in_force(item, session))
+    rules = rules_in_force(item, session)
+    if not item.stash.get(_OWN_SCENARIO_KEY, True):
+        for label in scenario_rules(session.engine.scenario):
+            rules.pop(label, None)
+    finding = unfired(session.ledger, rules)
     if finding is None:
         return None
     return (

@@ -247,6 +247,18 @@ def test_allow_unfired_opts_a_test_out(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*test_order*-*nothing*0*rules never fired: openai-503*"])
 
 
+def test_the_scenario_option_does_not_fail_tests_it_does_not_concern(
+    project: pytest.Pytester,
+) -> None:
+    """``--faultkit-scenario`` applies to the whole suite: a test that never calls its routes
+    is not failed for it, but the summary still says nothing was injected there."""
+    (project.path / "scenarios" / "openai-down.yaml").write_text(UNFIRED_SCENARIO)
+    project.makepyfile(test_orders=ORDER_TEST)
+    result = _run(project, "--faultkit-scenario", "openai-down")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_order*-*nothing*0*rules never fired: openai-503*"])
+
+
 def test_an_inline_rule_that_never_fired_fails_the_test(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_orders="""
