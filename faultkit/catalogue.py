@@ -261,7 +261,10 @@ class ScenarioSet:
 
 
 def scenario_set(
-    refs: Sequence[str], cassettes: Sequence[Path], names: Sequence[str] = ()
+    refs: Sequence[str],
+    cassettes: Sequence[Path],
+    names: Sequence[str] = (),
+    deadline_ms: float | None = None,
 ) -> ScenarioSet:
     """The scenarios ``refs`` name, narrowed to ``names`` (``--scenario``).
 
@@ -269,7 +272,8 @@ def scenario_set(
     derived from ``cassettes``, see :mod:`faultkit.derive`) and ``catalogue`` (the bundled
     catalogue); they combine. A derived scenario whose name a file already uses is renamed
     ``derived.<name>``, so each name still picks one scenario and a repro command that repeats
-    the same refs finds it again. Raises ScenarioError (or CassetteError), one line each.
+    the same refs finds it again. ``deadline_ms`` (the contract's) is what derived silences
+    outlast. Raises ScenarioError (or CassetteError), one line each.
     """
     files = [r for r in refs if r not in (DERIVED, BUNDLED)]
     sources = list(files)
@@ -285,7 +289,7 @@ def scenario_set(
     found: list[tuple[Path | None, Scenario]] = list(report.scenarios)
     origins = [f"{_plural(len(found), 'scenario')} from {', '.join(sources)}"] if files else []
     if DERIVED in refs:
-        derived, loaded = _derived(cassettes, {s.name for _, s in found})
+        derived, loaded = _derived(cassettes, {s.name for _, s in found}, deadline_ms)
         found.extend((None, s) for s in derived)
         origins.append(
             f"{_plural(len(derived), 'scenario')} derived from {_plural(loaded, 'cassette')}"
@@ -307,7 +311,9 @@ def scenario_set(
     return ScenarioSet(found, "; ".join(origins))
 
 
-def _derived(cassettes: Sequence[Path], taken: set[str]) -> tuple[list[Scenario], int]:
+def _derived(
+    cassettes: Sequence[Path], taken: set[str], deadline_ms: float | None
+) -> tuple[list[Scenario], int]:
     """The derived scenarios (renamed where ``taken``) and how many cassette files they
     come from."""
     # Imported here: deriving reads recordings through the doors' routing, and the proxy's
@@ -324,7 +330,7 @@ def _derived(cassettes: Sequence[Path], taken: set[str]) -> tuple[list[Scenario]
     loaded = load_cassettes(cassettes)
     scenarios = [
         s.model_copy(update={"name": f"derived.{s.name}"}) if s.name in taken else s
-        for s in derive_scenarios(loaded)
+        for s in derive_scenarios(loaded, deadline_ms)
     ]
     return scenarios, len(loaded)
 

@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument(
         "-o", "--output", metavar="DIR", help="write one scenario file per scenario into DIR"
     )
+    derive.add_argument(
+        "--deadline-ms",
+        type=float,
+        metavar="MS",
+        help="the app's deadline (its contract's deadline_ms, as faultkit run passes it): a "
+        "silent tool or a stalled stream lasts past it, so a missing timeout shows as a hang "
+        "(default: 5 s)",
+    )
     derive.set_defaults(run=_derive)
 
     schema = actions.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -149,7 +157,7 @@ def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _derive(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    found = derive(args.paths)
+    found = derive(args.paths, args.deadline_ms)
     if not found:
         print(
             f"no scenario applies to {' '.join(args.paths)}: no provider call or tool route "

@@ -43,14 +43,18 @@ def load_cassettes(sources: Iterable[CassetteSource]) -> list[Cassette]:
     return out
 
 
-def derive(cassettes: Iterable[CassetteSource]) -> list[Derived]:
-    """The derived scenarios with what each targets and why it was derived."""
-    return instantiate(observe(load_cassettes(cassettes)))
+def derive(cassettes: Iterable[CassetteSource], deadline_ms: float | None = None) -> list[Derived]:
+    """The derived scenarios with what each targets and why it was derived. ``deadline_ms``:
+    the SUT's deadline (its contract's), which a silent tool or a stalled stream outlasts so
+    that a missing timeout shows as a hang."""
+    return instantiate(observe(load_cassettes(cassettes)), deadline_ms)
 
 
-def derive_scenarios(cassettes: Iterable[CassetteSource]) -> list[Scenario]:
+def derive_scenarios(
+    cassettes: Iterable[CassetteSource], deadline_ms: float | None = None
+) -> list[Scenario]:
     """The scenarios that apply to ``cassettes`` (loaded ones, files or directories)."""
-    return [d.scenario for d in derive(cassettes)]
+    return [d.scenario for d in derive(cassettes, deadline_ms)]
 
 
 __all__ = [

@@ -7,9 +7,12 @@ answers, ``target: structured`` for the structured answer wherever it is carried
 ``kind: tool`` plus the concrete ``route:`` for each tool upstream. A family is only built for a
 shape that is present, so every derived scenario has something to fire on.
 
-Faults are kept short in time (timeouts and stalls of at most 5 s, latency of at most 2 s): a
-derived run covers every family, and the deadline that matters comes from the cases file's
-contract anyway (the runner takes the stricter of contract and scenario).
+Faults are kept short in time (latency of at most 2 s) so a derived run of every family takes
+seconds. A silent tool or a stalled stream is the exception that proves a rule: it only shows a
+missing timeout if it outlasts the SUT's deadline, so with the contract's deadline known (from
+the cases file) it lasts past that deadline and the runner's grace (:func:`silence_ms`); the
+runner stops waiting at the deadline, so this costs no more time. Without a deadline it lasts
+:data:`MAX_WAIT_MS`.
 """
 
 from __future__ import annotations
@@ -27,10 +30,34 @@ from faultkit.derive.shapes import (
     structured_field,
     summary,
 )
+from faultkit.oracle.contract import grace_ms
 from faultkit.scenario import Scenario
 
-MAX_WAIT_MS = 5000  # longest silence a derived fault imposes (timeout, stall)
+MAX_WAIT_MS = 5000  # a derived fault's silence (timeout, stall) when no deadline is known
+# The faults whose silence outlasts the deadline, and the parameter that says how long.
+SILENCES = {"timeout": "timeout_ms", "stall": "stall_ms"}
 PROVIDER_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
+
+
+def silence_ms(deadline_ms: float | None) -> float:
+    """How long a derived tool stays silent or a stream stalls: past ``deadline_ms`` plus the
+    grace the runner allows after it (:func:`faultkit.oracle.contract.grace_ms`) plus a
+    second, so an app with no timeout of its own is still waiting when the runner gives up,
+    and is judged a ``hang``; :data:`MAX_WAIT_MS` when no deadline is known."""
+    if deadline_ms is None:
+        return MAX_WAIT_MS
+    return max(MAX_WAIT_MS, deadline_ms + grace_ms(deadline_ms) + 1000.0)
+
+
+def _scenario(doc: Doc, silence: float) -> Scenario:
+    """The scenario ``doc`` describes, its silences lasting ``silence`` ms (and said so in its
+    description, where ``{silence}`` stands for the seconds)."""
+    for rule in doc["rules"]:
+        field = SILENCES.get(rule["fault"]["type"])
+        if field is not None:
+            rule["fault"][field] = silence
+    doc["description"] = doc["description"].replace("{silence}", f"{silence / 1000:g}")
+    return Scenario.model_validate(doc)
 
 
 @dataclass(frozen=True)
@@ -299,7 +326,7 @@ PROVIDER_FAMILIES: tuple[ProviderFamily, ...] = (
         31,
         _stall,
         _expect(RECOVER, 3, 30000),
-        "The first streamed answer goes silent for 5 s after a few events while keep-alive "
+        "The first streamed answer goes silent for {silence} s after a few events while keep-alive "
         "comments arrive, then closes. A controlled SUT enforces its own idle or overall "
         "deadline and retries or returns an explicit error.",
         "streams",
@@ -335,7 +362,9 @@ PROVIDER_FAMILIES: tuple[ProviderFamily, ...] = (
 )
 
 
-def _provider_family(family: ProviderFamily, providers: list[ProviderShape]) -> Derived | None:
+def _provider_family(
+    family: ProviderFamily, providers: list[ProviderShape], silence: float
+) -> Derived | None:
     rules: list[Doc] = []
     used: list[ProviderShape] = []
     for shape in providers:
@@ -363,7 +392,7 @@ def _provider_family(family: ProviderFamily, providers: list[ProviderShape]) -> 
         "rules": rules,
         "expect": family.expect,
     }
-    return Derived(Scenario.model_validate(doc), targets, why)
+    return Derived(_scenario(doc, silence), targets, why)
 
 
 # -- per-tool-route families -----------------------------------------------------------------------
@@ -394,7 +423,7 @@ def _per_tool(route: ToolRouteShape, match: Doc, name: str, fault: Doc) -> list[
     return [_rule(name, match, fault)]
 
 
-def _tool_families(route: ToolRouteShape) -> list[Derived]:
+def _tool_families(route: ToolRouteShape, silence: float) -> list[Derived]:
     out: list[Derived] = []
     slug = route_slug(route.route)
     match = _tool_match(route)
@@ -409,15 +438,15 @@ def _tool_families(route: ToolRouteShape) -> list[Derived]:
             "rules": rules,
             "expect": expect,
         }
-        out.append(Derived(Scenario.model_validate(doc), target, why))
+        out.append(Derived(_scenario(doc, silence), target, why))
 
     add(
         "tool-timeout",
         19,
-        f"The tool at {route.route} accepts the connection and says nothing for 5 s before "
-        "dropping it. A controlled SUT gives the tool call its own, shorter timeout, retries a "
-        "bounded number of times, then says the tool is unavailable; it never answers with "
-        "facts it did not receive.",
+        f"The tool at {route.route} accepts the connection and says nothing for {{silence}} s "
+        "before dropping it. A controlled SUT gives the tool call its own, shorter timeout, "
+        "retries a bounded number of times, then says the tool is unavailable; it never "
+        "answers with facts it did not receive.",
         [_rule("tool-hangs", match, {"type": "timeout", "timeout_ms": MAX_WAIT_MS})],
         _expect(["fallback", "controlled_error"], 3, 20000),
         evidence,
@@ -471,11 +500,15 @@ def _tool_families(route: ToolRouteShape) -> list[Derived]:
     return out
 
 
-def instantiate(shapes: Shapes) -> list[Derived]:
+def instantiate(shapes: Shapes, deadline_ms: float | None = None) -> list[Derived]:
     """Every family that applies to ``shapes``: provider-wide ones in catalogue order, then
-    the tool routes' in route order."""
+    the tool routes' in route order. ``deadline_ms``: the SUT's deadline (the contract's),
+    which silences outlast (:func:`silence_ms`)."""
+    silence = silence_ms(deadline_ms)
     providers = [shapes.providers[p] for p in sorted(shapes.providers)]
-    out = [d for f in PROVIDER_FAMILIES if (d := _provider_family(f, providers)) is not None]
+    out = [
+        d for f in PROVIDER_FAMILIES if (d := _provider_family(f, providers, silence)) is not None
+    ]
     for route in sorted(shapes.tool_routes):
-        out.extend(_tool_families(shapes.tool_routes[route]))
+        out.extend(_tool_families(shapes.tool_routes[route], silence))
     return out

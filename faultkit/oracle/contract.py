@@ -107,6 +107,13 @@ def _error_name(value: Any) -> str:
 ErrorName = Annotated[str, BeforeValidator(_error_name)]
 
 
+def grace_ms(deadline_ms: float) -> float:
+    """How long past a deadline a target is still waited for: 10% of it, at least 1 s, so a
+    target that answers just late is judged late rather than cut off. The runner waits this
+    long and derived silences outlast it; one rule for both."""
+    return max(1000.0, deadline_ms / 10)
+
+
 class Contract(BaseModel):
     """What the system under test declares about itself. Field names are the YAML names."""
 

@@ -141,7 +141,9 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str], str]:
         paths = [catalogue.DERIVED]
     if not paths:
         raise RunError("no scenarios: give --scenarios DIR (no ./scenarios, no catalogue)")
-    chosen = catalogue.scenario_set(paths, cassettes, args.scenario or [])
+    chosen = catalogue.scenario_set(
+        paths, cassettes, args.scenario or [], cases_file.contract.deadline_ms
+    )
     if args.scenarios:
         common += [a for p in args.scenarios for a in ("--scenarios", p)]
     common += replay_args(args)

@@ -23,7 +23,7 @@ from faultkit.cassettes import Cassette, CassetteStore, load_cassette
 from faultkit.cassettes.store import cassette_files
 from faultkit.engine import Engine
 from faultkit.oracle.checks.exercised import scenario_rules
-from faultkit.oracle.contract import Contract
+from faultkit.oracle.contract import Contract, grace_ms
 from faultkit.oracle.judge import judge
 from faultkit.runner.cases import Case
 from faultkit.runner.model import Cell, Mode, RuleInfo, RunReport, ScenarioInfo, TargetInfo
@@ -68,13 +68,12 @@ class RunPlan:
 
 def limit_s(contract: Contract, scenario: Scenario) -> tuple[float | None, float]:
     """(deadline in ms, how long the runner waits): the stricter deadline of contract and
-    scenario, plus a grace of 10% (at least 1 s) so a target that answers just late is judged
-    late rather than cut off; without any deadline, :data:`DEFAULT_LIMIT_S`."""
+    scenario, plus its :func:`grace_ms`; without any deadline, :data:`DEFAULT_LIMIT_S`."""
     deadlines = [d for d in (contract.deadline_ms, scenario.expect.deadline_ms) if d is not None]
     if not deadlines:
         return None, DEFAULT_LIMIT_S
     deadline = min(deadlines)
-    return deadline, deadline / 1000 + max(1.0, deadline / 10000)
+    return deadline, (deadline + grace_ms(deadline)) / 1000
 
 
 def _version() -> str:

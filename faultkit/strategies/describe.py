@@ -106,7 +106,12 @@ def _tool_call(f: Any) -> str:
 
 
 def _schema_drift(f: Any) -> str:
-    where = {"output": "output", "body": "response body", "tool_arguments": "tool arguments"}
+    where = {
+        "output": "output",
+        "structured": "structured answer",
+        "body": "response body",
+        "tool_arguments": "tool arguments",
+    }
     field = f"{where[f.target]} field {f.path}" if f.path else f"a {where[f.target]} field"
     has_value = "value" in f.model_fields_set
     if f.op == "rename":
@@ -193,11 +198,15 @@ def describe_rule(rule: Rule) -> str:
 
 
 def _route_label(rule: Rule) -> str | None:
+    """What the rule targets, in words: a route, a tool, a provider, any tool route, a path;
+    ``(streamed)`` after it when only streamed calls count."""
     match = rule.match
-    for label in (match.route, match.tool, match.provider, match.path):
-        if label:
-            return label
-    return None
+    kind = {"tool": "any tool", "provider": "any provider"}.get(match.kind or "")
+    labels = (match.route, match.tool, match.provider, kind, match.path)
+    label = next((x for x in labels if x), None)
+    if match.stream:
+        return f"{label} (streamed)" if label else "streamed calls"
+    return label
 
 
 def summarize(scenario: Scenario) -> str:

@@ -147,7 +147,7 @@ def test_an_mcp_tool_gets_is_error_with_partial_content_on_its_tool_calls_only()
     assert rule.fault.is_error and rule.fault.fields == ["title", "season"]
 
 
-def test_every_derived_fault_is_short_and_every_scenario_round_trips_through_yaml() -> None:
+def test_without_a_deadline_every_derived_fault_is_short_and_round_trips_through_yaml() -> None:
     scenarios = derive_scenarios([CASSETTES, *SUPPORT_CASES])
     assert len({s.name for s in scenarios}) == len(scenarios)
     for scenario in scenarios:
@@ -159,6 +159,25 @@ def test_every_derived_fault_is_short_and_every_scenario_round_trips_through_yam
                 assert getattr(fault, waited, 0) <= MAX_WAIT_MS
             assert getattr(fault, "latency_ms", 0) + getattr(fault, "jitter_ms", 0) <= 2000
             assert getattr(fault, "delay_ms", 0) <= 2000
+
+
+def test_with_a_deadline_a_silent_tool_and_a_stalled_stream_outlast_it() -> None:
+    """An app with no timeout of its own must still be waiting when the runner gives up at
+    the deadline (plus 10%, at least 1 s), or the missing timeout never shows as a hang."""
+    found = by_name(derive_scenarios([TRIP, ANTHROPIC], deadline_ms=6000))
+    silences = [
+        found["tool-timeout.weather.example"].rules[0].fault.timeout_ms,
+        found["mid-stream-stall"].rules[0].fault.stall_ms,
+    ]
+    assert all(s > 6000 + 1000 for s in silences)
+    assert "says nothing for 8 s" in " ".join(
+        found["tool-timeout.weather.example"].description.split()
+    )
+    # Nothing else gets longer: the run stays seconds long.
+    assert (
+        found["provider-slowdown"]
+        == by_name(derive_scenarios([TRIP, ANTHROPIC]))["provider-slowdown"]
+    )
 
 
 def test_same_cassettes_give_the_same_scenarios_in_the_same_order() -> None:

@@ -85,15 +85,6 @@ PLANTED = [
     Planted("dose_guide", "tool-error", "untraceable"),
 ]
 
-# faultkit defects found by the zoo (see tests/zoo/README.md): the test documents the miss and
-# turns green (strict xfail fails) the day faultkit catches the bug.
-KNOWN_MISSES = {
-    "weather_now": "faultkit defect: the derived tool-timeout holds the tool silent for 5 s "
-    "only (faultkit/derive/families.py MAX_WAIT_MS), less than the app's 6 s deadline, so an "
-    "app with no tool timeout at all waits it out, gets the dropped connection and is judged "
-    "controlled_error",
-}
-
 
 def _cells(report: dict[str, Any]) -> list[dict[str, Any]]:
     return report["cells"]
@@ -105,12 +96,7 @@ def _explain(report: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize(
     "planted",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[p.app]))
-        if p.app in KNOWN_MISSES
-        else p
-        for p in PLANTED
-    ],
+    PLANTED,
     ids=repr,
 )
 def test_planted_bug_is_caught_by_its_derived_family(planted: Planted, tmp_path: Path) -> None:
@@ -168,6 +154,6 @@ def test_zoo_matrix_over_whole_derived_sets(tmp_path: Path) -> None:
             for c in _cells(report)
             if c["verdict"]["kind"] == planted.verdict
         }
-        if planted.family not in shown and planted.app not in KNOWN_MISSES:
+        if planted.family not in shown:
             problems.append(f"{planted.app}: planted bug not caught in {planted.family}")
     assert not problems, "\n".join(problems)
