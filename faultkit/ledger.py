@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from faultkit.faults.base import Alteration
-from faultkit.formats.detect import PROVIDER_OF, WireFormat
+from faultkit.formats.detect import PROVIDER_FORMATS, WireFormat
 
 Ending = Literal["completed", "reset", "timeout", "client_closed", "unmatched", "error", "pending"]
 
@@ -84,7 +84,6 @@ _ENTRY = TypeAdapter(LedgerEntry)
 
 # -- what an exchange delivered: the one definition the ledger and the oracle share ------------
 
-PROVIDER_FORMATS = frozenset(f.value for f in PROVIDER_OF)
 # Faults after which the exchange delivered no usable answer at all (the transport or the
 # framing broke). A client may legitimately retry these.
 FAILURE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body", "broken_sse"})

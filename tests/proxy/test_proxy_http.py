@@ -343,3 +343,34 @@ def test_faultkit_cli_runs_the_proxy_command(tmp_path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("faultkit proxy: ") and "not found" in proc.stderr
+
+
+def test_route_aliases_come_from_the_config_the_proxy_was_given(tmp_path) -> None:
+    """``--config`` elsewhere than the working directory: its ``[routes]`` aliases are the
+    ones a scenario's ``route:`` names, as in the in-process door."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "faultkit.toml").write_text(
+        '[upstreams.orders]\nurl = "http://orders.internal"\n\n[routes]\nshop = "order*"\n'
+    )
+    scenario = conf / "shop-down.yaml"
+    scenario.write_text(
+        "name: shop-down\nrules:\n  - match: {route: shop}\n"
+        "    fault: {type: http_error, status: 503}\n"
+    )
+    factory = ProxyFactory(tmp_path)
+    try:
+        proxy = factory(
+            "--config",
+            str(conf / "faultkit.toml"),
+            "--cassettes",
+            str(SUPPORT_CASSETTES),
+            "--scenario",
+            str(scenario),
+        )
+        r = httpx.get(proxy.door("orders") + "/orders/1234", timeout=5)
+        assert r.status_code == 503
+        (entry,) = proxy.ledger()
+        assert [f["rule"] for f in entry["faults"]] == ["rule-1"]
+    finally:
+        factory.close()

@@ -23,7 +23,13 @@ from faultkit import catalogue
 from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
 
-from .config import ConfigError, find_config, load_upstreams, parse_upstream_option
+from .config import (
+    ConfigError,
+    find_config,
+    load_routes,
+    load_upstreams,
+    parse_upstream_option,
+)
 from .proxy import MODES, Proxy
 from .server import BindError
 from .state import LEDGER_SIZE
@@ -225,6 +231,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
         timing_scale=args.timing_scale,
         seed=args.seed,
         ledger_size=_ledger_size(args),
+        routes=load_routes(config),
     )
     for scenario in scenarios[1:]:
         proxy.state.add_scenario(scenario)

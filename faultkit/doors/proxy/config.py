@@ -24,13 +24,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from faultkit.config import ConfigError, find_config, read_table, table_name
+from faultkit.config import ConfigError, find_config, load_routes, read_table, table_name
 
 __all__ = [
     "DEFAULT_UPSTREAMS",
     "ConfigError",
     "Upstream",
     "find_config",
+    "load_routes",
     "load_upstreams",
     "parse_upstream_option",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 
 from faultkit.cassettes import Cassette, CassetteStore
 from faultkit.cassettes.store import Playback
+from faultkit.config import RouteAliases
 from faultkit.errors import CassetteError, FaultkitError
 from faultkit.exchange import Request, Response
 from faultkit.scenario import Scenario
@@ -57,6 +58,7 @@ class Proxy:
         timing_scale: float = 1.0,
         seed: int | None = None,
         ledger_size: int | None = LEDGER_SIZE,
+        routes: RouteAliases | None = None,
     ) -> None:
         if mode not in MODES:
             raise CassetteError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
@@ -90,6 +92,7 @@ class Proxy:
             timing_scale=timing_scale,
             seed=seed,
             ledger_size=ledger_size,
+            routes=routes,
         )
         self.upstreams = Upstreams() if mode != "replay" else None
         self.doors = [Door(u, self) for u in upstreams]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from faultkit import catalogue
+from faultkit.config import RouteAliases
 from faultkit.engine import Engine, Source
 from faultkit.errors import FaultkitError
 from faultkit.ledger import Ledger
@@ -37,8 +38,11 @@ class FaultState:
         seed: int | None = None,
         scenario_lookup: Callable[[str], Scenario] = catalogue.load,
         ledger_size: int | None = LEDGER_SIZE,
+        routes: RouteAliases | None = None,
     ) -> None:
         self.source = source
+        # None: the working directory's [routes], as every engine reads them by default.
+        self.routes = routes
         self.ledger_size = ledger_size
         self.timing_scale = timing_scale
         self.seed = seed
@@ -131,7 +135,11 @@ class FaultState:
             **({"expect": base.expect} if base else {}),
         )
         engine = Engine(
-            scenario, source=self.source, seed=self.seed, timing_scale=self.timing_scale
+            scenario,
+            source=self.source,
+            seed=self.seed,
+            timing_scale=self.timing_scale,
+            routes=self.routes,
         )
         # Bounded: a proxy under load would otherwise keep every exchange it ever answered.
         engine.ledger = Ledger(max_entries=self.ledger_size)
