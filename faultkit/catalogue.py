@@ -233,10 +233,27 @@ def summarize(scenario: Scenario) -> Summary:
     return Summary(scenario.name, len(scenario.rules), faults, first_sentence(scenario.description))
 
 
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.")
+
+
 def first_sentence(text: str) -> str:
+    """Up to the first sentence end outside parentheses that is not an abbreviation's dot, so
+    "(..., e.g. `get_order`)" does not end the sentence mid-thought."""
     flat = " ".join(text.split())
-    match = re.search(r"(?<=[.!?])\s", flat)
-    return flat[: match.start()] if match else flat
+    depth = 0
+    for i, char in enumerate(flat):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif (
+            char in ".!?"
+            and depth == 0
+            and flat[i + 1 : i + 2] == " "
+            and not flat[: i + 1].lower().endswith(_ABBREVIATIONS)
+        ):
+            return flat[: i + 1]
+    return flat
 
 
 def schema_text() -> str:

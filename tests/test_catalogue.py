@@ -166,6 +166,11 @@ def test_summary_lists_fault_types_once_in_rule_order() -> None:
 def test_first_sentence_keeps_decimals_and_flattens_lines() -> None:
     assert catalogue.first_sentence("Waits 2.5 s\nper call. Then more.") == "Waits 2.5 s per call."
     assert catalogue.first_sentence("") == ""
+    # Abbreviations and parentheses do not end it.
+    text = "In the first call (its first tool call, e.g.\n`get_order`), arguments break. More."
+    assert catalogue.first_sentence(text) == (
+        "In the first call (its first tool call, e.g. `get_order`), arguments break."
+    )
 
 
 # -- the bundled catalogue ----------------------------------------------------------------
