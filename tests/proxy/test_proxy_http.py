@@ -313,14 +313,22 @@ def test_scenario_loaded_at_runtime_then_reset(proxy) -> None:
         "  - match: {route: orders}\n    when: {nth: 1}\n"
         "    fault: {type: http_error, status: 500}\n"
     )
-    r = httpx.post(door.control + "/faultkit/scenario", content=scenario, timeout=5)
+    yaml_type = {"content-type": "application/yaml"}
+    r = httpx.post(
+        door.control + "/faultkit/scenario", content=scenario, headers=yaml_type, timeout=5
+    )
     assert r.status_code == 200 and r.json()["active"] is True
     url = door.door("orders") + "/orders/1234"
     assert [httpx.get(url, timeout=5).status_code for _ in range(2)] == [500, 200]
     assert len(door.ledger()) == 2
     assert httpx.post(door.control + "/faultkit/reset", timeout=5).status_code == 204
     assert door.ledger() == []
-    bad = httpx.post(door.control + "/faultkit/scenario", content="name: x\nrules: 3\n", timeout=5)
+    bad = httpx.post(
+        door.control + "/faultkit/scenario",
+        content="name: x\nrules: 3\n",
+        headers=yaml_type,
+        timeout=5,
+    )
     assert bad.status_code == 400
     assert "rules" in bad.json()["error"]
 

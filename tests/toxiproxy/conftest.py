@@ -23,7 +23,9 @@ def toxiproxy() -> Iterator[ServerThread]:
 
 @pytest.fixture
 def api(toxiproxy: ServerThread) -> Iterator[httpx.Client]:
-    headers = {"User-Agent": "curl/8.0"}
+    # As the Go client and toxiproxy-cli send every request (the API refuses a body of any
+    # other type: a browser could send one without a preflight).
+    headers = {"User-Agent": "curl/8.0", "Content-Type": "application/json"}
     with httpx.Client(base_url=toxiproxy.url, headers=headers, verify=_SSL) as client:
         yield client
 

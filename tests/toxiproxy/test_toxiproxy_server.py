@@ -194,8 +194,8 @@ async def test_large_body_with_expect_100_continue_is_answered_at_once() -> None
     async with ToxiproxyServer(port=0) as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         head = (
-            f"POST /populate HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
-            "Expect: 100-continue\r\n\r\n"
+            f"POST /populate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+            "Content-Type: application/json\r\nExpect: 100-continue\r\n\r\n"
         )
         writer.write(head.encode())
         interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.5)

@@ -297,7 +297,9 @@ async def _serve(
     try:
         try:
             await proxy.start_doors(args.host, ports)
-            await proxy.start_control(args.host, args.control_port, args.toxiproxy_url)
+            await proxy.start_control(
+                args.host, args.control_port, args.toxiproxy_url, allow_remote=args.allow_remote
+            )
         except (BindError, ControlApiBindError, RemoteToxiproxyError) as exc:
             return _fail(str(exc), sys.stderr)
         _announce(proxy, sys.stdout, loop_name)

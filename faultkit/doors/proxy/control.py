@@ -3,7 +3,9 @@
 They sit beside the Toxiproxy-compatible API on the control port (when that API is available
 they are mounted into it as extra routes; otherwise the proxy serves them alone). Like
 Toxiproxy's API, they refuse browsers (a ``User-Agent`` starting with ``Mozilla/``): a web page
-must not be able to reconfigure a fault proxy on a developer's machine.
+must not be able to reconfigure a fault proxy on a developer's machine. Before any route, the
+HTTP layer refuses foreign ``Host`` and ``Origin`` headers and non-JSON bodies
+(:mod:`faultkit.doors.toxiproxy.guard`).
 
 ===========================================  ===================================================
 ``GET  /faultkit/doors``                     doors: name, address, upstream, env, export line

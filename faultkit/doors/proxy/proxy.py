@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from typing import Any
 from faultkit.cassettes import Cassette, CassetteStore
 from faultkit.cassettes.store import Playback
 from faultkit.config import RouteAliases
+from faultkit.doors.toxiproxy import guard
 from faultkit.errors import CassetteError, FaultkitError
 from faultkit.exchange import Request, Response
 from faultkit.scenario import Scenario
@@ -216,7 +218,12 @@ class Proxy:
         ``/version``."""
         from .execute import error_head
 
-        reply = self.routes(incoming.method, incoming.target, incoming.header, incoming.body)
+        refused = guard.refusal(incoming.method, incoming.header, len(incoming.body))
+        if refused is not None:
+            status, message = refused
+            reply: Reply | None = Reply(status, json.dumps({"error": message}).encode())
+        else:
+            reply = self.routes(incoming.method, incoming.target, incoming.header, incoming.body)
         if reply is None:
             if incoming.target.split("?")[0] == "/version" and incoming.method == "GET":
                 reply = Reply(200, b"faultkit", "text/plain; charset=utf-8")
@@ -234,11 +241,20 @@ class Proxy:
                 door.handle, host, port, busy=self.connections
             )
 
-    async def start_control(self, host: str, port: int, toxiproxy_url: str | None = None) -> None:
+    async def start_control(
+        self,
+        host: str,
+        port: int,
+        toxiproxy_url: str | None = None,
+        *,
+        allow_remote: bool = False,
+    ) -> None:
         """The control API: Toxiproxy's (with the doors as proxies and the HTTP faults as
         extra toxic types) plus ``/faultkit/...``; only the latter when the Toxiproxy door is
         not installed. With ``toxiproxy_url`` (a team's own Toxiproxy server), the doors' TCP
-        fronts are proxies on that server instead, so its TCP toxics apply."""
+        fronts are proxies on that server instead, so its TCP toxics apply. Without
+        ``allow_remote`` the API answers loopback ``Host`` names only and refuses proxies
+        that would listen on a non-loopback address (see ``toxiproxy.guard``)."""
         try:
             from faultkit.doors.toxiproxy import ApiRequest, ToxiproxyServer
             from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
@@ -259,6 +275,7 @@ class Proxy:
             port,
             bridge=HttpFaultBridge(self, TCP_TOXICS),
             extra_routes={("*", "/faultkit/"): faultkit_routes},
+            allow_remote=allow_remote,
         )
         await server.start()
         self.toxiproxy = server

@@ -95,9 +95,17 @@ class Proxy:
     """One named proxy: a listener, its upstream, two toxic chains and the live connections."""
 
     def __init__(
-        self, name: str, listen: str, upstream: str, *, default_host: str, rng: random.Random
+        self,
+        name: str,
+        listen: str,
+        upstream: str,
+        *,
+        default_host: str,
+        rng: random.Random,
+        allow_remote: bool = False,
     ) -> None:
         self.name = name
+        self.allow_remote = allow_remote
         self.listen = listen
         self.upstream = upstream
         self.enabled = False
@@ -135,6 +143,8 @@ class Proxy:
             host, port = await addresses.resolve(self.listen, self._default_host)
         except addresses.AddressError as exc:
             raise ApiError(500, f"listen tcp: {exc}") from None
+        if not self.allow_remote and not addresses.is_loopback(host):
+            raise _remote_refused(self.listen, host)
         try:
             sock = addresses.bind(host, port)
         except addresses.AddressError as exc:
@@ -210,6 +220,15 @@ class Proxy:
             await self._each_pipeline(spec.direction, "remove", spec)
 
 
+def _remote_refused(listen: str, host: str) -> ApiError:
+    # Anyone who can reach a network-facing listener reaches the upstream through it.
+    return ApiError(
+        400,
+        f"listen {listen}: {host} is not a loopback address; a proxy listening on the "
+        "network needs the server started with --allow-remote",
+    )
+
+
 class ProxyCollection:
     """All proxies of one server. Mutating methods expect ``lock`` to be held."""
 
@@ -219,8 +238,10 @@ class ProxyCollection:
         default_host: str = "127.0.0.1",
         rng: random.Random | None = None,
         bridge: ToxicBridge | None = None,
+        allow_remote: bool = False,
     ) -> None:
         self.proxies: dict[str, Proxy] = {}
+        self.allow_remote = allow_remote
         self.lock = asyncio.Lock()
         self.default_host = default_host
         self.rng = rng or random.Random()
@@ -233,7 +254,14 @@ class ProxyCollection:
         return proxy
 
     def new_proxy(self, name: str, listen: str, upstream: str) -> Proxy:
-        return Proxy(name, listen, upstream, default_host=self.default_host, rng=self.rng)
+        return Proxy(
+            name,
+            listen,
+            upstream,
+            default_host=self.default_host,
+            rng=self.rng,
+            allow_remote=self.allow_remote,
+        )
 
     async def differs(self, proxy: Proxy, listen: str, upstream: str) -> bool:
         """Toxiproxy 2.12's test: the resolved ``listen`` or the literal ``upstream`` changed."""
@@ -242,6 +270,18 @@ class ProxyCollection:
         except addresses.AddressError as exc:
             raise ApiError(500, str(exc)) from None
         return resolved != proxy.listen or upstream != proxy.upstream
+
+    async def check_listen(self, listen: str) -> None:
+        """Refuse a non-loopback ``listen`` before anything changes (``Proxy.start`` refuses
+        it too; this keeps an update or populate from stopping a proxy first)."""
+        if self.allow_remote:
+            return
+        try:
+            host, _ = await addresses.resolve(listen, self.default_host)
+        except addresses.AddressError:
+            return  # start reports it, in Toxiproxy's words
+        if not addresses.is_loopback(host):
+            raise _remote_refused(listen, host)
 
     async def create(self, name: str, listen: str, upstream: str, enabled: bool) -> Proxy:
         if name in self.proxies:
@@ -253,6 +293,7 @@ class ProxyCollection:
         return proxy
 
     async def update(self, proxy: Proxy, listen: str, upstream: str, enabled: bool) -> None:
+        await self.check_listen(listen)
         if await self.differs(proxy, listen, upstream):
             await proxy.stop()
             proxy.listen, proxy.upstream = listen, upstream
@@ -275,6 +316,11 @@ class ProxyCollection:
         the proxies processed so far; those stay applied.
         """
         done: list[Proxy] = []
+        for _, listen, _, _ in entries:
+            try:
+                await self.check_listen(listen)
+            except ApiError as exc:
+                raise PopulateFailed(exc, done) from None
         for name, listen, upstream, enabled in entries:
             try:
                 existing = self.proxies.get(name)

@@ -4,6 +4,10 @@
 default (Toxiproxy's well-known port, which every client assumes); binding another host is the
 caller's explicit choice. A port already in use raises ``ControlApiBindError``, a
 ``FaultkitError`` with a one-line message naming the address.
+
+Requests over HTTP pass :mod:`.guard` first (loopback ``Host`` and ``Origin``, JSON bodies);
+``allow_remote`` (default: whether ``host`` is a non-loopback address) accepts any ``Host`` and
+lets proxies listen on non-loopback addresses.
 """
 
 from __future__ import annotations
@@ -15,8 +19,15 @@ import random
 from pathlib import Path
 from types import TracebackType
 
-from faultkit.doors.toxiproxy import addresses
-from faultkit.doors.toxiproxy.api import VERSION, ApiRequest, ApiResponse, ControlApi, ExtraRoutes
+from faultkit.doors.toxiproxy import addresses, guard
+from faultkit.doors.toxiproxy.api import (
+    VERSION,
+    ApiRequest,
+    ApiResponse,
+    ControlApi,
+    ExtraRoutes,
+    error_reply,
+)
 from faultkit.doors.toxiproxy.errors import ControlApiBindError
 from faultkit.doors.toxiproxy.httpserver import serve_connection
 from faultkit.doors.toxiproxy.proxies import Proxy, ProxyCollection, ToxicBridge
@@ -42,13 +53,18 @@ class ToxiproxyServer:
         extra_routes: ExtraRoutes | None = None,
         version: str = VERSION,
         seed: int | None = None,
+        allow_remote: bool | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.allow_remote = (
+            allow_remote if allow_remote is not None else not addresses.is_loopback(host or "")
+        )
         self.collection = ProxyCollection(
             default_host=host if host not in ("", "localhost") else DEFAULT_HOST,
             rng=random.Random(seed),
             bridge=bridge,
+            allow_remote=self.allow_remote,
         )
         self.api = ControlApi(self.collection, version=version, extra_routes=extra_routes)
         self._server: asyncio.Server | None = None
@@ -76,9 +92,18 @@ class ToxiproxyServer:
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._clients.add(writer)
         try:
-            await serve_connection(reader, writer, self.api.handle)
+            await serve_connection(reader, writer, self._guarded)
         finally:
             self._clients.discard(writer)
+
+    async def _guarded(self, request: ApiRequest) -> ApiResponse:
+        """An HTTP request: refused by :mod:`.guard`, or answered by the API."""
+        refused = guard.refusal(
+            request.method, request.header, len(request.body), any_host=self.allow_remote
+        )
+        if refused is not None:
+            return error_reply(*refused)
+        return await self.api.handle(request)
 
     async def handle(self, request: ApiRequest) -> ApiResponse:
         """Answer one API request without HTTP (for in-process callers and tests)."""
