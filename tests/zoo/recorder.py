@@ -43,6 +43,27 @@ def record(
 ) -> list[str]:
     """Run ``fn(**inputs)`` against ``upstream``; write every exchange to ``path``. Returns
     the URLs called, in order, so the script can show what was recorded."""
+    pairs = _exchanges(fn, inputs, upstream)
+    write_cassette(path, pairs)
+    return [req.url for req, _ in pairs]
+
+
+def record_runs(
+    fn: Callable[..., Any], runs: list[tuple[dict[str, Any], Upstream, int]], path: Path
+) -> list[str]:
+    """Several runs into one cassette: ``(inputs, upstream, skip)`` each, keeping a run's
+    exchanges from index ``skip`` on. Why: a framework's re-ask (pydantic-ai sends an invalid
+    answer back with the validation error) only happens after an invalid answer, which the
+    calm run never gets; a second run scripted to get one records the re-ask request exactly
+    as the framework sends it, and only that exchange is kept."""
+    pairs = [p for inputs, upstream, skip in runs for p in _exchanges(fn, inputs, upstream)[skip:]]
+    write_cassette(path, pairs)
+    return [req.url for req, _ in pairs]
+
+
+def _exchanges(
+    fn: Callable[..., Any], inputs: dict[str, Any], upstream: Upstream
+) -> list[tuple[Request, Response]]:
     lib = _library(fn)
     pairs: list[tuple[Request, Response]] = []
 
@@ -84,5 +105,4 @@ def record(
     else:
         result = fn(**inputs, http_client_factory=factory)
     print(f"answer: {result!r}")
-    write_cassette(path, pairs)
-    return [req.url for req, _ in pairs]
+    return pairs
