@@ -1,0 +1,229 @@
+"""docs/oracle.md cannot rot: every verdict, contract field, cases-file key and faultkit.toml
+field has its section or row, the thresholds it quotes are the code's, and every example in it
+is judged by the real oracle (or grouped by the real ledger) with the result it shows.
+
+The examples are fenced ``yaml`` blocks whose first line is a marker comment:
+
+* ``# oracle-example``: ``contract`` (cases-file form), optional ``scenario`` (``rules`` and
+  ``expect`` as in a scenario file: judged as ``faultkit run`` judges a cell, with those rules
+  in force), ``result`` (what the runner recorded), ``ledger`` (entries as the JSON report shows
+  them), and what must come out: ``verdict``, optionally ``findings`` (every finding's kind,
+  worst first) and ``evidence`` (fields of the headline finding, compared exactly);
+* ``# ledger-example``: requests in arrival order, each answered as it says before the next
+  arrives, and the ``(logical_call, attempt)`` the real :class:`~faultkit.ledger.Ledger` must
+  give each.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from faultkit.doors.proxy.config import Upstream
+from faultkit.ledger import AppliedFault, Ledger, LedgerEntry
+from faultkit.oracle import Contract, Result, judge
+from faultkit.oracle.checks.exercised import scenario_rules
+from faultkit.oracle.judge import CHECKS
+from faultkit.oracle.verdict import CONTROLLED_KINDS, SEVERITY, UNJUDGED_KINDS
+from faultkit.runner.cases import Case, CasesFile
+from faultkit.scenario import Expectation, Scenario
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "oracle.md"
+TEXT = DOC.read_text(encoding="utf-8")
+FENCE = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def section(title: str) -> str:
+    """The text of the ``## title`` section, up to the next ``## `` heading ("" when there is
+    none: :func:`test_the_sections_are_there` says so, and collection still succeeds)."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", TEXT, re.MULTILINE | re.DOTALL)
+    return match.group(1) if match else ""
+
+
+SECTIONS = (
+    "How a cell is judged",
+    "Verdicts",
+    "Logical calls and attempts",
+    "Thresholds",
+    "The cases file",
+    "Contract fields",
+    "faultkit.toml",
+)
+
+
+def verdict_sections() -> dict[str, str]:
+    """``### `kind``` heading -> its text (up to the next ``###`` or ``##``)."""
+    body = section("Verdicts")
+    parts = re.split(r"^### `([a-z_]+)`.*\n", body, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def table_names(text: str) -> list[str]:
+    """The names in the first column of every Markdown table row (`` `name` ``)."""
+    return re.findall(r"^\| `([^`]+)`", text, re.MULTILINE)
+
+
+def blocks(text: str, marker: str) -> list[dict[str, Any]]:
+    return [
+        yaml.safe_load(body) for body in FENCE.findall(text) if body.startswith(f"# {marker}\n")
+    ]
+
+
+# -- (a) everything has its place ---------------------------------------------------------------
+
+
+def test_the_sections_are_there() -> None:
+    missing = [title for title in SECTIONS if not re.search(f"^## {re.escape(title)}$", TEXT, re.M)]
+    assert not missing, f"docs/oracle.md lacks: {missing}"
+
+
+def test_every_verdict_has_a_section_in_severity_order() -> None:
+    assert list(verdict_sections()) == list(SEVERITY)
+
+
+def test_each_section_says_which_group_its_verdict_is_in() -> None:
+    for kind, _ in verdict_sections().items():
+        heading = re.search(rf"^### `{kind}` — (.*)$", TEXT, re.MULTILINE)
+        assert heading, kind
+        group = (
+            "unjudged"
+            if kind in UNJUDGED_KINDS
+            else "controlled"
+            if kind in CONTROLLED_KINDS
+            else "uncontrolled"
+        )
+        assert heading.group(1).startswith(group), (kind, heading.group(1))
+
+
+def test_the_check_order_is_the_judges() -> None:
+    documented = re.findall(r"^\| \d+ \| `checks/(\w+)\.py`", section("How a cell is judged"), re.M)
+    assert documented == [check.__module__.rsplit(".", 1)[-1] for check in CHECKS]
+
+
+def test_every_contract_field_is_documented() -> None:
+    assert sorted(table_names(section("Contract fields"))) == sorted(Contract.model_fields)
+
+
+def test_every_cases_file_key_is_documented() -> None:
+    keys = [name for name, field in CasesFile.model_fields.items() if not field.exclude]
+    documented = table_names(section("The cases file"))
+    assert sorted(k for k in documented if not k.startswith("cases[].")) == sorted(keys)
+    assert sorted(k.removeprefix("cases[].") for k in documented if k.startswith("cases[].")) == (
+        sorted(Case.model_fields)
+    )
+
+
+def test_every_scenario_expectation_field_is_documented() -> None:
+    documented = table_names(section("How a cell is judged"))
+    assert {f"expect.{name}" for name in Expectation.model_fields} <= set(documented)
+
+
+def test_every_upstream_field_is_documented() -> None:
+    fields = set(Upstream.model_fields) - {"name"}  # the table's name is the upstream's
+    assert sorted(table_names(section("faultkit.toml"))) == sorted(fields)
+
+
+def test_the_thresholds_are_the_codes() -> None:
+    rows = re.findall(r"^\| `([\w.]+)\.(\w+)` \| ([^|]+) \|", section("Thresholds"), re.M)
+    assert len(rows) >= 8
+    for module, name, shown in rows:
+        value = getattr(__import__(module, fromlist=[name]), name)
+        documented = yaml.safe_load(shown.strip())
+        if isinstance(value, frozenset | tuple):
+            value, documented = sorted(value), sorted(documented)
+        assert documented == value, f"{module}.{name}"
+
+
+def test_the_documented_defaults_are_the_codes() -> None:
+    """The default column of the contract table says what Contract() holds."""
+    rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", section("Contract fields"), re.M)
+    defaults = Contract().model_dump(mode="json")
+    for name, shown in rows:
+        shown = shown.strip()
+        if shown.startswith("none"):
+            assert defaults[name] is None, name
+        elif shown.startswith("`") and name != "unknown_markers":
+            assert yaml.safe_load(shown.strip("`")) == defaults[name], name
+    markers = re.search(r"default markers are (.*?)\.\n", TEXT, re.DOTALL)
+    assert markers, "the default unknown markers are listed"
+    assert re.findall(r"`([^`]+)`", markers.group(1)) == defaults["unknown_markers"]
+
+
+# -- (b) every example is what the code does ----------------------------------------------------
+
+EXAMPLES = [
+    pytest.param(kind, example, id=f"{kind}-{i}")
+    for kind, text in verdict_sections().items()
+    for i, example in enumerate(blocks(text, "oracle-example"), 1)
+]
+
+
+def test_every_verdict_has_an_example() -> None:
+    assert {kind for kind, _ in (p.values for p in EXAMPLES)} == set(SEVERITY)
+
+
+@pytest.fixture
+def examples_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Contract classes in the examples are the bundled example app's, imported as a user's
+    cases file imports them: from the working directory."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.syspath_prepend(str(REPO))
+
+
+@pytest.mark.usefixtures("examples_importable")
+@pytest.mark.parametrize(("kind", "example"), EXAMPLES)
+def test_example_is_judged_as_documented(kind: str, example: dict[str, Any]) -> None:
+    assert example["verdict"] == kind, "an example sits in its own verdict's section"
+    contract = Contract.model_validate(example.get("contract") or {})
+    result = Result.model_validate(example["result"])
+    entries = [LedgerEntry.model_validate(entry) for entry in example["ledger"]]
+    scenario, rules = None, None
+    if "scenario" in example:
+        scenario = Scenario.model_validate({"name": "doc-example", **example["scenario"]})
+        rules = scenario_rules(scenario)
+    verdict = judge(entries, result, contract, scenario, rules=rules)
+    explained = verdict.explain()
+    assert verdict.kind == kind, explained
+    if "findings" in example:
+        assert [f.kind for f in verdict.findings] == example["findings"], explained
+    headline = verdict.headline.model_dump(mode="json")
+    for name, shown in (example.get("evidence") or {}).items():
+        assert headline[name] == shown, f"{name}: {json.dumps(headline[name])}"
+
+
+LEDGER_EXAMPLES = blocks(section("Logical calls and attempts"), "ledger-example")
+
+
+def test_there_are_ledger_examples() -> None:
+    assert len(LEDGER_EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize("example", LEDGER_EXAMPLES, ids=lambda e: e["name"])
+def test_ledger_example_groups_as_documented(example: dict[str, Any]) -> None:
+    ledger = Ledger()
+    now = 0.0
+    for request in example["requests"]:
+        fmt = request.get("format", "openai_chat")
+        body = request["body"]
+        entry = ledger.open(
+            route=request.get("route", "openai"),
+            method=request.get("method", "POST"),
+            url=request.get("url", "https://api.openai.com/v1/chat/completions"),
+            fmt=fmt,
+            model=body.get("model") if isinstance(body, dict) else None,
+            body=json.dumps(body).encode(),
+            retry_count=request.get("x-stainless-retry-count"),
+            arrival_ms=now,
+        )
+        entry.status = request.get("status", 200)
+        entry.faults = [AppliedFault.model_validate(f) for f in request.get("faults", [])]
+        ledger.finish(entry.id, ending="completed", end_ms=now + 5)
+        now += 500
+    got = [[e.logical_call, e.attempt] for e in ledger.entries]
+    assert got == [r["expect"] for r in example["requests"]]
