@@ -83,6 +83,10 @@ def test_the_sections_are_there() -> None:
     assert not missing, f"docs/oracle.md lacks: {missing}"
 
 
+def test_the_readme_links_this_page() -> None:
+    assert "(docs/oracle.md)" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
 def test_every_verdict_has_a_section_in_severity_order() -> None:
     assert list(verdict_sections()) == list(SEVERITY)
 
