@@ -1,6 +1,7 @@
-"""Default locustfile of ``faultkit load``: open-loop arrivals at the target, through the proxy.
+"""Default locustfile of ``faultkit load``: open-loop arrivals at the target.
 
-Locust's ``--host`` is the fault proxy's door, so every request passes the scenario's faults.
+Locust's ``--host`` is the app itself (its upstreams pass the fault proxy), or, with
+``--faults-at front``, the proxy's door in front of it.
 Each user sends ``--rate / --users`` arrivals per second on a fixed schedule and latency is
 measured from each arrival's intended start (see :class:`faultkit.load.locust_worker.OpenLoopUser`):
 a stall delays the requests due during it instead of hiding them.
@@ -13,10 +14,15 @@ from faultkit.load.locust_worker import OpenLoopUser, request_spec
 
 
 class ThroughProxy(OpenLoopUser):
-    """One request per arrival: the target URL's path, with ``--method/--header/--body``."""
+    """One request per arrival: the target URL's path, with ``--method/--header/--body`` or
+    the ``--cases`` inputs as JSON bodies."""
 
     def send(self) -> None:
         spec = request_spec(self.environment)
         self.client.request(
-            spec.method, spec.path, data=spec.body, headers=spec.headers, name=spec.name
+            spec.method,
+            spec.path,
+            data=spec.body_for(self.arrival),  # the cases' inputs in turn, or --body
+            headers=spec.headers,
+            name=spec.name,
         )

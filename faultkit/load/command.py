@@ -2,7 +2,8 @@
 
 Exit codes: 0 every gate holds; 1 a gate failed (each failing gate is named); 2 a usage
 mistake (bad gate, unknown scenario, non-loopback target without ``--allow-remote``); 3 the
-load run itself broke (Locust or the proxy did not start, crashed or timed out).
+load test could not measure anything true (Locust, the proxy or the app did not start or died;
+the target never answered; the fault-free baseline failed more than ``--max-baseline-errors``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+
+from pydantic import ValidationError
 
 from faultkit.errors import FaultkitError
 
@@ -56,13 +59,100 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _share(text: str) -> float:
+    """``5%`` or ``0.05`` -> 0.05."""
+    body = text.strip()
+    try:
+        value = float(body[:-1]) / 100 if body.endswith("%") else float(body)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a percentage like 5%") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a percentage between 0% and 100%")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target",
         nargs="?",
         metavar="TARGET_URL",
-        help="URL to load through the fault proxy (loopback unless --allow-remote); default: "
+        help="the app's URL that Locust loads (loopback unless --allow-remote); default: "
         "the proxy replaying the bundled support cassettes (a demo of the machinery)",
+    )
+    parser.add_argument(
+        "--app",
+        default=None,
+        metavar="CMD",
+        help="start the app with this command, its upstreams' env vars (OPENAI_BASE_URL, "
+        "ANTHROPIC_BASE_URL, faultkit.toml's tool URLs) pointed at the proxy's doors; "
+        "stopped at the end (its stderr kept in --report)",
+    )
+    parser.add_argument(
+        "--cassettes",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="cassette file or directory the upstream doors replay (repeatable)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("replay", "passthrough"),
+        default="replay",
+        help="upstream doors: replay --cassettes (default) or pass through to the real services",
+    )
+    parser.add_argument(
+        "--faults-at",
+        choices=("upstream", "front"),
+        default="upstream",
+        help="upstream (default): faults between the app and its providers/tools, Locust loads "
+        "the app; front: the proxy in front of the target (testing a client of a faulted "
+        "service)",
+    )
+    parser.add_argument(
+        "--proxy-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="first door port (doors take N, N+1, ...), for an app faultkit does not start",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, metavar="PATH", help="faultkit.toml (default: ./)"
+    )
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAME=URL[,env=VAR][,port=N]",
+        help="add or override an upstream of the app",
+    )
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="faultkit run's cases file: its inputs are POSTed as JSON in turn, and each answer "
+        "is judged by its contract (controlled vs uncontrolled share)",
+    )
+    parser.add_argument(
+        "--ready-url",
+        default=None,
+        metavar="URL",
+        help="polled until it answers before the load starts (default: the target)",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=parse_duration,
+        default=30.0,
+        metavar="TIME",
+        help="how long the target may take to answer first (default 30s); then exit 3",
+    )
+    parser.add_argument(
+        "--max-baseline-errors",
+        type=_share,
+        default=0.05,
+        metavar="PCT",
+        help="a fault-free baseline failing more than this stops the test, exit 3 (default 5%%)",
     )
     parser.add_argument(
         "--scenario",
@@ -98,8 +188,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="EXPR",
-        help='SLO, e.g. "p99<2500ms", "p95<=800ms", "error_rate<1%%", '
-        '"rps>100"; "raw.p99<..." gates on uncorrected latency',
+        help='SLO, e.g. "p99<2500ms", "p95<=800ms", "error_rate<1%%", "rps>100", '
+        '"uncontrolled<0.1%%"; "raw.p99<..." gates on uncorrected latency',
     )
     parser.add_argument(
         "--locustfile",
@@ -137,7 +227,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--route",
         default=None,
         metavar="NAME",
-        help="the door's upstream name that scenario rules match "
+        help="--faults-at front: the door's upstream name that scenario rules match "
         "(default: the scenarios' single route, else 'target')",
     )
     parser.add_argument(
@@ -145,7 +235,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=parse_duration,
         default=None,
         metavar="TIME",
-        help="length of the direct run that measures the "
+        help="--faults-at front: length of the direct run that measures the "
         "proxy's overhead (default: min(duration, 10s); 0 = skip)",
     )
     parser.add_argument(
@@ -166,7 +256,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="write load.json, load.csv and load.html there",
+        help="write load.json, load.csv and load.html there (and the app's stderr)",
     )
     parser.add_argument(
         "--result",
@@ -182,10 +272,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``load`` on the ``faultkit`` command's subparsers."""
     parser = subparsers.add_parser(
         "load",
-        help="load-test through the fault proxy: baseline vs scenarios, SLO gates",
-        description="Run Locust through the fault proxy: a fault-free baseline, then each "
-        "scenario; print true tail latency (corrected for coordinated omission) and exit 0 "
-        "only when every --gate holds.",
+        help="load-test an app while its providers and tools misbehave: baseline vs "
+        "scenarios, SLO gates",
+        description="Locust loads the app while the fault proxy sits between the app and its "
+        "upstreams: a fault-free baseline, then each scenario; print true tail latency "
+        "(corrected for coordinated omission), errors, what was injected and the share of "
+        "controlled answers, and exit 0 only when every --gate holds.",
     )
     add_arguments(parser)
     parser.set_defaults(run=run)
@@ -238,18 +330,68 @@ def print_report(report: Any, out: TextIO) -> None:
         )
     else:
         print(f"proxy overhead: {o.note}", file=out)
+    _errors(results, out)
+    _injected(results, out)
+    _answers(results, report.contract, out)
     for r in results:
-        if r.faults_applied is not None and r.kind == "scenario":
-            print(
-                f"faults applied: {r.phase}: {r.faults_applied} of {r.requests} requests", file=out
-            )
         if len(r.workers) > 1:
             per = ", ".join(str(n) for n in r.workers.values())
             print(f"workers: {r.phase}: {per} requests (sum {sum(r.workers.values())})", file=out)
+    if report.app_stderr:
+        print(f"the app's stderr: {report.app_stderr}", file=out)
     for warning in report.warnings:
         print(f"warning: {warning}", file=out)
     for outcome in report.gates:
         print(outcome.line(), file=out)
+    print(report.headline(), file=out)
+
+
+def _errors(results: list[PhaseResult], out: TextIO) -> None:
+    """Failed requests per run, by what they were."""
+    failing = [r for r in results if r.errors]
+    if not failing:
+        print("errors: none", file=out)
+        return
+    print("errors (status or exception x count):", file=out)
+    for r in failing:
+        cells = ", ".join(f"{label} x {n}" for label, n in r.errors.items())
+        print(f"  {r.phase}: {cells}", file=out)
+
+
+def _injected(results: list[PhaseResult], out: TextIO) -> None:
+    """What the proxy injected in each scenario run, from its ledger."""
+    for r in results:
+        if r.kind != "scenario" or r.faults_applied is None:
+            continue
+        what = ", ".join(f"{i.fault} on {i.upstream} x {i.count}" for i in r.injected)
+        print(
+            f"injected: {r.phase}: {what or 'nothing'} ({r.faults_applied} faulted exchanges; "
+            f"{r.requests} requests to the target)",
+            file=out,
+        )
+
+
+def _answers(results: list[PhaseResult], contract: str, out: TextIO) -> None:
+    """Controlled vs uncontrolled answers per run, judged by the contract."""
+    judged = [r for r in results if r.answers is not None and r.answers.total]
+    if not judged:
+        return
+    print(f"answers judged by the contract ({contract}):", file=out)
+    for r in judged:
+        a = r.answers
+        assert a is not None
+        share = a.share("controlled")
+        pct = "-" if share is None else f"{share * 100:.1f}%"
+        kinds = ", ".join(f"{k} {n}" for k, n in a.verdicts.items())
+        unjudged = f", {a.unjudged} unjudged" if a.unjudged else ""
+        print(
+            f"  {r.phase}: controlled {pct} ({a.controlled} of {a.judged}), uncontrolled "
+            f"{a.uncontrolled}{unjudged}: {kinds}",
+            file=out,
+        )
+        for kind, why in a.examples.items():
+            if kind not in ("pass",) and kind in a.verdicts:
+                print(f"    {kind}: {why}", file=out)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -276,6 +418,17 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         options = LoadOptions(
             target=args.target,
             scenarios=args.scenario,
+            app=args.app,
+            cassettes=args.cassettes,
+            mode=args.mode,
+            faults_at=args.faults_at,
+            proxy_port=args.proxy_port,
+            config=args.config,
+            upstreams=args.upstream,
+            ready_url=args.ready_url,
+            ready_timeout_s=args.ready_timeout,
+            max_baseline_errors=args.max_baseline_errors,
+            cases=args.cases,
             users=args.users,
             spawn_rate=args.spawn_rate,
             duration_s=args.duration,
@@ -293,12 +446,15 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
             allow_remote=args.allow_remote,
             drain_s=args.drain,
             keep_dir=args.report / "raw" if args.report else None,
+            app_log_dir=args.report,
         )
     except FaultkitError as exc:
         print(f"faultkit load: {exc}", file=err)
         return EXIT_USAGE
-    except ValueError as exc:  # pydantic: a negative count, a zero duration
-        print(f"faultkit load: {exc}", file=err)
+    except ValidationError as exc:  # pydantic: a negative count, a zero duration
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"faultkit load: {where}: {first['msg']}", file=err)
         return EXIT_USAGE
 
     if args.result is not None:

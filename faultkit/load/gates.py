@@ -9,12 +9,16 @@ metric                    meaning                                             un
 ``max`` ``mean``          the largest / mean latency                          ``s``, ``us``
 ``error_rate``            failed requests / requests                          ``%`` or a fraction
 ``rps``                   completed requests per second                       plain, or ``/s``
+``uncontrolled``          answers judged uncontrolled by the contract          ``%`` or a fraction
+``controlled``            answers judged controlled (pass, declared error)    ``%`` or a fraction
 ========================  ==================================================  ================
 
 ``OP`` is ``<``, ``<=``, ``>`` or ``>=``. Latency gates use the **corrected** latency (measured
 from each arrival's intended start, or back-filled for a paced closed-loop user: see
 :mod:`.histogram`) unless prefixed ``raw.``. A gate with nothing to measure (no requests)
-fails: an empty run proves nothing.
+fails: an empty run proves nothing. A gate that cannot be measured is **broken**, not passed:
+a latency gate on a run in which the target never answered (instant connection errors are not
+latency), an answer-share gate with no judged answer.
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 _GATE = re.compile(
-    r"^\s*(?:(?P<view>raw|corrected)\.)?(?P<metric>p\d+(?:\.\d+)?|max|mean|error_rate|rps)"
+    r"^\s*(?:(?P<view>raw|corrected)\.)?(?P<metric>p\d+(?:\.\d+)?|max|mean|error_rate|rps|uncontrolled|controlled)"
     r"\s*(?P<op><=|>=|<|>)\s*(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>[a-zµ%/]*)\s*$",
     re.IGNORECASE,
 )
+SHARES = ("uncontrolled", "controlled")
 _TIME_UNITS = {"": 1.0, "ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001}
 
 
@@ -68,6 +73,10 @@ class Gate(BaseModel):
             return result.error_rate
         if self.metric == "rps":
             return result.rps
+        if self.metric in SHARES:
+            return result.answers.share(self.metric) if result.answers else None
+        if result.answered == 0:
+            return None  # no answer at all: nothing was measured but connection errors
         summary = result.raw if self.view == "raw" else result.corrected
         if self.metric == "max":
             return summary.max_ms
@@ -78,9 +87,11 @@ class Gate(BaseModel):
     def describe(self, value: float | None) -> str:
         """``p99 (corrected) = 3012.4 ms``: the measured side of the comparison."""
         if value is None:
-            return f"{self.metric}: no requests measured"
-        if self.metric == "error_rate":
-            return f"error_rate = {value * 100:.3g}%"
+            if self.metric in SHARES:
+                return f"{self.metric}: no answer judged"
+            return f"{self.metric}: nothing measured (no requests, or none answered)"
+        if self.metric in ("error_rate", *SHARES):
+            return f"{self.metric} = {value * 100:.3g}%"
         if self.metric == "rps":
             return f"rps = {value:.1f}"
         return f"{self.metric} ({self.view}) = {value:.1f} ms"
@@ -92,8 +103,13 @@ class GateOutcome(BaseModel):
     value: float | None
     ok: bool
 
+    @property
+    def broken(self) -> bool:
+        """Nothing to measure: the gate failed without a comparison."""
+        return self.value is None
+
     def line(self) -> str:
-        verdict = "ok  " if self.ok else "FAIL"
+        verdict = "ok  " if self.ok else "BROKEN" if self.broken else "FAIL"
         return (
             f"gate {verdict} {self.gate.text:<18} [{self.phase}] {self.gate.describe(self.value)}"
         )
@@ -105,23 +121,24 @@ def parse_gate(text: str) -> Gate:
     if match is None:
         raise GateError(
             f"--gate {text!r}: expected METRIC OP VALUE, e.g. p99<2500ms, p95<=800ms, "
-            "error_rate<1%, rps>100 (metrics: pNN, max, mean, error_rate, rps)"
+            "error_rate<1%, rps>100, uncontrolled<0.1% (metrics: pNN, max, mean, error_rate, rps, "
+            "uncontrolled, controlled)"
         )
     metric = match["metric"].lower()
     unit = match["unit"].lower()
     number = float(match["number"])
     view = (match["view"] or "corrected").lower()
-    if metric == "error_rate":
+    if metric in ("error_rate", *SHARES):
         if unit == "%":
             threshold = number / 100.0
         elif unit == "":
             if number > 1:
                 raise GateError(
-                    f"--gate {text!r}: error_rate is a fraction; did you mean {number:g}%?"
+                    f"--gate {text!r}: {metric} is a fraction; did you mean {number:g}%?"
                 )
             threshold = number
         else:
-            raise GateError(f"--gate {text!r}: error_rate takes % or a fraction, not {unit!r}")
+            raise GateError(f"--gate {text!r}: {metric} takes % or a fraction, not {unit!r}")
     elif metric == "rps":
         if unit not in ("", "/s"):
             raise GateError(f"--gate {text!r}: rps takes a plain number (requests per second)")

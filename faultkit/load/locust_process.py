@@ -43,6 +43,8 @@ class LocustRun:
     progress_s: float = 3.0
     cwd: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    answers: str = "status"  # what of each answer to keep for judging: off, status, body
+    deadline_ms: float = 0.0  # the contract's deadline: answers past it are judged late
 
     @property
     def deadline_s(self) -> float:
@@ -113,6 +115,10 @@ def run_locust(
         f"{run.progress_s:g}",
         "--faultkit-drain-s",
         f"{run.drain_s:g}",
+        "--faultkit-answers",
+        run.answers,
+        "--faultkit-deadline-ms",
+        f"{run.deadline_ms:g}",
     )
     port = free_port() if run.workers else 0
     if run.workers:

@@ -18,7 +18,13 @@ What it does in each Locust process:
   run itself after ``--faultkit-duration-s`` (stop, wait for each worker's final report, write
   the result file, quit), so no report is lost to Locust's 0.5 s quit window;
 - :class:`OpenLoopUser` schedules arrivals at a fixed rate and measures from the intended
-  start, so a stall delays (and counts) the requests due during it instead of not sending them.
+  start, so a stall delays (and counts) the requests due during it instead of not sending them;
+  an arrival still in flight when the run ends is counted as a failed request (a timeout),
+  with the time it had waited so far, never dropped;
+- every failure is counted by what it was (``HTTP 503``, ``ConnectionRefusedError``,
+  ``timeout (in flight at end)``), and every answer is kept as a key (status, and the body when
+  the contract needs it) with a count, for faultkit's own process to judge by the contract
+  (:mod:`faultkit.load.answers`): judging here would cost CPU in the load generator.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import logging
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +64,7 @@ class RequestSpec:
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
     name: str | None = None
+    bodies: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, text: str | None) -> RequestSpec:
@@ -69,7 +77,14 @@ class RequestSpec:
             headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
             body=data.get("body"),
             name=data.get("name"),
+            bodies=[str(b) for b in data.get("bodies") or []],
         )
+
+    def body_for(self, arrival: int) -> str | None:
+        """The body of the ``arrival``-th request: the cases' bodies in turn, else ``body``."""
+        if self.bodies:
+            return self.bodies[arrival % len(self.bodies)]
+        return self.body
 
 
 def _option(environment: Any, name: str, default: Any = None) -> Any:
@@ -89,6 +104,13 @@ def _add_arguments(parser: Any, **kwargs: Any) -> None:
     group.add_argument("--faultkit-request", default="", help="JSON RequestSpec")
     group.add_argument("--faultkit-progress-s", type=float, default=3.0)
     group.add_argument("--faultkit-drain-s", type=float, default=10.0)
+    group.add_argument(
+        "--faultkit-answers",
+        default="status",
+        choices=("off", "status", "body"),
+        help="what of each answer to keep for judging: nothing, its status, status and body",
+    )
+    group.add_argument("--faultkit-deadline-ms", type=float, default=0.0)
 
 
 # -- the recorder -------------------------------------------------------------------------------
@@ -105,7 +127,21 @@ class _Window:
 class Recorder:
     """Histograms and counts of one Locust process (a worker's since its last report)."""
 
-    COUNTERS = ("requests", "failures", "open_loop", "paced", "uncorrected", "late", "unfinished")
+    COUNTERS = (
+        "requests",
+        "failures",
+        "open_loop",
+        "paced",
+        "uncorrected",
+        "late",
+        "unfinished",
+        "answered",
+        "answers_unjudged",
+    )
+    #: Distinct answers kept per process; past it, answers are counted as unjudged.
+    MAX_ANSWER_KEYS = 5000
+    #: A body longer than this is kept as "too large" (a load test is not a data dump).
+    MAX_BODY_CHARS = 65536
 
     def __init__(self) -> None:
         self.cumulative_requests = 0
@@ -120,6 +156,16 @@ class Recorder:
         self.intervals_ms: set[float] = set()
         self.first_start: float | None = None
         self.last_end: float | None = None
+        self.errors: Counter[str] = Counter()
+        self.answers: Counter[str] = Counter()
+
+    def add_answer(self, key: dict[str, Any]) -> None:
+        """Count one answer by its key (see :func:`answer_key`)."""
+        text = json.dumps(key, sort_keys=True)
+        if text in self.answers or len(self.answers) < self.MAX_ANSWER_KEYS:
+            self.answers[text] += 1
+        else:
+            self.counts["answers_unjudged"] += 1
 
     def add(
         self,
@@ -168,6 +214,8 @@ class Recorder:
             "intervals_ms": sorted(self.intervals_ms),
             "first_start": self.first_start,
             "last_end": self.last_end,
+            "errors": dict(self.errors),
+            "answers": dict(self.answers),
             "raw": hist.encode(self.raw) if self.raw.get_total_count() else "",
             "corrected": hist.encode(self.corrected) if self.corrected.get_total_count() else "",
             "windows": {
@@ -186,6 +234,12 @@ class Recorder:
         for name, value in data.get("counts", {}).items():
             self.counts[name] = self.counts.get(name, 0) + int(value)
         self.intervals_ms.update(float(v) for v in data.get("intervals_ms", []))
+        self.errors.update({k: int(v) for k, v in (data.get("errors") or {}).items()})
+        for key, count in (data.get("answers") or {}).items():
+            if key in self.answers or len(self.answers) < self.MAX_ANSWER_KEYS:
+                self.answers[key] += int(count)
+            else:
+                self.counts["answers_unjudged"] = self.counts.get("answers_unjudged", 0) + count
         for name in ("raw", "corrected"):
             if data.get(name):
                 getattr(self, name).add(hist.decode(data[name]))
@@ -208,6 +262,11 @@ RECORDER = Recorder()
 _WORKERS: dict[str, dict[str, Any]] = {}  # master: client id -> last cumulative count, final
 _STATE: dict[str, Any] = {"stopping": False, "written": False, "started": None}
 _POOLS: set[Pool] = set()
+#: Open-loop arrivals being sent: greenlet -> (intended start, send start), perf_counter s.
+_IN_FLIGHT: dict[Any, tuple[float, float]] = {}
+#: Arrivals already counted as timeouts at the end: a late request event for them is ignored.
+_TIMED_OUT: set[Any] = set()
+TIMEOUT_LABEL = "timeout (in flight at end)"
 
 
 # -- closed-loop pacing: the expected interval of a user class ---------------------------------
@@ -258,6 +317,8 @@ def _on_request(
     start_time: float | None = None,
     **kwargs: Any,
 ) -> None:
+    if gevent.getcurrent() in _TIMED_OUT:
+        return  # counted as a timeout when the run ended
     context = context or {}
     delay_ms = context.get("faultkit_delay_ms")
     started = start_time if start_time is not None else time.time() - response_time / 1000.0
@@ -278,6 +339,35 @@ def _on_request(
         interval_ms=interval,
         failed=exception is not None,
     )
+    response = kwargs.get("response")
+    status = int(getattr(response, "status_code", 0) or 0)
+    if status:
+        RECORDER.counts["answered"] += 1
+    if exception is not None:
+        RECORDER.errors[f"HTTP {status}" if status else type(exception).__name__] += 1
+    mode = _option(_ENV.get("environment"), "faultkit_answers", "status")
+    if mode != "off":
+        RECORDER.add_answer(answer_key(response, exception, float(response_time or 0.0), mode))
+
+
+def answer_key(response: Any, exception: BaseException | None, raw_ms: float, mode: str) -> dict:
+    """What faultkit needs to judge one answer by the contract: its status (0 and the
+    exception's type when no HTTP answer came), its body when the contract looks at bodies
+    (``mode == "body"``), and whether it came after the contract's deadline."""
+    status = int(getattr(response, "status_code", 0) or 0)
+    key: dict[str, Any] = {"status": status}
+    if not status:
+        key["error"] = type(exception).__name__ if exception is not None else "no answer"
+    elif mode == "body":
+        text = getattr(response, "text", None) or ""
+        if len(text) > Recorder.MAX_BODY_CHARS:
+            key["too_large"] = True
+        else:
+            key["body"] = text
+    deadline = float(_option(_ENV.get("environment"), "faultkit_deadline_ms", 0.0) or 0.0)
+    if deadline and raw_ms > deadline:
+        key["late"] = True
+    return key
 
 
 _ENV: dict[str, Any] = {}
@@ -301,6 +391,8 @@ class OpenLoopUser(FastHttpUser):
     concurrency = 64  # connections of this user's client
 
     def on_start(self) -> None:
+        self._arrivals = 0
+        self._index: dict[Any, int] = {}
         rate = self.rate_per_s or float(_option(self.environment, "faultkit_rate", 1.0))
         self._period = 1.0 / max(rate, 1e-6)
         cap = self.max_in_flight or int(_option(self.environment, "faultkit_max_in_flight", 256))
@@ -330,21 +422,36 @@ class OpenLoopUser(FastHttpUser):
         self._next += self._period
         if self._pool.full():
             RECORDER.counts["late"] += 1  # the in-flight cap, not the target, delayed it
-        self._pool.spawn(self._fire, due)
+        self._pool.spawn(self._fire, due, self._arrivals)
+        self._arrivals += 1
 
-    def _fire(self, due: float) -> None:
+    @property
+    def arrival(self) -> int:
+        """This user's count of the arrival being sent (0, 1, 2 ...): :meth:`send` uses it
+        to take the cases' bodies in turn."""
+        return self._index.get(gevent.getcurrent(), 0)
+
+    def _fire(self, due: float, index: int) -> None:
         me = gevent.getcurrent()
         self._due[me] = due
+        self._index[me] = index
+        _IN_FLIGHT[me] = (due, time.perf_counter())
         try:
             self.send()
         finally:
             self._due.pop(me, None)
+            self._index.pop(me, None)
+            _IN_FLIGHT.pop(me, None)
 
     def send(self) -> None:
         """One arrival: the request ``faultkit load`` was given (method, target path, body)."""
         spec = request_spec(self.environment)
         self.client.request(
-            spec.method, spec.path, data=spec.body, headers=spec.headers, name=spec.name
+            spec.method,
+            spec.path,
+            data=spec.body_for(self.arrival),
+            headers=spec.headers,
+            name=spec.name,
         )
 
 
@@ -360,14 +467,39 @@ def request_spec(environment: Any) -> RequestSpec:
 
 
 def _drain(pools: list[Pool], grace_s: float) -> None:
-    """Give in-flight arrivals ``grace_s`` to finish; kill (and count) the rest."""
+    """Give in-flight arrivals ``grace_s`` to finish; count the rest as failed requests (timeouts,
+    with the latency they had reached) and kill them.
+
+    A request that never got its answer is the worst latency of the run, not a missing
+    sample: dropping it would let a run in which the target hung report 0% errors."""
     deadline = time.monotonic() + max(grace_s, 0.0)
     for pool in pools:
         pool.join(timeout=max(deadline - time.monotonic(), 0.0))
-        left = len(pool)
-        if left:
-            RECORDER.counts["unfinished"] += left
+    for pool in pools:
+        for greenlet in list(pool.greenlets):
+            _count_timeout(greenlet)
+        if len(pool):
             pool.kill(block=False)
+
+
+def _count_timeout(greenlet: Any) -> None:
+    sent = _IN_FLIGHT.get(greenlet)
+    if sent is None or greenlet in _TIMED_OUT:
+        return
+    _TIMED_OUT.add(greenlet)
+    due, issued = sent
+    now = time.perf_counter()
+    RECORDER.add(
+        start=time.time() - (now - due),
+        raw_ms=(now - issued) * 1000.0,
+        delay_ms=(issued - due) * 1000.0,
+        interval_ms=0.0,
+        failed=True,
+    )
+    RECORDER.counts["unfinished"] += 1
+    RECORDER.errors[TIMEOUT_LABEL] += 1
+    if _option(_ENV.get("environment"), "faultkit_answers", "status") != "off":
+        RECORDER.add_answer({"status": 0, "error": TIMEOUT_LABEL, "timed_out": True})
 
 
 # -- the run's lifecycle --------------------------------------------------------------------------

@@ -106,19 +106,7 @@ class Child:
 
     def kill_group(self) -> None:
         """SIGTERM the whole group, SIGKILL whatever is left after a grace period."""
-        for sig, grace in ((signal.SIGTERM, TERM_GRACE_S), (signal.SIGKILL, 2.0)):
-            try:
-                os.killpg(self.pgid, sig)
-            except (ProcessLookupError, PermissionError):
-                break
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and group_alive(self.pgid):
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=0.05)
-            if not group_alive(self.pgid):
-                break
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=1.0)
+        end_group(self.pgid, self.proc)
         self._reader.join(1.0)
         self.close()
 
@@ -129,6 +117,28 @@ class Child:
 
     def output(self) -> str:
         return "\n".join(self.tail)
+
+
+def end_group(pgid: int, proc: subprocess.Popen[str] | None = None) -> None:
+    """SIGTERM process group ``pgid``, SIGKILL whatever is left after a grace period, and
+    reap ``proc`` (its leader) if given. Every child faultkit load starts ends this way."""
+    for sig, grace in ((signal.SIGTERM, TERM_GRACE_S), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and group_alive(pgid):
+            if proc is None:
+                time.sleep(0.05)
+                continue
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.05)
+        if not group_alive(pgid):
+            break
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=1.0)
 
 
 def group_alive(pgid: int) -> bool:

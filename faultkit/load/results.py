@@ -42,6 +42,43 @@ class LocustFigures(BaseModel):
     max_ms: float | None = None
 
 
+class Injected(BaseModel):
+    """What the proxy injected in one run: a fault type on one upstream, on ``count`` exchanges
+    (from its ledger)."""
+
+    upstream: str
+    fault: str
+    count: int
+
+
+class AnswerSplit(BaseModel):
+    """The app's answers in one run, judged one by one with the contract ``faultkit run`` uses.
+
+    ``controlled``: pass, or an explicit declared error; ``uncontrolled``: a crash (5xx, no
+    HTTP answer), a hang (in flight at the end, or past the deadline), an invalid or drifted
+    body returned as success, an untraceable answer. ``unjudged`` answers were past the
+    distinct-answer cap or too large to keep, and count as neither."""
+
+    total: int = 0
+    controlled: int = 0
+    uncontrolled: int = 0
+    unjudged: int = 0
+    verdicts: dict[str, int] = Field(default_factory=dict, description="Verdict kind -> count.")
+    examples: dict[str, str] = Field(
+        default_factory=dict, description="Verdict kind -> why, for one answer of that kind."
+    )
+
+    @property
+    def judged(self) -> int:
+        return self.controlled + self.uncontrolled
+
+    def share(self, which: str) -> float | None:
+        """``controlled`` or ``uncontrolled`` over the judged answers (None: none judged)."""
+        if not self.judged:
+            return None
+        return (self.controlled if which == "controlled" else self.uncontrolled) / self.judged
+
+
 class TimePoint(BaseModel):
     """One second of the run (by intended start), for the latency-over-time plot."""
 
@@ -72,6 +109,18 @@ class PhaseResult(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     locust: LocustFigures | None = None
     faults_applied: int | None = Field(None, description="Requests the proxy put a fault on.")
+    injected: list[Injected] = Field(
+        default_factory=list, description="Faults x upstream x count, from the proxy's ledger."
+    )
+    errors: dict[str, int] = Field(
+        default_factory=dict,
+        description="Failed requests by what they were: 'HTTP 503', 'ConnectionRefusedError', "
+        "'timeout (in flight at end)'.",
+    )
+    answers: AnswerSplit | None = None
+    answer_keys: dict[str, int] = Field(
+        default_factory=dict, exclude=True, description="Raw answer keys, judged by the runner."
+    )
     workers: dict[str, int] = Field(
         default_factory=dict, description="Requests each Locust worker reported."
     )
@@ -80,6 +129,11 @@ class PhaseResult(BaseModel):
     histograms: dict[str, str] = Field(
         default_factory=dict, description="Encoded HdrHistograms (µs), for re-analysis."
     )
+
+    @property
+    def answered(self) -> int:
+        """Requests that got an HTTP answer (any status); 0 on a dead target."""
+        return self.counts.get("answered", self.requests - self.failures)
 
     def percentile_ms(self, percentile: float, view: str = "corrected") -> float | None:
         """Any percentile, from the stored histogram (the summary holds only the usual ones)."""
@@ -203,6 +257,8 @@ def read_result(
         counts=counts,
         locust=read_locust_json(locust_json) if locust_json else None,
         workers={k: int(v.get("requests", 0)) for k, v in (data.get("workers") or {}).items()},
+        errors={k: int(v) for k, v in sorted((data.get("errors") or {}).items())},
+        answer_keys={k: int(v) for k, v in (data.get("answers") or {}).items()},
         timeline=_timeline(data, data.get("started_at")),
         spectrum={"raw": hist.spectrum(raw), "corrected": hist.spectrum(corrected)},
         histograms={

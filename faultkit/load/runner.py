@@ -1,50 +1,69 @@
-"""``faultkit load``'s orchestration: the proxy, the runs, the gates. No Locust in this process.
+"""``faultkit load``'s orchestration: the proxy, the app, the runs, the gates. No Locust here.
 
 A load test is a sequence of Locust runs (each in subprocesses, :mod:`.locust_process`) against
-one fault proxy (its own subprocess, :mod:`.proxy_process`):
+one fault proxy (its own subprocess, :mod:`.proxy_process`). Where the faults sit:
 
-``direct``
-    the target without the proxy (short; only with a target): the reference for the proxy's
-    own overhead;
-``baseline``
-    through the proxy with no faults: what the SUT does when nothing goes wrong, and, against
-    ``direct``, what the proxy itself adds;
-one run per ``--scenario``
-    the same load through the same proxy with the scenario active.
+``--faults-at upstream`` (the default with a target)
+    Locust loads **the app directly**; the proxy has one door per upstream of the app
+    (``openai``, ``anthropic``, the ``[upstreams]`` of ``faultkit.toml``), replaying
+    ``--cassettes`` or passing through to the real services. With ``--app "CMD"`` faultkit
+    starts the app with each upstream's environment variable pointed at its door
+    (:mod:`.app_process`); without it, ``--proxy-port N`` fixes the door ports and the printed
+    ``export`` lines say how to point the app there. A "provider slowdown" slows the provider.
+``--faults-at front``
+    the proxy's one door stands in front of the target and Locust loads the door: for testing
+    a client of a faulted service. A short ``direct`` run measures the proxy's own overhead.
+``--no-proxy``
+    the target alone, no faults.
 
-Without a target, the proxy replays the bundled support cassettes (the example app's provider
-traffic) and Locust loads its ``openai`` door: the numbers then describe faultkit's replay
-under the scenario, i.e. what a client of the provider sees. That is a demonstration and a
-calibration of the machinery, not a measurement of an application; load an application by
-giving its URL.
+Runs: a fault-free ``baseline``, then one per ``--scenario``, switched on the same proxy over
+its control API. The target must answer before the load starts, and the baseline must be
+healthy (:func:`~.accounting.check_baseline`), else the test stops with exit 3: a dead target
+is never measured, and a gate never passes on it. Each run's answers are judged by the
+contract (:mod:`.answers`). Without a target, the proxy replays the bundled support cassettes
+at its ``openai`` door and Locust loads that door: a demonstration of the machinery.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from faultkit import catalogue
 from faultkit.errors import FaultkitError
+from faultkit.oracle.contract import Contract
 from faultkit.scenario import Scenario
 
+from .accounting import (
+    DEFAULT_MAX_BASELINE_ERRORS,
+    Overhead,
+    check_baseline,
+    overhead,
+    route_warnings,
+    run_warnings,
+)
+from .answers import judge_answers, wants_bodies
+from .app_process import READY_TIMEOUT_S, AppProcess, wait_answering
 from .gates import Gate, GateOutcome, evaluate
 from .locust_process import LocustRun, run_locust
-from .proxy_process import ProxyProcess
+from .proxy_process import ProxyProcess, ProxyShape
 from .results import Kind, PhaseResult
+
+__all__ = ["LoadOptions", "LoadReport", "Overhead", "run_load"]
 
 DEFAULT_ROUTE = "target"
 BUNDLED_ROUTE = "openai"
 BUNDLED_CASSETTE = ("support", "openai_order_status.yaml")
 OVERHEAD_MAX_S = 10.0
+FaultsAt = Literal["upstream", "front"]
 
 
 class LoadOptions(BaseModel):
@@ -54,6 +73,19 @@ class LoadOptions(BaseModel):
 
     target: str | None = Field(None, description="URL to load; None: the bundled replay.")
     scenarios: list[str] = Field(default_factory=list)
+    app: str | None = Field(None, description="Command that starts the app (faultkit stops it).")
+    cassettes: list[Path] = Field(default_factory=list, description="Replayed upstream traffic.")
+    mode: Literal["replay", "passthrough"] = Field(
+        "replay", description="Where the upstream doors' answers come from."
+    )
+    faults_at: FaultsAt = "upstream"
+    proxy_port: int | None = Field(None, ge=1, le=65535, description="First door port.")
+    config: Path | None = Field(None, description="faultkit.toml (default: ./ as the proxy).")
+    upstreams: list[str] = Field(default_factory=list, description="NAME=URL[,env=VAR] extras.")
+    ready_url: str | None = Field(None, description="Polled before the load (default: target).")
+    ready_timeout_s: float = Field(READY_TIMEOUT_S, gt=0)
+    max_baseline_errors: float = Field(DEFAULT_MAX_BASELINE_ERRORS, ge=0, le=1)
+    cases: Path | None = Field(None, description="Cases file: request bodies and the contract.")
     users: int = Field(10, ge=1)
     spawn_rate: float = Field(10.0, gt=0)
     duration_s: float = Field(30.0, gt=0)
@@ -72,21 +104,21 @@ class LoadOptions(BaseModel):
     drain_s: float = Field(10.0, ge=0)
     progress_s: float = Field(3.0, gt=0)
     keep_dir: Path | None = Field(None, description="Keep Locust's raw files here.")
-
-
-class Overhead(BaseModel):
-    """What the proxy adds per request: baseline minus direct service time, in ms."""
-
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    note: str = ""
+    app_log_dir: Path | None = Field(None, description="Keep the app's stdout/stderr here.")
 
 
 class LoadReport(BaseModel):
     target: str | None
     mode: str
+    faults_at: str = "upstream"
     route: str | None
+    app: str | None = None
+    app_stderr: str | None = Field(None, description="Where the app's stderr was kept.")
+    doors: dict[str, str] = Field(
+        default_factory=dict, description="Upstream -> the door its env var pointed at."
+    )
+    exports: list[str] = Field(default_factory=list)
+    contract: str = Field("default", description="Where the answers' contract came from.")
     users: int
     rate: float
     duration_s: float
@@ -105,6 +137,15 @@ class LoadReport(BaseModel):
     @property
     def failed_gates(self) -> list[GateOutcome]:
         return [outcome for outcome in self.gates if not outcome.ok]
+
+    def headline(self) -> str:
+        """``gates: 3 passed, 1 failed, 0 broken``: the one line a reader looks at first."""
+        passed = sum(o.ok for o in self.gates)
+        broken = sum(o.broken for o in self.gates)
+        failed = len(self.gates) - passed - broken
+        if not self.gates:
+            return "gates: none given (the exit code says only that the runs completed)"
+        return f"gates: {passed} passed, {failed} failed, {broken} broken"
 
     def result(self, phase: str) -> PhaseResult:
         return next(r for r in self.results if r.phase == phase)
@@ -162,7 +203,7 @@ def check_target(url: str, allow_remote: bool) -> tuple[str, str]:
 
 
 def choose_route(scenarios: list[Scenario], explicit: str | None) -> str:
-    """The door's upstream name, which scenario rules match with ``match.route``.
+    """The front door's upstream name, which scenario rules match with ``match.route``.
 
     ``--route`` wins. Otherwise, when every rule of every scenario names the same plain route
     (``openai``), the door takes that name, so a provider scenario fires against a target
@@ -176,20 +217,6 @@ def choose_route(scenarios: list[Scenario], explicit: str | None) -> str:
         if only and not any(c in only for c in "*?["):
             return only
     return DEFAULT_ROUTE
-
-
-def route_warnings(scenarios: list[Scenario], route: str) -> list[str]:
-    warnings = []
-    for scenario in scenarios:
-        for i, rule in enumerate(scenario.rules):
-            pattern = rule.match.route
-            if pattern is not None and not fnmatch.fnmatchcase(route, pattern):
-                name = rule.name or f"rule {i + 1}"
-                warnings.append(
-                    f"scenario {scenario.name}: {name} matches route {pattern!r}, not this door "
-                    f"({route!r}): it cannot fire (use --route)"
-                )
-    return warnings
 
 
 def _bundled_request() -> tuple[Path, dict[str, Any]]:
@@ -224,150 +251,217 @@ def _progress_line(line: dict[str, Any]) -> str:
     )
 
 
-def _overhead(direct: PhaseResult | None, baseline: PhaseResult | None, mode: str) -> Overhead:
-    if mode == "replay":
-        return Overhead(
-            note="the proxy answers from cassettes: all baseline latency is the proxy's own"
-        )
-    if direct is None or baseline is None:
-        return Overhead(note="not measured (no direct run)")
+class _Plan(BaseModel):
+    """The load test worked out from the options, before anything starts."""
 
-    def diff(p: float) -> float | None:
-        a, b = baseline.raw.percentile(p), direct.raw.percentile(p)
-        return None if a is None or b is None else round(a - b, 3)
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    return Overhead(
-        p50_ms=diff(50),
-        p95_ms=diff(95),
-        p99_ms=diff(99),
-        note="baseline (through the proxy, no faults) minus direct, service time",
-    )
-
-
-def _warnings(report_results: list[PhaseResult], rate: float, open_loop: bool) -> list[str]:
-    warnings = []
-    for r in report_results:
-        c = r.counts
-        if not r.complete:
-            warnings.append(f"{r.phase}: incomplete result (a worker's final report was lost)")
-        if c.get("unfinished"):
-            warnings.append(
-                f"{r.phase}: {c['unfinished']} requests still in flight at the end were dropped"
-            )
-        if c.get("late"):
-            warnings.append(
-                f"{r.phase}: {c['late']} arrivals waited for a free in-flight slot (the load "
-                "generator's cap, not the target); their wait is counted in corrected latency"
-            )
-        if c.get("uncorrected"):
-            warnings.append(
-                f"{r.phase}: {c['uncorrected']} closed-loop requests had no known pace and are "
-                "not corrected for coordinated omission (use constant_pacing or "
-                "--expected-interval-ms)"
-            )
-        if r.kind == "scenario" and r.faults_applied == 0:
-            warnings.append(f"{r.phase}: the proxy applied no fault in this run")
-        if r.kind == "baseline" and r.failures:
-            warnings.append(f"baseline: {r.failures} requests failed with no fault injected")
-        if open_loop and r.requests and r.rps < 0.8 * rate and r.kind != "scenario":
-            warnings.append(
-                f"{r.phase}: {r.rps:.1f} req/s completed of {rate:g} scheduled; the target or "
-                "the load generator could not keep up"
-            )
-    return warnings
+    scenarios: list[Scenario]
+    texts: list[str]
+    locustfile: Path
+    rate: float
+    request: dict[str, Any]
+    contract: Contract
+    contract_source: str
+    shape: Literal["direct", "front", "upstream"]
+    mode: str
+    origin: str | None = None
+    route: str | None = None
+    ready_url: str | None = None
+    proxy: ProxyShape | None = None
 
 
-def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadReport:
-    """Run the whole load test; ``say`` receives the live progress lines."""
+def _cases(options: LoadOptions, request: dict[str, Any]) -> tuple[Contract, str, list[Path]]:
+    """The contract (and the bodies, into ``request``) from ``--cases``, as ``faultkit run``
+    reads that file; the default contract without one."""
+    if options.cases is None:
+        return Contract(), "default (5xx or no answer: crash; 4xx: explicit error)", []
+    from faultkit.runner.cases import load_cases
+
+    cases_file = load_cases(options.cases)
+    bodies = [json.dumps(case.input) for case in cases_file.cases if case.input is not None]
+    if bodies and options.body is None:
+        request["bodies"] = bodies
+        request["method"] = options.method or "POST"
+        request.setdefault("headers", {})["content-type"] = "application/json"
+    return cases_file.contract, str(options.cases), cases_file.cassette_paths()
+
+
+def _upstream_ports_fixed(options: LoadOptions) -> bool:
+    """Whether the app can know the doors' addresses before the proxy starts."""
+    from faultkit.doors.proxy.config import find_config, load_upstreams, parse_upstream_option
+
+    if options.proxy_port is not None:
+        return True
+    config = options.config if options.config is not None else find_config()
+    upstreams = {u.name: u for u in load_upstreams(config)}
+    upstreams.update({u.name: u for u in map(parse_upstream_option, options.upstreams)})
+    return all(u.port for u in upstreams.values())
+
+
+def plan_load(options: LoadOptions) -> _Plan:
+    """Check the options and work out the runs; every mistake is one FaultkitError line."""
     scenarios = [catalogue.load(ref) for ref in options.scenarios]
     texts = [catalogue.resolve(ref).read_text(encoding="utf-8") for ref in options.scenarios]
     if scenarios and not options.proxy:
         raise FaultkitError("--scenario needs the proxy; drop --no-proxy")
+    if options.app is not None and options.target is None:
+        raise FaultkitError("--app needs the TARGET_URL to load (the app's endpoint)")
+    if options.config is not None and not options.config.is_file():
+        raise FaultkitError(f"--config {options.config}: config file not found")
     locustfile = Path(options.locustfile) if options.locustfile else default_locustfile()
     if not locustfile.is_file():
         raise FaultkitError(f"{locustfile}: locustfile not found")
-    rate = options.rate or float(options.users)
     request: dict[str, Any] = {"method": options.method or "GET", "path": "/"}
-    cassettes: list[Path] = []
-    origin: str | None = None
-    if options.target is not None:
-        origin, request["path"] = check_target(options.target, options.allow_remote)
-        mode = "passthrough" if options.proxy else "direct"
-        route = choose_route(scenarios, options.route) if options.proxy else None
-    else:
+    contract, source, case_cassettes = _cases(options, request)
+    cassettes = case_cassettes + list(options.cassettes)
+    missing = [str(p) for p in cassettes if not p.exists()]
+    if missing:
+        raise FaultkitError(f"cassettes not found: {', '.join(missing)}")
+    fields: dict[str, Any] = {}
+    if options.target is None:
         if not options.proxy:
             raise FaultkitError("--no-proxy needs a TARGET_URL")
         cassette, request = _bundled_request()
-        cassettes = [cassette]
-        mode, route = "replay", options.route or BUNDLED_ROUTE
         if options.method:
             request["method"] = options.method
+        route = options.route or BUNDLED_ROUTE
+        fields = dict(shape="front", mode="replay", route=route)
+        fields["proxy"] = ProxyShape(mode="replay", only=[route], cassettes=[cassette])
+    else:
+        origin, request["path"] = check_target(options.target, options.allow_remote)
+        ready = options.ready_url or options.target
+        check_target(ready, options.allow_remote)
+        fields = dict(origin=origin, ready_url=ready)
+        if not options.proxy:
+            fields.update(shape="direct", mode="direct")
+        elif options.faults_at == "front":
+            route = choose_route(scenarios, options.route)
+            shape = ProxyShape(mode="passthrough", only=[route], upstreams=[f"{route}={origin}"])
+            fields.update(shape="front", mode="passthrough", route=route, proxy=shape)
+        else:
+            if options.mode == "replay" and not cassettes:
+                raise FaultkitError(
+                    "replaying the app's upstreams needs --cassettes DIR (or cassettes: in "
+                    "--cases), or --mode passthrough to reach the real services"
+                )
+            if options.app is None and not _upstream_ports_fixed(options):
+                raise FaultkitError(
+                    "faults at the upstream side need the app pointed at the proxy's doors: "
+                    'give --app "CMD" (faultkit starts it), or --proxy-port N (or port = in '
+                    "faultkit.toml) and start the app with the printed export lines; "
+                    "--faults-at front loads a faulted target instead"
+                )
+            shape = ProxyShape(
+                mode=options.mode,
+                upstreams=list(options.upstreams),
+                cassettes=cassettes,
+                config=options.config,
+                port=options.proxy_port,
+                host="127.0.0.1",
+            )
+            fields.update(shape="upstream", mode=options.mode, proxy=shape)
     if options.headers:
         request["headers"] = {**request.get("headers", {}), **options.headers}
     if options.body is not None:
         request["body"] = options.body
-    warnings = route_warnings(scenarios, route) if route else []
+    return _Plan(
+        scenarios=scenarios,
+        texts=texts,
+        locustfile=locustfile,
+        rate=options.rate or float(options.users),
+        request=request,
+        contract=contract,
+        contract_source=source,
+        **fields,
+    )
 
+
+def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadReport:
+    """Run the whole load test; ``say`` receives the live progress lines.
+
+    Raises FaultkitError for a usage mistake and LoadRunError (exit 3) when the test cannot
+    measure anything true: the proxy or the app did not start, the target never answered, the
+    baseline is broken, the app died during a run."""
+    plan = plan_load(options)
     workdir = Path(tempfile.mkdtemp(prefix="faultkit-load-"))
-    results: list[PhaseResult] = []
+    report = LoadReport(
+        target=options.target,
+        mode=plan.mode,
+        faults_at="none" if plan.shape == "direct" else options.faults_at,
+        route=plan.route,
+        app=options.app,
+        contract=plan.contract_source,
+        users=options.users,
+        rate=plan.rate,
+        duration_s=options.duration_s,
+        workers=options.workers,
+        locustfile=str(plan.locustfile),
+        results=[],
+        overhead=Overhead(),
+    )
+    results = report.results  # the report's own list (pydantic copies a list it is given)
+    if options.target is None:
+        report.faults_at = "front"
+    answers = "body" if wants_bodies(plan.contract) else "status"
+    app: AppProcess | None = None
 
     def locust(phase: str, kind: Kind, host: str, duration_s: float) -> PhaseResult:
         say(
-            f"faultkit load: {phase}: {options.users} users, {rate:g} req/s for {duration_s:g}s "
-            f"-> {host}"
+            f"faultkit load: {phase}: {options.users} users, {plan.rate:g} req/s for "
+            f"{duration_s:g}s -> {host}"
         )
         run = LocustRun(
             phase=phase,
             kind=kind,
             host=host,
-            locustfile=locustfile.resolve(),
+            locustfile=plan.locustfile.resolve(),
             users=options.users,
             spawn_rate=options.spawn_rate,
             duration_s=duration_s,
-            rate_per_user=rate / options.users,
+            rate_per_user=plan.rate / options.users,
             workers=options.workers,
             expected_interval_ms=options.expected_interval_ms,
-            request=request,
+            request=plan.request,
             drain_s=options.drain_s,
             progress_s=options.progress_s,
+            answers=answers,
+            deadline_ms=plan.contract.deadline_ms or 0.0,
         )
-        return run_locust(run, workdir, on_progress=lambda line: say(_progress_line(line)))
+        result = run_locust(run, workdir, on_progress=lambda line: say(_progress_line(line)))
+        result.answers = judge_answers(
+            result.answer_keys, plan.contract, result.counts.get("answers_unjudged", 0)
+        )
+        if app is not None and (gone := app.exited(f"during the {phase} run")) is not None:
+            raise gone
+        return result
+
+    def start_app(env: dict[str, str]) -> None:
+        nonlocal app
+        if options.app is not None:
+            say(f"faultkit load: starting the app: {options.app}")
+            app = AppProcess(options.app, env=env, workdir=workdir)
+        if plan.ready_url is not None:
+            wait_answering(plan.ready_url, options.ready_timeout_s, app)
 
     try:
-        if mode == "direct":
-            assert origin is not None
-            results.append(locust("direct", "direct", origin, options.duration_s))
+        if plan.shape == "direct":
+            assert plan.origin is not None
+            start_app({})
+            direct = locust("direct", "direct", plan.origin, options.duration_s)
+            results.append(direct)
+            check_baseline(direct, options.max_baseline_errors)
         else:
-            assert route is not None
-            overhead_s = options.overhead_duration_s
-            if overhead_s is None:
-                overhead_s = min(options.duration_s, OVERHEAD_MAX_S)
-            runs = [options.duration_s] * (1 + len(scenarios))
-            if origin is not None and overhead_s > 0:
-                runs.append(overhead_s)
-            lifetime = sum(_run_deadline(d, options.drain_s) for d in runs) + 60
-            with ProxyProcess(
-                workdir=workdir,
-                route=route,
-                upstream=origin,
-                cassettes=cassettes,
-                lifetime_s=lifetime,
-            ) as proxy:
-                proxy.wait_ready()
-                if origin is not None and overhead_s > 0:
-                    results.append(locust("direct", "direct", origin, overhead_s))
-                proxy.reset()
-                proxy.load_scenario(None)
-                baseline = locust("baseline", "baseline", proxy.door, options.duration_s)
-                baseline.faults_applied = proxy.faults_applied()
-                results.append(baseline)
-                for scenario, text in zip(scenarios, texts, strict=True):
-                    proxy.reset()
-                    proxy.load_scenario(text)
-                    result = locust(scenario.name, "scenario", proxy.door, options.duration_s)
-                    result.faults_applied = proxy.faults_applied()
-                    results.append(result)
+            assert plan.proxy is not None
+            _through_proxy(options, plan, report, locust, start_app, say, workdir)
     finally:
+        if app is not None:
+            app.stop()
+            if options.app_log_dir is not None:
+                options.app_log_dir.mkdir(parents=True, exist_ok=True)
+                for log in (app.stderr_path, app.stdout_path):
+                    shutil.copy(log, options.app_log_dir / log.name)
+                report.app_stderr = str(options.app_log_dir / app.stderr_path.name)
         if options.keep_dir is not None:
             shutil.copytree(workdir, options.keep_dir, dirs_exist_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -378,19 +472,68 @@ def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadRe
         or results
     )
     direct = next((r for r in results if r.kind == "direct"), None)
-    baseline_result = next((r for r in results if r.kind == "baseline"), None)
+    baseline = next((r for r in results if r.kind == "baseline"), None)
     open_loop = any(r.counts.get("open_loop") for r in results)
-    return LoadReport(
-        target=options.target,
-        mode=mode,
-        route=route,
-        users=options.users,
-        rate=rate,
-        duration_s=options.duration_s,
-        workers=options.workers,
-        locustfile=str(locustfile),
-        results=results,
-        overhead=_overhead(direct, baseline_result, mode),
-        gates=evaluate(options.gates, gated),
-        warnings=warnings + _warnings(results, rate, open_loop),
-    )
+    report.overhead = overhead(direct, baseline, plan.mode, report.faults_at)
+    report.gates = evaluate(options.gates, gated)
+    report.warnings += run_warnings(results, plan.rate, open_loop)
+    return report
+
+
+def _through_proxy(
+    options: LoadOptions,
+    plan: _Plan,
+    report: LoadReport,
+    locust: Callable[[str, Kind, str, float], PhaseResult],
+    start_app: Callable[[dict[str, str]], None],
+    say: Callable[[str], None],
+    workdir: Path,
+) -> None:
+    """Baseline and scenario runs with the proxy up (front or upstream shape)."""
+    assert plan.proxy is not None
+    results = report.results
+    overhead_s = options.overhead_duration_s
+    if overhead_s is None:
+        overhead_s = min(options.duration_s, OVERHEAD_MAX_S)
+    with_direct = plan.shape == "front" and plan.origin is not None and overhead_s > 0
+    runs = [options.duration_s] * (1 + len(plan.scenarios)) + ([overhead_s] if with_direct else [])
+    lifetime = sum(_run_deadline(d, options.drain_s) for d in runs) + options.ready_timeout_s + 60
+    with ProxyProcess(plan.proxy, workdir=workdir, lifetime_s=lifetime) as proxy:
+        proxy.wait_ready()
+        routes = [d.name for d in proxy.doors]
+        report.warnings += route_warnings(plan.scenarios, routes, _aliases(options))
+        if plan.shape == "upstream":
+            report.doors = {d.name: d.base_url for d in proxy.doors}
+            report.exports = proxy.export_lines()
+            if options.app is None:
+                say("faultkit load: the app must use these upstream addresses:")
+                for line in report.exports:
+                    say(f"  {line}")
+            start_app(proxy.app_env())
+            host = plan.origin
+        else:
+            start_app({})
+            host = proxy.door(plan.route or DEFAULT_ROUTE)
+        assert host is not None
+        if with_direct:
+            assert plan.origin is not None
+            results.append(locust("direct", "direct", plan.origin, overhead_s))
+        proxy.reset()
+        proxy.load_scenario(None)
+        baseline = locust("baseline", "baseline", host, options.duration_s)
+        baseline.faults_applied, baseline.injected = proxy.injected()
+        results.append(baseline)
+        check_baseline(baseline, options.max_baseline_errors)
+        for scenario, text in zip(plan.scenarios, plan.texts, strict=True):
+            proxy.reset()
+            proxy.load_scenario(text)
+            result = locust(scenario.name, "scenario", host, options.duration_s)
+            result.faults_applied, result.injected = proxy.injected()
+            results.append(result)
+
+
+def _aliases(options: LoadOptions) -> dict[str, object]:
+    from faultkit.doors.proxy.config import find_config, load_routes
+
+    config = options.config if options.config is not None else find_config()
+    return dict(load_routes(config))

@@ -31,6 +31,8 @@ def test_target_through_the_proxy_baseline_overhead_and_a_failing_gate(
             [
                 "load",
                 f"{server.url}/orders/1234?full=1",
+                "--faults-at",
+                "front",
                 "--scenario",
                 str(scenario),
                 "--users",
@@ -61,9 +63,11 @@ def test_target_through_the_proxy_baseline_overhead_and_a_failing_gate(
 
     report = json.loads((tmp_path / "report" / "load.json").read_text())
     assert report["mode"] == "passthrough" and report["route"] == "target"
+    assert report["faults_at"] == "front"
     direct, baseline, slow = report["results"]
     assert [r["phase"] for r in report["results"]] == ["direct", "baseline", "slow-target"]
-    assert served == direct["requests"] + baseline["requests"] + slow["requests"]
+    # Every request reached the target, plus the one readiness probe before the load.
+    assert served == direct["requests"] + baseline["requests"] + slow["requests"] + 1
     # The fault, not the proxy, makes the scenario slow; the proxy's own cost is measured.
     assert baseline["corrected"]["p99_ms"] < 250 <= 300 <= slow["corrected"]["p50_ms"]
     assert slow["faults_applied"] == slow["requests"] > 0 and baseline["faults_applied"] == 0
