@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from faultkit import yamlfile
 from faultkit.config import RouteAliases
 from faultkit.errors import ScenarioError
 from faultkit.exchange import Request
@@ -294,10 +295,15 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 _UNION_TAGS: set[str] = set()
 
 
+# A scenario is a page of rules; the catalogue's largest is a few KiB.
+MAX_SCENARIO_BYTES = 1024 * 1024
+
+
 def _parse(model: type[Scenario], text: str, source: str) -> Scenario:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = yamlfile.load(text, max_bytes=MAX_SCENARIO_BYTES)
+    except yamlfile.YamlRefused as exc:
+        raise ScenarioError([f"{source}:{exc.line}: {exc.message}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source

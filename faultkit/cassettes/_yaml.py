@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from faultkit import yamlfile
+
 try:
     from yaml import CSafeDumper as _BaseDumper
     from yaml import CSafeLoader as _BaseLoader
@@ -90,7 +92,9 @@ CassetteDumper.add_representer(str, _represent_str)
 
 
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=CassetteLoader)
+    """The full loader: aliases are expanded only within :mod:`faultkit.yamlfile`'s bound
+    (raises ``YamlRefused``); repeated keys keep the last value, as vcrpy's loader does."""
+    return yamlfile.load(text, loader=CassetteLoader, allow_duplicate_keys=True)[0]
 
 
 def compose_yaml(text: str) -> yaml.Node | None:

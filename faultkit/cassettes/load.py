@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from faultkit import yamlfile
 from faultkit.cassettes._yaml import compose_yaml, fast_load_yaml
 from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.cassettes.model import Cassette, Interaction, source_of
@@ -103,6 +104,8 @@ def _parse_json(text: str, path: Path) -> Any:
 def _parse_yaml(text: str, path: Path) -> Any:
     try:
         return fast_load_yaml(text)
+    except yamlfile.YamlRefused as exc:
+        raise CassetteError(f"{path}:{exc.line}: not a valid cassette: {exc.message}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

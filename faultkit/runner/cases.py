@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from faultkit import yamlfile
 from faultkit.oracle.contract import Contract
 from faultkit.runner.errors import RunError
 
@@ -75,6 +76,9 @@ class CasesFile(BaseModel):
         return [known[n] for n in names]
 
 
+MAX_CASES_BYTES = 8 * 1024 * 1024
+
+
 def load_cases(path: str | Path) -> CasesFile:
     """Read and validate a cases file; every problem becomes one RunError line."""
     path = Path(path)
@@ -85,7 +89,9 @@ def load_cases(path: str | Path) -> CasesFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise RunError(f"{path}: cannot read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yamlfile.load(text, max_bytes=MAX_CASES_BYTES)[0]
+    except yamlfile.YamlRefused as exc:
+        raise RunError(f"{path}:{exc.line}: {exc.message}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from faultkit import catalogue
+from faultkit import catalogue, yamlfile
 from faultkit.report import terminal, write_reports
 from faultkit.runner import bundled
 from faultkit.runner.cases import CasesFile, load_cases
@@ -176,8 +176,8 @@ def _cases_target(path: str | None) -> bool:
     if path is None:
         return False
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yamlfile.load(Path(path).read_text(encoding="utf-8"))[0]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, yamlfile.YamlRefused):
         return False  # load_cases reports the problem properly
     return isinstance(data, dict) and bool(data.get("target"))
 

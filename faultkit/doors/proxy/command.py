@@ -12,6 +12,7 @@ import gc
 import ipaddress
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -202,6 +203,56 @@ def _ledger_size(args: argparse.Namespace) -> int | None:
     return size or None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Every numeric option in range and every output path writable, before anything is
+    bound or loaded: a bad value is one line naming the option, never a traceback after the
+    doors went up."""
+    for option, value in (("--port", args.port), ("--control-port", args.control_port)):
+        if value is not None and not 0 <= value <= 65535:
+            raise ConfigError(f"{option} {value}: a port is 1..65535 (0 = a free port)")
+    for option, value, low in (
+        ("--timing-scale", args.timing_scale, "0 or more"),
+        ("--grace-s", args.grace_s, "0 or more"),
+    ):
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{option} {value}: must be a finite number, {low}")
+    if str(args.log_level).upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"--log-level {args.log_level}: unknown level (one of: {', '.join(LOG_LEVELS)})"
+        )
+    if args.ready_file:
+        parent = Path(args.ready_file).absolute().parent
+        if not parent.is_dir():
+            raise ConfigError(f"--ready-file {args.ready_file}: directory {parent} not found")
+        if not os.access(parent, os.W_OK):
+            raise ConfigError(f"--ready-file {args.ready_file}: directory {parent} not writable")
+
+
+def _check_ports(proxy: Proxy, ports: dict[str, int], control_port: int) -> None:
+    """No two listeners of this proxy on one port: say which, instead of letting the second
+    bind fail as if another program held the port."""
+    taken: dict[int, str] = {}
+    for door in proxy.doors:
+        port = ports.get(door.route, door.upstream.port or 0)
+        if port > 65535:
+            raise ConfigError(
+                f"--port {min(ports.values())}: door {door.route} would get port {port}; "
+                f"the {len(proxy.doors)} doors need ports up to 65535"
+            )
+        if port and port in taken:
+            raise ConfigError(f"door {door.route} and door {taken[port]} both want port {port}")
+        if port:
+            taken[port] = f"{door.route}"
+    if control_port and control_port in taken:
+        raise ConfigError(
+            f"--control-port {control_port}: door {taken[control_port]} of this proxy takes "
+            f"that port (doors get --port N, N+1, ... in order); choose another port"
+        )
+
+
 def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     config = Path(args.config) if args.config else find_config()
     if args.config and not config.is_file():  # type: ignore[union-attr]
@@ -239,6 +290,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     if args.port is not None:
         for i, name in enumerate(upstreams):
             ports[name] = args.port + i if args.port else 0
+    _check_ports(proxy, ports, args.control_port)
     return proxy, ports
 
 
@@ -302,9 +354,12 @@ async def _serve(
             )
         except (BindError, ControlApiBindError, RemoteToxiproxyError) as exc:
             return _fail(str(exc), sys.stderr)
-        _announce(proxy, sys.stdout, loop_name)
         if args.ready_file:
-            _write_ready(args.ready_file, {**proxy.describe(), "event_loop": loop_name})
+            try:
+                _write_ready(args.ready_file, {**proxy.describe(), "event_loop": loop_name})
+            except OSError as exc:
+                return _fail(f"--ready-file {args.ready_file}: {exc.strerror or exc}", sys.stderr)
+        _announce(proxy, sys.stdout, loop_name)
         gc.collect()
         gc.freeze()  # startup objects (modules, scenarios, cassettes) are never garbage
         housekeeping = asyncio.ensure_future(proxy.keep_gc_young())
@@ -326,6 +381,10 @@ async def _serve(
 
 def run(args: argparse.Namespace) -> int:
     """Start the proxy and serve until SIGINT/SIGTERM; returns the exit code."""
+    try:
+        _check_options(args)
+    except ConfigError as exc:
+        return _fail(str(exc), sys.stderr)
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",

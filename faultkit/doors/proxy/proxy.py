@@ -238,7 +238,7 @@ class Proxy:
         for door in self.doors:
             port = ports.get(door.route, door.upstream.port or 0)
             self.listeners[door.route] = await listen(
-                door.handle, host, port, busy=self.connections
+                door.handle, host, port, busy=self.connections, what=f"door {door.route}"
             )
 
     async def start_control(

@@ -443,24 +443,30 @@ class Listener:
 class BindError(FaultkitError):
     """A door or the control API cannot listen on its address (in use, not local)."""
 
-    def __init__(self, host: str, port: int, exc: OSError) -> None:
+    def __init__(self, host: str, port: int, exc: OSError, what: str = "") -> None:
         self.errno = exc.errno
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        super().__init__(f"cannot listen on {host}:{port}: {reason.lower()}")
+        prefix = f"{what}: " if what else ""
+        super().__init__(f"{prefix}cannot listen on {host}:{port}: {reason.lower()}")
 
 
 async def listen(
-    handler: Handler, host: str, port: int, *, busy: set[HttpConnection] | None = None
+    handler: Handler,
+    host: str,
+    port: int,
+    *,
+    busy: set[HttpConnection] | None = None,
+    what: str = "",
 ) -> Listener:
     """Bind ``host:port`` (0 = a free port) and serve ``handler``; ``busy`` holds the
-    connections with a request being answered. Raises :class:`BindError` when the address
-    cannot be bound."""
+    connections with a request being answered. Raises :class:`BindError` (naming ``what``
+    the listener is for) when the address cannot be bound."""
     loop = asyncio.get_running_loop()
     try:
         server = await loop.create_server(
             lambda: HttpConnection(handler, busy), host, port, reuse_address=True, backlog=1024
         )
     except OSError as exc:
-        raise BindError(host, port, exc) from None
+        raise BindError(host, port, exc, what) from None
     sockname = server.sockets[0].getsockname()
     return Listener(server, sockname[0], sockname[1])
