@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 
-from faultkit.cassettes import load_cassette
+from faultkit.cassettes import CassetteStore, load_cassette
 from faultkit.derive import derive, derive_scenarios
 from faultkit.derive.families import MAX_WAIT_MS
+from faultkit.derive.shapes import route_of
+from faultkit.engine import Engine
 from faultkit.errors import CassetteError
+from faultkit.formats.detect import request_streams
+from faultkit.oracle.checks.truncated_output import cut_of
 from faultkit.scenario import Scenario
 
 HERE = Path(__file__).resolve().parent
@@ -131,7 +135,8 @@ def test_an_anthropic_stream_gets_its_own_error_shapes_and_no_openai_only_family
     overload = found["529-overload"].rules[0]
     assert (overload.match.provider, overload.fault.status) == ("anthropic", 529)
     cut = found["truncated-stream"].rules[0]
-    assert (cut.fault.kind, cut.match.stream) == ("missing_terminator", True)
+    # A real cut, not a missing message_stop (which leaves the answer whole: no false red).
+    assert (cut.fault.kind, cut.match.stream) == ("cut_mid_event", True)
 
 
 def test_an_mcp_tool_gets_is_error_with_partial_content_on_its_tool_calls_only() -> None:
@@ -212,3 +217,23 @@ def test_a_missing_or_corrupt_cassette_is_a_cassette_error_naming_it(
     with pytest.raises(CassetteError, match=message) as caught:
         derive_scenarios([path])
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "cassette",
+    [ANTHROPIC, SUPPORT / "openai_order_status_stream.yaml"],
+    ids=["anthropic", "openai"],
+)
+def test_the_derived_truncated_stream_is_a_cut_the_oracle_counts(cassette: Path) -> None:
+    """The family expects a controlled SUT not to pass, so its fault must leave the answer
+    incomplete by the oracle's own rule: dropping only Anthropic's ``message_stop`` (a whole
+    answer) made a correct app that uses the answer a false red."""
+    scenario = by_name(derive_scenarios([cassette]))["truncated-stream"]
+    engine = Engine(scenario, source=CassetteStore([cassette], match_on=("method", "uri", "body")))
+    request = next(
+        i.request for i in load_cassette(cassette).interactions if request_streams(i.request)
+    )
+    selection = engine.select(request, route_of(request.url), 0.0)
+    engine.plan(selection)
+    assert selection.entry.faults, "the derived cut did not fire on the recorded stream"
+    assert cut_of(selection.entry) is not None, selection.entry.faults
