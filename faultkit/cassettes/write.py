@@ -11,15 +11,24 @@ vcrpy truncates the cassette and writes it in place; a crash or a full disk mid-
 the recording. Here the whole document is serialized in memory first, written to a temporary
 file in the same directory, flushed and fsync'd, then renamed over the target with
 ``os.replace`` (atomic on POSIX), and the directory is fsync'd so the rename survives a power
-cut. An ``fcntl.flock`` on a sidecar ``<name>.lock`` file keeps two processes (pytest-xdist
-workers) from interleaving their writes. A reader sees the old file or the new one, never a
-mix.
+cut. An ``fcntl.flock`` on the cassette's directory itself keeps two processes (pytest-xdist
+workers) from interleaving their writes, so no lock file sits beside the cassettes (where a
+filesystem cannot lock a directory, a hidden ``.faultkit.lock`` in it is locked instead). A
+reader sees the old file or the new one, never a mix.
+
+A writer killed between creating its temporary file and the rename leaves that file behind
+(``.<name>.XXXXXXXX.tmp``, as large as the cassette). Every writer holds the directory lock
+from before it creates its temporary file until after the rename, so whoever holds the lock
+knows that every such file in the directory belongs to a dead writer: each save removes
+them, and so does :func:`remove_stale_temp_files` when recording starts. ``<name>.lock``
+files left by earlier faultkit versions go the same way.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -130,7 +139,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path):
+        with _locked(parent):
+            _remove_stale(parent)
             mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
             fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
             try:
@@ -149,23 +159,61 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise CassetteError(f"{path}: cannot write cassette ({exc.strerror or exc})") from None
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``<name>.lock`` beside ``path``.
+# What ``tempfile.mkstemp(prefix=".<name>.", suffix=".tmp")`` makes for a cassette name, and
+# the sidecar lock files of faultkit before 0.x: both only ever made by a cassette writer.
+_STALE = re.compile(r"^\.(.+\.(?:ya?ml|json))\.[a-z0-9_]{8}\.tmp$|^(.+\.(?:ya?ml|json))\.lock$")
 
-    The lock file is never deleted: removing it would let a second writer lock a new inode while
-    a first one still holds the old, and both would write at once.
-    """
+
+def remove_stale_temp_files(directory: str | Path) -> list[Path]:
+    """Remove what killed writers left in ``directory`` (see the module docstring); returns
+    the files removed. Nothing happens to a directory that does not exist."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    try:
+        with _locked(directory):
+            return _remove_stale(directory)
+    except OSError as exc:
+        raise CassetteError(f"{directory}: cannot clean up ({exc.strerror or exc})") from None
+
+
+def _remove_stale(directory: Path) -> list[Path]:
+    """Call with the directory lock held: no live writer has a temporary file then."""
+    removed = []
+    for entry in os.scandir(directory):
+        match = _STALE.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        if match.group(2) is not None and entry.stat().st_size:
+            continue  # a "<name>.lock" with content is not one of ours
+        with suppress(FileNotFoundError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``directory`` (or, where directories cannot be locked,
+    on a hidden ``.faultkit.lock`` in it, which is never deleted: removing it would let a
+    second writer lock a new inode while a first one still holds the old)."""
     if fcntl is None:  # pragma: no cover
         yield
         return
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "ab") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # pragma: no cover - e.g. NFS, where flock needs a writable file
+            os.close(fd)
+            fd = os.open(directory / ".faultkit.lock", os.O_WRONLY | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -125,8 +126,43 @@ def test_concurrent_writers_never_interleave(tmp_path) -> None:
     assert target.read_bytes() in (a, b)
 
 
-def test_atomic_write_creates_parents_and_a_lock_file(tmp_path) -> None:
+def test_atomic_write_creates_parents_and_no_lock_file(tmp_path) -> None:
     target = tmp_path / "deep" / "er" / "c.yaml"
     atomic_write(target, b"interactions: []\nversion: 1\n")
     assert target.read_bytes() == b"interactions: []\nversion: 1\n"
-    assert (target.parent / "c.yaml.lock").exists()
+    assert [p.name for p in target.parent.iterdir()] == ["c.yaml"]
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_save(tmp_path) -> None:
+    """SIGKILL a real writer process until it dies holding a temporary file (between
+    mkstemp and the rename), then save again: only the cassettes remain."""
+    n = 250
+    a, _ = _expected(n)
+    target = tmp_path / "k.yaml"
+    target.write_bytes(a)
+    (tmp_path / "k.yaml.lock").write_bytes(b"")  # what earlier faultkit versions left
+    leftovers: list[str] = []
+    for _ in range(40):
+        child = _spawn(target, n)
+        _wait_ready(child)
+        time.sleep(random.uniform(0.005, 0.05))
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        if leftovers:
+            break
+    assert leftovers, "no writer died mid-save in 40 tries"
+    assert all(re.fullmatch(r"\.k\.yaml\.[a-z0-9_]{8}\.tmp", name) for name in leftovers)
+    (tmp_path / "notes.tmp").write_text("not ours")
+    atomic_write(tmp_path / "other.yaml", a)  # any save in the directory
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.yaml", "notes.tmp", "other.yaml"]
+    assert target.read_bytes() in _expected(n)
+
+
+def test_recording_start_removes_a_killed_writers_leftovers(tmp_path) -> None:
+    from faultkit.doors.proxy.proxy import Proxy
+
+    (tmp_path / ".openai.yaml.abcd1234.tmp").write_bytes(b"interactions:\n- request: {")
+    (tmp_path / "openai.yaml.lock").write_bytes(b"")
+    Proxy([], mode="record", cassettes=[tmp_path])
+    assert list(tmp_path.iterdir()) == []

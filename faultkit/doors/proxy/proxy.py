@@ -20,6 +20,7 @@ from typing import Any
 
 from faultkit.cassettes import Cassette, CassetteStore
 from faultkit.cassettes.store import Playback
+from faultkit.cassettes.write import remove_stale_temp_files
 from faultkit.config import RouteAliases
 from faultkit.doors.toxiproxy import guard
 from faultkit.errors import CassetteError, FaultkitError
@@ -123,6 +124,7 @@ class Proxy:
                 parent.mkdir()
         if not parent.is_dir():
             raise CassetteError(f"{parent}: cassette directory not found")
+        remove_stale_temp_files(parent)  # what a killed earlier recording left
         return target
 
     def _recorder(self, route: str) -> CassetteStore:
