@@ -28,9 +28,12 @@ class UnmatchedRequest(FaultkitError):
     """Replay found no recording for a request. Never answered from the network."""
 
     def __init__(self, method: str, url: str, closest: list[str], reason: str = "") -> None:
+        # The message reaches test output, the ledger and logs: no key in a query string.
+        from faultkit.scrub import scrub_text, scrub_url
+
         self.method = method
-        self.url = url
-        self.closest = closest
+        self.url = url = scrub_url(url)
+        self.closest = closest = [scrub_text(c) for c in closest]
         detail = f" ({reason})" if reason else ""
         lines = [f"faultkit: no recording matches {method} {url}{detail}"]
         if closest:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from faultkit.faults.base import Alteration
 from faultkit.formats.detect import PROVIDER_FORMATS, WireFormat
+from faultkit.scrub import scrub_text, scrub_url
 
 Ending = Literal["completed", "reset", "timeout", "client_closed", "unmatched", "error", "pending"]
 
@@ -358,7 +359,7 @@ class Ledger:
                 id=self._dropped + len(self._entries) + 1,
                 route=route,
                 method=method,
-                url=url,
+                url=scrub_url(url),  # shown by GET /faultkit/ledger and in every report
                 format=fmt,
                 model=model,
                 tool=tool,
@@ -442,7 +443,7 @@ class Ledger:
             if bytes_sent is not None:
                 entry.bytes_sent = bytes_sent
             if error is not None:
-                entry.error = error
+                entry.error = scrub_text(error)  # an upstream's message may quote a key
             body = self._asked.pop(entry_id, None)
             if body is not None and degradation(entry) is not None:
                 self._remember_unusable(entry, body)

@@ -18,9 +18,10 @@ Components:
 - ``headers``: every request header, names lower-cased, sorted by name (repeated headers keep
   their order), as vcrpy's ``headers`` matcher compares them.
 
-Secret values (``?api_key=``, ``"password": ...``, an ``authorization`` header) are compared as
-``REDACTED`` on both sides,
-because cassettes are scrubbed on write and must still match the live request.
+Secret values (``?api_key=``, ``"password": ...``, an ``authorization`` header, an ``sk-...``
+key in a path or a body) are compared as ``REDACTED`` on both sides, through the same
+functions of :mod:`faultkit.scrub` that scrub cassettes on write: a recording must still match
+the live request that carries the real value.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from faultkit.cassettes.scrub import REDACTED, scrub_json, secret_header, secret_param
 from faultkit.errors import CassetteError
 from faultkit.exchange import Request
+from faultkit.scrub import scrub_header_value, scrub_json, scrub_param, scrub_text
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -60,7 +61,7 @@ class _Parsed:
         except ValueError:
             port = None
         self.port = None if port == DEFAULT_PORTS.get(self.scheme) else port
-        self.path = parts.path or "/"
+        self.path = scrub_text(parts.path) or "/"
         self.query = canonical_query(parts.query)
 
 
@@ -68,7 +69,7 @@ def canonical_query(query: str) -> tuple[tuple[str, str], ...]:
     if not query:
         return ()
     pairs = parse_qsl(query, keep_blank_values=True)
-    return tuple(sorted((k, REDACTED if v and secret_param(k) else v) for k, v in pairs))
+    return tuple(sorted((k, scrub_param(k, v)) for k, v in pairs))
 
 
 def canonical_uri(url: str) -> tuple[str, str, int | None, str, tuple[tuple[str, str], ...]]:
@@ -103,7 +104,7 @@ def canonical_body(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
 def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """Headers compared case-insensitively by name, order-free across names, secrets redacted
     (a scrubbed recording must match the live request that carries the real key)."""
-    pairs = [(k.lower(), REDACTED if secret_header(k) else v) for k, v in headers]
+    pairs = [(k.lower(), scrub_header_value(k, v)) for k, v in headers]
     return tuple(sorted(pairs, key=lambda pair: pair[0]))
 
 

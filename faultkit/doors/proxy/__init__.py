@@ -5,11 +5,18 @@ variables at the doors it prints, and it replays recordings (or forwards live tr
 scenario's faults, streamed with their recorded timing. Control it at runtime through the
 ``/faultkit/...`` endpoints (:mod:`.control`) or per request with ``x-faultkit-*`` headers
 (:mod:`.headers`).
+
+Every module of the proxy logs to ``faultkit.proxy``; its records are scrubbed (a request
+target's ``?api_key=``, a key an upstream's error echoes) before any handler sees them.
 """
 
 from __future__ import annotations
 
+from faultkit.scrub.logs import scrubbed_logger
+
 from .config import DEFAULT_UPSTREAMS, Upstream, load_upstreams
 from .proxy import Proxy
+
+scrubbed_logger("faultkit.proxy")
 
 __all__ = ["DEFAULT_UPSTREAMS", "Proxy", "Upstream", "load_upstreams"]

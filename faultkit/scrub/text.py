@@ -1,0 +1,187 @@
+"""Secrets found by what they look like, in any text: error messages, SSE lines, logs.
+
+Key names miss a key that an error message echoes (``"Incorrect API key provided:
+sk-..."``), a token inside a sentence (``"use Bearer eyJ..."``), or a non-JSON SSE
+``data:`` line. These shapes are redacted wherever text is stored or shown:
+
+- provider keys: ``sk-...`` (OpenAI, ``sk-proj-``, ``sk-ant-...`` Anthropic), Stripe-style
+  ``sk_live_...``, Google ``AIza...``, GitHub ``ghp_...``/``github_pat_...``, Slack ``xox?-``;
+- ``Bearer <token>`` and ``Basic <base64>`` (the scheme word is kept);
+- AWS access key ids (``AKIA...``/``ASIA...``);
+- JWT-like tokens (``eyJ<b64>.<b64>.<b64>``);
+- URL query values whose name is a secret (``?api_key=...``, ``&token=...``), in any URL
+  inside the text;
+- a long high-entropy token (16+ characters, letters and digits, >= 3 bits per character)
+  shortly after a key-like word (``token``, ``secret``, ``password``, ``api key`` ...);
+- the user's own patterns (:func:`add_patterns`; ``[scrub] patterns`` in faultkit.toml).
+
+Patterns are ASCII-only and run on ``str``; :func:`scrub_bytes` reads bytes as UTF-8, or as
+Latin-1 when they are not (one byte per character, so the bytes around a match are kept).
+
+User patterns are process-wide on purpose: a value the user declared secret is secret in every
+cassette, ledger, report and log the process writes, and one registry cannot be forgotten on one
+of those paths the way a parameter threaded through each constructor can.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable
+
+from faultkit.errors import FaultkitError
+from faultkit.scrub.names import secret_param
+
+REDACTED = "REDACTED"
+
+
+class ScrubPatternError(FaultkitError):
+    """A user scrub pattern is not a valid regular expression."""
+
+
+_PREFIXED = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    r"sk-[A-Za-z0-9_\-]{16,}"  # OpenAI sk-..., sk-proj-..., Anthropic sk-ant-api03-...
+    r"|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"  # Stripe-style
+    r"|AIza[A-Za-z0-9_\-]{30,}"  # Google API keys
+    r"|(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"  # GitHub
+    r"|xox[abposr]-[A-Za-z0-9\-]{10,}"  # Slack
+    r"|(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"  # AWS access key ids
+    r"|eyJ[A-Za-z0-9_\-]{9,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"  # JWT-like
+    r")",
+    re.ASCII,
+)
+_SCHEME = re.compile(r"(?i)\b(Bearer|Basic|Token)(\s+)([A-Za-z0-9\-._~+/]{12,}=*)", re.ASCII)
+_QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-\[\]%]{1,64})=([^&\s\"'#<>,;]+)", re.ASCII)
+_KEYWORD = re.compile(
+    r"(?i)(?<![A-Za-z])(?:api[\s_-]?keys?|apikeys?|access[\s_-]?keys?|private[\s_-]?keys?|secret(?:s|[\s_-]?keys?)?"
+    r"|tokens?|passwords?|passwd|credentials?|authori[sz]ation|auth|session[\s_-]?id|key|signature)"
+    r"(?![A-Za-z])"
+    r"[\s\"'`:=,()\[\]{}\w-]{0,24}?"
+    r"(?<![A-Za-z0-9+/_\-.~])([A-Za-z0-9+/_\-.~]{16,}=*)",
+    re.ASCII,
+)
+_MIN_ENTROPY = 3.0
+# What every built-in shape needs: an "=" (a query pair) or 12+ token characters in a row.
+# Text with neither is returned at once: the ledger scrubs every URL on the proxy's
+# per-request path, and "/v1/chat/completions" should cost a fraction of a microsecond.
+_LONG_RUN = re.compile(r"[A-Za-z0-9_\-]{12,}", re.ASCII)
+
+_user_patterns: tuple[re.Pattern[str], ...] = ()
+_user_sources: set[str] = set()
+_user_lock = threading.Lock()
+
+
+def entropy_bits(token: str) -> float:
+    """Shannon entropy per character of ``token`` (an English word has ~2.5-3, a random
+    base64 token ~4-5)."""
+    counts = Counter(token)
+    total = len(token)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
+
+
+def high_entropy(token: str) -> bool:
+    """A token that looks random: letters and digits mixed, and >= 3 bits per character."""
+    core = token.rstrip("=")
+    return (
+        any(c.isdigit() for c in core)
+        and any(c.isalpha() for c in core)
+        and entropy_bits(core) >= _MIN_ENTROPY
+    )
+
+
+def add_patterns(patterns: Iterable[str], where: str = "scrub patterns") -> None:
+    """Also redact every match of these regular expressions (the user's own secrets: an
+    internal token format, a customer id). A pattern with groups has only its first group
+    redacted (``password is (\\S+)`` keeps the words). Process-wide and idempotent.
+    ``ScrubPatternError`` names ``where`` and the pattern when one does not compile."""
+    global _user_patterns
+    compiled = []
+    for index, source in enumerate(patterns):
+        if not isinstance(source, str) or not source:
+            raise ScrubPatternError(f"{where}[{index}]: expected a non-empty regex string")
+        try:
+            pattern = re.compile(source)
+        except re.error as exc:
+            raise ScrubPatternError(f"{where}[{index}] {source!r}: {exc}") from None
+        if pattern.search(""):
+            raise ScrubPatternError(f"{where}[{index}] {source!r}: matches the empty string")
+        compiled.append(pattern)
+    with _user_lock:
+        new = [p for p in compiled if p.pattern not in _user_sources]
+        _user_sources.update(p.pattern for p in new)
+        _user_patterns = (*_user_patterns, *new)
+
+
+def user_patterns() -> tuple[str, ...]:
+    """The user patterns in force, as given."""
+    return tuple(p.pattern for p in _user_patterns)
+
+
+def _user_sub(match: re.Match[str]) -> str:
+    if match.re.groups:
+        start, end = match.span(1)
+        if start < 0:
+            return match.group(0)
+        base = match.start(0)
+        text = match.group(0)
+        return text[: start - base] + REDACTED + text[end - base :]
+    return REDACTED
+
+
+def _scheme_sub(match: re.Match[str]) -> str:
+    token = match.group(3)
+    if token == REDACTED or (not any(c.isdigit() for c in token) and len(token) < 20):
+        return match.group(0)  # "Bearer realm", "token expired": a word, not a credential
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
+
+
+def _pair_sub(match: re.Match[str]) -> str:
+    value = match.group(3)
+    if value == REDACTED or not secret_param(match.group(2)):
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}={REDACTED}"
+
+
+def _keyword_sub(match: re.Match[str]) -> str:
+    token = match.group(1)
+    if not high_entropy(token):
+        return match.group(0)
+    start = match.start(1) - match.start(0)
+    return match.group(0)[:start] + REDACTED
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with every secret-shaped value replaced by ``REDACTED`` (the same object
+    when nothing was found)."""
+    if not text:
+        return text
+    if "=" not in text and _LONG_RUN.search(text) is None:
+        out = text
+        for pattern in _user_patterns:
+            out = pattern.sub(_user_sub, out)
+        return text if out == text else out
+    out = _PREFIXED.sub(REDACTED, text)
+    out = _SCHEME.sub(_scheme_sub, out)
+    if "=" in out:
+        out = _QUERY_PAIR.sub(_pair_sub, out)
+    out = _KEYWORD.sub(_keyword_sub, out)
+    for pattern in _user_patterns:
+        out = pattern.sub(_user_sub, out)
+    return text if out == text else out
+
+
+def scrub_bytes(data: bytes) -> bytes:
+    """:func:`scrub_text` over bytes: UTF-8 text, or any bytes read as Latin-1."""
+    if not data:
+        return data
+    try:
+        text = data.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        encoding = "latin-1"
+    out = scrub_text(text)
+    return data if out is text else out.encode(encoding)
