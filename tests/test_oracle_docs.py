@@ -144,12 +144,23 @@ def test_the_thresholds_are_the_codes() -> None:
         assert documented == value, f"{module}.{name}"
 
 
+def documented_defaults(title: str) -> list[tuple[str, str]]:
+    """(name, default column) of each top-level row of the section's table."""
+    rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", section(title), re.M)
+    return [(name, shown.strip()) for name, shown in rows]
+
+
 def test_the_documented_defaults_are_the_codes() -> None:
-    """The default column of the contract table says what Contract() holds."""
-    rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", section("Contract fields"), re.M)
+    """The default column of the cases-file and contract tables says what ``CasesFile()`` and
+    ``Contract()`` hold ("none" is None; a literal in backticks is the value)."""
+    cases_defaults = CasesFile().model_dump(mode="json")
+    for name, shown in documented_defaults("The cases file"):
+        if shown.startswith("none"):
+            assert cases_defaults[name] is None, name
+        elif shown.startswith("`"):
+            assert yaml.safe_load(shown.strip("`")) == cases_defaults[name], name
     defaults = Contract().model_dump(mode="json")
-    for name, shown in rows:
-        shown = shown.strip()
+    for name, shown in documented_defaults("Contract fields"):
         if shown.startswith("none"):
             assert defaults[name] is None, name
         elif shown.startswith("`") and name != "unknown_markers":
