@@ -11,6 +11,12 @@ what it is rather than by the host it happens to have in one deployment::
 
 A rule ``route: weather`` then matches every route matching one of the alias's globs; a route
 pattern that is no alias is a glob itself, as before.
+
+A third, ``scrub``, adds the project's own secret patterns to the built-in scrubbing
+(:mod:`faultkit.scrub`) of cassettes, the ledger, reports and logs::
+
+    [scrub]
+    patterns = ["acme-[0-9a-f]{32}", 'customer_id=([0-9]+)']   # a group: only it is redacted
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from faultkit.errors import FaultkitError
+from faultkit.scrub.text import ScrubPatternError, add_patterns
 
 RouteAliases = Mapping[str, tuple[str, ...]]
 """Alias name -> the route globs it stands for."""
@@ -101,3 +108,38 @@ def project_routes(start: Path | None = None) -> RouteAliases:
     """The route aliases of the project in ``start`` (default: the working directory), read
     once per directory: every engine a test session or a run builds shares them."""
     return _routes_of((start or Path.cwd()).resolve())
+
+
+def load_scrub_patterns(path: Path | None) -> tuple[str, ...]:
+    """The ``[scrub] patterns`` of ``path`` (none without a file), each checked to compile;
+    a bad table or pattern is a ConfigError naming the file and the pattern."""
+    if path is None:
+        return ()
+    table = read_table(path) or {}
+    declared = table.get("scrub", {})
+    where = table_name(path, "scrub")
+    if not isinstance(declared, dict):
+        raise ConfigError(f'{path}: [{where}] must be a table, e.g. patterns = ["acme-[0-9]+"]')
+    unknown = sorted(set(declared) - {"patterns"})
+    if unknown:
+        raise ConfigError(f"{path}: [{where}] {unknown[0]}: unknown field (known: patterns)")
+    patterns = declared.get("patterns", [])
+    if not isinstance(patterns, list):
+        raise ConfigError(f"{path}: [{where}] patterns: must be a list of regex strings")
+    try:
+        add_patterns(patterns, where=f"{path}: [{where}] patterns")
+    except ScrubPatternError as exc:
+        raise ConfigError(str(exc)) from None
+    return tuple(patterns)
+
+
+@lru_cache(maxsize=16)
+def _scrub_of(start: Path) -> tuple[str, ...]:
+    return load_scrub_patterns(find_config(start))
+
+
+def project_scrub_patterns(start: Path | None = None) -> tuple[str, ...]:
+    """Put the ``[scrub] patterns`` of the project in ``start`` (default: the working
+    directory) in force, once per directory; returns them. Every engine calls this, so a
+    pytest session, ``faultkit run`` and the proxy scrub the same values."""
+    return _scrub_of((start or Path.cwd()).resolve())

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from faultkit.config import RouteAliases, project_routes
+from faultkit.config import RouteAliases, project_routes, project_scrub_patterns
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import Fault, FaultContext
@@ -110,6 +110,7 @@ class Engine:
         so every door (proxy, pytest, ``faultkit run``) resolves a scenario the same way."""
         self.scenario = scenario or Scenario(name="inline")
         self.routes: RouteAliases = project_routes() if routes is None else routes
+        project_scrub_patterns()  # the project's own secrets, before anything is recorded
         self.seed = self.scenario.seed if seed is None else seed
         self.source = source
         self.timing_scale = timing_scale

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faultkit import catalogue
+from faultkit.config import load_scrub_patterns
 from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
 
@@ -257,6 +258,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     config = Path(args.config) if args.config else find_config()
     if args.config and not config.is_file():  # type: ignore[union-attr]
         raise ConfigError(f"{args.config}: config file not found")
+    load_scrub_patterns(config)  # its [scrub] patterns, before anything is recorded
     upstreams = {u.name: u for u in load_upstreams(config)}
     for text in args.upstream:
         upstream = parse_upstream_option(text)
