@@ -87,6 +87,14 @@ def test_the_readme_links_this_page() -> None:
     assert "(docs/oracle.md)" in (REPO / "README.md").read_text(encoding="utf-8")
 
 
+def test_every_link_within_the_page_has_its_heading() -> None:
+    """GitHub's anchors: the heading lower-cased, punctuation but ``-`` dropped, spaces as ``-``."""
+    headings = re.findall(r"^#+ (.+)$", TEXT, re.M)
+    anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+    links = set(re.findall(r"\]\(#([^)]+)\)", TEXT))
+    assert links and links <= anchors, sorted(links - anchors)
+
+
 def test_every_verdict_has_a_section_in_severity_order() -> None:
     assert list(verdict_sections()) == list(SEVERITY)
 
