@@ -25,11 +25,12 @@ from typing import Protocol
 from faultkit.config import RouteAliases, project_routes, project_scrub_patterns
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
-from faultkit.faults.base import Fault, FaultContext
+from faultkit.faults.base import Alteration, Fault, FaultContext
 from faultkit.formats.detect import detect_format, request_model, request_tool
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
 from faultkit.plan import Plan
 from faultkit.scenario import Rule, Scenario
+from faultkit.scrub import scrub_at
 
 PLAN_CACHE_SIZE = 1024  # recordings whose replay plan is kept
 
@@ -93,6 +94,20 @@ class Selection:
     def needs_source(self) -> bool:
         """False when the first firing fault answers on its own, so nothing is fetched."""
         return not self.firings or self.firings[0].fault.needs_source
+
+
+def _scrubbed(alterations: list[Alteration]) -> list[Alteration]:
+    """Alterations as the ledger keeps them: a removed ``api_key`` is evidence of *what* a
+    fault did, never a copy of the key (the ledger is served over HTTP and put in reports).
+    A secret a SUT echoes is then not found by ``unknown_as_known``; that is the price."""
+    out = []
+    for alt in alterations:
+        original = scrub_at(alt.path, alt.original)
+        value = scrub_at(alt.path, alt.value)
+        if original is not alt.original or value is not alt.value:
+            alt = alt.model_copy(update={"original": original, "value": value})
+        out.append(alt)
+    return out
 
 
 class Engine:
@@ -236,7 +251,7 @@ class Engine:
                     rule=firing.label,
                     type=fault.type,
                     params=fault.params(),
-                    alterations=alterations,
+                    alterations=_scrubbed(alterations),
                 )
             )
         if plan.head is not None:

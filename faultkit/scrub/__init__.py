@@ -24,6 +24,7 @@ from faultkit.scrub.names import (
     secret_param,
 )
 from faultkit.scrub.structured import (
+    scrub_at,
     scrub_header_value,
     scrub_headers,
     scrub_json,
@@ -47,6 +48,7 @@ __all__ = [
     "ScrubPatternError",
     "add_patterns",
     "high_entropy",
+    "scrub_at",
     "scrub_bytes",
     "scrub_header_value",
     "scrub_headers",

@@ -14,6 +14,7 @@ a recording stored with ``REDACTED`` still matches the live request carrying the
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -99,6 +100,21 @@ def scrub_json(value: Any) -> tuple[Any, bool]:
     if isinstance(value, str):
         return _scrub_string(value)
     return value, False
+
+
+_PATH_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
+def scrub_at(path: str, value: Any) -> Any:
+    """``value`` found at ``path`` (a fault's alteration: ``orders[0].api_key``) scrubbed as
+    it was in its document: whole under a secret last name, else by name and shape within."""
+    names = _PATH_NAME.findall(path)
+    last = names[-1] if names else ""
+    if last and (secret_field(last) or secret_collection(last)):
+        if isinstance(value, str):
+            return value if value == REDACTED else REDACTED
+        return _redact_all(value)[0]
+    return scrub_json(value)[0]
 
 
 def scrub_param(name: str, value: str) -> str:
