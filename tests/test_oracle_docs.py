@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from faultkit.doors.proxy.config import Upstream
+from faultkit.config import load_routes, load_scrub_patterns
+from faultkit.doors.proxy.config import Upstream, load_upstreams
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry
 from faultkit.oracle import Contract, Result, judge
 from faultkit.oracle.checks.exercised import scenario_rules
@@ -136,9 +137,36 @@ def test_every_scenario_expectation_field_is_documented() -> None:
     assert {f"expect.{name}" for name in Expectation.model_fields} <= set(documented)
 
 
-def test_every_upstream_field_is_documented() -> None:
-    fields = set(Upstream.model_fields) - {"name"}  # the table's name is the upstream's
-    assert sorted(table_names(section("faultkit.toml"))) == sorted(fields)
+def subsection(parent: str, title: str) -> str:
+    """The text of ``### title`` inside ``## parent``, up to the next heading."""
+    match = re.search(
+        rf"^### {re.escape(title)}\n(.*?)(?=^##|\Z)", section(parent), re.MULTILINE | re.DOTALL
+    )
+    return match.group(1) if match else ""
+
+
+def test_every_faultkit_toml_field_is_documented() -> None:
+    upstreams = table_names(subsection("faultkit.toml", "`[upstreams.NAME]`"))
+    assert sorted(upstreams) == sorted(set(Upstream.model_fields) - {"name"})  # NAME is the name
+    assert table_names(subsection("faultkit.toml", "`[scrub]`")) == ["patterns"]
+
+
+def test_the_faultkit_toml_examples_load(tmp_path: Path) -> None:
+    """Each ``toml`` example, as a project's faultkit.toml and as pyproject's [tool.faultkit],
+    is read by the real loaders without a problem."""
+    examples = re.findall(r"^```toml\n(.*?)^```", section("faultkit.toml"), re.M | re.S)
+    assert len(examples) == 3
+    for text in examples:
+        own = tmp_path / "faultkit.toml"
+        own.write_text(text, encoding="utf-8")
+        nested = re.sub(r"^\[", "[tool.faultkit.", text, flags=re.M)
+        pyproject = tmp_path / "pyproject.toml"
+        pyproject.write_text(nested, encoding="utf-8")
+        for path in (own, pyproject):
+            upstreams = {u.name for u in load_upstreams(path)}
+            routes = load_routes(path)
+            patterns = load_scrub_patterns(path)
+            assert upstreams > {"openai", "anthropic"} or routes or patterns, text
 
 
 def test_the_thresholds_are_the_codes() -> None:
