@@ -11,29 +11,17 @@ it too where they provoke the same bug, never anything else).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from faultkit.oracle.verdict import UNJUDGED_KINDS, is_uncontrolled
-from zoo.zoo_runner import derived_names, run_zoo_app, verdicts
-
-
-class Planted:
-    """One zoo app and its planted bug: the derived family that targets it, the verdict that
-    must catch it, and every family where the same bug may show (for the whole-set check)."""
-
-    def __init__(
-        self, app: str, family: str, verdict: str, shows_in: dict[str, set[str]] | None = None
-    ) -> None:
-        self.app = app
-        self.family = family
-        self.verdict = verdict
-        self.shows_in = shows_in if shows_in is not None else {family: {verdict}}
-
-    def __repr__(self) -> str:
-        return self.app
-
+from zoo.zoo_runner import (
+    Planted,
+    derived_names,
+    missed,
+    run_zoo_app,
+    verdicts,
+    whole_set_problems,
+)
 
 # Why each "shows_in" entry beyond the target family: the same bug, met another way.
 PLANTED = [
@@ -86,14 +74,6 @@ PLANTED = [
 ]
 
 
-def _cells(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return report["cells"]
-
-
-def _explain(report: dict[str, Any]) -> str:
-    return report.get("stdout", "")
-
-
 @pytest.mark.parametrize(
     "planted",
     PLANTED,
@@ -101,23 +81,8 @@ def _explain(report: dict[str, Any]) -> str:
 )
 def test_planted_bug_is_caught_by_its_derived_family(planted: Planted, tmp_path: Path) -> None:
     report = run_zoo_app(planted.app, [planted.family], tmp_path)
-    cells = _cells(report)
-    assert cells, f"{planted.app}: no cell ran for {planted.family}"
-    for cell in cells:
-        # The verdict must rest on the app's own traffic meeting the fault (an app that
-        # failed before sending anything would "crash" for another reason).
-        fired = [e["id"] for e in cell["ledger"] if e["faults"]]
-        assert fired, f"{planted.app} x {cell['scenario']}: no fault fired\n{_explain(report)}"
-        kind = cell["verdict"]["kind"]
-        assert kind == planted.verdict, (
-            f"{planted.app} x {cell['scenario']}: {kind}, expected {planted.verdict}\n"
-            f"{_explain(report)}"
-        )
-        if kind == "crash":
-            # The provider's error escaped, not a bug of the harness or the test set-up.
-            error = cell["result"]["error"]["type"]
-            assert error.startswith(("anthropic.", "openai.")), error
-    assert report["exit_code"] == 1, "an uncontrolled verdict must fail the run"
+    problems = missed(report, planted)
+    assert not problems, "\n".join(problems) + "\n" + report["stdout"]
 
 
 def test_every_family_the_tests_target_is_derived_for_its_app() -> None:
@@ -127,10 +92,6 @@ def test_every_family_the_tests_target_is_derived_for_its_app() -> None:
         assert any(n == planted.family or n.startswith(f"{planted.family}.") for n in names), (
             f"{planted.app}: {planted.family} not derived; derived: {names}"
         )
-
-
-def _family(name: str) -> str:
-    return name.split(".", 1)[0]
 
 
 @pytest.mark.slow
@@ -143,17 +104,5 @@ def test_zoo_matrix_over_whole_derived_sets(tmp_path: Path) -> None:
         print(f"\n== {planted.app} (planted: {planted.verdict} via {planted.family})")
         for scenario, kinds in verdicts(report).items():
             print(f"  {scenario:<44} {' / '.join(kinds)}")
-            for kind in kinds:
-                allowed = planted.shows_in.get(_family(scenario), set())
-                if kind in UNJUDGED_KINDS:
-                    problems.append(f"{planted.app} x {scenario}: {kind}")
-                elif is_uncontrolled(kind) and kind not in allowed:
-                    problems.append(f"{planted.app} x {scenario}: {kind} (not the planted bug)")
-        shown = {
-            _family(c["scenario"])
-            for c in _cells(report)
-            if c["verdict"]["kind"] == planted.verdict
-        }
-        if planted.family not in shown:
-            problems.append(f"{planted.app}: planted bug not caught in {planted.family}")
+        problems += whole_set_problems(report, planted.app, planted)
     assert not problems, "\n".join(problems)

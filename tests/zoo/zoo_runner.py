@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from faultkit.cli import main as faultkit_main
+from faultkit.oracle.verdict import UNJUDGED_KINDS, is_uncontrolled
 from faultkit.runner.cases import load_cases
 
 ZOO = Path(__file__).resolve().parent
@@ -118,3 +119,73 @@ def verdicts(report: dict[str, Any]) -> dict[str, list[str]]:
     for cell in report["cells"]:
         out.setdefault(cell["scenario"], []).append(cell["verdict"]["kind"])
     return out
+
+
+class Planted:
+    """One zoo app and its planted bug: the derived family that targets it, the verdict that
+    must catch it, and every family where the same bug may show (for the whole-set check)."""
+
+    def __init__(
+        self, app: str, family: str, verdict: str, shows_in: dict[str, set[str]] | None = None
+    ) -> None:
+        self.app = app
+        self.family = family
+        self.verdict = verdict
+        self.shows_in = shows_in if shows_in is not None else {family: {verdict}}
+
+    def __repr__(self) -> str:
+        return self.app
+
+
+def family_of(name: str) -> str:
+    """The family of a derived scenario name (``tool-timeout.weather.zoo.test`` ->
+    ``tool-timeout``)."""
+    return name.split(".", 1)[0]
+
+
+def missed(report: dict[str, Any], planted: Planted) -> list[str]:
+    """Why ``report`` (a run of ``planted.family`` only) does not show the bug caught: no
+    cell, a cell where no fault fired (an app that failed before sending anything would
+    "crash" for another reason), another verdict, a crash that is not the provider's error
+    escaping, or a run that did not fail."""
+    problems: list[str] = []
+    if not report["cells"]:
+        problems.append(f"{planted.app}: no cell ran for {planted.family}")
+    for cell in report["cells"]:
+        where = f"{planted.app} x {cell['scenario']}"
+        if not any(e["faults"] for e in cell["ledger"]):
+            problems.append(f"{where}: no fault fired")
+        kind = cell["verdict"]["kind"]
+        if kind != planted.verdict:
+            problems.append(f"{where}: {kind}, expected {planted.verdict}")
+        elif kind == "crash":
+            error = cell["result"]["error"]["type"]
+            if not error.startswith(("anthropic.", "openai.")):
+                problems.append(f"{where}: crashed with {error}, not the provider's error")
+    if report["exit_code"] != 1:
+        problems.append(f"{planted.app}: exit {report['exit_code']}; an uncontrolled verdict fails")
+    return problems
+
+
+def whole_set_problems(report: dict[str, Any], app: str, planted: Planted | None) -> list[str]:
+    """Over an app's whole derived set: cells left unjudged (``not_exercised``,
+    ``harness_error``), uncontrolled cells that are not where the planted bug may show (with
+    ``planted`` None, the app is the correct one: any uncontrolled cell), and a planted bug
+    its target family did not catch."""
+    problems: list[str] = []
+    allowed = planted.shows_in if planted is not None else {}
+    for cell in report["cells"]:
+        scenario, kind = cell["scenario"], cell["verdict"]["kind"]
+        if kind in UNJUDGED_KINDS:
+            problems.append(f"{app} x {scenario}: {kind}")
+        elif is_uncontrolled(kind) and kind not in allowed.get(family_of(scenario), set()):
+            problems.append(f"{app} x {scenario}: {kind} (not the planted bug)")
+    if planted is not None:
+        shown = {
+            family_of(c["scenario"])
+            for c in report["cells"]
+            if c["verdict"]["kind"] == planted.verdict
+        }
+        if planted.family not in shown:
+            problems.append(f"{app}: planted bug not caught in {planted.family}")
+    return problems

@@ -33,6 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 MODEL = "gpt-4.1-mini"
 TARIFFS_URL = "http://energy.zoo.test/v1/tariffs"
 DEADLINE_S = 8.0
+# tenacity's wait_exponential_jitter parameters (its 'initial' is deprecated for 'multiplier').
+BACKOFF: Any = {"multiplier": 0.2, "max": 0.5, "jitter": 0.05}
 PROMPT = ChatPromptTemplate.from_messages(
     [
         (
@@ -100,7 +102,7 @@ def _chain(http: httpx.AsyncClient) -> Any:
         # BUG: no real bound; "keep trying until the provider is back".
         stop_after_attempt=10_000,
         wait_exponential_jitter=True,
-        exponential_jitter_params={"initial": 0.2, "max": 0.5, "jitter": 0.05},
+        exponential_jitter_params=BACKOFF,
     )
 
 
