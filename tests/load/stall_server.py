@@ -71,6 +71,7 @@ class StallServer:
     def __enter__(self) -> StallServer:
         def serve() -> None:
             loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             server = loop.run_until_complete(
                 asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
             )
@@ -78,6 +79,11 @@ class StallServer:
             self._ready.set()
             loop.run_forever()
             server.close()
+            # Requests still held by a freeze are cancelled, not left pending on a closed loop.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(server.wait_closed())
             loop.close()
 

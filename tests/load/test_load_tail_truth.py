@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from stall_server import StallServer
 
+from faultkit.load import histogram as hist
 from faultkit.load.locust_process import LocustRun, run_locust
 from faultkit.load.results import PhaseResult
 
@@ -48,6 +49,16 @@ def _run(tmp_path: Path, locustfile: str, **fields: object) -> PhaseResult:
     return result
 
 
+def _count_at_least(r: PhaseResult, view: str, ms: float) -> int:
+    """Samples of ``view`` (raw or corrected) at or above ``ms``, from the exact histogram."""
+    histogram = hist.decode(r.histograms[view])
+    return sum(
+        step.count_added_in_this_iter_step
+        for step in histogram.get_recorded_iterator()
+        if step.value_iterated_to >= hist.to_us(ms)
+    )
+
+
 def _show(name: str, r: PhaseResult) -> None:
     """The measured figures, for ``pytest -s``."""
     locust = r.locust.p99_ms if r.locust else None
@@ -71,11 +82,16 @@ def test_closed_loop_locust_hides_the_stall_and_the_correction_recovers_it(
     assert result.raw.count < RATE * (DURATION_S - FREEZE_S / 2)
     # ... and with them the true tail.
     assert result.corrected.p99_ms == pytest.approx(TRUE_P99_MS, rel=0.10)
-    # Locust's own p99, and the uncorrected exact one, are an order of magnitude off.
+    # Locust's own p99, and the uncorrected exact one, miss the stall: they are the service
+    # time of requests the stall did not touch (a few ms idle; tens of ms when other processes
+    # share the CPU, so the bound is half the truth, not a fixed small number) ...
     assert result.locust is not None and result.locust.requests == result.requests
-    assert result.locust.p99_ms is not None and result.locust.p99_ms < TRUE_P99_MS / 10
-    assert result.raw.p99_ms is not None and result.raw.p99_ms < TRUE_P99_MS / 10
-    # Not because the stall went unseen: the one request each user had in flight saw it.
+    assert result.locust.p99_ms is not None and result.locust.p99_ms < TRUE_P99_MS / 2
+    assert result.raw.p99_ms is not None and result.raw.p99_ms < TRUE_P99_MS / 2
+    # ... because, closed-loop, only the one request each user had in flight saw the stall,
+    # whatever the machine's load: its ~100 victims were never sent.
+    assert _count_at_least(result, "raw", FREEZE_S * 1000 / 2) <= USERS
+    assert _count_at_least(result, "corrected", FREEZE_S * 1000 / 2) >= RATE * FREEZE_S * 0.3
     assert result.raw.max_ms is not None and result.raw.max_ms > 0.9 * FREEZE_S * 1000
 
 
