@@ -5,7 +5,10 @@
 * :mod:`.html` — one self-contained page: verdict matrix, latency plots, fault coverage;
 * :mod:`.terminal` — the verdict matrix as a text table.
 
-:func:`write_reports` writes the three files into a directory.
+:func:`write_reports` writes the three files into a directory, and :func:`details` of the
+terminal view prints lines; both go through :func:`scrubbed` first, so no key reaches a report:
+neither one in the ledger entries a verdict rests on, nor one the target returned or raised
+(its answer is evidence, and in record or passthrough mode it came from the live provider).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from faultkit.runner.model import RunReport
+from faultkit.scrub import scrub_json
 
 REPORT_FILES = ("report.json", "junit.xml", "report.html")
 
@@ -22,6 +26,7 @@ def write_reports(report: RunReport, directory: str | Path) -> list[Path]:
     missing); returns the paths written."""
     from faultkit.report import html, json, junit
 
+    report = scrubbed(report)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in REPORT_FILES]
@@ -31,4 +36,11 @@ def write_reports(report: RunReport, directory: str | Path) -> list[Path]:
     return paths
 
 
-__all__ = ["REPORT_FILES", "write_reports"]
+def scrubbed(report: RunReport) -> RunReport:
+    """``report`` with every string in it scrubbed (:mod:`faultkit.scrub`); the same object
+    when there was nothing to scrub."""
+    data, changed = scrub_json(report.model_dump(mode="json"))
+    return RunReport.model_validate(data) if changed else report
+
+
+__all__ = ["REPORT_FILES", "scrubbed", "write_reports"]

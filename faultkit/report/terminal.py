@@ -8,6 +8,7 @@ from collections import Counter
 from typing import TextIO
 
 from faultkit.runner.model import Cell, RunReport
+from faultkit.scrub import scrub_text
 
 GREEN, RED, YELLOW, DIM, BOLD, RESET = (
     "\033[32m",
@@ -78,7 +79,7 @@ def matrix(report: RunReport, color: bool = False) -> str:
 def details(report: RunReport) -> list[str]:
     """What follows the matrix: the repro command of every verdict that is uncontrolled or
     failed the run, each failing verdict explained, the cells where no fault fired, and the
-    harness problems apart from the target's verdicts."""
+    harness problems apart from the target's verdicts. Scrubbed, as the files are."""
     lines: list[str] = []
     harness = report.harness_problems()
     judged = [c for c in report.cells if c.category in ("controlled", "uncontrolled")]
@@ -111,7 +112,7 @@ def details(report: RunReport) -> list[str]:
                 lines.append(f"    #{entry.id} {entry.method} {entry.url}: no recording")
                 lines.extend(f"      closest: {c}" for c in _closest(cell, entry.id))
         lines.append("")
-    return lines
+    return [scrub_text(line) for line in lines]
 
 
 def _where(cell: Cell) -> str:
