@@ -113,9 +113,17 @@ def failure_reason(entry: LedgerEntry) -> str | None:
     for fault in entry.faults:
         if fault.type in FAILURE_FAULTS:
             return f"{fault.type} fault"
+        if cut_short(fault):
+            return f"{fault.type} fault cut the answer short"
     if mcp_is_error(entry):
         return "MCP tool result isError"
     return None
+
+
+def cut_short(fault: AppliedFault) -> bool:
+    """Whether a timing fault also took the rest of the answer away (a stall that ends in a
+    close or a reset): the client got a cut answer even if the exchange ended "completed"."""
+    return fault.type in TIMING_FAULTS and any(a.action == "removed" for a in fault.alterations)
 
 
 def degradation(entry: LedgerEntry) -> str | None:

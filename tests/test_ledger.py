@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from faultkit.ledger import AppliedFault, Conversation, Ledger, conversation_of
+from faultkit.oracle import Contract, Result
+from faultkit.oracle.judge import judge
 
 
 def _open(
@@ -322,3 +324,30 @@ def test_a_reask_of_a_call_dropped_from_a_bounded_ledger_is_a_new_call() -> None
     other = {"role": "user", "content": "unrelated"}
     assert _ask(ledger, _chat(other)) == (2, 1)  # drops the first entry
     assert _ask(ledger, _chat(SYSTEM, QUESTION, BAD, FIX)) == (3, 1)
+
+
+def test_a_stall_that_closed_the_stream_makes_the_next_copy_a_retry() -> None:
+    """A stall with ``then: close`` removed the rest of the answer: the exchange may end
+    "completed", but the client got a cut answer, so the same request again is a retry."""
+    from faultkit.faults.base import Alteration
+
+    ledger = Ledger()
+    cut = Alteration(path="event 3", action="removed", original={"events": 5}, value="close")
+    for attempt in range(1, 5):
+        assert _open(ledger, b"a", "0") == (1, attempt)
+        last = ledger.entries[-1]
+        last.status = 200
+        last.faults.append(
+            AppliedFault(
+                rule="r",
+                type="stall",
+                params={"then": "close"},
+                alterations=[Alteration(path="event 3", action="delayed", value=60000), cut],
+            )
+        )
+        ledger.finish(last.id, ending="completed", end_ms=1.0)
+    assert _open(ledger, b"a", "0") == (1, 5)
+    ledger.finish(5, ending="completed", end_ms=2.0)
+    # Five attempts of one logical call against a bound of three: a retry storm, not a pass.
+    verdict = judge(ledger, Result(output="ok", duration_ms=10.0), Contract(max_attempts=3))
+    assert verdict.kind == "retry_storm", verdict

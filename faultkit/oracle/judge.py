@@ -111,9 +111,11 @@ def _pass(ctx: Context) -> Finding:
     faults = sorted({f.type for e in ctx.entries for f in e.faults})
     within = f" within {ctx.deadline_ms:.0f} ms" if ctx.deadline_ms is not None else ""
     applied = f", {len(faulted)} with faults ({', '.join(faults)})" if faulted else ""
+    count = len(ctx.entries)
+    exchanges = f"{count} exchange{'' if count == 1 else 's'}"
     return Finding(
         kind="pass",
-        summary=f"answered{within}: {len(ctx.entries)} exchanges{applied}, nothing uncontrolled",
+        summary=f"answered{within}: {exchanges}{applied}, nothing uncontrolled",
         entry_ids=faulted,
         values={"faults": faults},
         timings_ms={"duration_ms": round(ctx.result.duration_ms, 3)},

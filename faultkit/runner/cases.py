@@ -10,6 +10,7 @@ One YAML file beside the scenarios::
     cassettes: [cassettes/]      # replayed for every case (relative to this file)
     match_on: [method, uri, body]
     ignore_body_fields: []
+    playback: repeat             # once | repeat | cycle
     cases:
       - name: order-1234
         input: {question: "Where is my order 1234?"}
@@ -17,7 +18,8 @@ One YAML file beside the scenarios::
 A mapping ``input`` becomes keyword arguments of a Python target (and the JSON body posted to
 an HTTP target); any other value is passed as the one positional argument. Cassette matching
 defaults to method, URL and JSON body with ``repeat`` playback, because a retry re-sends the
-same request and must get an answer again.
+same request and must get an answer again; ``once`` plays each recording once (an app that
+must not ask twice), ``cycle`` goes round them.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from faultkit import yamlfile
+from faultkit.cassettes.keys import MATCHERS
+from faultkit.cassettes.store import Playback
 from faultkit.oracle.contract import Contract
 from faultkit.runner.errors import RunError
 
@@ -55,8 +59,21 @@ class CasesFile(BaseModel):
     cassettes: list[str] = Field(default_factory=list)
     match_on: list[str] = Field(default_factory=lambda: list(DEFAULT_MATCH_ON))
     ignore_body_fields: list[str] = Field(default_factory=list)
+    playback: Playback = "repeat"
     cases: list[Case] = Field(default_factory=lambda: [Case(name="default")])
     path: Path | None = Field(None, exclude=True)
+
+    @field_validator("match_on")
+    @classmethod
+    def _known_matchers(cls, value: list[str]) -> list[str]:
+        """Checked here, so the error names the cases file and the field, not only the
+        cassette store that would refuse it later."""
+        if not value:
+            raise ValueError(f"name at least one of {', '.join(MATCHERS)}")
+        unknown = [m for m in value if m not in MATCHERS]
+        if unknown:
+            raise ValueError(f"unknown {', '.join(unknown)}; supported: {', '.join(MATCHERS)}")
+        return value
 
     def cassette_paths(self) -> list[Path]:
         base = self.path.parent if self.path is not None else Path.cwd()

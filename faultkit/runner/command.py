@@ -159,6 +159,7 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str], str]:
         cassettes=cassettes,
         match_on=tuple(cases_file.match_on),
         ignore_body_fields=tuple(cases_file.ignore_body_fields),
+        playback=cases_file.playback,
         seed=args.seed,
         jobs=args.jobs,
         timing_scale=args.timing_scale,

@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from faultkit.cassettes import Cassette, CassetteStore, load_cassette
-from faultkit.cassettes.store import cassette_files
+from faultkit.cassettes.store import Playback, cassette_files
 from faultkit.engine import Engine
 from faultkit.oracle.checks.exercised import scenario_rules
 from faultkit.oracle.contract import Contract, grace_ms
@@ -56,6 +56,7 @@ class RunPlan:
     cassettes: list[Path] = field(default_factory=list)
     match_on: tuple[str, ...] = ("method", "uri", "body")
     ignore_body_fields: tuple[str, ...] = ()
+    playback: Playback = "repeat"
     seed: int | None = None
     jobs: int = 8
     timing_scale: float = 1.0
@@ -180,7 +181,7 @@ def engine_factory(plan: RunPlan, recordings: list[Cassette] | None = None) -> E
     """A function building a fresh :class:`Engine` for one ``(scenario, seed)``.
 
     Each engine gets its own cassette store over ``recordings`` (default: the plan's cassettes,
-    loaded now), matched and played back (``repeat``) as the plan says: recordings are parsed
+    loaded now), matched and played back as the plan says: recordings are parsed
     once and shared, playback state is per engine, so cells never see each other's call counts
     and can run in parallel. Without recordings the engine has no source (faults that answer on
     their own still work)."""
@@ -192,7 +193,7 @@ def engine_factory(plan: RunPlan, recordings: list[Cassette] | None = None) -> E
         if recordings:
             store = CassetteStore(
                 match_on=plan.match_on,
-                playback="repeat",
+                playback=plan.playback,
                 ignore_body_fields=plan.ignore_body_fields,
             )
             for cassette in recordings:

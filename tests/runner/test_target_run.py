@@ -63,6 +63,12 @@ def sleepy(item_id: str):
 
 def one_client(item_id: str, *, http_client):
     return _answer(http_client.get(f"http://tools.internal/items/{item_id}"))
+
+
+def asks_twice(item_id: str, *, http_client_factory=httpx.Client):
+    with http_client_factory(timeout=2.0) as client:
+        client.get(f"http://tools.internal/items/{item_id}")
+        return _answer(client.get(f"http://tools.internal/items/{item_id}"))
 '''
 
 CASES = """
@@ -219,9 +225,31 @@ def test_the_cases_file_can_name_the_target(fk, project: Path) -> None:
     assert "SCENARIO" in out and "sut_apps:careful" in out
 
 
+@pytest.mark.parametrize(("playback", "kind"), [("repeat", "pass"), ("once", "harness_error")])
+def test_the_cases_file_playback_decides_whether_a_request_plays_again(
+    fk, project: Path, playback: str, kind: str
+) -> None:
+    """``playback: once``: an app that asks the same thing twice finds no second recording."""
+    (project / f"{playback}.yaml").write_text(f"playback: {playback}\n" + CASES)
+    code, _, _ = fk(
+        "sut_apps:asks_twice",
+        "--cases",
+        f"{playback}.yaml",
+        "--scenarios",
+        "scenarios",
+        "--scenario",
+        "calm",
+        "--report",
+        f"out-{playback}",
+    )
+    assert _kinds(_report(project / f"out-{playback}")) == {"calm": kind}
+    assert code == (0 if kind == "pass" else 1)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        (["sut_apps:careful", "--cases", "bad-match.yaml"], "bad-match.yaml: match_on: unknown"),
         (["nosuchmodule:answer"], "cannot import 'nosuchmodule'"),
         (["sut_apps:nothing"], "has no attribute 'nothing'"),
         (["sut_apps"], "is not 'package.module:function'"),
@@ -239,6 +267,7 @@ def test_user_mistakes_are_one_line_and_exit_two(
     fk, project: Path, argv: list[str], message: str
 ) -> None:
     (project / "bad-input.yaml").write_text("cases:\n  - name: x\n    input: {colour: red}\n")
+    (project / "bad-match.yaml").write_text("match_on: [method, bogus]\n")
     defaults = [] if "--cases" in argv else ["--cases", "cases.yaml"]
     scenarios = [] if "--scenarios" in argv else ["--scenarios", "scenarios"]
     code, _, err = fk(*argv, *defaults, *scenarios, "--no-report")
