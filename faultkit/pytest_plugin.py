@@ -15,6 +15,8 @@ ledger says. Fault, matching and verdict logic live elsewhere.
   the rest), ``all`` (always record). Recordings are saved at teardown.
 - A request with no recording fails the test, even when the code under test swallowed the
   ``UnmatchedRequest``: silently answering nothing is exactly what a replay must not do.
+- ``faultkit_load``: a short, bounded ``faultkit load`` step (:mod:`faultkit.load.fixture`);
+  Locust runs in subprocesses, so this process never imports it.
 - Nothing silent: a test whose own rules (its marker's or ``faultkit_scenarios``' scenario,
   ``faultkit.inject``) applied no fault fails, naming the rules and the routes seen, unless its
   marker says ``allow_unfired=True``. A test with no rules (plain replay) is not affected, nor
@@ -38,6 +40,7 @@ import pytest
 
 from faultkit import catalogue
 from faultkit.errors import FaultkitError
+from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fixture
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
 from faultkit.runner import pytest_scenarios
 from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook and fixture
