@@ -1,26 +1,32 @@
 """The ``faultkit_load`` pytest fixture: a short, bounded load step that asserts SLO gates.
 
-For release pipelines::
+Registered by faultkit's pytest plugin (no import needed). For release pipelines::
 
     def test_release_gate(faultkit_load):
         faultkit_load(
             "http://127.0.0.1:8000/ask",
-            scenarios=["provider-slowdown"],
-            gates=["p99<2500ms", "error_rate<1%"],
+            app="uvicorn myapp:api --port 8000",
+            cassettes=["cassettes/"],
+            cases="cases.yaml",
+            scenarios=["provider-slowdown", "429-burst"],
+            gates=["p99<2500ms", "error_rate<1%", "uncontrolled<0.1%"],
         )
 
-The step is ``faultkit load`` with short defaults (5 users, 5 s per run); Locust runs in
+It takes the options of ``faultkit load`` by their :class:`~faultkit.load.plan.LoadOptions`
+names (``app``, ``cassettes``, ``mode``, ``faults_at``, ``config``, ``cases``, ``users``,
+``rate``, ``duration_s``, ...), with short defaults (5 users, 5 s per run). Locust runs in
 subprocesses, so the test process never imports it (or gevent), and every child has a hard
-deadline. A failing gate fails the test with the gate's name and the measured value. Pass
+deadline; an app it starts is stopped when the step ends, pass or fail. A failing gate fails
+the test with the gate's name and the measured value; a load test that cannot measure anything
+true (the app never answers, a broken baseline) fails it with the one line ``faultkit load``
+would print. ``report_dir=`` writes the reports and keeps the app's stderr there. Pass
 ``check=False`` to get the report and decide yourself (``report.failed_gates``).
-
-Make it available with ``from faultkit.load.fixture import faultkit_load`` in a conftest (or
-through faultkit's pytest plugin, which re-exports it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -50,16 +56,27 @@ class LoadStep:
         *,
         gates: Iterable[str] = (),
         check: bool = True,
+        report_dir: str | Path | None = None,
         **options: Any,
     ) -> LoadReport:
+        from faultkit.errors import FaultkitError
+
         from .gates import parse_gate
+        from .report import write_reports
         from .runner import LoadOptions, run_load
 
         values = {**STEP_DEFAULTS, **options}
-        report = run_load(
-            LoadOptions(target=target, gates=[parse_gate(g) for g in gates], **values),
-            say=self._say,
-        )
+        if report_dir is not None:
+            values.update(keep_dir=Path(report_dir) / "raw", app_log_dir=Path(report_dir))
+        try:
+            report = run_load(
+                LoadOptions(target=target, gates=[parse_gate(g) for g in gates], **values),
+                say=self._say,
+            )
+        except FaultkitError as exc:
+            pytest.fail(f"faultkit load: {exc}", pytrace=False)
+        if report_dir is not None:
+            write_reports(report, Path(report_dir))
         if check:
             self.check(report)
         return report
@@ -74,7 +91,7 @@ class LoadStep:
 
 @pytest.fixture
 def faultkit_load(request: pytest.FixtureRequest) -> LoadStep:
-    """Run a short load step against a target (through the fault proxy) and assert gates."""
+    """Run a short load step against an app (faults at its upstreams) and assert gates."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
 
     def say(line: str) -> None:

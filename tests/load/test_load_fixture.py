@@ -1,11 +1,18 @@
-"""The ``faultkit_load`` fixture: a bounded load step in a test, gates asserted."""
+"""The ``faultkit_load`` fixture, registered by faultkit's plugin: a bounded load step, gates
+asserted, the same options as ``faultkit load``."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 from stall_server import StallServer
 
 from faultkit.load.fixture import LoadStep
+from faultkit.load.locust_process import free_port
+
+DESK = Path(__file__).resolve().parent / "weather_desk"
 
 
 def test_load_step_reports_and_a_broken_gate_fails_the_test(faultkit_load: LoadStep) -> None:
@@ -24,3 +31,33 @@ def test_load_step_reports_and_a_broken_gate_fails_the_test(faultkit_load: LoadS
     assert [o.gate.text for o in report.failed_gates] == ["p99<1us"]
     with pytest.raises(pytest.fail.Exception, match=r"gate FAIL p99<1us .*\[direct\]"):
         faultkit_load.check(report)
+
+
+def test_load_step_starts_the_app_with_its_upstreams_on_the_proxy(
+    faultkit_load: LoadStep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(DESK.parent))  # the contract's models
+    port = free_port()
+    report = faultkit_load(
+        f"http://127.0.0.1:{port}/ask",
+        app=f"{sys.executable} {DESK / 'app.py'} {port}",
+        cassettes=[DESK / "cassettes"],
+        config=DESK / "faultkit.toml",
+        cases=DESK / "cases.yaml",
+        users=2,
+        rate=10,
+        duration_s=2.0,
+        gates=["p99<2s", "uncontrolled<0.1%", "error_rate<1%"],
+        report_dir=tmp_path,
+    )
+    (baseline,) = report.results
+    assert baseline.kind == "baseline" and baseline.host == f"http://127.0.0.1:{port}"
+    assert baseline.answers is not None and baseline.answers.verdicts == {"pass": baseline.requests}
+    assert report.doors["weather"].startswith("http://127.0.0.1:")
+    assert (tmp_path / "load.json").is_file() and (tmp_path / "app.stderr.log").is_file()
+
+
+def test_a_load_step_that_cannot_measure_fails_with_one_line(faultkit_load: LoadStep) -> None:
+    port = free_port()
+    with pytest.raises(pytest.fail.Exception, match=r"^faultkit load: target .* did not answer"):
+        faultkit_load(f"http://127.0.0.1:{port}/", proxy=False, ready_timeout_s=0.5)
