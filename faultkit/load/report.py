@@ -53,6 +53,7 @@ def write_csv(results: Sequence[PhaseResult], path: Path) -> None:
     header += ["error_rate", "rps"]
     header += [f"corrected_{k}" for k in _SUMMARY] + [f"raw_{k}" for k in _SUMMARY]
     header += ["locust_p50_ms", "locust_p95_ms", "locust_p99_ms", "faults_applied", "correction"]
+    header += ["errors", "injected", "controlled", "uncontrolled", "unjudged"]
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -69,8 +70,30 @@ def write_csv(results: Sequence[PhaseResult], path: Path) -> None:
                     locust.p99_ms if locust else None,
                     r.faults_applied,
                     r.correction,
+                    _errors_text(r),
+                    _injected_text(r),
+                    r.answers.controlled if r.answers else None,
+                    r.answers.uncontrolled if r.answers else None,
+                    r.answers.unjudged if r.answers else None,
                 ]
             )
+
+
+def _errors_text(r: PhaseResult) -> str:
+    return "; ".join(f"{label} x {n}" for label, n in r.errors.items())
+
+
+def _injected_text(r: PhaseResult) -> str:
+    return "; ".join(f"{i.fault} on {i.upstream} x {i.count}" for i in r.injected)
+
+
+def _answers_text(r: PhaseResult) -> str:
+    a = r.answers
+    if a is None or not a.total:
+        return "-"
+    share = a.share("uncontrolled")
+    pct = "-" if share is None else f"{share * 100:.2f}%"
+    return f"{pct} ({a.uncontrolled} of {a.judged})"
 
 
 def write_timeline_csv(results: Sequence[PhaseResult], path: Path) -> None:
@@ -215,6 +238,7 @@ def _row(r: PhaseResult) -> str:
         ms(raw.p99_ms),
         ms(r.locust.p99_ms if r.locust else None),
         "-" if r.faults_applied is None else str(r.faults_applied),
+        _answers_text(r),
     ]
     return "<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in cells) + "</tr>"
 
@@ -235,6 +259,7 @@ def render_html(report: LoadReport) -> str:
         "raw p99",
         "Locust p99",
         "faults",
+        "uncontrolled",
     ]
     rows = "".join(_row(r) for r in report.results)
     baseline = next((r for r in report.results if r.kind == "baseline"), None)
@@ -256,6 +281,14 @@ def render_html(report: LoadReport) -> str:
         else esc(o.note)
     )
     corrections = "; ".join(sorted({r.correction for r in report.results}))
+    details = "".join(_details(r) for r in report.results)
+    headline_class = "ok" if report.ok else "fail"
+    app = (
+        f"<p>app: <code>{esc(report.app)}</code> (stderr: {esc(report.app_stderr or '-')})</p>"
+        if report.app
+        else ""
+    )
+    doors = ", ".join(f"{esc(k)} &rarr; {esc(v)}" for k, v in report.doors.items())
     target = esc(report.target or "bundled replay (support cassettes, openai door)")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>faultkit load report</title>
@@ -267,19 +300,43 @@ td:first-child,td:nth-child(2){{text-align:left}}
 .charts{{display:flex;flex-wrap:wrap;gap:1em}} h2{{margin-top:1.6em}}
 </style></head><body>
 <h1>faultkit load report</h1>
-<p>target: {target} &middot; mode: {esc(report.mode)} &middot; route: {esc(report.route or "-")}
+<p class="{headline_class}"><b>{esc(report.headline())}</b></p>
+<p>target: {target} &middot; faults at: {esc(report.faults_at)} &middot;
+mode: {esc(report.mode)} &middot; route: {esc(report.route or "-")}
 &middot; {report.users} users, {report.rate:g} req/s, {report.duration_s:g}s per run
 &middot; workers: {report.workers} &middot; locustfile: {esc(report.locustfile)}</p>
+{app}{f"<p>upstream doors: {doors}</p>" if doors else ""}
 <p>Latency columns are in ms, corrected for coordinated omission ({esc(corrections)});
 gates use the corrected figures. "raw p99" is the service time of sent requests;
 "Locust p99" is Locust's own bucketed figure.</p>
 <table><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr>{rows}</table>
+<p>"uncontrolled": answers judged uncontrolled by the contract ({esc(report.contract)}).</p>
 <p>proxy overhead: {overhead}</p>
+<h2>errors, injected faults, answers per run</h2>{details}
 <h2>gates</h2><ul>{gates or "<li>no gates</li>"}</ul>
 {"<h2>warnings</h2><ul>" + warnings + "</ul>" if warnings else ""}
 {"".join(sections)}
 </body></html>
 """
+
+
+def _details(r: PhaseResult) -> str:
+    esc = html.escape
+    errors = _errors_text(r) or "none"
+    parts = [f"<h3>{esc(r.phase)} ({esc(r.kind)})</h3><ul><li>errors: {esc(errors)}</li>"]
+    if r.faults_applied is not None:
+        injected = _injected_text(r) or "nothing"
+        parts.append(f"<li>injected: {esc(injected)} ({r.faults_applied} faulted exchanges)</li>")
+    a = r.answers
+    if a is not None and a.total:
+        kinds = ", ".join(f"{k} {n}" for k, n in a.verdicts.items())
+        parts.append(
+            f"<li>answers: {a.controlled} controlled, {a.uncontrolled} uncontrolled, "
+            f"{a.unjudged} unjudged: {esc(kinds)}</li>"
+        )
+        examples = [(k, why) for k, why in a.examples.items() if k != "pass"]
+        parts.extend(f"<li>{esc(kind)}: {esc(why)}</li>" for kind, why in examples)
+    return "".join(parts) + "</ul>"
 
 
 def _section(title: str, baseline: PhaseResult | None, result: PhaseResult) -> str:

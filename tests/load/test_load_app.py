@@ -88,6 +88,9 @@ def test_provider_latency_slows_the_app_and_a_429_burst_is_answered_as_declared(
     assert "injected: 429-burst: http_error on openai x 3" in out
     assert "gates: 2 passed, 0 failed, 0 broken" in out
     assert (tmp_path / "app.stderr.log").is_file()
+    page = (tmp_path / "load.html").read_text()
+    assert "gates: 2 passed, 0 failed, 0 broken" in page
+    assert "http_error on openai x 3" in page and "HTTP 503 x 3" in page
 
 
 def test_front_side_faults_do_not_reach_the_apps_provider(
