@@ -9,8 +9,13 @@ millisecond.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,7 @@ from faultkit.cli import main
 from faultkit.load.app_process import AppProcess, wait_answering
 from faultkit.load.locust_process import LocustRun, free_port, run_locust
 from faultkit.load.proxy_process import ProxyProcess, ProxyShape
+from faultkit.load.results import LoadRunError
 
 HERE = Path(__file__).resolve().parent
 DESK = HERE / "weather_desk"
@@ -213,3 +219,72 @@ def test_requests_in_flight_when_the_run_ends_count_as_timeouts(tmp_path: Path) 
     assert result.error_rate == pytest.approx(hung / sent)
     # Each counts with the time it had waited: at least the drain it was given.
     assert result.corrected.max_ms is not None and result.corrected.max_ms > 1000
+
+
+def test_ctrl_c_stops_the_load_and_the_app(tmp_path: Path) -> None:
+    port = free_port()
+    argv = _desk_argv(port, "--scenario", LATENCY, "--report", str(tmp_path))
+    argv[argv.index("--duration") + 1] = "60s"
+    load = subprocess.Popen(
+        [sys.executable, "-m", "faultkit.cli", *argv],
+        cwd=HERE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_answering(f"http://127.0.0.1:{port}/health", 30)  # the app is up, the load runs
+        time.sleep(1.0)
+        load.send_signal(signal.SIGINT)
+        _, err = load.communicate(timeout=30)
+    finally:
+        if load.poll() is None:
+            load.kill()
+    assert load.returncode == 130
+    assert "faultkit load: interrupted; load stopped" in err and "Traceback" not in err
+    with pytest.raises(LoadRunError, match="did not answer"):
+        wait_answering(f"http://127.0.0.1:{port}/health", 0.5)  # the app is gone with it
+    assert (tmp_path / "app.stderr.log").is_file()
+
+
+def _consecutive_free_ports(count: int) -> int:
+    """A first port N with N .. N+count-1 all free now."""
+    for _ in range(50):
+        first = free_port()
+        try:
+            with contextlib.ExitStack() as stack:
+                for offset in range(count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", first + offset))
+            return first
+        except OSError:
+            continue
+    raise AssertionError("no consecutive free ports")
+
+
+@pytest.mark.slow
+def test_an_app_started_by_hand_is_pointed_at_fixed_door_ports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Doors take N, N+1, N+2 in the order openai, anthropic, then faultkit.toml's weather: the
+    # app can be started before faultkit load, from the export lines it prints.
+    monkeypatch.syspath_prepend(str(HERE))
+    first, port = _consecutive_free_ports(3), free_port()
+    env = {
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{first}/v1",
+        "WEATHER_URL": f"http://127.0.0.1:{first + 2}/api",
+    }
+    app = AppProcess(f"{sys.executable} {DESK / 'app.py'} {port}", env=env, workdir=tmp_path)
+    try:
+        argv = _desk_argv(port, "--proxy-port", str(first), "--scenario", LATENCY)
+        del argv[argv.index("--app") : argv.index("--app") + 2]
+        code = main([*argv, "--report", str(tmp_path / "report")])
+    finally:
+        app.stop()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"  export OPENAI_BASE_URL=http://127.0.0.1:{first}/v1" in out
+    assert f"  export WEATHER_URL=http://127.0.0.1:{first + 2}/api" in out
+    baseline, slow = _report(tmp_path / "report")["results"]
+    assert 250 < slow["corrected"]["p50_ms"] - baseline["corrected"]["p50_ms"] < 450
+    assert slow["faults_applied"] == slow["requests"]
