@@ -146,7 +146,13 @@ def scrub_url(url: str) -> str:
     """``url`` with secret query values, secret-shaped path segments and any userinfo
     password replaced; the same object when there was nothing to replace."""
     if "?" not in url and "@" not in url and "#" not in url:
-        return scrub_text(url)  # the common case, on the proxy's per-request path
+        # The common case, on the proxy's per-request path: only the path can hold a secret.
+        start = url.find("/", url.find("//") + 2) if "//" in url else 0
+        if start < 0:
+            return url
+        path = url[start:]
+        scrubbed = scrub_text(path)
+        return url if scrubbed is path else url[:start] + scrubbed
     try:
         parts = urlsplit(url)
     except ValueError:  # an unbalanced IPv6 bracket: scrub it as text

@@ -10,7 +10,8 @@ sk-..."``), a token inside a sentence (``"use Bearer eyJ..."``), or a non-JSON S
 - AWS access key ids (``AKIA...``/``ASIA...``);
 - JWT-like tokens (``eyJ<b64>.<b64>.<b64>``);
 - URL query values whose name is a secret (``?api_key=...``, ``&token=...``), in any URL
-  inside the text;
+  inside the text, and ``name: value`` / ``name=value`` / ``"name": "value"`` pairs whose
+  name is a secret (a JSON answer quoted in an error message, a log line), lists too;
 - a long high-entropy token (16+ characters, letters and digits, >= 3 bits per character)
   shortly after a key-like word (``token``, ``secret``, ``password``, ``api key`` ...);
 - the user's own patterns (:func:`add_patterns`; ``[scrub] patterns`` in faultkit.toml).
@@ -32,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from faultkit.errors import FaultkitError
-from faultkit.scrub.names import secret_param
+from faultkit.scrub.names import secret_collection, secret_field, secret_param
 
 REDACTED = "REDACTED"
 
@@ -63,11 +64,33 @@ _KEYWORD = re.compile(
     r"(?<![A-Za-z0-9+/_\-.~])([A-Za-z0-9+/_\-.~]{16,}=*)",
     re.ASCII,
 )
+# ``"access_token": "..."``, ``password=...``, ``api_keys: ["...", "..."]`` inside free text
+# (a JSON answer quoted in an error, an SSE stream kept as a string, a log line).
+_NAMED = re.compile(
+    r"""(?P<q>["']?)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"""
+    r"""(?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\[[^\]\n]*\]|[^\s,;&"'<>{}\[\]()]+)""",
+    re.ASCII,
+)
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"' + r"|'[^'\n]*'")
 _MIN_ENTROPY = 3.0
-# What every built-in shape needs: an "=" (a query pair) or 12+ token characters in a row.
-# Text with neither is returned at once: the ledger scrubs every URL on the proxy's
-# per-request path, and "/v1/chat/completions" should cost a fraction of a microsecond.
+# What every built-in shape needs: an "=" or ":" (a named pair), 12+ key characters in a row,
+# or whitespace before 12+ token characters ("Bearer a.b~c/d+e..."). Text with none of them is
+# returned at once: the ledger scrubs every URL path on the proxy's per-request path, and
+# "/v1/chat/completions" should cost a fraction of a microsecond.
 _LONG_RUN = re.compile(r"[A-Za-z0-9_\-]{12,}", re.ASCII)
+_SPACED_TOKEN = re.compile(r"\s[^\s]*[A-Za-z0-9_\-.~+/]{12,}", re.ASCII)
+
+
+def _may_hold_secret(text: str) -> bool:
+    return (
+        "=" in text
+        or ":" in text
+        or _LONG_RUN.search(text) is not None
+        or (
+            (" " in text or "\t" in text or "\n" in text) and _SPACED_TOKEN.search(text) is not None
+        )
+    )
+
 
 _user_patterns: tuple[re.Pattern[str], ...] = ()
 _user_sources: set[str] = set()
@@ -145,6 +168,22 @@ def _pair_sub(match: re.Match[str]) -> str:
     return f"{match.group(1)}{match.group(2)}={REDACTED}"
 
 
+def _named_sub(match: re.Match[str]) -> str:
+    name, value = match.group("name"), match.group("value")
+    if value.startswith("["):
+        if not secret_collection(name):
+            return match.group(0)
+        new = _QUOTED.sub(lambda m: m.group(0)[0] + REDACTED + m.group(0)[0], value)
+    elif secret_field(name):
+        quote = value[0] if value[0] in "\"'" else ""
+        new = f"{quote}{REDACTED}{quote}"
+        if value.strip("\"'") == REDACTED:
+            return match.group(0)
+    else:
+        return match.group(0)
+    return match.group(0)[: match.start("value") - match.start(0)] + new
+
+
 def _keyword_sub(match: re.Match[str]) -> str:
     token = match.group(1)
     if not high_entropy(token):
@@ -158,7 +197,7 @@ def scrub_text(text: str) -> str:
     when nothing was found)."""
     if not text:
         return text
-    if "=" not in text and _LONG_RUN.search(text) is None:
+    if not _may_hold_secret(text):
         out = text
         for pattern in _user_patterns:
             out = pattern.sub(_user_sub, out)
@@ -167,6 +206,8 @@ def scrub_text(text: str) -> str:
     out = _SCHEME.sub(_scheme_sub, out)
     if "=" in out:
         out = _QUERY_PAIR.sub(_pair_sub, out)
+    if "=" in out or ":" in out:
+        out = _NAMED.sub(_named_sub, out)
     out = _KEYWORD.sub(_keyword_sub, out)
     for pattern in _user_patterns:
         out = pattern.sub(_user_sub, out)
