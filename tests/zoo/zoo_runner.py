@@ -9,6 +9,9 @@ directory is put on ``sys.path`` so the apps and the import paths in their cases
 ``families`` narrows the derived set to the scenarios of those families (a derived scenario's
 name is its family, with ``.<route>`` for a tool route: ``tool-timeout`` matches
 ``tool-timeout.weather.zoo.test``), so a test runs only the cells that target its app's bug.
+
+:class:`Planted`, :func:`missed` and :func:`whole_set_problems` are the rules both zoo test
+modules (bare SDK, frameworks) judge a report by, kept here so they stay one rule.
 """
 
 from __future__ import annotations
