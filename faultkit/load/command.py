@@ -458,7 +458,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         return EXIT_USAGE
 
     if args.result is not None:
-        return _gate_result_file(args.result, gates, out, err)
+        return _gate_result_file(args.result, gates, args.cases, out, err)
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
@@ -496,19 +496,30 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     return EXIT_OK
 
 
-def _gate_result_file(path: Path, gates: list[Any], out: TextIO, err: TextIO) -> int:
-    """Gates on a result a Locust master wrote (``--faultkit-result``); its histograms hold
-    every worker's requests, merged over Locust's own master/worker channel."""
+def _gate_result_file(
+    path: Path, gates: list[Any], cases: Path | None, out: TextIO, err: TextIO
+) -> int:
+    """Gates on a result a Locust master wrote (``--faultkit-result``); its histograms and
+    answers hold every worker's requests, merged over Locust's own master/worker channel. The
+    answers are judged by the ``--cases`` contract (or the default one)."""
+    from .answers import judge_answers
     from .gates import evaluate
-    from .results import LoadRunError, read_result
+    from .plan import load_contract
+    from .results import read_result
 
     try:
+        contract, source, _ = load_contract(cases)
         result = read_result(path, phase=path.stem, kind="scenario", host="-")
-    except LoadRunError as exc:
+    except FaultkitError as exc:
         print(f"faultkit load: {exc}", file=err)
         return EXIT_USAGE
+    result.answers = judge_answers(
+        result.answer_keys, contract, result.counts.get("answers_unjudged", 0)
+    )
     _table([result], "corrected", out)
     print(f"correction: {result.correction}", file=out)
+    _errors([result], out)
+    _answers([result], source, out)
     if not result.complete:
         print("warning: incomplete result (a worker's final report was lost)", file=out)
     outcomes = evaluate(gates, [result])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +27,9 @@ from .accounting import DEFAULT_MAX_BASELINE_ERRORS
 from .app_process import READY_TIMEOUT_S
 from .gates import Gate
 from .proxy_process import ProxyShape
+
+if TYPE_CHECKING:
+    from faultkit.runner.cases import CasesFile
 
 DEFAULT_ROUTE = "target"
 BUNDLED_ROUTE = "openai"
@@ -167,20 +170,31 @@ class Plan(BaseModel):
     proxy: ProxyShape | None = None
 
 
-def _cases(options: LoadOptions, request: dict[str, Any]) -> tuple[Contract, str, list[Path]]:
-    """The contract (and the bodies, into ``request``) from ``--cases``, as ``faultkit run``
-    reads that file; the default contract without one."""
-    if options.cases is None:
-        return Contract(), "default (5xx or no answer: crash; 4xx: explicit error)", []
+DEFAULT_CONTRACT = "default (5xx or no answer: crash; 4xx: explicit error)"
+
+
+def load_contract(cases: Path | None) -> tuple[Contract, str, CasesFile | None]:
+    """The contract answers are judged by: the ``--cases`` file's, read as ``faultkit run``
+    reads it, else the default one; with where it came from, for the report."""
+    if cases is None:
+        return Contract(), DEFAULT_CONTRACT, None
     from faultkit.runner.cases import load_cases
 
-    cases_file = load_cases(options.cases)
+    cases_file = load_cases(cases)
+    return cases_file.contract, str(cases), cases_file
+
+
+def _cases(options: LoadOptions, request: dict[str, Any]) -> tuple[Contract, str, list[Path]]:
+    """The contract, and the cases' inputs as the request bodies (into ``request``)."""
+    contract, source, cases_file = load_contract(options.cases)
+    if cases_file is None:
+        return contract, source, []
     bodies = [json.dumps(case.input) for case in cases_file.cases if case.input is not None]
     if bodies and options.body is None:
         request["bodies"] = bodies
         request["method"] = options.method or "POST"
         request.setdefault("headers", {})["content-type"] = "application/json"
-    return cases_file.contract, str(options.cases), cases_file.cassette_paths()
+    return contract, source, cases_file.cassette_paths()
 
 
 def _upstream_ports_fixed(options: LoadOptions) -> bool:

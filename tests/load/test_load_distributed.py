@@ -51,4 +51,6 @@ def test_two_local_workers_merge_to_the_sum_of_what_each_measured(
     assert result["requests"] == result["raw"]["count"] == total
     assert result["locust"]["requests"] == total == served - 1
     assert result["complete"] is True
+    # Each worker's answers reach the master too, to be judged there: every one, once.
+    assert result["answers"]["verdicts"] == {"pass": total}
     assert f"(sum {total})" in out
