@@ -131,6 +131,8 @@ def free_port_pair() -> int:
         (["--timing-scale", "inf"], "--timing-scale inf: must be a finite number"),
         (["--grace-s", "-5"], "--grace-s -5.0: must be a finite number, 0 or more"),
         (["--log-level", "LOUD"], "--log-level LOUD: unknown level (one of: DEBUG"),
+        (["--client-timeout-s", "0"], "--client-timeout-s 0.0: must be a finite number, more"),
+        (["--client-timeout-s", "nan"], "--client-timeout-s nan: must be a finite number"),
         (["--ready-file", "/no/such/dir/r.json"], "directory /no/such/dir not found"),
         (["--ledger-size", "-1"], "--ledger-size -1: must be 0"),
     ],

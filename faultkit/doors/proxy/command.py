@@ -33,7 +33,7 @@ from .config import (
     parse_upstream_option,
 )
 from .proxy import MODES, Proxy
-from .server import BindError
+from .server import CLIENT_TIMEOUT_S, BindError
 from .state import LEDGER_SIZE
 
 try:
@@ -146,6 +146,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="on SIGINT/SIGTERM, time given to in-flight exchanges (default 5)",
     )
     parser.add_argument(
+        "--client-timeout-s",
+        type=float,
+        default=CLIENT_TIMEOUT_S,
+        metavar="S",
+        help=f"drop a door's client that sends nothing for S seconds between requests, or "
+        f"takes longer to send a request head (408); never while the proxy is answering "
+        f"(default {CLIENT_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
         "--ledger-size",
         type=int,
         default=LEDGER_SIZE,
@@ -214,12 +223,14 @@ def _check_options(args: argparse.Namespace) -> None:
     for option, value in (("--port", args.port), ("--control-port", args.control_port)):
         if value is not None and not 0 <= value <= 65535:
             raise ConfigError(f"{option} {value}: a port is 1..65535 (0 = a free port)")
-    for option, value, low in (
-        ("--timing-scale", args.timing_scale, "0 or more"),
-        ("--grace-s", args.grace_s, "0 or more"),
+    for option, value, zero_ok in (
+        ("--timing-scale", args.timing_scale, True),
+        ("--grace-s", args.grace_s, True),
+        ("--client-timeout-s", args.client_timeout_s, False),
     ):
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"{option} {value}: must be a finite number, {low}")
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+            bound = "0 or more" if zero_ok else "more than 0"
+            raise ConfigError(f"{option} {value}: must be a finite number, {bound}")
     if str(args.log_level).upper() not in LOG_LEVELS:
         raise ConfigError(
             f"--log-level {args.log_level}: unknown level (one of: {', '.join(LOG_LEVELS)})"
@@ -285,6 +296,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
         seed=args.seed,
         ledger_size=_ledger_size(args),
         routes=load_routes(config),
+        client_timeout_s=args.client_timeout_s,
     )
     for scenario in scenarios[1:]:
         proxy.state.add_scenario(scenario)

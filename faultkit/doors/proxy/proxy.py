@@ -31,7 +31,7 @@ from .bridge import HttpFaultBridge
 from .config import Upstream
 from .control import FaultkitRoutes, Reply
 from .door import Door, clock
-from .server import HttpConnection, IncomingRequest, Listener, listen
+from .server import CLIENT_TIMEOUT_S, HttpConnection, IncomingRequest, Listener, listen
 from .source import ReplaySource
 from .state import LEDGER_SIZE, FaultState
 from .upstream import Upstreams
@@ -62,10 +62,12 @@ class Proxy:
         seed: int | None = None,
         ledger_size: int | None = LEDGER_SIZE,
         routes: RouteAliases | None = None,
+        client_timeout_s: float | None = CLIENT_TIMEOUT_S,
     ) -> None:
         if mode not in MODES:
             raise CassetteError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
         self.mode = mode
+        self.client_timeout_s = client_timeout_s
         self.origin = time.monotonic()
         self.now_ms = clock(self.origin)
         self.match_on = tuple(match_on)
@@ -240,7 +242,12 @@ class Proxy:
         for door in self.doors:
             port = ports.get(door.route, door.upstream.port or 0)
             self.listeners[door.route] = await listen(
-                door.handle, host, port, busy=self.connections, what=f"door {door.route}"
+                door.handle,
+                host,
+                port,
+                busy=self.connections,
+                what=f"door {door.route}",
+                client_timeout_s=self.client_timeout_s,
             )
 
     async def start_control(

@@ -7,9 +7,17 @@ reset mid-chunk). Requests are answered one at a time per connection, in order: 
 requests that arrive while one is being answered wait in a queue (reading pauses when it grows).
 
 Malformed HTTP gets a ``400`` and that connection is closed (after the answers to any requests
-before it); the listener keeps serving. A client that disconnects while its request is being
-answered cancels the handler, so a long stall ends in the ledger as ``client_closed`` when the
-client leaves, not when the stall ends.
+before it); the listener keeps serving. A client that holds a connection without using it is
+dropped after ``client_timeout_s`` (``--client-timeout-s``): silent between requests (closed),
+or sending a request too slowly (a ``408``): a request head that is not complete that long
+after its first byte, or a request that stops arriving for that long. Idle keep-alive
+connections and slowloris clients would otherwise hold a descriptor and a protocol each for
+ever. While the proxy itself is answering (a stall fault, a slow upstream) the clock stops:
+the wait is the proxy's doing, not the client's. One timer per connection, re-armed only when
+it fires, so a busy connection pays one attribute write per read.
+
+A client that disconnects while its request is being answered cancels the handler, so a long
+stall ends in the ledger as ``client_closed`` when the client leaves, not when the stall ends.
 
 A handler may answer without a task: an asyncio task per request (created, scheduled, woken by
 a future) costs more than everything else a pass-through request needs in Python, so a door
@@ -43,6 +51,7 @@ log = logging.getLogger("faultkit.proxy")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 MAX_QUEUED_REQUESTS = 64  # pipelined requests waiting; reading pauses beyond this
+CLIENT_TIMEOUT_S = 60.0  # nginx's client_header_timeout; Toxiproxy's API idle timeout
 
 
 @dataclass(slots=True)
@@ -119,8 +128,17 @@ _STARTING = _Callbacks(lambda: None)  # the handler is being called (see ``_next
 class HttpConnection(asyncio.Protocol):
     """One client connection: parse requests, run the handler, one request at a time."""
 
-    def __init__(self, handler: Handler, busy: set[HttpConnection] | None = None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        busy: set[HttpConnection] | None = None,
+        timeout_s: float | None = CLIENT_TIMEOUT_S,
+    ) -> None:
         self._handler = handler
+        self._timeout_s = timeout_s
+        self._timer: asyncio.TimerHandle | None = None
+        self._heard = 0.0  # loop time of the last bytes received
+        self._begun = 0.0  # loop time the request being parsed began
         # Connections with a request being answered (shutdown waits for them).
         self._busy: set[HttpConnection] = busy if busy is not None else set()
         self._loop = asyncio.get_running_loop()
@@ -197,8 +215,33 @@ class HttpConnection(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._timeout_s is not None:
+            self._heard = self._loop.time()
+            self._timer = self._loop.call_later(self._timeout_s, self._check_timeout)
+
+    def _check_timeout(self) -> None:
+        """Fires every ``timeout_s`` at most: drop the client if it held the connection
+        without using it (see the module docstring), else look again when it next could."""
+        self._timer = None
+        if self._lost or self.transport is None or self._timeout_s is None:
+            return
+        now = self._loop.time()
+        due = self._heard + self._timeout_s
+        if self._in_message and not self._headers_done:
+            due = min(due, self._begun + self._timeout_s)
+        if self._task is not None:
+            due = now + self._timeout_s  # the proxy is answering: not the client's time
+        if now < due:
+            self._timer = self._loop.call_at(due, self._check_timeout)
+            return
+        if self._in_message:
+            log.info("408 to %s: request not received within %gs", self._peer, self._timeout_s)
+            self._fail(408, "request_timeout", f"request not received within {self._timeout_s:g}s")
+        else:
+            self.close()
 
     def data_received(self, data: bytes) -> None:
+        self._heard = self._loop.time()
         if self._stopped:
             return  # after an error or an upgrade request: nothing more is read as HTTP
         if not self._headers_done:
@@ -243,6 +286,9 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._task is not None and self.cancel_on_disconnect:
             self._task.cancel()
         waiter = self._drain_waiter
@@ -267,6 +313,7 @@ class HttpConnection(asyncio.Protocol):
     # -- httptools callbacks -------------------------------------------------------------------
     def on_message_begin(self) -> None:
         self._in_message = True
+        self._begun = self._heard
         self._headers_done = False
         self._url = []
         self._headers = []
@@ -391,6 +438,7 @@ class HttpConnection(asyncio.Protocol):
         """The handler's answer is complete; keep the connection open when ``keep``."""
         starting = self._task is _STARTING
         self._task = None
+        self._heard = self._loop.time()  # the client's silence counts from the answer's end
         self._busy.discard(self)
         self.cancel_on_disconnect = True
         if not keep or self.closed:
@@ -457,14 +505,20 @@ async def listen(
     *,
     busy: set[HttpConnection] | None = None,
     what: str = "",
+    client_timeout_s: float | None = CLIENT_TIMEOUT_S,
 ) -> Listener:
     """Bind ``host:port`` (0 = a free port) and serve ``handler``; ``busy`` holds the
-    connections with a request being answered. Raises :class:`BindError` (naming ``what``
-    the listener is for) when the address cannot be bound."""
+    connections with a request being answered; a client idle or slow for
+    ``client_timeout_s`` is dropped (None: never). Raises :class:`BindError` (naming
+    ``what`` the listener is for) when the address cannot be bound."""
     loop = asyncio.get_running_loop()
     try:
         server = await loop.create_server(
-            lambda: HttpConnection(handler, busy), host, port, reuse_address=True, backlog=1024
+            lambda: HttpConnection(handler, busy, client_timeout_s),
+            host,
+            port,
+            reuse_address=True,
+            backlog=1024,
         )
     except OSError as exc:
         raise BindError(host, port, exc, what) from None
