@@ -67,8 +67,10 @@ _KEYWORD = re.compile(
 # ``"access_token": "..."``, ``password=...``, ``api_keys: ["...", "..."]`` inside free text
 # (a JSON answer quoted in an error, an SSE stream kept as a string, a log line).
 _NAMED = re.compile(
-    r"""(?P<q>["']?)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})(?P=q)(?P<sep>[ \t]*[:=][ \t]*)"""
-    r"""(?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\[[^\]\n]*\]|[^\s,;&"'<>{}\[\]()]+)""",
+    r"""(?P<q>["']?)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})(?P=q)[ \t]*[:=][ \t]*"""
+    # The value is looked at, not consumed: "data: client_secret=..." must still find the
+    # second name after the first, which is no secret.
+    r"""(?=(?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\[[^\]\n]*\]|[^\s,;&"'<>{}\[\]()]+))""",
     re.ASCII,
 )
 _QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"' + r"|'[^'\n]*'")
@@ -168,20 +170,34 @@ def _pair_sub(match: re.Match[str]) -> str:
     return f"{match.group(1)}{match.group(2)}={REDACTED}"
 
 
-def _named_sub(match: re.Match[str]) -> str:
-    name, value = match.group("name"), match.group("value")
+def _named_value(name: str, value: str) -> str | None:
+    """The scrubbed value of a ``name: value`` pair in text, or None to keep it."""
     if value.startswith("["):
         if not secret_collection(name):
-            return match.group(0)
+            return None
         new = _QUOTED.sub(lambda m: m.group(0)[0] + REDACTED + m.group(0)[0], value)
-    elif secret_field(name):
-        quote = value[0] if value[0] in "\"'" else ""
-        new = f"{quote}{REDACTED}{quote}"
-        if value.strip("\"'") == REDACTED:
-            return match.group(0)
-    else:
-        return match.group(0)
-    return match.group(0)[: match.start("value") - match.start(0)] + new
+        return None if new == value else new
+    if not secret_field(name) or value.strip("\"'") == REDACTED:
+        return None
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{quote}{REDACTED}{quote}"
+
+
+def _scrub_named(text: str) -> str:
+    out: list[str] = []
+    done = 0
+    for match in _NAMED.finditer(text):
+        start, end = match.span("value")
+        if start < done:
+            continue  # inside a value already replaced
+        new = _named_value(match.group("name"), match.group("value"))
+        if new is not None:
+            out += [text[done:start], new]
+            done = end
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _keyword_sub(match: re.Match[str]) -> str:
@@ -207,7 +223,7 @@ def scrub_text(text: str) -> str:
     if "=" in out:
         out = _QUERY_PAIR.sub(_pair_sub, out)
     if "=" in out or ":" in out:
-        out = _NAMED.sub(_named_sub, out)
+        out = _scrub_named(out)
     out = _KEYWORD.sub(_keyword_sub, out)
     for pattern in _user_patterns:
         out = pattern.sub(_user_sub, out)

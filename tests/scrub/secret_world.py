@@ -16,6 +16,7 @@ standard and URL-safe base64 (at each of the three alignments), and inside every
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import threading
@@ -187,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Upstream
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def _answer(self) -> None:
@@ -262,10 +263,8 @@ def _decoded_blobs(data: bytes) -> list[bytes]:
         if isinstance(value, bytes):
             blobs.append(value)
             for decode in (gzip.decompress, zlib.decompress, *_more_decoders()):
-                try:
+                with contextlib.suppress(Exception):  # not that encoding
                     blobs.append(decode(value))
-                except Exception:  # noqa: BLE001 - not that encoding
-                    pass
         elif isinstance(value, dict):
             for item in value.values():
                 walk(item)

@@ -88,7 +88,7 @@ def _record_in_process(upstream: Upstream, kit: Kit, case: tuple, out: Path) -> 
 def _check_in_process(upstream: Upstream, kit: Kit, case: tuple, base: Path) -> None:
     out = Path(tempfile.mkdtemp(dir=base))
     response = _record_in_process(upstream, kit, case, out)
-    encoding, fault, sse = case
+    _, fault, sse = case
     assert leaks(files_under(out), kit.secrets) == []
     if fault == "http_error":
         assert response.status_code == 500
@@ -97,10 +97,12 @@ def _check_in_process(upstream: Upstream, kit: Kit, case: tuple, base: Path) -> 
     assert response.status_code == 200
     stored = load_cassette(out / "recorded.yaml").interactions[0].response
     assert stored.head.header("content-encoding") is None
-    with FaultkitSession(cassettes=[out / "recorded.yaml"], route="tools") as fk:
-        with fk.client() as client:
-            ex = exchange(kit, sse=sse)
-            replayed = client.post(upstream.url + ex.path, headers=ex.headers, json=ex.body)
+    ex = exchange(kit, sse=sse)
+    with (
+        FaultkitSession(cassettes=[out / "recorded.yaml"], route="tools") as fk,
+        fk.client() as client,
+    ):
+        replayed = client.post(upstream.url + ex.path, headers=ex.headers, json=ex.body)
     assert replayed.status_code == 200
     if sse:
         assert replayed.text.count("data: ") == 5 and "[DONE]" in replayed.text
