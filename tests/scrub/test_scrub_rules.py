@@ -8,6 +8,7 @@ import logging
 import zlib
 
 import pytest
+from proxy_process import run_proxy
 
 from faultkit.cassettes import CassetteStore, load_cassette, serialize_cassette, write_cassette
 from faultkit.config import ConfigError, load_scrub_patterns
@@ -47,6 +48,13 @@ OPENAI = "sk-proj-Xy7Qw9Lm2Nb4Vc6Zx8Kj1Hg3"
         ('upstream said {"password": "hunter2", "user": "bob"}', "hunter2"),
         ('echo {"api_keys": ["k-one", "k-two"]}', "k-one"),
         ("data: client_secret=s3cr3t&grant_type=refresh_token", "s3cr3t"),
+        (
+            "google AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+            "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+        ),
+        ("gh ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"),
+        ("slack xoxb-1234567890-abcdefghij", "xoxb-1234567890-abcdefghij"),
+        ("stripe sk_live_A1b2C3d4E5f6G7h8I9j0", "sk_live_A1b2C3d4E5f6G7h8I9j0"),
     ],
 )
 def test_secret_shapes_in_free_text_are_redacted(text: str, secret: str) -> None:
@@ -260,3 +268,13 @@ def test_proxy_log_records_are_scrubbed(caplog) -> None:
 def test_scrub_url_keeps_an_ordinary_url_as_the_same_object() -> None:
     url = "http://127.0.0.1:8080/v1/chat/completions"
     assert scrub_url(url) is url
+
+
+def test_the_proxy_refuses_a_bad_scrub_pattern_in_one_line(tmp_path) -> None:
+    (tmp_path / "faultkit.toml").write_text('[scrub]\npatterns = ["ok", "(bad"]\n')
+    code, _, err = run_proxy(tmp_path, "--only", "openai")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"faultkit proxy: {tmp_path / 'faultkit.toml'}: [scrub] patterns[1] '(bad':"
+        " missing ), unterminated subpattern at position 0"
+    ]
