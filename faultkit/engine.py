@@ -136,6 +136,9 @@ class Engine:
         self._first_ms: float | None = None
         self._lock = threading.Lock()
         self._plans: dict[int, tuple[Response, Plan]] = {}
+        # (route, logical call) -> the entry and the recording that last answered it, so a
+        # re-ask the cassette never saw can be answered as the model answered the call before.
+        self._answered: dict[tuple[str, int], tuple[LedgerEntry, Recording]] = {}
 
     # -- rules ----------------------------------------------------------------------------
     @property
@@ -204,12 +207,17 @@ class Engine:
                 raise UnmatchedRequest(request.method, request.url, [], "no cassette loaded")
             try:
                 recording = self.source.match(request)
+                entry.recording = recording.source
             except UnmatchedRequest as exc:
-                entry.ending = "unmatched"
-                entry.error = str(exc)
-                raise
+                earlier = self._reask_answer(entry)
+                if earlier is None:
+                    entry.ending = "unmatched"
+                    entry.error = str(exc)
+                    raise
+                recording = earlier[1]
+                entry.recording = f"{recording.source} (re-ask of #{earlier[0].id})"
+            self._remember_answer(entry, recording)
             response = recording.response
-            entry.recording = recording.source
             recorded = True
         if recorded:
             plan = self._recorded_plan(response)  # type: ignore[arg-type]
@@ -261,6 +269,34 @@ class Engine:
             entry.status = plan.head.status
             entry.retry_after_ms = retry_after_ms(plan.head)
         return plan
+
+    def _remember_answer(self, entry: LedgerEntry, recording: Recording) -> None:
+        if len(self._answered) >= PLAN_CACHE_SIZE:
+            self._answered.clear()
+        self._answered[(entry.route, entry.logical_call)] = (entry, recording)
+
+    def _reask_answer(self, entry: LedgerEntry) -> tuple[LedgerEntry, Recording] | None:
+        """The earlier attempt and its recording, when ``entry`` is a later attempt of a
+        logical call a recording answered: a framework's re-ask after an invalid answer (the
+        conversation plus the bad answer and the validation error) is a request no cassette
+        recorded the ordinary way holds, and without this every drift or broken tool call on
+        such an app would end as a harness error rather than test its recovery. The model is
+        taken to answer the re-ask as it answered the call; the ledger names the recording and
+        the attempt it repeats. A first attempt with no recording stays unmatched, and so does
+        an identical copy (the store's playback rules those)."""
+        if entry.attempt <= 1:
+            return None
+        earlier = self._answered.get((entry.route, entry.logical_call))
+        if earlier is None or earlier[0].id >= entry.id:
+            return None
+        if earlier[0].body_hash == entry.body_hash:
+            return None  # the same request again: playback decides (``once`` refuses it)
+        try:
+            if self.ledger.get(earlier[0].id) is not earlier[0]:
+                return None  # the ledger was reset since: another run's call
+        except IndexError:
+            return None
+        return earlier
 
     def _recorded_plan(self, response: Response) -> Plan:
         """``Plan.from_response`` of a recording, built once per recording: plans are

@@ -20,6 +20,8 @@ import openai
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from faultkit.cassettes import load_cassette, write_cassette
+from faultkit.errors import UnmatchedRequest
 from faultkit.oracle import Contract, Verdict, capture, judge
 from faultkit.scenario import Scenario
 from faultkit.session import FaultkitSession
@@ -128,11 +130,18 @@ class SupportBot:
                 time.sleep(wait_ms / 1000)
 
 
-def _run(bot_options: dict[str, Any], *rules: dict[str, Any], playback: str = "once"):
+def _run(
+    bot_options: dict[str, Any],
+    *rules: dict[str, Any],
+    playback: str = "once",
+    match_on: tuple[str, ...] = ("method", "uri"),
+):
     """Run the bot against the support cassette with ``rules``; returns the verdict, the
     ledger as (logical call, attempt) pairs on the model route, and the bot."""
     scenario = Scenario.model_validate({"name": "app-retries", "rules": list(rules)})
-    with FaultkitSession(scenario, cassettes=[CASSETTE], playback=playback) as fk:
+    with FaultkitSession(
+        scenario, cassettes=[CASSETTE], playback=playback, match_on=match_on
+    ) as fk:
         bot = SupportBot(fk, **bot_options)
         verdict = judge(fk.engine.ledger, capture(bot.answer, QUESTION), CONTRACT, scenario)
         calls = [(e.logical_call, e.attempt) for e in fk.ledger if e.route == "openai"]
@@ -224,6 +233,61 @@ def test_reasking_drifted_output_without_end_is_a_retry_storm() -> None:
     assert verdict.kind == "retry_storm", _explain(verdict)
     assert verdict.headline.values == {"attempts": 5, "max_attempts": 3}
     assert "4 re-asked" in verdict.headline.summary
+
+
+def _cassette_of_exact_bodies(tmp_path: Path) -> Path:
+    """The support cassette with the bot's own request bodies, as if recorded from the bot the
+    ordinary way (no failure, so no re-ask in it): bodies then match exactly."""
+    bodies: list[bytes] = []
+    with FaultkitSession(cassettes=[CASSETTE], playback="repeat") as fk:
+        bot = SupportBot(fk)
+        hooks = {"request": [lambda r: bodies.append(r.read())]}
+        bot.llm = openai.OpenAI(
+            api_key="test", base_url=BASE_URL, http_client=fk.client(event_hooks=hooks)
+        )
+        bot.answer(QUESTION)
+    interactions = load_cassette(CASSETTE).interactions
+    chats = iter(bodies)
+    pairs = [
+        (i.request.model_copy(update={"body": next(chats)}), i.response)
+        if i.request.url.startswith(BASE_URL)
+        else (i.request, i.response)
+        for i in interactions
+    ]
+    path = tmp_path / "exact.yaml"
+    write_cassette(path, pairs)
+    return path
+
+
+def test_a_reask_no_cassette_holds_is_answered_as_the_call_it_repeats(tmp_path: Path) -> None:
+    """Matching on the body (as ``faultkit run`` does), the re-ask (the conversation plus the
+    bad answer and the correction) is a request the cassette, recorded the ordinary way, never
+    saw. It is answered with the recording of the attempt it repeats, so the app's recovery is
+    tested instead of ending in a harness error; the ledger says so."""
+    exact = _cassette_of_exact_bodies(tmp_path)
+    scenario = Scenario.model_validate({"name": "drift", "rules": [_on_model(DRIFT, nth=2)]})
+    with FaultkitSession(
+        scenario, cassettes=[exact], playback="once", match_on=("method", "uri", "body")
+    ) as fk:
+        bot = SupportBot(fk, reasks=1)
+        verdict = judge(fk.engine.ledger, capture(bot.answer, QUESTION), CONTRACT, scenario)
+        seen = [(e.logical_call, e.attempt, e.recording) for e in fk.ledger if e.route == "openai"]
+    assert verdict.kind == "retried", _explain(verdict)
+    assert [s[:2] for s in seen] == [(1, 1), (2, 1), (2, 2)]
+    assert seen[2][2] is not None and seen[2][2].endswith("(re-ask of #3)")
+    assert seen[1][2] is not None and "re-ask" not in seen[1][2]
+
+
+def test_a_new_question_no_cassette_holds_stays_unmatched() -> None:
+    """Only a later attempt of a call a recording answered borrows its answer: a first ask
+    with no recording is still a harness error, never invented."""
+    with FaultkitSession(cassettes=[CASSETTE], match_on=("method", "uri", "body")) as fk:
+        llm = openai.OpenAI(api_key="t", base_url=BASE_URL, http_client=fk.client(), max_retries=0)
+        with pytest.raises(UnmatchedRequest):
+            llm.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Something else"}]
+            )
+        assert [e.ending for e in fk.ledger] == ["unmatched"]
 
 
 @pytest.mark.parametrize("reasks", [0, 1])
