@@ -12,6 +12,7 @@ from stall_server import StallServer
 
 from faultkit.cli import main
 
+DESK = Path(__file__).resolve().parent / "weather_desk"
 SLOW_TARGET = """\
 name: slow-target
 seed: 7
@@ -137,6 +138,15 @@ def test_headline_command_provider_slowdown_breaks_a_p99_gate(
         ),
         (["load", "--locustfile", "missing.py"], "locustfile not found"),
         (["load", "--users", "0"], "users"),
+        (["load", "--app", "python app.py"], "--app needs the TARGET_URL"),
+        (["load", "http://127.0.0.1:9/"], "needs --cassettes DIR"),
+        (["load", "http://127.0.0.1:9/", "--cassettes", "nowhere/"], "cassettes not found"),
+        (
+            ["load", "http://127.0.0.1:9/", "--cassettes", str(DESK / "cassettes")],
+            "need the app pointed at the proxy's doors",
+        ),
+        (["load", "http://127.0.0.1:9/", "--cases", "missing.yaml"], "cases file not found"),
+        (["load", "http://127.0.0.1:9/", "--config", "missing.toml"], "config file not found"),
     ],
 )
 def test_usage_mistakes_exit_2_with_one_line_and_start_nothing(
@@ -147,11 +157,22 @@ def test_usage_mistakes_exit_2_with_one_line_and_start_nothing(
     assert message in err and "Traceback" not in err
 
 
-def test_bad_duration_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["load", "--duration", "soon"], "expected a duration"),
+        (["load", "--max-baseline-errors", "lots"], "expected a percentage like 5%"),
+        (["load", "--max-baseline-errors", "150%"], "between 0% and 100%"),
+        (["load", "--faults-at", "middle"], "invalid choice"),
+    ],
+)
+def test_bad_option_values_are_argparse_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["load", "--duration", "soon"])
+        main(argv)
     assert info.value.code == 2
-    assert "expected a duration" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_faultkit_process_never_imports_locust_or_gevent() -> None:
