@@ -57,7 +57,7 @@ _PREFIXED = re.compile(
 _SCHEME = re.compile(r"(?i)\b(Bearer|Basic|Token)(\s+)([A-Za-z0-9\-._~+/]{12,}=*)", re.ASCII)
 _QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-\[\]%]{1,64})=([^&\s\"'#<>,;]+)", re.ASCII)
 _KEYWORD = re.compile(
-    r"(?i)(?<![A-Za-z])(?:api[\s_-]?keys?|apikeys?|access[\s_-]?keys?|private[\s_-]?keys?|secret(?:s|[\s_-]?keys?)?"
+    r"(?i)(?=[ackpst])(?<![A-Za-z])(?:api[\s_-]?keys?|apikeys?|access[\s_-]?keys?|private[\s_-]?keys?|secret(?:s|[\s_-]?keys?)?"
     r"|tokens?|passwords?|passwd|credentials?|authori[sz]ation|auth|session[\s_-]?id|key|signature)"
     r"(?![A-Za-z])"
     r"[\s\"'`:=,()\[\]{}\w-]{0,24}?"
@@ -67,7 +67,8 @@ _KEYWORD = re.compile(
 # ``"access_token": "..."``, ``password=...``, ``api_keys: ["...", "..."]`` inside free text
 # (a JSON answer quoted in an error, an SSE stream kept as a string, a log line).
 _NAMED = re.compile(
-    r"""(?P<q>["']?)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})(?P=q)[ \t]*[:=][ \t]*"""
+    r"""(?P<q>["']?)(?<![A-Za-z0-9_.\-])(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63}+)(?P=q)"""
+    r"""[ \t]*[:=][ \t]*"""
     # The value is looked at, not consumed: "data: client_secret=..." must still find the
     # second name after the first, which is no secret.
     r"""(?=(?P<value>"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\[[^\]\n]*\]|[^\s,;&"'<>{}\[\]()]+))""",
@@ -80,7 +81,7 @@ _MIN_ENTROPY = 3.0
 # returned at once: the ledger scrubs every URL path on the proxy's per-request path, and
 # "/v1/chat/completions" should cost a fraction of a microsecond.
 _LONG_RUN = re.compile(r"[A-Za-z0-9_\-]{12,}", re.ASCII)
-_SPACED_TOKEN = re.compile(r"\s[^\s]*[A-Za-z0-9_\-.~+/]{12,}", re.ASCII)
+_SPACED_TOKEN = re.compile(r"\s[\"'(]?[A-Za-z0-9_\-.~+/]{12}", re.ASCII)
 
 
 def _may_hold_secret(text: str) -> bool:
