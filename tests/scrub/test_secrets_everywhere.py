@@ -52,6 +52,16 @@ FAULTS: dict[str, dict | None] = {
     },
     "http_error": {"type": "http_error", "status": 500},  # answered without the upstream
 }
+
+
+def _fired(fault: str, sse: bool) -> list[str]:
+    """The faults the ledger must show applied (partial_tool_data is for JSON tools only)."""
+    spec = FAULTS[fault]
+    if spec is None or (sse and fault == "partial"):
+        return []
+    return [spec["type"]]
+
+
 _case = st.tuples(st.sampled_from(ENCODINGS), st.sampled_from(sorted(FAULTS)), st.booleans())
 
 
@@ -67,6 +77,7 @@ def _record_in_process(upstream: Upstream, kit: Kit, case: tuple, out: Path) -> 
             response = client.post(upstream.url + ex.path, headers=ex.headers, json=ex.body)
             response.read()
         entries = list(fk.ledger)
+    assert [f.type for f in entries[0].faults] == _fired(fault, sse)
     (out / "ledger.json").write_text(json.dumps([e.model_dump(mode="json") for e in entries]))
     # The target "returned" what it got (live secrets and all) and the report embeds it.
     answer = response.text
@@ -182,6 +193,8 @@ def _run_proxy(tmp_path: Path, examples: int) -> None:
                 seen.extend(kit.secrets)
                 ledger = httpx.get(f"{recorder.control}/faultkit/ledger", timeout=5).content
                 assert leaks_in("GET /faultkit/ledger", ledger, kit.secrets) == []
+                last = json.loads(ledger)[-1]
+                assert [f["type"] for f in last["faults"]] == _fired(fault, sse)
 
             check()
             code, _, err = recorder.stop()
