@@ -29,6 +29,15 @@ class ScrubFilter(logging.Filter):
 
 _FILTER = ScrubFilter()
 
+# Every logger faultkit logs to. A filter on a logger does not apply to its children, so each
+# is named; a test keeps this list in step with the code.
+FAULTKIT_LOGGERS = (
+    "faultkit.proxy",
+    "faultkit.load",
+    "faultkit.doors.toxiproxy.api",
+    "faultkit.doors.toxiproxy.link",
+)
+
 
 def scrubbed_logger(name: str) -> logging.Logger:
     """``logging.getLogger(name)`` with the scrub filter attached (once)."""
@@ -36,3 +45,9 @@ def scrubbed_logger(name: str) -> logging.Logger:
     if _FILTER not in logger.filters:
         logger.addFilter(_FILTER)
     return logger
+
+
+def scrub_faultkit_logs() -> None:
+    """Attach the scrub filter to every logger in :data:`FAULTKIT_LOGGERS` (idempotent)."""
+    for name in FAULTKIT_LOGGERS:
+        scrubbed_logger(name)

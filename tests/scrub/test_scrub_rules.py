@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import zlib
+from pathlib import Path
 
 import pytest
 from proxy_process import run_proxy
@@ -24,7 +26,7 @@ from faultkit.scrub import (
     scrub_url,
 )
 from faultkit.scrub.bodies import DROPPED_HEADER, scrub_response
-from faultkit.scrub.logs import scrubbed_logger
+from faultkit.scrub.logs import FAULTKIT_LOGGERS, ScrubFilter, scrubbed_logger
 
 try:
     import brotli
@@ -182,25 +184,20 @@ def test_rate_limit_counters_and_ordinary_headers_survive() -> None:
     assert b"149984" in data and b"retry-after" in data and b"sid=abc" not in data
 
 
-def test_a_scrubbed_recording_matches_the_live_request_with_real_values() -> None:
+def test_a_scrubbed_recording_matches_the_live_request_with_real_values(tmp_path) -> None:
     live = Request(
         method="POST",
         url=f"http://127.0.0.1:9/v1/keys/{OPENAI}/check?q=AKIAIOSFODNN7EXAMPLE&page=2",
-        headers=(("content-type", "application/json"),),
+        headers=(("content-type", "application/json"), ("authorization", f"Bearer {OPENAI}")),
         body=json.dumps({"messages": [{"content": f"my key is {OPENAI}"}]}).encode(),
     )
-    data = serialize_cassette([(live, _resp(b"{}", ("content-type", "application/json")))])
+    path = tmp_path / "c.yaml"
+    write_cassette(path, [(live, _resp(b"{}", ("content-type", "application/json")))])
+    data = path.read_bytes()
     assert OPENAI.encode() not in data and b"AKIAIOSFODNN7EXAMPLE" not in data
-    path_like = data.decode()
-    assert "page=2" in path_like
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "c.yaml"
-        path.write_bytes(data)
-        store = CassetteStore([path], match_on=("method", "uri", "body"))
-        assert store.match(live).response.body == b"{}"
+    assert b"page=2" in data
+    store = CassetteStore([path], match_on=("method", "uri", "body", "headers"))
+    assert store.match(live).response.body == b"{}"
 
 
 def test_user_patterns_redact_the_match_or_its_first_group() -> None:
@@ -256,6 +253,20 @@ def test_unmatched_request_messages_do_not_quote_query_secrets() -> None:
         "GET", "http://h/x?api_key=k-live-4", ["c.yaml#0: GET http://h/x?token=t-5"]
     )
     assert "k-live-4" not in str(exc) and "t-5" not in str(exc)
+
+
+def test_every_faultkit_logger_is_scrubbed() -> None:
+    import faultkit.doors.proxy
+
+    named = set()
+    for path in Path(faultkit.__file__).parent.rglob("*.py"):
+        named |= set(re.findall(r'getLogger\("(faultkit[.\w]*)"\)', path.read_text()))
+        if "getLogger(__name__)" in path.read_text():
+            rel = path.relative_to(Path(faultkit.__file__).parent.parent).with_suffix("")
+            named.add(".".join(rel.parts))
+    assert named and named <= set(FAULTKIT_LOGGERS)
+    for name in FAULTKIT_LOGGERS:
+        assert any(isinstance(f, ScrubFilter) for f in logging.getLogger(name).filters), name
 
 
 def test_proxy_log_records_are_scrubbed(caplog) -> None:

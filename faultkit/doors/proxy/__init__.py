@@ -6,17 +6,18 @@ scenario's faults, streamed with their recorded timing. Control it at runtime th
 ``/faultkit/...`` endpoints (:mod:`.control`) or per request with ``x-faultkit-*`` headers
 (:mod:`.headers`).
 
-Every module of the proxy logs to ``faultkit.proxy``; its records are scrubbed (a request
-target's ``?api_key=``, a key an upstream's error echoes) before any handler sees them.
+Every module of the proxy logs to ``faultkit.proxy`` (and the Toxiproxy API to its own
+loggers); their records are scrubbed (a request target's ``?api_key=``, a key an upstream's
+error echoes) before any handler sees them.
 """
 
 from __future__ import annotations
 
-from faultkit.scrub.logs import scrubbed_logger
+from faultkit.scrub.logs import scrub_faultkit_logs
 
 from .config import DEFAULT_UPSTREAMS, Upstream, load_upstreams
 from .proxy import Proxy
 
-scrubbed_logger("faultkit.proxy")
+scrub_faultkit_logs()
 
 __all__ = ["DEFAULT_UPSTREAMS", "Proxy", "Upstream", "load_upstreams"]
