@@ -30,7 +30,6 @@ What it does in each Locust process:
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import time
@@ -47,8 +46,9 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from faultkit.load import histogram as hist
 from faultkit.load.results import PROGRESS_PREFIX
+from faultkit.scrub.logs import scrubbed_logger
 
-log = logging.getLogger("faultkit.load")
+log = scrubbed_logger("faultkit.load")  # runs in Locust's process, not the proxy's
 
 RESULT_VERSION = 1
 _INSTALLED_FLAG = "_faultkit_load_installed"
