@@ -9,21 +9,20 @@ millisecond.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from ports import free_ports
 from stall_server import StallServer
 
 from faultkit.cli import main
 from faultkit.load.app_process import AppProcess, wait_answering
-from faultkit.load.locust_process import LocustRun, free_port, run_locust
+from faultkit.load.locust_process import LocustRun, run_locust
 from faultkit.load.proxy_process import ProxyProcess, ProxyShape
 from faultkit.load.results import LoadRunError
 
@@ -67,7 +66,7 @@ def test_provider_latency_slows_the_app_and_a_429_burst_is_answered_as_declared(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(HERE))  # the contract's models: weather_desk.app
-    port = free_port()
+    port = free_ports()
     argv = _desk_argv(port, "--scenario", LATENCY, "--scenario", "429-burst")
     code = main([*argv, "--gate", "uncontrolled<0.1%", "--report", str(tmp_path)])
     out = capsys.readouterr().out
@@ -108,7 +107,7 @@ def test_front_side_faults_do_not_reach_the_apps_provider(
     work = tmp_path / "work"
     work.mkdir()
     shape = ProxyShape(config=DESK / "faultkit.toml", cassettes=[DESK / "cassettes"])
-    port = free_port()
+    port = free_ports()
     with ProxyProcess(shape, workdir=work, lifetime_s=120) as upstreams:
         upstreams.wait_ready()
         app = AppProcess(
@@ -135,16 +134,16 @@ def test_a_drifted_body_returned_as_200_is_counted_uncontrolled(
 ) -> None:
     monkeypatch.syspath_prepend(str(HERE))
     monkeypatch.setenv("WEATHER_DESK_DRIFT", "1")  # the app inherits faultkit's environment
-    port = free_port()
+    port = free_ports()
     argv = _desk_argv(port, "--gate", "uncontrolled<0.1%", "--gate", "error_rate<1%")
     code = main([*argv, "--report", str(tmp_path)])
     captured = capsys.readouterr()
-    assert code == 1, captured.out
+    assert code == 1, captured.out + captured.err
     (baseline,) = _report(tmp_path)["results"]
     # Every answer is HTTP 200, so Locust counts no error; the contract counts them all.
     assert baseline["failures"] == 0 and baseline["requests"] > 30
     answers = baseline["answers"]
-    assert answers["verdicts"] == {"invalid_output_leaked": baseline["requests"]}
+    assert answers["verdicts"] == {"invalid_output_leaked": baseline["requests"]}, captured.out
     assert answers["controlled"] == 0
     assert "fails Answer" in answers["examples"]["invalid_output_leaked"]
     assert "gate FAIL uncontrolled<0.1%" in captured.out
@@ -162,7 +161,7 @@ def test_a_drifted_body_returned_as_200_is_counted_uncontrolled(
 def test_a_dead_target_exits_3_with_one_line_and_never_passes_a_latency_gate(
     extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    port = free_port()  # nothing listens there
+    port = free_ports()  # nothing listens there
     code = main(["load", f"http://127.0.0.1:{port}/ask", "--ready-timeout", "1s", *extra])
     err = capsys.readouterr().err
     assert code == 3
@@ -173,7 +172,7 @@ def test_a_dead_target_exits_3_with_one_line_and_never_passes_a_latency_gate(
 def test_an_app_that_dies_at_startup_exits_3_with_its_last_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    port = free_port()
+    port = free_ports()
     app = f"{sys.executable} -c \"import sys; sys.exit('no API key configured')\""
     argv = _desk_argv(port, "--report", str(tmp_path))
     argv[argv.index("--app") + 1] = app
@@ -222,7 +221,7 @@ def test_requests_in_flight_when_the_run_ends_count_as_timeouts(tmp_path: Path) 
 
 
 def test_ctrl_c_stops_the_load_and_the_app(tmp_path: Path) -> None:
-    port = free_port()
+    port = free_ports()
     argv = _desk_argv(port, "--scenario", LATENCY, "--report", str(tmp_path))
     argv[argv.index("--duration") + 1] = "60s"
     load = subprocess.Popen(
@@ -247,21 +246,6 @@ def test_ctrl_c_stops_the_load_and_the_app(tmp_path: Path) -> None:
     assert (tmp_path / "app.stderr.log").is_file()
 
 
-def _consecutive_free_ports(count: int) -> int:
-    """A first port N with N .. N+count-1 all free now."""
-    for _ in range(50):
-        first = free_port()
-        try:
-            with contextlib.ExitStack() as stack:
-                for offset in range(count):
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", first + offset))
-            return first
-        except OSError:
-            continue
-    raise AssertionError("no consecutive free ports")
-
-
 @pytest.mark.slow
 def test_an_app_started_by_hand_is_pointed_at_fixed_door_ports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -269,7 +253,7 @@ def test_an_app_started_by_hand_is_pointed_at_fixed_door_ports(
     # Doors take N, N+1, N+2 in the order openai, anthropic, then faultkit.toml's weather: the
     # app can be started before faultkit load, from the export lines it prints.
     monkeypatch.syspath_prepend(str(HERE))
-    first, port = _consecutive_free_ports(3), free_port()
+    first, port = free_ports(3), free_ports()
     env = {
         "OPENAI_BASE_URL": f"http://127.0.0.1:{first}/v1",
         "WEATHER_URL": f"http://127.0.0.1:{first + 2}/api",

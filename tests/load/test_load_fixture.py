@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from ports import free_ports
 from stall_server import StallServer
 
 from faultkit.load.fixture import LoadStep
-from faultkit.load.locust_process import free_port
 
 DESK = Path(__file__).resolve().parent / "weather_desk"
 
@@ -37,7 +37,7 @@ def test_load_step_starts_the_app_with_its_upstreams_on_the_proxy(
     faultkit_load: LoadStep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(DESK.parent))  # the contract's models
-    port = free_port()
+    port = free_ports()
     report = faultkit_load(
         f"http://127.0.0.1:{port}/ask",
         app=f"{sys.executable} {DESK / 'app.py'} {port}",
@@ -58,6 +58,6 @@ def test_load_step_starts_the_app_with_its_upstreams_on_the_proxy(
 
 
 def test_a_load_step_that_cannot_measure_fails_with_one_line(faultkit_load: LoadStep) -> None:
-    port = free_port()
+    port = free_ports()
     with pytest.raises(pytest.fail.Exception, match=r"^faultkit load: target .* did not answer"):
         faultkit_load(f"http://127.0.0.1:{port}/", proxy=False, ready_timeout_s=0.5)
