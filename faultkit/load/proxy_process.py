@@ -66,7 +66,6 @@ class ProxyShape:
     config: Path | None = None
     port: int | None = None
     host: str = "127.0.0.1"
-    allow_remote: bool = False
 
 
 class ProxyProcess:
@@ -86,8 +85,6 @@ class ProxyProcess:
         # bounded one would undercount a long run.
         args += ["--log-level", "ERROR", "--grace-s", "1", "--ledger-size", "0"]
         args += ["--mode", shape.mode, "--playback", "repeat", "--host", shape.host]
-        if shape.allow_remote:
-            args.append("--allow-remote")
         if shape.only:
             args += ["--only", ",".join(shape.only)]
         for text in shape.upstreams:
