@@ -179,7 +179,9 @@ def test_faultkit_process_never_imports_locust_or_gevent() -> None:
     code = (
         "import sys, faultkit.cli\n"
         "import faultkit.load.runner, faultkit.load.command, faultkit.load.report\n"
-        "import faultkit.load.fixture, faultkit.load.locust_process\n"
+        "import faultkit.load.fixture, faultkit.load.locust_process, faultkit.load.plan\n"
+        "import faultkit.load.answers, faultkit.load.app_process, faultkit.load.terminal\n"
+        "import faultkit.load.proxy_process, faultkit.load.accounting, faultkit.pytest_plugin\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('locust', 'gevent'))\n"
         "assert not bad, bad\n"
     )
