@@ -12,12 +12,11 @@ timing (``Wait`` actions) in place, so a meaning-level edit does not change the 
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.exchange import without_headers
 from faultkit.formats.sse import SSEEvent
 from faultkit.plan import Action, Plan, SendEvent
@@ -204,19 +203,20 @@ def edited_events(events: list[SSEEvent], payloads: list[Any], touched: set[int]
 
 # -- plan plumbing --------------------------------------------------------------------------------
 def _decoded(plan: Plan) -> bytes:
-    """The body bytes of a non-stream plan, gunzipped/inflated when the head says so and the
-    bytes really are compressed (a loader may have decoded them already)."""
+    """The body bytes of a non-stream plan, decoded per its ``content-encoding`` (gzip,
+    deflate, br when brotli is installed: the codecs cassettes are loaded with) when the bytes
+    really are encoded; a loader may have decoded them already, so bytes that do not decode
+    are taken as they are."""
     body = plan.body_bytes()
     head = plan.head
-    encoding = (head.header("content-encoding") or "").strip().lower() if head else ""
+    value = head.header("content-encoding") if head is not None else None
+    if not value or not body:
+        return body
     try:
-        if encoding == "gzip" and body[:2] == b"\x1f\x8b":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except (OSError, EOFError, zlib.error):
-        pass
-    return body
+        decoded, remaining = decode_body(body, split_codings(value))
+    except UndecodableBody:
+        return body
+    return body if remaining else decoded
 
 
 def read_json_body(plan: Plan) -> Any:
