@@ -138,10 +138,12 @@ class Recorder:
         "answered",
         "answers_unjudged",
     )
-    #: Distinct answers kept per process; past it, answers are counted as unjudged.
-    MAX_ANSWER_KEYS = 5000
+    #: Distinct answers kept per process; past it, answers are counted as unjudged. With the
+    #: body cap, at most ~32 MB per Locust process. Replayed upstreams give few distinct
+    #: answers; live LLM text gives one per request, and the report says how many went unjudged.
+    MAX_ANSWER_KEYS = 2000
     #: A body longer than this is kept as "too large" (a load test is not a data dump).
-    MAX_BODY_CHARS = 65536
+    MAX_BODY_CHARS = 16384
 
     def __init__(self) -> None:
         self.cumulative_requests = 0

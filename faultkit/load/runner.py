@@ -255,6 +255,11 @@ def _through_proxy(
             start_app(proxy.app_env())
             host = plan.origin
         else:
+            if options.app is not None:
+                report.warnings.append(
+                    "--faults-at front: the app started with --app calls its real upstreams "
+                    "(nothing points them at the proxy); the faults apply to its answers only"
+                )
             start_app({})
             host = proxy.door(plan.route or DEFAULT_ROUTE)
         assert host is not None
