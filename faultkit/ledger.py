@@ -256,6 +256,50 @@ def _rewritten(old: Turn, new: Turn) -> bool:
 
 # -- the ledger ----------------------------------------------------------------------------------
 
+# What an entry keeps of a URL: the evidence needs the host, the path and the start of the
+# query (the oracle reads the path's segments and the query's values as given inputs); a
+# request can carry up to 64 KiB of URL, and 100,000 of those were gigabytes.
+MAX_URL_CHARS = 2048
+
+
+def compact_url(url: str) -> str:
+    """``url`` whole up to ``MAX_URL_CHARS``; longer ones cut there, saying how much went.
+    The request's hash (retry matching) is taken from the whole URL before this."""
+    if len(url) <= MAX_URL_CHARS:
+        return url
+    return f"{url[:MAX_URL_CHARS]}...[{len(url) - MAX_URL_CHARS} more chars]"
+
+
+# Bytes an entry takes beyond its strings: the dataclass, its index entries and the hash,
+# measured with tracemalloc (about 1 KB for a plain entry with a short URL); a fault adds its
+# model, its parameters and each alteration's values.
+ENTRY_BYTES = 900
+FAULT_BYTES = 700
+ALTERATION_BYTES = 400
+
+
+def _entry_bytes(entry: LedgerEntry) -> int:
+    size = ENTRY_BYTES + len(entry.url) + len(entry.error or "")
+    for fault in entry.faults:
+        size += FAULT_BYTES + 16 * len(fault.params)
+        for alt in fault.alterations:
+            size += ALTERATION_BYTES + len(str(alt.original)) + len(str(alt.value))
+    return size
+
+
+class ByteBudget:
+    """Bytes the ledgers of one process share (the proxy's contexts, one ledger each): a
+    ledger over the shared limit drops its own oldest entries, keeping its newest, so the
+    total stays within ``limit`` plus one entry per ledger. Estimates, not exact counts; what
+    they bound is growth."""
+
+    def __init__(self, limit: int | None) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1 byte (or None for no limit)")
+        self.limit = limit
+        self.used = 0
+
+
 # Unusable answers per route kept for matching re-asks against; more conversations waiting to
 # be asked again than this on one route are matched among the most recent only.
 REASK_WINDOW = 8
@@ -303,17 +347,22 @@ class Ledger:
     held (not copied) until it is answered, kept only if the answer was unusable, and parsed
     only to match a re-ask while such an answer on that route is waiting to be asked again.
 
-    ``max_entries`` bounds a long-running ledger (a proxy under load): past it the oldest entry
-    is dropped as a new one arrives, and :attr:`dropped` counts them. Ids keep counting, so an
-    id always names the same exchange. None (the default) keeps every entry.
+    ``max_entries`` and ``budget`` bound a long-running ledger (a proxy under load) in entries
+    and in bytes (see :class:`ByteBudget`): past either the oldest entries are dropped as new
+    ones arrive, and :attr:`dropped` counts them. Ids keep counting, so an id always names the
+    same exchange. None (the default) keeps every entry. An entry keeps at most
+    ``MAX_URL_CHARS`` of its URL (:func:`compact_url`).
     """
 
-    def __init__(self, max_entries: int | None = None) -> None:
+    def __init__(self, max_entries: int | None = None, *, budget: ByteBudget | None = None) -> None:
         if max_entries is not None and max_entries < 1:
             raise ValueError("max_entries must be at least 1 (or None for no limit)")
         self.max_entries = max_entries
+        self.budget = budget
         self._lock = threading.Lock()
         self._entries: deque[LedgerEntry] = deque()
+        self._sizes: deque[int] = deque()  # each entry's estimated bytes, with a budget
+        self._bytes = 0
         self._dropped = 0
         # (route, request hash) -> the latest entry for that exact request
         self._by_digest: dict[tuple[str, str], LedgerEntry] = {}
@@ -367,7 +416,8 @@ class Ledger:
                 id=self._dropped + len(self._entries) + 1,
                 route=route,
                 method=method,
-                url=scrub_url(url),  # shown by GET /faultkit/ledger and in every report
+                # Shown by GET /faultkit/ledger and in every report: scrubbed, then bounded.
+                url=compact_url(scrub_url(url)),
                 format=fmt,
                 model=model,
                 tool=tool,
@@ -381,9 +431,30 @@ class Ledger:
             self._latest[(route, logical)] = entry
             if fmt in PROVIDER_FORMATS:
                 self._asked[entry.id] = body
+            if self.budget is not None:
+                self._charge(entry, None)
             if self.max_entries is not None and len(self._entries) > self.max_entries:
                 self._drop_oldest()
             return entry
+
+    def _charge(self, entry: LedgerEntry, index: int | None) -> None:
+        """Count a new entry's bytes (``index`` None), or re-count the entry at ``index`` once
+        it ended (with its faults and error); then drop the oldest entries while the shared
+        budget is over its limit."""
+        budget = self.budget
+        assert budget is not None
+        size = _entry_bytes(entry)
+        if index is None:
+            self._sizes.append(size)
+            delta = size
+        else:
+            delta = size - self._sizes[index]
+            self._sizes[index] = size
+        self._bytes += delta
+        budget.used += delta
+        if budget.limit is not None:
+            while budget.used > budget.limit and len(self._entries) > 1:
+                self._drop_oldest()
 
     def _reasked(
         self,
@@ -411,6 +482,11 @@ class Ledger:
     def _drop_oldest(self) -> None:
         old = self._entries.popleft()
         self._dropped += 1
+        if self._sizes:
+            size = self._sizes.popleft()
+            self._bytes -= size
+            if self.budget is not None:
+                self.budget.used -= size
         key = (old.route, old.body_hash)
         if self._by_digest.get(key) is old:
             del self._by_digest[key]
@@ -441,8 +517,8 @@ class Ledger:
     ) -> None:
         with self._lock:
             index = entry_id - 1 - self._dropped
-            if index < 0:
-                return  # dropped from a bounded ledger while it was being answered
+            if index < 0 or index >= len(self._entries):
+                return  # dropped (bounded ledger) or forgotten (reset) while answered
             entry = self._entries[index]
             entry.ending = ending
             entry.end_ms = end_ms
@@ -455,6 +531,8 @@ class Ledger:
             body = self._asked.pop(entry_id, None)
             if body is not None and degradation(entry) is not None:
                 self._remember_unusable(entry, body)
+            if self.budget is not None:
+                self._charge(entry, index)
 
     def _remember_unusable(self, entry: LedgerEntry, body: bytes) -> None:
         """Keep a provider call's unusable answer, should the app ask it again."""
@@ -489,7 +567,12 @@ class Ledger:
         return [e.model_dump(mode="json") for e in self.entries]
 
     def reset(self) -> None:
+        """Forget every entry (and give their bytes back to the budget)."""
         with self._lock:
+            if self.budget is not None:
+                self.budget.used -= self._bytes
+            self._bytes = 0
+            self._sizes.clear()
             self._entries.clear()
             self._dropped = 0
             self._by_digest.clear()

@@ -34,7 +34,7 @@ from .config import (
 )
 from .proxy import MODES, Proxy
 from .server import CLIENT_TIMEOUT_S, BindError
-from .state import LEDGER_SIZE
+from .state import LEDGER_BYTES, LEDGER_SIZE
 
 try:
     from faultkit.doors.toxiproxy import ControlApiBindError
@@ -164,6 +164,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {LEDGER_SIZE})",
     )
     parser.add_argument(
+        "--ledger-mib",
+        type=float,
+        default=LEDGER_BYTES / 2**20,
+        metavar="N",
+        help=f"memory the ledgers of all contexts share, in MiB (estimated); the oldest "
+        f"entries are dropped and counted past it; 0 = no bound "
+        f"(default {LEDGER_BYTES / 2**20:g})",
+    )
+    parser.add_argument(
         "--loop",
         choices=LOOPS,
         default="auto",
@@ -226,6 +235,7 @@ def _check_options(args: argparse.Namespace) -> None:
     for option, value, zero_ok in (
         ("--timing-scale", args.timing_scale, True),
         ("--grace-s", args.grace_s, True),
+        ("--ledger-mib", args.ledger_mib, True),
         ("--client-timeout-s", args.client_timeout_s, False),
     ):
         if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
@@ -295,6 +305,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
         timing_scale=args.timing_scale,
         seed=args.seed,
         ledger_size=_ledger_size(args),
+        ledger_bytes=max(1, int(args.ledger_mib * 2**20)) if args.ledger_mib else None,
         routes=load_routes(config),
         client_timeout_s=args.client_timeout_s,
     )

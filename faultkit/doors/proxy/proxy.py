@@ -10,6 +10,8 @@ leaves a cassette half-written.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import json
 import logging
@@ -33,7 +35,7 @@ from .control import FaultkitRoutes, Reply
 from .door import Door, clock
 from .server import CLIENT_TIMEOUT_S, HttpConnection, IncomingRequest, Listener, listen
 from .source import ReplaySource
-from .state import LEDGER_SIZE, FaultState
+from .state import LEDGER_BYTES, LEDGER_SIZE, FaultState
 from .upstream import Upstreams
 
 log = logging.getLogger("faultkit.proxy")
@@ -43,6 +45,30 @@ SAVE_DELAY_S = 0.5
 GC_INTERVAL_S = 0.02  # see Proxy.keep_gc_young
 GC_FULL_INTERVAL_S = 600.0
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def release_memory() -> None:
+    """Give what a reset freed back to the system, so ``POST /faultkit/reset`` brings the RSS
+    down: collect everything once (the ledger's entries were frozen out of the collector's
+    sight by :meth:`Proxy.keep_gc_young`, and a frozen cycle is never collected otherwise),
+    then ask glibc to return its free heap pages (``malloc_trim``; a no-op elsewhere)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _libc()
 
 
 class Proxy:
@@ -61,6 +87,7 @@ class Proxy:
         timing_scale: float = 1.0,
         seed: int | None = None,
         ledger_size: int | None = LEDGER_SIZE,
+        ledger_bytes: int | None = LEDGER_BYTES,
         routes: RouteAliases | None = None,
         client_timeout_s: float | None = CLIENT_TIMEOUT_S,
     ) -> None:
@@ -97,6 +124,7 @@ class Proxy:
             timing_scale=timing_scale,
             seed=seed,
             ledger_size=ledger_size,
+            ledger_bytes=ledger_bytes,
             routes=routes,
         )
         self.upstreams = Upstreams() if mode != "replay" else None
@@ -186,6 +214,7 @@ class Proxy:
         self.state.reset()
         if self.store is not None:
             self.store.rewind()
+        release_memory()
 
     def door_address(self, name: str) -> str | None:
         listener = self.listeners.get(name)

@@ -18,12 +18,19 @@ from faultkit import catalogue
 from faultkit.config import RouteAliases
 from faultkit.engine import Engine, Source
 from faultkit.errors import FaultkitError
-from faultkit.ledger import Ledger
+from faultkit.ledger import ByteBudget, Ledger
 from faultkit.scenario import Rule, Scenario
 
 from .headers import NO_SCENARIO, ContextKey, HeaderError, header_rules
 
-LEDGER_SIZE = 100_000  # entries kept per context (each ~1.5 KB); the oldest go first
+LEDGER_SIZE = 100_000  # entries kept per context; the oldest go first
+# Bytes all contexts' ledgers share (estimated: ~1 KB a plain entry, ~2 KB a faulted one, plus
+# its URL up to 2 KiB): enough for the last ~10,000 exchanges under load, and a proxy serving
+# for hours keeps a steady RSS.
+LEDGER_BYTES = 16 * 1024 * 1024
+# Contexts (distinct x-faultkit-session/-scenario/-fault choices) kept; past it the oldest
+# created goes, with its counters and ledger.
+MAX_CONTEXTS = 1024
 
 
 class FaultState:
@@ -38,9 +45,12 @@ class FaultState:
         seed: int | None = None,
         scenario_lookup: Callable[[str], Scenario] = catalogue.load,
         ledger_size: int | None = LEDGER_SIZE,
+        ledger_bytes: int | None = LEDGER_BYTES,
         routes: RouteAliases | None = None,
     ) -> None:
         self.source = source
+        self.ledger_bytes = ledger_bytes
+        self._budget = ByteBudget(ledger_bytes)
         # None: the working directory's [routes], as every engine reads them by default.
         self.routes = routes
         self.ledger_size = ledger_size
@@ -65,7 +75,7 @@ class FaultState:
         with self._lock:
             self._known[scenario.name] = scenario
             for key in [k for k in self._engines if k.scenario == scenario.name]:
-                del self._engines[key]
+                self._forget(key)
 
     def load_scenario(self, scenario: Scenario | None) -> None:
         """Make ``scenario`` the active one: requests without headers use it from now on,
@@ -74,7 +84,7 @@ class FaultState:
             self._active = scenario
             if scenario is not None:
                 self._known[scenario.name] = scenario
-            self._engines.pop(ContextKey(), None)
+            self._forget(ContextKey())
 
     def _scenario(self, name: str | None) -> Scenario | None:
         if name is None:
@@ -142,8 +152,14 @@ class FaultState:
             routes=self.routes,
         )
         # Bounded: a proxy under load would otherwise keep every exchange it ever answered.
-        engine.ledger = Ledger(max_entries=self.ledger_size)
+        engine.ledger = Ledger(max_entries=self.ledger_size, budget=self._budget)
         return engine
+
+    def _forget(self, key: ContextKey) -> None:
+        """Drop a context, giving its ledger's bytes back to the shared budget."""
+        engine = self._engines.pop(key, None)
+        if engine is not None:
+            engine.ledger.reset()
 
     def engine_for(self, key: ContextKey) -> Engine:
         """The engine of ``key``, created on first use. Raises :class:`HeaderError` when the
@@ -155,6 +171,8 @@ class FaultState:
             engine = self._engines.get(key)
             if engine is None:
                 engine = self._engines[key] = self._build(key)
+                if len(self._engines) > MAX_CONTEXTS:
+                    self._forget(next(k for k in self._engines if k != ContextKey()))
             return engine
 
     def contexts(self) -> list[tuple[ContextKey, Engine]]:
@@ -194,5 +212,8 @@ class FaultState:
     def reset(self) -> None:
         """Forget every context (counters and ledgers) and every runtime rule."""
         with self._lock:
+            for engine in self._engines.values():
+                engine.ledger.reset()
             self._engines.clear()
             self._runtime.clear()
+            self._budget = ByteBudget(self.ledger_bytes)
