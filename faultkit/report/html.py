@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from faultkit.oracle.facts import failure_reason
+from faultkit.report import nightly
 from faultkit.report.coverage import coverage
 from faultkit.report.svg import latency_plot
 from faultkit.report.terminal import cell_text
@@ -59,6 +60,8 @@ def _header(report: RunReport) -> str:
         if report.mode == "embedded"
         else "every verdict must be controlled and allowed by its scenario"
     )
+    if report.comparison is not None:
+        mode = f"compared with {report.comparison.previous}: only a regression fails the run"
     return (
         "<header><h1>faultkit run</h1>"
         f'<p class="summary">{s["cells"]} cells ({len(report.scenarios)} scenarios &times; '
@@ -251,7 +254,9 @@ def render(report: RunReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>faultkit report</title><style>{CSS}</style></head><body>"
         + _header(report)
+        + nightly.changes_html(report)
         + _matrix(report)
+        + nightly.stability_html(report)
         + _harness(report)
         + _coverage(report)
         + _scenarios(report)

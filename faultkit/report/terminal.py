@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from typing import TextIO
 
+from faultkit.report import nightly
 from faultkit.runner.model import Cell, RunReport
 from faultkit.scrub import scrub_text
 
@@ -27,7 +28,12 @@ def use_color(stream: TextIO) -> bool:
 def cell_text(cell: Cell) -> str:
     """``fallback``; ``crash (expected)`` for an expected uncontrolled verdict; ``crash !``
     plus what was expected when the cell failed; ``not_exercised`` when no fault fired
-    (``not_exercised !`` with ``--require-exercised``); ``harness_error !``."""
+    (``not_exercised !`` with ``--require-exercised``); ``harness_error !``. Under
+    ``--repeat``, an unstable cell adds its controlled share (`` ~ 3/5 controlled``)."""
+    return _verdict_text(cell) + nightly.repeat_note(cell)
+
+
+def _verdict_text(cell: Cell) -> str:
     kind = cell.verdict.kind
     judged_by_kind = cell.expected not in (None, "controlled")
     if not judged_by_kind and cell.category in ("not_exercised", "harness_error"):
@@ -163,8 +169,20 @@ def summary(report: RunReport) -> list[str]:
         unfired = sum(1 for c in report.cells if c.category == "not_exercised" and c.passed)
         if unfired:
             verdict += f" ({unfired} cell(s) not exercised)"
-    lines.append(f"{verdict} (exit {report.exit_code})")
+    lines.append(f"{verdict}{nightly.summary_tail(report)} (exit {report.exit_code})")
     return lines
+
+
+def stability(report: RunReport) -> list[str]:
+    """Under ``--repeat``: the unstable cells with counts and interval (see
+    :func:`nightly.stability_lines`)."""
+    return nightly.stability_lines(report)
+
+
+def changes(report: RunReport) -> list[str]:
+    """Under ``--compare``: what changed since the previous run (see
+    :func:`nightly.change_lines`)."""
+    return nightly.change_lines(report)
 
 
 CATEGORY_LABELS = (

@@ -29,7 +29,7 @@ import yaml
 
 from faultkit import catalogue, yamlfile
 from faultkit.report import terminal, write_reports
-from faultkit.runner import bundled
+from faultkit.runner import bundled, compare
 from faultkit.runner.cases import CasesFile, load_cases
 from faultkit.runner.errors import RunError
 from faultkit.runner.model import Cell, RunReport
@@ -96,6 +96,21 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="fail the run when a scenario applied no fault to a cell (not_exercised); by "
         "default such cells are reported but do not fail the run",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="REPORT_JSON",
+        help="compare with a previous run's report.json: print and report what changed (new "
+        "uncontrolled verdicts first, fixed ones, newly not exercised...); the exit code is "
+        "then 1 only for a regression, 0 otherwise",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each cell under N seeds (the scenario's, then the next N-1) and flag cells "
+        "whose verdict changes with the seed; a cell's verdict is its worst run's",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=main)
     return parser
@@ -120,6 +135,8 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str], str]:
         raise RunError("give either TARGET or --app, not both")
     if args.jobs < 1:
         raise RunError("--jobs must be at least 1")
+    if args.repeat < 1:
+        raise RunError("--repeat must be at least 1")
     common: list[str] = []
     if embedded:
         bundled.ensure_importable()
@@ -167,6 +184,7 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str], str]:
         command=_command_line(args, common),
         judge_unfired=True,
         require_exercised=args.require_exercised,
+        repeat=args.repeat,
     )
     return plan, common, chosen.origin
 
@@ -191,6 +209,10 @@ def _command_line(args: argparse.Namespace, common: list[str]) -> str:
     argv += [a for n in args.case or [] for a in ("--case", n)]
     if args.seed is not None:
         argv += ["--seed", str(args.seed)]
+    if args.repeat > 1:
+        argv += ["--repeat", str(args.repeat)]
+    if args.compare:
+        argv += ["--compare", args.compare]
     return shlex.join(argv)
 
 
@@ -214,13 +236,14 @@ def repro_command(plan: RunPlan, common: list[str], report_dir: str | None) -> A
 # -- running ---------------------------------------------------------------------------------------
 
 
-def _progress(err: TextIO) -> Any:
+def _progress(err: TextIO, repeated: bool) -> Any:
     def show(cell: Cell, done: int, total: int) -> None:
         width = len(str(total))
         state = "!!" if not cell.passed else "--" if cell.category == "not_exercised" else "ok"
+        seed = f" seed {cell.seed}" if repeated else ""
         print(
-            f"[{done:>{width}}/{total}] {state} {cell.target} x {cell.scenario} [{cell.case}]: "
-            f"{cell.verdict.kind} ({cell.result.duration_ms / 1000:.1f} s)",
+            f"[{done:>{width}}/{total}] {state} {cell.target} x {cell.scenario} [{cell.case}]"
+            f"{seed}: {cell.verdict.kind} ({cell.result.duration_ms / 1000:.1f} s)",
             file=err,
             flush=True,
         )
@@ -229,19 +252,25 @@ def _progress(err: TextIO) -> Any:
 
 
 def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # The previous report is read before anything runs: a bad one is a usage error (exit 2)
+    # and must not cost a whole run first; and --report may overwrite that very file.
+    previous = compare.load_previous(args.compare) if args.compare else None
     plan, common, origin = _plan(args)
     report_dir = None if args.no_report else args.report
     plan.repro = repro_command(plan, common, report_dir)
     cells = len(plan.targets) * len(plan.scenarios) * len(plan.cases)
     if not args.quiet:
         print(f"faultkit run: {origin}", file=err)
+        repeated = f" x {plan.repeat} seeds" if plan.repeat > 1 else ""
         print(
             f"faultkit run: {len(plan.scenarios)} scenario(s) x {len(plan.targets)} target(s) x "
-            f"{len(plan.cases)} case(s) = {cells} cell(s)",
+            f"{len(plan.cases)} case(s) = {cells} cell(s){repeated}",
             file=err,
             flush=True,
         )
-    report = run(plan, None if args.quiet else _progress(err))
+    report = run(plan, None if args.quiet else _progress(err, plan.repeat > 1))
+    if previous is not None:
+        report.comparison = compare.compare(previous, report.cells)
     _print(report, out)
     if report_dir is not None:
         paths = write_reports(report, report_dir)
@@ -254,6 +283,10 @@ def _print(report: RunReport, out: TextIO) -> None:
     print(terminal.matrix(report, color=terminal.use_color(out)), file=out)
     print(file=out)
     for line in terminal.details(report):
+        print(line, file=out)
+    for line in terminal.stability(report):
+        print(line, file=out)
+    for line in terminal.changes(report):
         print(line, file=out)
     for line in terminal.summary(report):
         print(line, file=out)

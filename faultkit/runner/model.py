@@ -19,9 +19,43 @@ Mode = Literal["embedded", "target"]
 Category = Literal["controlled", "uncontrolled", "not_exercised", "harness_error"]
 
 
+class SeedRun(BaseModel):
+    """One seed's run of a cell under ``--repeat``: its verdict and the command that
+    reproduces exactly this seed."""
+
+    seed: int
+    kind: str
+    category: Category
+    passed: bool
+    duration_ms: float
+    repro: str = ""
+
+
+class Repeat(BaseModel):
+    """How a cell fared under ``--repeat N`` (built by :func:`faultkit.runner.repeat.merge`).
+
+    ``counts``: verdict kind -> runs. ``judged``: runs that say something about the target
+    (controlled or uncontrolled; not_exercised and harness_error runs do not), of which
+    ``controlled`` were controlled; ``share`` is their ratio and ``low``..``high`` its Wilson
+    score interval at ``confidence`` (None when no run was judged). ``stable``: every seed gave
+    the same verdict kind."""
+
+    runs: list[SeedRun]
+    counts: dict[str, int]
+    judged: int
+    controlled: int
+    share: float | None = None
+    low: float | None = None
+    high: float | None = None
+    confidence: float = 0.95
+    stable: bool
+
+
 class Cell(BaseModel):
     """One run of one target on one scenario and case: the verdict and its evidence.
 
+    ``repeat``: under ``--repeat N``, every seed's verdict; the cell itself is then its worst
+    run (see :mod:`faultkit.runner.repeat`), so its seed and repro reproduce that run.
     ``expected`` is the verdict the embedded default expects (None for a user target, where
     the expectation is "controlled and allowed by the scenario"). ``started_ms`` puts the
     call on the ledger's clock, for latency plots. ``require_exercised``: a ``not_exercised``
@@ -40,6 +74,7 @@ class Cell(BaseModel):
     expected: str | None = None
     repro: str = ""
     require_exercised: bool = False
+    repeat: Repeat | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -104,9 +139,59 @@ class ScenarioInfo(BaseModel):
     max_attempts: int | None = None
 
 
+ChangeKind = Literal[
+    "newly_uncontrolled",
+    "fixed",
+    "newly_not_exercised",
+    "newly_harness_error",
+    "newly_failing",
+    "now_judged",
+    "newly_passing",
+    "kind_changed",
+    "added",
+    "removed",
+]
+
+
+class CellChange(BaseModel):
+    """One cell that differs from the previous run (see :mod:`faultkit.runner.compare`).
+
+    ``before``/``after``: the verdict kinds (None for a cell added or removed).
+    ``regression``: this change fails a ``--compare`` run."""
+
+    change: ChangeKind
+    target: str
+    scenario: str
+    case: str
+    before: str | None = None
+    after: str | None = None
+    regression: bool = False
+    repro: str = ""
+
+
+class Comparison(BaseModel):
+    """This run against a previous run's ``report.json``: the cells that changed, in the order
+    a reader wants them (regressions first), and how many matched without change."""
+
+    previous: str
+    previous_started_at: str = ""
+    previous_command: str = ""
+    matched: int = 0
+    unchanged: int = 0
+    still_failing: int = 0
+    changes: list[CellChange] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def regressions(self) -> int:
+        return sum(1 for c in self.changes if c.regression)
+
+
 class RunReport(BaseModel):
-    """The whole run. ``exit_code`` is what ``faultkit run`` exited with (0 all passed, 1 some
-    cell did not)."""
+    """The whole run. ``exit_code`` is what ``faultkit run`` exited with: without
+    ``comparison``, 0 when every cell passed and 1 when some did not; with it (``--compare``),
+    1 only when the comparison found a regression (see :mod:`faultkit.runner.compare`).
+    ``repeat``: seeds per cell (``--repeat``)."""
 
     faultkit_version: str = "unknown"
     mode: Mode
@@ -117,10 +202,14 @@ class RunReport(BaseModel):
     scenarios: list[ScenarioInfo] = Field(default_factory=list)
     cases: list[str] = Field(default_factory=list)
     cells: list[Cell] = Field(default_factory=list)
+    repeat: int = 1
+    comparison: Comparison | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def exit_code(self) -> int:
+        if self.comparison is not None:
+            return 1 if self.comparison.regressions else 0
         return 0 if all(c.passed for c in self.cells) else 1
 
     @computed_field  # type: ignore[prop-decorator]

@@ -25,6 +25,7 @@ from faultkit.engine import Engine
 from faultkit.oracle.checks.exercised import scenario_rules
 from faultkit.oracle.contract import Contract, grace_ms
 from faultkit.oracle.judge import judge
+from faultkit.runner import repeat
 from faultkit.runner.cases import Case
 from faultkit.runner.model import Cell, Mode, RuleInfo, RunReport, ScenarioInfo, TargetInfo
 from faultkit.runner.target import CellSpec, EngineFactory, Execution, Target
@@ -46,7 +47,8 @@ class RunPlan:
     ``judge_unfired``: a cell whose scenario's rules applied no fault is ``not_exercised``
     (``faultkit run`` sets it; a search over generated schedules may leave it off, where a
     schedule that fires nothing is simply no finding). ``require_exercised``: such a cell
-    fails the run (``--require-exercised``)."""
+    fails the run (``--require-exercised``). ``repeat``: seeds per cell (``--repeat``, see
+    :mod:`faultkit.runner.repeat`)."""
 
     mode: Mode
     targets: list[Target]
@@ -65,6 +67,7 @@ class RunPlan:
     command: str = ""
     judge_unfired: bool = False
     require_exercised: bool = False
+    repeat: int = 1
 
 
 def limit_s(contract: Contract, scenario: Scenario) -> tuple[float | None, float]:
@@ -107,7 +110,11 @@ def _scenario_info(path: Path | None, scenario: Scenario) -> ScenarioInfo:
 
 
 def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
-    """Run every cell of ``plan``, judge it, and return the report (cells in plan order)."""
+    """Run every cell of ``plan``, judge it, and return the report (cells in plan order).
+
+    With ``plan.repeat`` N > 1 each cell runs under N seeds (:func:`repeat.seeds`), every run
+    a job of its own (``progress`` sees each), merged afterwards into one cell per (target,
+    scenario, case) by :func:`repeat.merge`."""
     started = time.monotonic()
     report = RunReport(
         faultkit_version=_version(),
@@ -125,11 +132,16 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
         ],
         scenarios=[_scenario_info(p, s) for p, s in plan.scenarios],
         cases=[c.name for c in plan.cases],
+        repeat=plan.repeat,
     )
     engines = engine_factory(plan)
 
-    jobs: list[tuple[Target, Scenario, Case]] = [
-        (t, s, c) for t in plan.targets for _, s in plan.scenarios for c in plan.cases
+    jobs: list[tuple[Target, Scenario, Case, int]] = [
+        (t, s, c, seed)
+        for t in plan.targets
+        for _, s in plan.scenarios
+        for c in plan.cases
+        for seed in repeat.seeds(s.seed if plan.seed is None else plan.seed, plan.repeat)
     ]
     cells: list[Cell | None] = [None] * len(jobs)
     done = 0
@@ -137,16 +149,16 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
 
     def one(index: int) -> None:
         nonlocal done
-        target, scenario, case = jobs[index]
-        cell = run_cell(plan, target, scenario, case, engines)
+        target, scenario, case, seed = jobs[index]
+        cell = run_cell(plan, target, scenario, case, engines, seed=seed)
         with lock:  # one progress line at a time, counted in completion order
             cells[index] = cell
             done += 1
             if progress is not None:
                 progress(cell, done, len(jobs))
 
-    parallel = [i for i, (t, _, _) in enumerate(jobs) if t.parallel]
-    serial = [i for i, (t, _, _) in enumerate(jobs) if not t.parallel]
+    parallel = [i for i, (t, _, _, _) in enumerate(jobs) if t.parallel]
+    serial = [i for i, (t, _, _, _) in enumerate(jobs) if not t.parallel]
     with placeholder_keys():
         if parallel:
             with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
@@ -154,7 +166,13 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
                     future.result()
         for i in serial:
             one(i)
-    report.cells = [c for c in cells if c is not None]
+    done_cells = [c for c in cells if c is not None]
+    if plan.repeat > 1:  # jobs are grouped by cell, seeds consecutive
+        done_cells = [
+            repeat.merge(done_cells[i : i + plan.repeat])
+            for i in range(0, len(done_cells), plan.repeat)
+        ]
+    report.cells = done_cells
     report.duration_s = round(time.monotonic() - started, 3)
     return report
 
@@ -209,16 +227,20 @@ def run_cell(
     scenario: Scenario,
     case: Case,
     engines: EngineFactory,
+    *,
+    seed: int | None = None,
 ) -> Cell:
     """Run one (target, scenario, case) cell and judge it: what :func:`run` does per cell.
 
-    The seed is the plan's (or the scenario's own); the target is called through an engine
+    The seed is ``seed`` if given (one of ``--repeat``'s), else the plan's, else the
+    scenario's own; the target is called through an engine
     from ``engines`` (see :func:`engine_factory`) and waited for up to :func:`limit_s`; the
     verdict comes from the oracle with the plan's contract. The cell carries the verdict, the
     result, the ledger, the expected verdict and the repro command. ``faultkit explore`` runs
     each generated schedule through this, so a schedule is judged exactly as ``faultkit run``
     judges a scenario file."""
-    seed = scenario.seed if plan.seed is None else plan.seed
+    if seed is None:
+        seed = scenario.seed if plan.seed is None else plan.seed
     deadline, wait_s = limit_s(plan.contract, scenario)
     spec = CellSpec(scenario=scenario, seed=seed, case=case, limit_s=wait_s, engine_factory=engines)
     execution: Execution = target.execute(spec)
