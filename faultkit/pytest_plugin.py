@@ -29,7 +29,6 @@ No option or fixture name collides with Locust's plugin (``--host``, ``session``
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,6 +41,15 @@ from faultkit import catalogue
 from faultkit.errors import FaultkitError
 from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fixture
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
+from faultkit.pytest_network import NetworkGuard, parse_allowed
+from faultkit.pytest_vcr import (
+    VcrCounts,
+    cassette_name,
+    cassettes_for,
+    vcr_cassette,
+    vcr_counts,
+    vcrpy_requests,
+)
 from faultkit.runner import pytest_scenarios
 from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook and fixture
     faultkit_scenario,
@@ -62,7 +70,6 @@ MARKER_ARGS = (
     "allow_unfired",
 )
 SCENARIO_SUFFIXES = (".yaml", ".yml")
-_UNSAFE = re.compile(r"[<>?%*:|\"'/\\]")
 
 
 @dataclass
@@ -83,6 +90,9 @@ _SCENARIO_KEY = pytest.StashKey[Scenario | None]()
 # Whether that scenario is the test's own (marker, faultkit_scenarios) or --faultkit-scenario's.
 _OWN_SCENARIO_KEY = pytest.StashKey[bool]()
 _RECORDS_KEY = pytest.StashKey[list[_TestRecord]]()
+_GUARD_KEY = pytest.StashKey[NetworkGuard]()
+# pytest-recording's vcrpy cassette for the test and its counts when faultkit's began.
+_VCR_KEY = pytest.StashKey[tuple[Any, VcrCounts]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -120,6 +130,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where scenario names are looked up first (default: <rootdir>/scenarios)",
     )
     group.addoption(
+        "--faultkit-block-network",
+        action="store_true",
+        default=False,
+        help="fail a faultkit test whose client connects anywhere but faultkit (names it)",
+    )
+    group.addoption(
+        "--faultkit-allow-hosts",
+        default=None,
+        metavar="HOST[:PORT],...",
+        help="connections --faultkit-block-network lets through (a live app, a proxy)",
+    )
+    group.addoption(
         "--faultkit-timing-scale",
         type=float,
         default=1.0,
@@ -135,6 +157,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "ignore_body_fields=None, playback=None, allow_unfired=False): scenario (name or "
         "path), cassettes and matching for the faultkit fixture",
     )
+    if not config.pluginmanager.has_plugin("recording"):
+        # pytest-recording's markers, so its tests run under faultkit without it.
+        config.addinivalue_line(
+            "markers", "vcr(*extra_cassettes, **vcr_config): replay these cassettes too"
+        )
+        config.addinivalue_line("markers", "default_cassette(name): the test's cassette name")
     pytest_scenarios.register(config)
     config.stash[_RECORDS_KEY] = []
 
@@ -191,16 +219,17 @@ def resolve_scenario(ref: Any, config: pytest.Config, test_dir: Path) -> Scenari
     return Scenario.load(path)
 
 
-def default_cassette(item: pytest.Item, config: pytest.Config) -> Path:
-    """pytest-recording's path: ``<dir>/<module>/<Class.>test_name[param].yaml``."""
-    path = item.path
+def cassette_root(item: pytest.Item, config: pytest.Config) -> Path:
+    """faultkit's cassette root: ``--faultkit-cassette-dir`` or ``<test dir>/cassettes``."""
     option = config.getoption("faultkit_cassette_dir")
-    root = Path(option) if option else path.parent / "cassettes"
-    if not root.is_absolute():
-        root = config.rootpath / root
-    cls = getattr(item, "cls", None)
-    name = f"{cls.__name__}.{item.name}" if cls is not None else item.name
-    return root / path.stem / f"{_UNSAFE.sub('-', name)}.yaml"
+    root = Path(option) if option else item.path.parent / "cassettes"
+    return root if root.is_absolute() else config.rootpath / root
+
+
+def default_cassette(item: pytest.Item, config: pytest.Config) -> Path:
+    """pytest-recording's path: ``<dir>/<module>/<Class.>test_name[param].yaml`` (a module's
+    ``vcr_cassette_dir`` fixture is honoured by the fixture, see :mod:`faultkit.pytest_vcr`)."""
+    return cassette_root(item, config) / item.path.stem / f"{cassette_name(item)}.yaml"
 
 
 # -- the fixture --------------------------------------------------------------------------------
@@ -219,12 +248,15 @@ def _build_session(
     if seed is None:
         seed = config.getoption("faultkit_seed")
 
+    paths = cassettes_for(request, cassette_root(item, config))
     named = args.get("cassette")
     if named is None:
-        cassettes = [default_cassette(item, config)]
+        cassettes = [paths.default, *paths.extras]
+        required = list(paths.extras)
     else:
         raw = [named] if isinstance(named, str | Path) else list(named)
         cassettes = [p if Path(p).is_absolute() else test_dir / p for p in map(Path, raw)]
+        required = cassettes
 
     record_mode = config.getoption("faultkit_record_mode")
     target_exists = cassettes[0].exists()
@@ -235,8 +267,8 @@ def _build_session(
         "all": "record",
     }[record_mode]
     if mode == "replay":
-        missing = [str(p) for p in cassettes if not p.exists()]
-        if named is not None and missing:
+        missing = [str(p) for p in required if not p.exists()]
+        if missing:
             raise FaultkitError(
                 "cassette not found: " + ", ".join(missing) + " (record it with "
                 "--faultkit-record-mode=once)"
@@ -246,7 +278,7 @@ def _build_session(
         # Recording into a new file: replay only from cassettes that exist.
         cassettes = [cassettes[0], *(p for p in cassettes[1:] if p.exists())]
 
-    match_on = _names(args.get("match_on")) or DEFAULT_MATCH_ON
+    match_on = _names(args.get("match_on")) or paths.match_on or DEFAULT_MATCH_ON
     session = FaultkitSession(
         scenario,
         cassettes=cassettes,
@@ -260,7 +292,7 @@ def _build_session(
         route=args.get("route"),
         rerecord=record_mode == "all",
     )
-    session.default_cassette = default_cassette(item, config)
+    session.default_cassette = paths.default
     session.allow_unfired = bool(args.get("allow_unfired", False))
     return session
 
@@ -287,8 +319,19 @@ def faultkit(
     request.node.stash[_SCENARIO_KEY] = session.engine.scenario
     own = faultkit_scenario is not None or "scenario" in _marker_args(request.node)
     request.node.stash[_OWN_SCENARIO_KEY] = own
+    cassette = vcr_cassette(request)
+    if cassette is not None:
+        request.node.stash[_VCR_KEY] = (cassette, vcr_counts(cassette))
+    guard = None
+    if request.config.getoption("faultkit_block_network"):
+        guard = NetworkGuard(parse_allowed(request.config.getoption("faultkit_allow_hosts")))
+        request.node.stash[_GUARD_KEY] = guard
     try:
-        yield session
+        if guard is None:
+            yield session
+        else:
+            with guard.installed():
+                yield session
     finally:
         try:
             session.save()
@@ -360,6 +403,24 @@ def unmatched_message(session: FaultkitSession) -> str | None:
     return "\n".join(lines)
 
 
+def bypassed_by_vcrpy(item: pytest.Item) -> str | None:
+    """Requests vcrpy handled in a faultkit test: their client was not faultkit's."""
+    stashed = item.stash.get(_VCR_KEY, None)
+    if stashed is None:
+        return None
+    lines = vcrpy_requests(*stashed)
+    if not lines:
+        return None
+    return "\n".join(
+        [
+            f"faultkit: {len(lines)} request(s) bypassed faultkit and went to vcrpy "
+            "(pytest-recording), without faults:",
+            *(f"  {line}" for line in lines),
+            "give the client faultkit's transport (http_client=faultkit.client())",
+        ]
+    )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
@@ -368,9 +429,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     session = item.stash.get(_SESSION_KEY, None)
     if session is None:
         return report
+    guard = item.stash.get(_GUARD_KEY, None)
+    vcr_message = bypassed_by_vcrpy(item)
+    if vcr_message is not None and guard is None:
+        item.warn(pytest.PytestWarning(vcr_message))
+        vcr_message = None
     for title, message in (
         ("faultkit: unmatched requests", unmatched_message(session)),
         ("faultkit: no fault fired", unfired_message(item, session)),
+        ("faultkit: network", guard.report() if guard is not None else None),
+        ("faultkit: answered by vcrpy", vcr_message),
     ):
         if message is None:
             continue

@@ -16,6 +16,7 @@ import anyio
 
 from faultkit.doors.core import Capture, DoorLogic, Exchange, Forward
 from faultkit.doors.playback import Playback, Relay, stream_type
+from faultkit.doors.unpatched import unpatched_transport
 from faultkit.plan import Plan
 
 
@@ -119,7 +120,7 @@ class AsyncDoorLogic(DoorLogic):
         return self._mod.Response(**exchange.response_args(head), stream=stream(playback))
 
     def _upstream(self) -> Any:
-        return self._core.get_upstream(self._mod.AsyncHTTPTransport)
+        return self._core.get_upstream(lambda: unpatched_transport(self._mod, "AsyncHTTPTransport"))
 
     async def _forward(self, exchange: Exchange, record: bool) -> Any:
         core = self._core

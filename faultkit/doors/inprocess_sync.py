@@ -13,6 +13,7 @@ from typing import Any
 
 from faultkit.doors.core import Capture, DoorLogic, Exchange, Forward
 from faultkit.doors.playback import Playback, Relay, stream_type
+from faultkit.doors.unpatched import unpatched_transport
 from faultkit.plan import Plan
 
 SLEEP_SLICE_S = 0.05
@@ -120,7 +121,7 @@ class SyncDoorLogic(DoorLogic):
         return self._mod.Response(**exchange.response_args(head), stream=stream(playback))
 
     def _upstream(self) -> Any:
-        return self._core.get_upstream(self._mod.HTTPTransport)
+        return self._core.get_upstream(lambda: unpatched_transport(self._mod, "HTTPTransport"))
 
     def _forward(self, exchange: Exchange, record: bool) -> Any:
         core = self._core
