@@ -14,8 +14,16 @@ counted apart, and failing the run only with ``--require-exercised``. A cell fau
 run as written (a request with no recording) is a ``harness_error``, listed apart from the
 target's verdicts with what to record, and fails the run.
 
-Exit 2 for a user mistake (bad target, missing file, unknown scenario or case), printed on one
-line. Progress goes to stderr; the matrix, the repro lines and the report paths to stdout.
+The nightly options: ``--repeat N`` runs each cell under N seeds and reports the worst run as
+the cell's verdict (:mod:`faultkit.runner.repeat`), so the rules above apply to it unchanged.
+``--compare PREVIOUS/report.json`` *replaces* the rule above: exit 1 only for a regression
+since that run (a newly uncontrolled verdict, a cell that fails now and passed then, a new
+cell that fails), 0 otherwise, failures carried over included; why, in
+:mod:`faultkit.runner.compare`.
+
+Exit 2 for a user mistake (bad target, missing file, unknown scenario or case, an unreadable or
+foreign ``--compare`` report), printed on one line, before anything runs. Progress goes to
+stderr; the matrix, the repro lines and the report paths to stdout.
 """
 
 from __future__ import annotations
