@@ -49,6 +49,16 @@ def _run(tmp_path: Path, locustfile: str, **fields: object) -> PhaseResult:
     return result
 
 
+def assert_true_tail(r: PhaseResult) -> None:
+    """The corrected p99 is the truth: not below it by more than 10% (the stall not hidden),
+    and not above it by more than 25%. The truth leaves out service time; on a shared CPU the
+    ~100 requests released at once when the freeze ends take tens of ms more to be answered
+    and recorded, so the upper margin is wider. Counting a wait twice (delay plus service time
+    from the intended start) would land near twice the truth, far outside it."""
+    assert r.corrected.p99_ms is not None
+    assert 0.9 * TRUE_P99_MS <= r.corrected.p99_ms <= 1.25 * TRUE_P99_MS, r.corrected.p99_ms
+
+
 def _count_at_least(r: PhaseResult, view: str, ms: float) -> int:
     """Samples of ``view`` (raw or corrected) at or above ``ms``, from the exact histogram."""
     histogram = hist.decode(r.histograms[view])
@@ -81,7 +91,7 @@ def test_closed_loop_locust_hides_the_stall_and_the_correction_recovers_it(
     assert result.corrected.count == pytest.approx(RATE * DURATION_S, rel=0.1)
     assert result.raw.count < RATE * (DURATION_S - FREEZE_S / 2)
     # ... and with them the true tail.
-    assert result.corrected.p99_ms == pytest.approx(TRUE_P99_MS, rel=0.10)
+    assert_true_tail(result)
     # Locust's own p99, and the uncorrected exact one, miss the stall: they are the service
     # time of requests the stall did not touch (a few ms idle; tens of ms when other processes
     # share the CPU, so the bound is half the truth, not a fixed small number) ...
@@ -102,4 +112,4 @@ def test_open_loop_users_measure_the_stall_from_each_intended_start(tmp_path: Pa
     assert result.correction == "open-loop (latency from intended start)"
     assert result.counts["late"] == 0 and result.counts["unfinished"] == 0
     assert result.requests == pytest.approx(RATE * DURATION_S, rel=0.1)  # none skipped
-    assert result.corrected.p99_ms == pytest.approx(TRUE_P99_MS, rel=0.10)
+    assert_true_tail(result)
