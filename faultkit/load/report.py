@@ -300,7 +300,7 @@ td:first-child,td:nth-child(2){{text-align:left}}
 .charts{{display:flex;flex-wrap:wrap;gap:1em}} h2{{margin-top:1.6em}}
 </style></head><body>
 <h1>faultkit load report</h1>
-<p class="{headline_class}"><b>{esc(report.headline())}</b></p>
+<p class="{headline_class}"><b>{esc(report.headline)}</b></p>
 <p>target: {target} &middot; faults at: {esc(report.faults_at)} &middot;
 mode: {esc(report.mode)} &middot; route: {esc(report.route or "-")}
 &middot; {report.users} users, {report.rate:g} req/s, {report.duration_s:g}s per run

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from .accounting import Overhead, check_baseline, overhead, route_warnings, run_warnings
 from .answers import judge_answers, wants_bodies
@@ -79,6 +79,8 @@ class LoadReport(BaseModel):
     def failed_gates(self) -> list[GateOutcome]:
         return [outcome for outcome in self.gates if not outcome.ok]
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def headline(self) -> str:
         """``gates: 3 passed, 1 failed, 0 broken``: the one line a reader looks at first."""
         passed = sum(o.ok for o in self.gates)

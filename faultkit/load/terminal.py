@@ -72,7 +72,7 @@ def print_report(report: LoadReport, out: TextIO) -> None:
         print(f"warning: {warning}", file=out)
     for outcome in report.gates:
         print(outcome.line(), file=out)
-    print(report.headline(), file=out)
+    print(report.headline, file=out)
 
 
 def errors(results: list[PhaseResult], out: TextIO) -> None:

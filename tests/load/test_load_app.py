@@ -72,6 +72,7 @@ def test_provider_latency_slows_the_app_and_a_429_burst_is_answered_as_declared(
     out = capsys.readouterr().out
     assert code == 0, out
     report = _report(tmp_path)
+    assert report["headline"] == "gates: 2 passed, 0 failed, 0 broken"
     assert report["faults_at"] == "upstream" and report["mode"] == "replay"
     assert set(report["doors"]) >= {"openai", "weather"}
     baseline, slow, burst = report["results"]
