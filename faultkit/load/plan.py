@@ -197,16 +197,15 @@ def _cases(options: LoadOptions, request: dict[str, Any]) -> tuple[Contract, str
     return contract, source, cases_file.cassette_paths()
 
 
-def _upstream_ports_fixed(options: LoadOptions) -> bool:
-    """Whether the app can know the doors' addresses before the proxy starts."""
+def _upstreams(options: LoadOptions) -> dict[str, Any]:
+    """The app's upstreams as the proxy will read them (config file, then ``--upstream``):
+    read here first, so a mistake in them is a usage error before anything starts."""
     from faultkit.doors.proxy.config import find_config, load_upstreams, parse_upstream_option
 
-    if options.proxy_port is not None:
-        return True
     config = options.config if options.config is not None else find_config()
     upstreams = {u.name: u for u in load_upstreams(config)}
     upstreams.update({u.name: u for u in map(parse_upstream_option, options.upstreams)})
-    return all(u.port for u in upstreams.values())
+    return upstreams
 
 
 def plan_load(options: LoadOptions) -> Plan:
@@ -255,7 +254,8 @@ def plan_load(options: LoadOptions) -> Plan:
                     "replaying the app's upstreams needs --cassettes DIR (or cassettes: in "
                     "--cases), or --mode passthrough to reach the real services"
                 )
-            if options.app is None and not _upstream_ports_fixed(options):
+            fixed = all(u.port for u in _upstreams(options).values())
+            if options.app is None and options.proxy_port is None and not fixed:
                 raise FaultkitError(
                     "faults at the upstream side need the app pointed at the proxy's doors: "
                     'give --app "CMD" (faultkit starts it), or --proxy-port N (or port = in '

@@ -146,6 +146,10 @@ def test_headline_command_provider_slowdown_breaks_a_p99_gate(
             "need the app pointed at the proxy's doors",
         ),
         (["load", "http://127.0.0.1:9/", "--cases", "missing.yaml"], "cases file not found"),
+        (
+            ["load", "http://127.0.0.1:9/", "--cassettes", str(DESK), "--upstream", "x=ftp://y"],
+            "--upstream 'x=ftp://y': url: must be an http:// or https:// URL",
+        ),
         (["load", "http://127.0.0.1:9/", "--config", "missing.toml"], "config file not found"),
     ],
 )
