@@ -65,7 +65,16 @@ _STDLIB_DIRS = tuple(
 )
 _LIBRARY_MARKERS = ("site-packages", "dist-packages")
 # Frames that are the harness, not the client or the caller.
-_HARNESS = {"faultkit", "_pytest", "pytest", "pluggy", "pytest_asyncio", "anyio", "sniffio"}
+_HARNESS = {
+    "__main__",  # python -m pytest
+    "faultkit",
+    "_pytest",
+    "pytest",
+    "pluggy",
+    "pytest_asyncio",
+    "anyio",
+    "sniffio",
+}
 
 
 def _top(frame: FrameType) -> str:
@@ -92,6 +101,28 @@ def _stack(start: FrameType | None) -> list[FrameType]:
     return frames
 
 
+def _in_task() -> bool:
+    try:
+        return asyncio.current_task() is not None
+    except RuntimeError:  # no running loop in this thread
+        return False
+
+
+def _task_stack(start: FrameType | None) -> list[FrameType]:
+    """The stack that asked for this connection, innermost first. In an asyncio task, the
+    frames below the event loop belong to whoever runs the loop (the test runner), so they are
+    cut, and the stack of the task that spawned this one follows (anyio connects in a child
+    task while the caller waits in the parent)."""
+    frames = _stack(start)
+    if not _in_task():
+        return frames
+    for i, frame in enumerate(frames):
+        if frame.f_code.co_name == "_run" and frame.f_globals.get("__name__") == "asyncio.events":
+            frames = frames[:i]
+            break
+    return frames + _parent_task_frames()
+
+
 def _parent_task_frames() -> list[FrameType]:
     """The suspended stack of the task that spawned this one (anyio connects in a child
     task of a task group; the caller waits in the parent). Empty outside such a task."""
@@ -106,8 +137,21 @@ def _parent_task_frames() -> list[FrameType]:
         return []
     for other in asyncio.all_tasks():
         if id(other) == parent_id:
-            return list(reversed(other.get_stack()))  # innermost first, like _stack
+            return list(reversed(_await_chain(other.get_coro())))  # innermost first
     return []
+
+
+def _await_chain(coro: Any) -> list[FrameType]:
+    """Frames of a suspended coroutine and of everything it awaits, outermost first
+    (``Task.get_stack`` gives only the outermost frame of a suspended task)."""
+    frames: list[FrameType] = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+    return frames
 
 
 def describe_caller(frames: list[FrameType]) -> tuple[str, str]:
@@ -210,9 +254,7 @@ class NetworkGuard:
         port_num = int(port) if isinstance(port, int) or str(port).isdigit() else None
         if self.permits(host_text, port_num, resolving):
             return
-        frames = _stack(sys._getframe(2))
-        if not any(_is_faultkit_door(f) for f in frames):
-            frames += _parent_task_frames()
+        frames = _task_stack(sys._getframe(2))
         if any(_is_faultkit_door(f) for f in frames):
             return
         client, site = describe_caller(frames)
