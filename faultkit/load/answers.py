@@ -49,14 +49,9 @@ def result_of(key: Mapping[str, Any], deadline_ms: float | None) -> Result | Non
         return Result(error=error, duration_ms=duration)
     if key.get("too_large"):
         return None
-    text = key.get("body")
-    value: Any = None
-    if text is not None:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text
-    return Result.returned(value, duration, status=status)
+    if "body" not in key:  # the contract looks at statuses only
+        return Result.returned(None, duration, status=status)
+    return Result.http_answer(status, key["body"], duration)
 
 
 def judge_answers(keys: Mapping[str, int], contract: Contract, unjudged: int = 0) -> AnswerSplit:

@@ -12,6 +12,7 @@ reads the clock it is given. The judge itself never does either.
 from __future__ import annotations
 
 import inspect
+import json
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,17 @@ class Result(BaseModel):
             trace_key=key,
             inputs=jsonable(inputs),
         )
+
+    @classmethod
+    def http_answer(cls, status: int, body: str, duration_ms: float) -> Result:
+        """What an HTTP endpoint answered: its JSON body (the text when it is not JSON) and its
+        status. ``faultkit run``'s HTTP targets and ``faultkit load``'s answers under load both
+        go through here, so the oracle judges the same value from both."""
+        try:
+            value: Any = json.loads(body)
+        except ValueError:
+            value = body
+        return cls.returned(value, duration_ms, status=status)
 
     @classmethod
     def raised(

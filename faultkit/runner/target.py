@@ -376,11 +376,7 @@ class HttpTarget:
             return Result(duration_ms=elapsed(), timed_out=True)
         except httpx.HTTPError as exc:
             return Result(error=RaisedError.from_exception(exc), duration_ms=elapsed())
-        try:
-            value: Any = response.json()
-        except ValueError:
-            value = response.text
-        return Result.returned(value, elapsed(), status=response.status_code)
+        return Result.http_answer(response.status_code, response.text, elapsed())
 
 
 def load_target(ref: str, *, proxy: str | None = None, name: str | None = None) -> Target:
