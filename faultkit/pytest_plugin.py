@@ -41,6 +41,7 @@ from faultkit import catalogue
 from faultkit.errors import FaultkitError
 from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fixture
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
+from faultkit.pytest_failures import caused_by_unmatched, unmatched_message, where_raised
 from faultkit.pytest_network import NetworkGuard, parse_allowed
 from faultkit.pytest_vcr import (
     VcrCounts,
@@ -384,25 +385,6 @@ def unfired_message(item: pytest.Item, session: FaultkitSession) -> str | None:
 # -- failing on unmatched requests ---------------------------------------------------------------
 
 
-def unmatched_message(session: FaultkitSession) -> str | None:
-    entries = session.unmatched()
-    if not entries:
-        return None
-    lines = [
-        f"faultkit: {len(entries)} request(s) had no recording (replay never uses the network)"
-    ]
-    for entry in entries:
-        lines.append("")
-        lines.append(entry.error or f"no recording matches {entry.method} {entry.url}")
-    default = session.default_cassette
-    if default is not None and not session.cassettes:
-        lines.append("")
-        lines.append(
-            f"no cassette loaded: expected {default}; record it with --faultkit-record-mode=once"
-        )
-    return "\n".join(lines)
-
-
 def bypassed_by_vcrpy(item: pytest.Item) -> str | None:
     """Requests vcrpy handled in a faultkit test: their client was not faultkit's."""
     stashed = item.stash.get(_VCR_KEY, None)
@@ -429,13 +411,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     session = item.stash.get(_SESSION_KEY, None)
     if session is None:
         return report
+    unmatched = unmatched_message(session)
+    excinfo = call.excinfo
+    if unmatched and report.failed and excinfo and caused_by_unmatched(excinfo.value):
+        # The recording is what is missing: one screen saying so, not the SDK's traceback.
+        report.longrepr = unmatched + "\n\n" + where_raised(item, excinfo)
+        unmatched = None
     guard = item.stash.get(_GUARD_KEY, None)
     vcr_message = bypassed_by_vcrpy(item)
     if vcr_message is not None and guard is None:
         item.warn(pytest.PytestWarning(vcr_message))
         vcr_message = None
     for title, message in (
-        ("faultkit: unmatched requests", unmatched_message(session)),
+        ("faultkit: unmatched requests", unmatched),
         ("faultkit: no fault fired", unfired_message(item, session)),
         ("faultkit: network", guard.report() if guard is not None else None),
         ("faultkit: answered by vcrpy", vcr_message),
