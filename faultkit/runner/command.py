@@ -29,6 +29,8 @@ stderr; the matrix, the repro lines and the report paths to stdout.
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import shlex
 from pathlib import Path
 from typing import Any, TextIO
@@ -93,10 +95,16 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=DEFAULT_JOBS,
         metavar="N",
-        help=f"cells run in parallel threads (default {DEFAULT_JOBS}; 1 for a target that "
-        "cannot be called concurrently)",
+        help=f"cells run in parallel: threads (default {DEFAULT_JOBS}; 1 for a target that "
+        "cannot be called concurrently), or with --processes worker processes (default: "
+        "the number of CPUs)",
+    )
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="run cells in --jobs worker processes, one cell at a time each, instead of "
+        "threads: for a target with process-wide state that threads would share",
     )
     parser.add_argument(
         "--require-exercised",
@@ -141,7 +149,7 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str], str]:
     embedded = args.target is None and (args.app or not _cases_target(args.cases))
     if args.target is not None and args.app:
         raise RunError("give either TARGET or --app, not both")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise RunError("--jobs must be at least 1")
     if args.repeat < 1:
         raise RunError("--repeat must be at least 1")
@@ -186,15 +194,33 @@ def _plan(args: argparse.Namespace) -> tuple[RunPlan, list[str], str]:
         ignore_body_fields=tuple(cases_file.ignore_body_fields),
         playback=cases_file.playback,
         seed=args.seed,
-        jobs=args.jobs,
+        jobs=args.jobs or ((os.cpu_count() or 1) if args.processes else DEFAULT_JOBS),
         timing_scale=args.timing_scale,
         expected=bundled.expected_verdict if embedded else (lambda t, s: None),
         command=_command_line(args, common),
         judge_unfired=True,
         require_exercised=args.require_exercised,
         repeat=args.repeat,
+        processes=args.processes,
+        rebuild=functools.partial(worker_plan, _options(args)) if args.processes else None,
     )
     return plan, common, chosen.origin
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed options as plain values a worker process can be sent (the namespace also
+    holds the sub-command's ``run`` function and the CLI's parser, which it does not need)."""
+    plain = (str, int, float, bool, list, tuple, type(None))
+    return {k: v for k, v in vars(args).items() if isinstance(v, plain)}
+
+
+def worker_plan(options: dict[str, Any]) -> RunPlan:
+    """The plan a ``--processes`` worker runs: built again from the same options, with the
+    same repro commands (see :mod:`faultkit.runner.processes`)."""
+    args = argparse.Namespace(**options)
+    plan, common, _ = _plan(args)
+    plan.repro = repro_command(plan, common, None if args.no_report else args.report)
+    return plan
 
 
 def _cases_target(path: str | None) -> bool:

@@ -48,7 +48,9 @@ class RunPlan:
     (``faultkit run`` sets it; a search over generated schedules may leave it off, where a
     schedule that fires nothing is simply no finding). ``require_exercised``: such a cell
     fails the run (``--require-exercised``). ``repeat``: seeds per cell (``--repeat``, see
-    :mod:`faultkit.runner.repeat`)."""
+    :mod:`faultkit.runner.repeat`). ``processes``: ``jobs`` worker processes instead of
+    threads, each rebuilding this plan with ``rebuild`` (see :mod:`faultkit.runner.processes`).
+    """
 
     mode: Mode
     targets: list[Target]
@@ -68,6 +70,8 @@ class RunPlan:
     judge_unfired: bool = False
     require_exercised: bool = False
     repeat: int = 1
+    processes: bool = False
+    rebuild: Callable[[], RunPlan] | None = None
 
 
 def limit_s(contract: Contract, scenario: Scenario) -> tuple[float | None, float]:
@@ -136,31 +140,40 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
     )
     engines = engine_factory(plan)
 
-    jobs: list[tuple[Target, Scenario, Case, int]] = [
-        (t, s, c, seed)
-        for t in plan.targets
-        for _, s in plan.scenarios
-        for c in plan.cases
-        for seed in repeat.seeds(s.seed if plan.seed is None else plan.seed, plan.repeat)
+    # (target, scenario, case, seed) as indices into the plan: what a worker process is sent.
+    jobs: list[tuple[int, int, int, int]] = [
+        (ti, si, ci, seed)
+        for ti in range(len(plan.targets))
+        for si, (_, scenario) in enumerate(plan.scenarios)
+        for ci in range(len(plan.cases))
+        for seed in repeat.seeds(scenario.seed if plan.seed is None else plan.seed, plan.repeat)
     ]
     cells: list[Cell | None] = [None] * len(jobs)
     done = 0
     lock = threading.Lock()
 
     def one(index: int) -> None:
+        ti, si, ci, seed = jobs[index]
+        target, scenario, case = plan.targets[ti], plan.scenarios[si][1], plan.cases[ci]
+        finished(index, run_cell(plan, target, scenario, case, engines, seed=seed))
+
+    def finished(index: int, cell: Cell) -> None:
         nonlocal done
-        target, scenario, case, seed = jobs[index]
-        cell = run_cell(plan, target, scenario, case, engines, seed=seed)
         with lock:  # one progress line at a time, counted in completion order
             cells[index] = cell
             done += 1
             if progress is not None:
                 progress(cell, done, len(jobs))
 
-    parallel = [i for i, (t, _, _, _) in enumerate(jobs) if t.parallel]
-    serial = [i for i, (t, _, _, _) in enumerate(jobs) if not t.parallel]
+    parallel = [i for i, job in enumerate(jobs) if plan.targets[job[0]].parallel]
+    serial = [i for i, job in enumerate(jobs) if not plan.targets[job[0]].parallel]
     with placeholder_keys():
-        if parallel:
+        if parallel and plan.processes:
+            from faultkit.runner.processes import run_in_processes
+
+            tasks = [jobs[i] for i in parallel]
+            run_in_processes(plan, tasks, lambda i, cell: finished(parallel[i], cell))
+        elif parallel:
             with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
                 for future in [pool.submit(one, i) for i in parallel]:
                     future.result()

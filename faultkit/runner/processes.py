@@ -1,0 +1,91 @@
+"""``faultkit run --processes``: cells in worker processes, for a target threads cannot run.
+
+By default ``--jobs N`` runs cells in N threads of one process: cheap, and right for a target
+that keeps its state per call. A target with process-wide state (a module global holding the
+current request, a client or cache that is not thread-safe, ``os.environ`` edits, a C library
+that holds the GIL) gives wrong verdicts when two cells share a process. With
+``--processes`` each of N worker processes runs one cell at a time.
+
+A worker gets no pickled plan (targets are functions, the plan holds callables): it rebuilds
+the plan from the same command-line arguments (``rebuild``, a picklable
+``functools.partial``), once, when it starts, and is sent (target, scenario, case) indices and a
+seed; it checks the names at those indices, runs the cell through the same
+:func:`~faultkit.runner.run.run_cell` as a thread would, and returns the cell as JSON (the
+target's own return value may be an object only its module knows; the verdict is already
+made). Workers start with ``spawn``: a fork of a process running threads can inherit a held
+lock, and spawn is what macOS and Windows do anyway.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+from faultkit.runner.errors import RunError
+from faultkit.runner.model import Cell
+
+if TYPE_CHECKING:
+    from faultkit.runner.run import RunPlan
+    from faultkit.runner.target import EngineFactory
+
+# (target index, scenario index, case index, seed) in the plan.
+Task = tuple[int, int, int, int]
+
+_worker: dict[str, Any] = {}
+
+
+def _start(rebuild: Callable[[], RunPlan]) -> None:
+    """Worker start: the plan and its engine factory (recordings parsed once per worker). The
+    SDK key placeholders come with the environment the parent had when it spawned us."""
+    from faultkit.runner.run import engine_factory
+
+    plan = rebuild()
+    _worker["plan"] = plan
+    _worker["engines"] = engine_factory(plan)
+
+
+def _one(task: Task, names: tuple[str, str, str]) -> dict[str, Any]:
+    from faultkit.runner.run import run_cell
+
+    plan: RunPlan = _worker["plan"]
+    engines: EngineFactory = _worker["engines"]
+    ti, si, ci, seed = task
+    target, scenario, case = plan.targets[ti], plan.scenarios[si][1], plan.cases[ci]
+    if (target.name, scenario.name, case.name) != names:  # the rebuilt plan must be the same
+        raise RuntimeError(f"worker plan differs: {names} at {(ti, si, ci)}")
+    cell = run_cell(plan, target, scenario, case, engines, seed=seed)
+    return cell.model_dump(mode="json")
+
+
+def _names(plan: RunPlan, task: Task) -> tuple[str, str, str]:
+    ti, si, ci, _ = task
+    return plan.targets[ti].name, plan.scenarios[si][1].name, plan.cases[ci].name
+
+
+def run_in_processes(
+    plan: RunPlan, tasks: list[Task], on_done: Callable[[int, Cell], None]
+) -> None:
+    """Run ``tasks`` in ``plan.jobs`` worker processes; ``on_done(i, cell)`` for the i-th task
+    as it completes (in the calling thread). A worker that dies (a target calling
+    ``os._exit``, a crash in C code) ends the run with a one-line :class:`RunError`: every
+    cell still running in the pool is lost with it, so no cell can be named."""
+    if plan.rebuild is None:
+        raise ValueError("--processes needs plan.rebuild")
+    context = multiprocessing.get_context("spawn")
+    workers = max(1, min(plan.jobs, len(tasks)))
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start, initargs=(plan.rebuild,)
+    ) as pool:
+        futures = {pool.submit(_one, t, _names(plan, t)): i for i, t in enumerate(tasks)}
+        for future in as_completed(futures):
+            try:
+                data = future.result()
+            except BrokenProcessPool:
+                raise RunError(
+                    "a worker process died (did the target end its process, or crash in C "
+                    "code?); rerun with --processes --jobs 1 and -q off to see which cell"
+                ) from None
+            on_done(futures[future], Cell.model_validate(data))
