@@ -35,6 +35,7 @@ from secret_world import (
 )
 
 from faultkit.cassettes import load_cassette
+from faultkit.ledger import LedgerEntry
 from faultkit.oracle.judge import judge
 from faultkit.oracle.result import Result
 from faultkit.report import write_reports
@@ -197,11 +198,26 @@ def _run_proxy(tmp_path: Path, examples: int) -> None:
                 assert [f["type"] for f in last["faults"]] == _fired(fault, sse)
 
             check()
+            # A report built from the proxy's ledger, as a run through the proxy writes one.
+            served = httpx.get(f"{recorder.control}/faultkit/ledger", timeout=5).json()
+            entries = [LedgerEntry.model_validate(row) for row in served]
+            result = Result(value=None, duration_ms=1.0)
+            cell = Cell(
+                target="app",
+                scenario="proxy",
+                case="a",
+                seed=0,
+                verdict=judge(entries, result),
+                result=result,
+                ledger=entries,
+            )
+            write_reports(RunReport(mode="target", cells=[cell]), tmp_path / "reports")
             code, _, err = recorder.stop()
             assert code == 0, err
     finally:
         factory.close()
     assert list(cassettes.glob("*.yaml")), "the proxy recorded nothing"
+    assert (tmp_path / "reports" / "report.json").is_file()
     assert leaks(files_under(tmp_path), seen) == []
     # Recorded from compressed answers, stored decoded and loadable.
     for path in cassettes.glob("*.yaml"):
