@@ -22,7 +22,7 @@ import json
 import threading
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -308,11 +308,3 @@ def leaks(paths: Iterable[Path], secrets: Iterable[str]) -> list[str]:
 
 def files_under(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file())
-
-
-@dataclass
-class Seen:
-    """Secrets of every example of one test, to search for once at the end (the proxy writes
-    its cassette when it stops)."""
-
-    secrets: list[str] = field(default_factory=list)
