@@ -13,7 +13,8 @@ Components:
   is pointed at a different base URL (a proxy, ``OPENAI_BASE_URL``);
 - ``scheme``, ``host``, ``port``, ``query``: the single parts, as vcrpy names them;
 - ``body``: JSON bodies as canonical JSON (sorted keys, compact) without the fields named in
-  ``ignore_body_fields`` (at any depth); other bodies by their raw bytes;
+  ``ignore_body_fields`` (at any depth); other bodies by their raw bytes; a compressed body
+  (``content-encoding``) decoded first, as recordings store it;
 - ``raw_body``: the body bytes as sent;
 - ``headers``: every request header, names lower-cased, sorted by name (repeated headers keep
   their order), as vcrpy's ``headers`` matcher compares them.
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.errors import CassetteError
 from faultkit.exchange import Request
 from faultkit.scrub import scrub_header_value, scrub_json, scrub_param, scrub_text
@@ -108,6 +110,19 @@ def canonical_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, st
     return tuple(sorted(pairs, key=lambda pair: pair[0]))
 
 
+def plain_body(request: Request) -> bytes:
+    """The request body with its ``content-encoding`` undone: a recording stores it decoded
+    (to scrub it), so a live request sent compressed must be compared decoded too."""
+    coding = request.header("content-encoding") if request.body else None
+    if not coding:
+        return request.body
+    try:
+        body, remaining = decode_body(request.body, split_codings(coding))
+    except UndecodableBody:
+        return request.body
+    return request.body if remaining else body
+
+
 def body_digest(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
     return hashlib.blake2b(canonical_body(body, ignored), digest_size=16).digest()
 
@@ -122,7 +137,7 @@ def _components(ignored: frozenset[str]) -> dict[str, Component]:
         "host": lambda r, p: p.host,
         "port": lambda r, p: p.port,
         "query": lambda r, p: p.query,
-        "body": lambda r, p: body_digest(r.body, ignored),
+        "body": lambda r, p: body_digest(plain_body(r), ignored),
         "raw_body": lambda r, p: hashlib.blake2b(r.body, digest_size=16).digest(),
         "headers": lambda r, p: canonical_headers(r.headers),
     }

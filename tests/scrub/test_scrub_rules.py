@@ -289,3 +289,20 @@ def test_the_proxy_refuses_a_bad_scrub_pattern_in_one_line(tmp_path) -> None:
         f"faultkit proxy: {tmp_path / 'faultkit.toml'}: [scrub] patterns[1] '(bad':"
         " missing ), unterminated subpattern at position 0"
     ]
+
+
+def test_a_compressed_request_body_is_stored_decoded_and_still_matches(tmp_path) -> None:
+    sent = json.dumps({"model": "m", "api_key": "k-live-7", "q": "where?"}).encode()
+    live = Request(
+        method="POST",
+        url="http://127.0.0.1:9/v1/ask",
+        headers=(("content-type", "application/json"), ("content-encoding", "gzip")),
+        body=gzip.compress(sent),
+    )
+    path = tmp_path / "c.yaml"
+    write_cassette(path, [(live, _resp(b"{}", ("content-type", "application/json")))])
+    stored = load_cassette(path).interactions[0].request
+    assert stored.header("content-encoding") is None
+    assert json.loads(stored.body) == {"model": "m", "api_key": REDACTED, "q": "where?"}
+    store = CassetteStore([path], match_on=("method", "uri", "body"))
+    assert store.match(live).response.body == b"{}"
