@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httptools
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +66,10 @@ rules:
     fault: {type: broken_sse, kind: cut_mid_event, end: close}
 """
 ROUTES = {"api.openai.com": "openai", "api.anthropic.com": "anthropic"}
+
+
+class ProxyDied(Exception):
+    """The proxy process is gone."""
 
 
 @dataclass
@@ -112,6 +117,8 @@ def cpu_seconds(pid: int) -> float:
 def proc_sample(pid: int) -> tuple[float, int]:
     """(RSS in MiB, open descriptors) of ``pid``."""
     rss_kib = 0
+    if not os.path.exists(f"/proc/{pid}"):
+        return 0.0, 0
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
@@ -155,18 +162,61 @@ def start_proxy(workdir: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes
     return proc, json.loads(ready.read_text())
 
 
-async def one_call(client: httpx.AsyncClient, url: str, call: Call, tally: Tally) -> None:
-    started = time.monotonic()
-    try:
-        async with client.stream(
-            call.method, url, content=call.body or None, headers=call.headers
-        ) as reply:
-            async for _ in reply.aiter_raw():
-                pass
-        tally.count(str(reply.status_code))
-    except httpx.HTTPError as exc:
-        tally.count(type(exc).__name__)
-    tally.latencies_ms.append((time.monotonic() - started) * 1000)
+def request_bytes(call: Call) -> bytes:
+    head = f"{call.method} {call.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+    for name, value in call.headers.items():
+        head += f"{name}: {value}\r\n"
+    if call.body or call.method in ("POST", "PUT", "PATCH"):
+        head += f"content-length: {len(call.body)}\r\n"
+    return head.encode("latin-1") + b"\r\n" + call.body
+
+
+class _Answer:
+    """httptools callbacks: the status and whether the message ended."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+
+async def worker(address: str, queue: asyncio.Queue[Any], tally: Tally) -> None:
+    """One keep-alive connection: send each queued request, read its answer to the end
+    (a cut or reset stream ends the connection, and the next request opens a new one).
+    A client this lean (httptools, no pool) keeps the generator's own CPU small, so the
+    rate is the proxy's to keep."""
+    host, port = address.removeprefix("http://").rsplit(":", 1)
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+    while True:
+        item = await queue.get()
+        if item is None:
+            break
+        data, due = item
+        answer = _Answer()
+        outcome = "closed"
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, int(port))
+            assert reader is not None
+            writer.write(data)
+            while not answer.done:
+                chunk = await asyncio.wait_for(reader.read(65536), 30)
+                if not chunk:
+                    break
+                answer.parser.feed_data(chunk)
+            if answer.done or answer.parser.get_status_code():
+                outcome = str(answer.parser.get_status_code())
+        except (OSError, TimeoutError, httptools.HttpParserError) as exc:
+            outcome = type(exc).__name__
+        if not answer.done or not answer.parser.should_keep_alive():
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+        tally.count(outcome if answer.done else f"{outcome} (cut)")
+        tally.latencies_ms.append((time.monotonic() - due) * 1000)
 
 
 async def slowloris(host: str, port: int, stop: asyncio.Event, tally: Tally) -> None:
@@ -198,62 +248,64 @@ async def drive(
     info: dict[str, Any], pid: int, args: argparse.Namespace
 ) -> tuple[list[tuple[float, float, int]], Tally]:
     doors = {d["name"]: d["address"] for d in info["doors"]}
-    calls = recorded_calls()
+    calls = [(call.door, request_bytes(call)) for call in recorded_calls()]
     rng = random.Random(11)
     tally = Tally()
     samples: list[tuple[float, float, int]] = []
     stop = asyncio.Event()
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    timeout = httpx.Timeout(10.0)
     duration = args.minutes * 60
-    in_flight: set[asyncio.Task[None]] = set()
+    queues: dict[str, asyncio.Queue[Any]] = {name: asyncio.Queue() for name in doors}
+    workers = [
+        asyncio.ensure_future(worker(doors[name], queues[name], tally))
+        for name in doors
+        for _ in range(args.connections)
+    ]
     orders = doors["orders"].removeprefix("http://").rsplit(":", 1)
     idlers = [
         asyncio.ensure_future(slowloris(orders[0], int(orders[1]), stop, tally))
         for _ in range(args.idle)
     ]
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-        start = time.monotonic()
-        next_sample = start
-        next_report = start + 60
-        i = 0
-        while True:
-            now = time.monotonic()
-            if now - start >= duration:
-                break
-            if now >= next_sample:
-                rss, fds = proc_sample(pid)
-                samples.append((now - start, rss, fds))
-                next_sample += args.sample_s
-            if now >= next_report:
-                t, rss, fds = samples[-1]
-                print(
-                    f"  {t / 60:5.1f} min  rss {rss:6.1f} MiB  fds {fds:3d}  sent {tally.sent}",
-                    flush=True,
-                )
-                next_report += 60
-            due = start + i / args.rate
-            if due > now:
-                await asyncio.sleep(due - now)
-            i += 1
-            if len(in_flight) >= args.max_in_flight:
-                tally.skipped += 1
-                continue
-            if rng.random() < 0.1:
-                door = rng.choice(sorted(doors))
-                query = "x" * rng.randint(1024, 16 * 1024)
-                call = Call(door, "GET", f"/unmatched/{i}?q={i}-{query}", b"", {})
-            else:
-                call = rng.choice(calls)
-            task = asyncio.ensure_future(
-                one_call(client, doors[call.door] + call.path, call, tally)
+    start = time.monotonic()
+    next_sample = start
+    next_report = start + 60
+    i = 0
+    while True:
+        now = time.monotonic()
+        if now - start >= duration:
+            break
+        if now >= next_sample:
+            rss, fds = proc_sample(pid)
+            if rss == 0:  # gone (a zombie has no VmRSS)
+                raise ProxyDied(f"after {(now - start) / 60:.1f} min")
+            samples.append((now - start, rss, fds))
+            next_sample += args.sample_s
+        if now >= next_report:
+            t, rss, fds = samples[-1]
+            print(
+                f"  {t / 60:5.1f} min  rss {rss:6.1f} MiB  fds {fds:3d}  sent {tally.sent}",
+                flush=True,
             )
-            tally.sent += 1
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-        stop.set()
-        if in_flight:
-            await asyncio.wait(in_flight, timeout=15)
+            next_report += 60
+        due = start + i / args.rate
+        if due > now:
+            await asyncio.sleep(due - now)
+        i += 1
+        if rng.random() < 0.1:
+            door = rng.choice(sorted(doors))
+            query = "x" * rng.randint(1024, 16 * 1024)
+            data = request_bytes(Call(door, "GET", f"/unmatched/{i}?q={i}-{query}", b"", {}))
+        else:
+            door, data = rng.choice(calls)
+        if queues[door].qsize() >= args.max_queued:
+            tally.skipped += 1  # the proxy is not keeping up: counted, not queued for ever
+            continue
+        queues[door].put_nowait((data, due))  # latency counts from when it was due
+        tally.sent += 1
+    stop.set()
+    for name in doors:
+        for _ in range(args.connections):
+            queues[name].put_nowait(None)
+    await asyncio.wait(workers, timeout=30)
     await asyncio.gather(*idlers, return_exceptions=True)
     return samples, tally
 
@@ -270,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-s", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=0.2, help="fraction of the run")
     parser.add_argument("--target", type=float, default=0.10, help="allowed RSS growth")
-    parser.add_argument("--max-in-flight", type=int, default=256)
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive, per door")
+    parser.add_argument("--max-queued", type=int, default=200, help="per door, then skipped")
     parser.add_argument("--json", metavar="PATH", help="write the figures there")
     parser.add_argument("proxy_args", nargs="*", help="extra faultkit proxy options (after --)")
     args = parser.parse_args(argv)
@@ -286,7 +339,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"proxy pid {proc.pid}, rss {rss0:.1f} MiB, fds {fds0}",
                 flush=True,
             )
-            samples, tally = asyncio.run(drive(info, proc.pid, args))
+            try:
+                samples, tally = asyncio.run(drive(info, proc.pid, args))
+            except ProxyDied as exc:
+                proc.wait(5)
+                err = (Path(tmp) / "proxy.err").read_text(errors="replace")
+                print(f"soak: the proxy exited ({proc.returncode}) {exc}:\n{err[-3000:]}")
+                return 1
             cpu_share = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - wall0)
             duration = args.minutes * 60
             warm = max(30.0, args.warmup * duration)
