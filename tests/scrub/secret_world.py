@@ -64,6 +64,34 @@ _bearer = _chars(_URLSAFE + ".~", 20, 48).filter(lambda s: s[0] not in ".~")
 # random letters and digits, and kept only when they meet the documented threshold.
 _entropic = _chars(_ALNUM, 20, 40).filter(high_entropy)
 _user = _chars("0123456789abcdef", 24, 24).map(lambda s: "acme-" + s)
+# Names that hold secrets, in the spellings real APIs use: singular for one value, plural or
+# a container for many (the plural must not also be a numeric counter's name).
+_SINGULAR = [
+    "api_key",
+    "apiKey",
+    "password",
+    "client_secret",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "auth_token",
+    "secret",
+    "x-api-key",
+    "privateKey",
+    "session_token",
+]
+_PLURAL = [
+    "api_keys",
+    "apiKeys",
+    "refresh_tokens",
+    "access_tokens",
+    "client_secrets",
+    "passwords",
+    "secrets",
+    "credentials",
+    "private_keys",
+]
+_QUERY = ["api_key", "key", "token", "access_token", "apikey", "sig", "signature", "auth"]
 
 
 @dataclass
@@ -76,6 +104,7 @@ class Kit:
     entropic: str
     user: str
     free: list[str]
+    names: tuple[str, str, str, str, str]  # singular, singular, plural, plural, query
 
     @property
     def secrets(self) -> list[str]:
@@ -102,6 +131,13 @@ def kits() -> st.SearchStrategy[Kit]:
         entropic=_entropic,
         user=_user,
         free=st.lists(_free, min_size=8, max_size=8, unique=True),
+        names=st.tuples(
+            st.sampled_from(_SINGULAR),
+            st.sampled_from(_SINGULAR),
+            st.sampled_from(_PLURAL),
+            st.sampled_from(_PLURAL),
+            st.sampled_from(_QUERY),
+        ),
     )
 
 
@@ -120,7 +156,8 @@ class Exchange:
 
 def exchange(kit: Kit, *, sse: bool, status: int = 200) -> Exchange:
     f = kit.free
-    path = f"/v1/items?page=2&api_key={kit.entropic}&token={kit.jwt}&q={kit.aws}"
+    one, other, many, more, query = kit.names
+    path = f"/v1/items?page=2&{query}={kit.entropic}&token={kit.jwt}&q={kit.aws}"
     headers = {
         "authorization": f"Bearer {kit.bearer}",
         "x-api-key": kit.anthropic,
@@ -130,18 +167,19 @@ def exchange(kit: Kit, *, sse: bool, status: int = 200) -> Exchange:
     }
     body = {
         "model": "local-model",
-        "api_key": f[0],
+        one: f[0],
         "password": f[1],
-        "api_keys": [f[2], kit.openai],
+        many: [f[2], kit.openai],
         "auth": {"credentials": {"client_id": f[3], "note": "ok"}},
         "messages": [{"role": "user", "content": f"my key is {kit.anthropic}, ref {kit.user}"}],
         "max_tokens": 100,
     }
     answer = {
         "id": "item-1",
+        other: f[4],
         "access_token": f[4],
         "refresh_tokens": [f[5], f[6]],
-        "data": {"nested": {"client_secrets": [{"value": f[7]}]}},
+        "data": {"nested": {more: [{"value": f[7]}]}},
         "error": {"message": f"Incorrect API key provided: {kit.openai}. See docs."},
         "note": f"retry with Bearer {kit.bearer}",
         "text": f"session token: {kit.entropic}",
