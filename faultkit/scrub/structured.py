@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -124,7 +125,7 @@ def scrub_param(name: str, value: str) -> str:
     return REDACTED if secret_param(name) else scrub_text(value)
 
 
-def scrub_pairs(query: str, is_secret: Any = secret_param) -> str:
+def scrub_pairs(query: str, is_secret: Callable[[str], bool] = secret_param) -> str:
     """``name=value&...`` with secret values redacted, everything else byte for byte."""
     parts = query.split("&")
     changed = False
