@@ -27,6 +27,7 @@ from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import Alteration, Fault, FaultContext
 from faultkit.formats.detect import detect_format, request_model, request_tool
+from faultkit.formats.errors import error_code, should_retry_header
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
 from faultkit.plan import Plan
 from faultkit.scenario import Rule, Scenario
@@ -66,6 +67,25 @@ def retry_after_ms(head: ResponseHead) -> float | None:
         if number > 0:
             return number * scale
     return None
+
+
+class HeadView(Protocol):
+    """A response head as the ledger reads it: a :class:`ResponseHead`, or the proxy's raw
+    upstream head, which answers these without building one."""
+
+    @property
+    def status(self) -> int: ...
+
+    def header(self, name: str) -> str | None: ...
+
+
+def note_head(entry: LedgerEntry, head: HeadView) -> None:
+    """The facts a response head gives the ledger, for every head: planned here, or live in
+    a door (:func:`faultkit.doors.core.note_response_head`), so the doors cannot drift apart."""
+    entry.status = head.status
+    entry.retry_after_ms = retry_after_ms(head)  # type: ignore[arg-type]  # reads only .header()
+    if head.status >= 400:
+        entry.should_retry = should_retry_header(head.header("x-should-retry"))
 
 
 def derive_rng(seed: int, *parts: object) -> random.Random:
@@ -266,8 +286,11 @@ class Engine:
             if response is None:
                 # A fault made the whole response: its content type says what format it speaks.
                 entry.format = detect_format(request, plan.head.header("content-type")).value
-            entry.status = plan.head.status
-            entry.retry_after_ms = retry_after_ms(plan.head)
+            note_head(entry, plan.head)
+            if plan.head.status >= 400:
+                # The body is whole here (an error is never streamed): what it says decides
+                # whether a retry can help (an exhausted quota cannot).
+                entry.error_code = error_code(plan.body_bytes())
         return plan
 
     def _remember_answer(self, entry: LedgerEntry, recording: Recording) -> None:

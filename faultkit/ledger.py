@@ -61,6 +61,10 @@ class LedgerEntry:
     skipped: list[SkippedFault] = field(default_factory=list)
     status: int | None = None
     retry_after_ms: float | None = None
+    # What an error answer said about retrying: ``x-should-retry`` (head) and the provider's
+    # ``error.code`` / ``error.type`` (body, e.g. insufficient_quota), recorded or injected alike.
+    should_retry: bool | None = None
+    error_code: str | None = None
     arrival_ms: float
     first_byte_ms: float | None = None
     end_ms: float | None = None

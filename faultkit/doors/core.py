@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import ModuleType
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal
 
 from faultkit.doors.timeline import captured_response, route_for_host
-from faultkit.engine import Engine, Selection, retry_after_ms
+from faultkit.engine import Engine, HeadView, Selection, note_head
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead, without_headers
 from faultkit.formats.detect import WireFormat, format_of_content_type
@@ -47,16 +47,6 @@ def clock_origin(engine: Engine) -> float:
     return origin
 
 
-class HeadView(Protocol):
-    """A response head as the ledger reads it: a :class:`ResponseHead`, or the proxy's raw
-    upstream head, which answers these without building one."""
-
-    @property
-    def status(self) -> int: ...
-
-    def header(self, name: str) -> str | None: ...
-
-
 def note_response_head(entry: LedgerEntry, head: HeadView) -> None:
     """Write the ledger facts a live response head gives, for a head no plan made (a
     pass-through or recorded answer; the engine writes the same for the heads it plans).
@@ -66,8 +56,7 @@ def note_response_head(entry: LedgerEntry, head: HeadView) -> None:
     ledger and None in the other's, and ``retry_after_ignored`` could never fire through the
     proxy. The format is refined only where ``Engine.select`` could not place the request
     by its path or body: then the content type is all that tells (a JSON tool API)."""
-    entry.status = head.status
-    entry.retry_after_ms = retry_after_ms(head)  # type: ignore[arg-type]  # reads only .header()
+    note_head(entry, head)
     if entry.format == WireFormat.other:
         entry.format = format_of_content_type(head.header("content-type")).value
 

@@ -400,3 +400,31 @@ def _generic(
     )
     payload = {"error": {"code": status, "type": slug, "message": message or phrase or "Error"}}
     return list(headers), payload
+
+
+# -- reading an error answer back ---------------------------------------------------------------
+def should_retry_header(value: str | None) -> bool | None:
+    """``x-should-retry`` as the SDKs read it: ``true`` / ``false``, anything else unsaid."""
+    if value is None:
+        return None
+    return {"true": True, "false": False}.get(value.strip().lower())
+
+
+def error_code(body: bytes) -> str | None:
+    """The provider's error code in an error body: OpenAI's ``error.code`` (else
+    ``error.type``), Anthropic's ``error.type``; None for a body that is not such JSON. What
+    the SDK exposes as ``exc.code`` and what an app decides on (``insufficient_quota``)."""
+    if not body or len(body) > 65536 or body.lstrip()[:1] != b"{":
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return None
+    for key in ("code", "type"):
+        value = error.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None

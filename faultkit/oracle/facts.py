@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
-from typing import Any
 
 from faultkit.ledger import (
     FAILED_ENDINGS,
@@ -86,18 +85,19 @@ def non_retryable_reason(entry: LedgerEntry, *, changed: bool = False) -> str | 
     """Why retrying ``entry``'s request cannot help, or None when a retry is legitimate.
     ``changed``: the retry asked something else (a re-ask). A 400/404/422 says the request was
     wrong, so a changed request is a fix, not a blind retry; an exhausted quota, a refused
-    caller and ``x-should-retry: false`` hold whatever is asked."""
-    for fault in faults_of(entry, "http_error"):
-        if fault.params.get("status") != entry.status:
-            continue  # a later fault replaced this error: the client never saw it
-        if fault.params.get("should_retry") is False:
-            return f"the server sent x-should-retry: false with HTTP {entry.status}"
-        code = _quota_code(fault.params)
-        # The quota code is in the body: a client whose body was cut never learnt it.
-        if code is not None and entry.status == 429 and entry.ending == "completed":
-            return f"HTTP 429 {code}: the quota is exhausted, a retry cannot succeed"
-    if entry.status in FORBIDDEN_STATUSES or (entry.status in BAD_REQUEST_STATUSES and not changed):
-        return f"HTTP {entry.status} is a client error a retry cannot fix"
+    caller and ``x-should-retry: false`` hold whatever is asked. Read from what the answer said
+    (the ledger's ``should_retry`` and ``error_code``), so a recorded quota error counts as an
+    injected one does."""
+    status = entry.status
+    if status is None or status < 400:
+        return None
+    if entry.should_retry is False:
+        return f"the server sent x-should-retry: false with HTTP {status}"
+    # The quota code is in the body: a client whose body was cut never learnt it.
+    if entry.error_code in QUOTA_CODES and status == 429 and entry.ending == "completed":
+        return f"HTTP 429 {entry.error_code}: the quota is exhausted, a retry cannot succeed"
+    if status in FORBIDDEN_STATUSES or (status in BAD_REQUEST_STATUSES and not changed):
+        return f"HTTP {status} is a client error a retry cannot fix"
     return None
 
 
@@ -116,15 +116,6 @@ def backoff_reason(entry: LedgerEntry) -> str | None:
         return f"ended by {entry.ending}"
     if any(f.params.get("kind") == "html_200" for f in faults_of(entry, "malformed_body")):
         return "a gateway's error page"
-    return None
-
-
-def _quota_code(params: dict[str, Any]) -> str | None:
-    for value in params.values():
-        if isinstance(value, str):
-            for code in QUOTA_CODES:
-                if code in value:
-                    return code
     return None
 
 

@@ -190,6 +190,35 @@ def test_an_app_loop_that_retries_an_exhausted_quota_is_caught() -> None:
     assert [f.entry_ids for f in verdict.findings_of("retried_non_retryable")] == [[1, 2], [2, 3]]
 
 
+def test_a_recorded_quota_error_retried_by_the_app_is_caught(tmp_path: Path) -> None:
+    """No fault at all: the cassette itself holds the provider's insufficient_quota 429 (as a
+    real recording may). What the answer said, not which fault made it, decides."""
+    import random
+
+    from faultkit.exchange import Response
+    from faultkit.formats.detect import WireFormat
+    from faultkit.formats.errors import error_response
+
+    head, body = error_response(
+        WireFormat.openai_chat,
+        429,
+        model="gpt-4o-mini",
+        rng=random.Random(1),
+        error_type="insufficient_quota",
+    )
+    interactions = load_cassette(CASSETTE).interactions
+    first_chat = interactions[0].request
+    pairs = [(first_chat, Response(head=head, body=body)), *interactions]
+    recorded = tmp_path / "quota.yaml"
+    write_cassette(recorded, pairs)
+    with FaultkitSession(cassettes=[recorded], playback="once") as fk:
+        bot = SupportBot(fk, attempts=3)
+        verdict = judge(fk.engine.ledger, capture(bot.answer, QUESTION), CONTRACT)
+        first = fk.ledger[0]
+    assert first.faults == [] and first.error_code == "insufficient_quota"
+    assert verdict.kind == "retried_non_retryable", _explain(verdict)
+
+
 def test_an_app_that_stops_on_an_exhausted_quota_is_controlled() -> None:
     verdict, calls, _ = _run({"attempts": 3, "stop_on_quota": True}, _on_model(QUOTA))
     assert calls == [(1, 1)]

@@ -34,15 +34,21 @@ def test_retry_after_comes_from_the_response_sent() -> None:
     assert retry_after_ms(sent) == 2000.0
 
 
-def test_a_replaced_quota_error_is_not_a_reason_to_stop_retrying() -> None:
+def test_a_quota_error_the_client_got_is_a_reason_to_stop_whoever_sent_it() -> None:
+    """Injected or recorded: the ledger's error_code (read off the body sent) decides."""
     quota = _error(status=429, error_type="insufficient_quota")
-    assert non_retryable_reason(_entry(429, [quota], ending="completed")) is not None
+    code = "insufficient_quota"
+    assert non_retryable_reason(_entry(429, [quota], ending="completed", error_code=code))
+    assert non_retryable_reason(_entry(429, [], ending="completed", error_code=code))
+    # Replaced by a later fault's 503: the body sent says nothing of a quota.
     assert non_retryable_reason(_entry(503, [quota], ending="completed")) is None
+    assert non_retryable_reason(_entry(429, [], ending="completed", should_retry=False))
 
 
 def test_a_quota_code_in_a_body_the_client_never_got_is_no_reason() -> None:
     quota = _error(status=429, error_type="insufficient_quota")
-    assert non_retryable_reason(_entry(429, [quota], ending="reset")) is None
+    code = "insufficient_quota"
+    assert non_retryable_reason(_entry(429, [quota], ending="reset", error_code=code)) is None
 
 
 def test_is_error_param_counts_only_when_the_fault_set_it() -> None:
