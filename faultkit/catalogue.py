@@ -17,6 +17,7 @@ from typing import Literal
 
 from faultkit.errors import ScenarioError
 from faultkit.scenario import Scenario, scenario_json_schema
+from faultkit.suggest import did_you_mean
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 LOCAL_DIR = Path("scenarios")
@@ -207,7 +208,7 @@ def resolve(ref: str | Path, *, dirs: list[Path] | None = None, bases: Iterable[
                 return file
             known.add(name)
     where = ", ".join(str(d) for d in dirs) or "no catalogue directory exists"
-    hint = f"; available: {', '.join(sorted(known))}" if known else ""
+    hint = f"; {did_you_mean(text, known)}available: {', '.join(sorted(known))}" if known else ""
     raise ScenarioError([f"unknown scenario {text!r} (searched {where}){hint}"])
 
 

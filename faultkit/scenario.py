@@ -31,6 +31,7 @@ from faultkit.formats.detect import (
     request_streams,
     request_tool,
 )
+from faultkit.suggest import closest, did_you_mean
 
 Outcome = Literal["pass", "retried", "fallback", "controlled_error"]
 CONTROLLED: tuple[Outcome, ...] = ("pass", "retried", "fallback", "controlled_error")
@@ -333,14 +334,25 @@ def validation_problems(exc: ValidationError, where: Callable[[tuple[Any, ...]],
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "union_tag_invalid":
             kind = err["input"].get("type") if isinstance(err["input"], dict) else None
-            msg = f"unknown fault type {kind!r}; known: {', '.join(sorted(FAULTS))}"
+            hint = did_you_mean(kind, FAULTS)
+            msg = f"unknown fault type {kind!r}; {hint}known: {', '.join(sorted(FAULTS))}"
             loc = (*loc, "type")
         elif err["type"] == "union_tag_not_found":
             msg = "a fault needs a 'type' (one of: " + ", ".join(sorted(FAULTS)) + ")"
         elif err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = "unknown field" + _field_hint(loc, FAULTS)
         problems.append(f"{where(loc)}: {_field_name(loc)}: {msg}")
     return problems
+
+
+def _field_hint(loc: tuple[Any, ...], faults: dict[str, Any]) -> str:
+    """``; did you mean 'latency_ms'?`` for a mistyped field of a fault (its type is in the
+    location as the union tag)."""
+    tags = [part for part in loc[:-1] if isinstance(part, str) and part in faults]
+    if not tags:
+        return ""
+    match = closest(loc[-1], faults[tags[-1]].model_fields)
+    return f"; did you mean {match!r}?" if match is not None else ""
 
 
 def scenario_json_schema() -> dict[str, Any]:

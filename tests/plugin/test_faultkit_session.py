@@ -50,7 +50,10 @@ def test_inject_accepts_a_mapping_or_a_fault_and_returns_labels() -> None:
     [
         ({"fault": {"type": "latency"}}, "inject: fault.latency_ms: Field required"),
         ({"fault": {"type": "latency", "latency_ms": -1}}, "inject: fault.latency_ms: Input"),
-        ({"fault": {"type": "latncy"}}, "inject: fault.type: unknown fault type 'latncy'; known:"),
+        (
+            {"fault": {"type": "latncy"}},
+            "inject: fault.type: unknown fault type 'latncy'; did you mean 'latency'? known:",
+        ),
         ({"fault": {"latency_ms": 1}}, "inject: fault: a fault needs a 'type'"),
         (
             {"fault": {"type": "latency", "latency_ms": 1}, "when": {"nht": 2}},

@@ -35,6 +35,7 @@ from faultkit.errors import FaultkitError
 from faultkit.exchange import Headers
 from faultkit.faults import FAULTS
 from faultkit.scenario import Rule
+from faultkit.suggest import did_you_mean
 
 SCENARIO_HEADER = "x-faultkit-scenario"
 FAULT_HEADER = "x-faultkit-fault"
@@ -115,7 +116,8 @@ def _rule(item: Any, index: int) -> Rule:
     if isinstance(fault, dict) and fault.get("type") not in FAULTS:
         known = ", ".join(sorted(FAULTS))
         raise HeaderError(
-            f"{FAULT_HEADER}: unknown fault type {fault.get('type')!r}; known: {known}"
+            f"{FAULT_HEADER}: unknown fault type {fault.get('type')!r}; "
+            f"{did_you_mean(fault.get('type'), FAULTS)}known: {known}"
         )
     try:
         return _RULE.validate_python(data)
