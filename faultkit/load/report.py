@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from faultkit.scrub import scrub_text, scrub_url
+
 from .results import PhaseResult
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ _W, _H, _L, _R, _T, _B = 820, 300, 64, 196, 16, 44
 
 def write_reports(report: LoadReport, directory: Path) -> list[Path]:
     """Write ``load.json``, ``load.csv``, ``load-timeline.csv`` and ``load.html``."""
+    report = _scrubbed(report)
     directory.mkdir(parents=True, exist_ok=True)
     paths = [
         directory / "load.json",
@@ -42,6 +45,26 @@ def write_reports(report: LoadReport, directory: Path) -> list[Path]:
     write_timeline_csv(report.results, paths[2])
     paths[3].write_text(render_html(report), encoding="utf-8")
     return paths
+
+
+def _scrubbed(report: LoadReport) -> LoadReport:
+    """The report's free text (URLs, warnings, error categories) scrubbed: a target given as
+    ``http://host/ask?key=...`` must not reach the files. Numbers and the encoded histograms
+    carry no secrets and are left alone (scrubbing base64 by shape could corrupt them)."""
+    results = []
+    for r in report.results:
+        errors: dict[str, int] = {}
+        for kind, count in r.errors.items():
+            key = scrub_text(kind)
+            errors[key] = errors.get(key, 0) + count  # two keys may scrub to one
+        results.append(r.model_copy(update={"host": scrub_url(r.host), "errors": errors}))
+    return report.model_copy(
+        update={
+            "target": scrub_url(report.target) if report.target else report.target,
+            "warnings": [scrub_text(w) for w in report.warnings],
+            "results": results,
+        }
+    )
 
 
 _SUMMARY = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p99_9_ms", "max_ms", "mean_ms")

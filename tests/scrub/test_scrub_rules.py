@@ -17,6 +17,9 @@ from faultkit.config import ConfigError, load_scrub_patterns
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.ledger import Ledger
+from faultkit.load.report import write_reports as write_load_reports
+from faultkit.load.results import PhaseResult
+from faultkit.load.runner import LoadReport, Overhead
 from faultkit.scrub import (
     REDACTED,
     ScrubPatternError,
@@ -306,3 +309,32 @@ def test_a_compressed_request_body_is_stored_decoded_and_still_matches(tmp_path)
     assert json.loads(stored.body) == {"model": "m", "api_key": REDACTED, "q": "where?"}
     store = CassetteStore([path], match_on=("method", "uri", "body"))
     assert store.match(live).response.body == b"{}"
+
+
+def test_load_reports_keep_no_secret_from_urls_warnings_or_errors(tmp_path) -> None:
+    result = PhaseResult(
+        phase="baseline",
+        kind="baseline",
+        host="http://127.0.0.1:1/ask?key=k-live-8",
+        requests=2,
+        errors={"HTTP 401 for /ask?api_key=k-live-9": 1, "HTTP 401 for /ask?api_key=k-x": 1},
+    )
+    report = LoadReport(
+        target="http://127.0.0.1:1/ask?key=k-live-8",
+        mode="passthrough",
+        route="target",
+        users=1,
+        rate=1.0,
+        duration_s=1.0,
+        workers=0,
+        locustfile="loadtests/through_proxy.py",
+        results=[result],
+        overhead=Overhead(p50_ms=0.1, p95_ms=0.2, p99_ms=0.3, note="n"),
+        warnings=[f"the target answered 'Incorrect API key provided: {OPENAI}'"],
+    )
+    paths = write_load_reports(report, tmp_path)
+    for path in paths:
+        text = path.read_text()
+        assert "k-live-8" not in text and "k-live-9" not in text and OPENAI not in text
+    again = LoadReport.model_validate(json.loads(paths[0].read_text()))
+    assert again.results[0].errors == {"HTTP 401 for /ask?api_key=REDACTED": 2}
