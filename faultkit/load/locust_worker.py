@@ -420,6 +420,8 @@ class OpenLoopUser(FastHttpUser):
         wait = self._next - time.perf_counter()
         if wait > 0:
             gevent.sleep(wait)
+        if _STATE["stopping"]:
+            return  # the run ended while this user waited for its next arrival
         due = self._next
         self._next += self._period
         if self._pool.full():
@@ -475,8 +477,11 @@ def _drain(pools: list[Pool], grace_s: float) -> None:
     A request that never got its answer is the worst latency of the run, not a missing
     sample: dropping it would let a run in which the target hung report 0% errors."""
     deadline = time.monotonic() + max(grace_s, 0.0)
-    for pool in pools:
-        pool.join(timeout=max(deadline - time.monotonic(), 0.0))
+    # Until every pool is empty at once (or the grace is over): while one pool is joined,
+    # another user may still be sending an arrival that was due before the end.
+    while any(len(pool) for pool in pools) and time.monotonic() < deadline:
+        for pool in pools:
+            pool.join(timeout=max(deadline - time.monotonic(), 0.0))
     for pool in pools:
         for greenlet in list(pool.greenlets):
             _count_timeout(greenlet)

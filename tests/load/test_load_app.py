@@ -51,7 +51,7 @@ def _desk_argv(port: int, *extra: str) -> list[str]:
         "--spawn-rate",
         "50",
         "--duration",
-        "3s",
+        "2s",
         "--drain",
         "5s",
         *extra,
@@ -70,6 +70,7 @@ def test_provider_latency_slows_the_app_and_a_429_burst_is_answered_as_declared(
     argv = _desk_argv(port, "--scenario", LATENCY, "--scenario", "429-burst")
     code = main([*argv, "--gate", "uncontrolled<0.1%", "--report", str(tmp_path)])
     out = capsys.readouterr().out
+    print(out)  # shown by pytest when an assertion below fails
     assert code == 0, out
     report = _report(tmp_path)
     assert report["headline"] == "gates: 2 passed, 0 failed, 0 broken"
@@ -99,6 +100,7 @@ def test_provider_latency_slows_the_app_and_a_429_burst_is_answered_as_declared(
     assert "http_error on openai x 3" in page and "HTTP 503 x 3" in page
 
 
+@pytest.mark.slow
 def test_front_side_faults_do_not_reach_the_apps_provider(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -123,6 +125,7 @@ def test_front_side_faults_do_not_reach_the_apps_provider(
         finally:
             app.stop()
     out = capsys.readouterr().out
+    print(out)
     assert code == 0, out
     baseline, slow = _report(tmp_path)["results"]
     assert slow["faults_applied"] == 0 and slow["injected"] == []
@@ -139,10 +142,11 @@ def test_a_drifted_body_returned_as_200_is_counted_uncontrolled(
     argv = _desk_argv(port, "--gate", "uncontrolled<0.1%", "--gate", "error_rate<1%")
     code = main([*argv, "--report", str(tmp_path)])
     captured = capsys.readouterr()
+    print(captured.out, captured.err)
     assert code == 1, captured.out + captured.err
     (baseline,) = _report(tmp_path)["results"]
     # Every answer is HTTP 200, so Locust counts no error; the contract counts them all.
-    assert baseline["failures"] == 0 and baseline["requests"] > 30
+    assert baseline["failures"] == 0 and baseline["requests"] > 20
     answers = baseline["answers"]
     assert answers["verdicts"] == {"invalid_output_leaked": baseline["requests"]}, captured.out
     assert answers["controlled"] == 0
