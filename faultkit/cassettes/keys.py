@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.errors import CassetteError
 from faultkit.exchange import Request
-from faultkit.scrub import scrub_header_value, scrub_json, scrub_param, scrub_text
+from faultkit.scrub import scrub_header_value, scrub_json, scrub_param, scrub_path
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -63,7 +63,7 @@ class _Parsed:
         except ValueError:
             port = None
         self.port = None if port == DEFAULT_PORTS.get(self.scheme) else port
-        self.path = scrub_text(parts.path) or "/"
+        self.path = scrub_path(parts.path) or "/"
         self.query = canonical_query(parts.query)
 
 

@@ -38,6 +38,7 @@ from faultkit.scrub.text import (
     add_patterns,
     high_entropy,
     scrub_bytes,
+    scrub_path,
     scrub_text,
     user_patterns,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "scrub_json",
     "scrub_pairs",
     "scrub_param",
+    "scrub_path",
     "scrub_text",
     "scrub_url",
     "secret_collection",

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from faultkit.exchange import Headers
 from faultkit.scrub.names import secret_collection, secret_field, secret_header, secret_param
-from faultkit.scrub.text import REDACTED, scrub_text
+from faultkit.scrub.text import REDACTED, scrub_path, scrub_text, when_patterns_change
 
 _NESTED_JSON_LIMIT = 1 << 20
 
@@ -145,15 +146,30 @@ def scrub_pairs(query: str, is_secret: Callable[[str], bool] = secret_param) -> 
 
 def scrub_url(url: str) -> str:
     """``url`` with secret query values, secret-shaped path segments and any userinfo
-    password replaced; the same object when there was nothing to replace."""
+    password replaced; the same object when there was nothing to replace.
+
+    Remembered for URLs up to 1 KiB (1024 of them): the ledger scrubs the URL of every request
+    through the proxy, and a test or a load run repeats a few URLs many times."""
+    if len(url) > 1024:
+        return _scrub_url(url)
+    out = _scrub_url_cached(url)
+    return url if out == url else out
+
+
+@lru_cache(maxsize=1024)
+def _scrub_url_cached(url: str) -> str:
+    return _scrub_url(url)
+
+
+def _scrub_url(url: str) -> str:
     if "?" not in url and "@" not in url and "#" not in url:
         # The common case, on the proxy's per-request path: only the path can hold a secret.
         start = url.find("/", url.find("//") + 2) if "//" in url else 0
         if start < 0:
             return url
         path = url[start:]
-        scrubbed = scrub_text(path)
-        return url if scrubbed is path else url[:start] + scrubbed
+        scrubbed = scrub_path(path)
+        return url if scrubbed == path else url[:start] + scrubbed
     try:
         parts = urlsplit(url)
     except ValueError:  # an unbalanced IPv6 bracket: scrub it as text
@@ -164,13 +180,16 @@ def scrub_url(url: str) -> str:
         userinfo, _, hostport = netloc.rpartition("@")
         user, colon, _password = userinfo.partition(":")
         netloc = f"{user}:{REDACTED}@{hostport}" if colon else netloc
-    path = scrub_text(parts.path)
+    path = scrub_path(parts.path)
     fragment = scrub_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
     if (
         query == parts.query
         and netloc == parts.netloc
-        and path is parts.path
+        and path == parts.path
         and fragment == parts.fragment
     ):
         return url
     return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+when_patterns_change(_scrub_url_cached.cache_clear)

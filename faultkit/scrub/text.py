@@ -30,7 +30,8 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from faultkit.errors import FaultkitError
 from faultkit.scrub.names import secret_collection, secret_field, secret_param
@@ -139,6 +140,9 @@ def add_patterns(patterns: Iterable[str], where: str = "scrub patterns") -> None
         new = [p for p in compiled if p.pattern not in _user_sources]
         _user_sources.update(p.pattern for p in new)
         _user_patterns = (*_user_patterns, *new)
+        if new:
+            for clear in _CACHE_CLEARS:
+                clear()
 
 
 def user_patterns() -> tuple[str, ...]:
@@ -229,6 +233,27 @@ def scrub_text(text: str) -> str:
     for pattern in _user_patterns:
         out = pattern.sub(_user_sub, out)
     return text if out == text else out
+
+
+@lru_cache(maxsize=1024)
+def _scrub_short(text: str) -> str:
+    return scrub_text(text)
+
+
+# Caches of scrubbed values, emptied when the user adds patterns (they change the answers).
+_CACHE_CLEARS: list[Callable[[], None]] = [_scrub_short.cache_clear]
+
+
+def when_patterns_change(clear: Callable[[], None]) -> None:
+    """Call ``clear`` (a cache's ``cache_clear``) whenever :func:`add_patterns` adds one."""
+    _CACHE_CLEARS.append(clear)
+
+
+def scrub_path(path: str) -> str:
+    """:func:`scrub_text` for a URL path, remembered for short paths: the ledger and the match
+    key scrub the path of every request, and a test or a load run sends a few paths many
+    times. Bounded (1024 paths of at most 512 characters); cleared when patterns change."""
+    return _scrub_short(path) if len(path) <= 512 else scrub_text(path)
 
 
 def scrub_bytes(data: bytes) -> bytes:

@@ -338,3 +338,10 @@ def test_load_reports_keep_no_secret_from_urls_warnings_or_errors(tmp_path) -> N
         assert "k-live-8" not in text and "k-live-9" not in text and OPENAI not in text
     again = LoadReport.model_validate(json.loads(paths[0].read_text()))
     assert again.results[0].errors == {"HTTP 401 for /ask?api_key=REDACTED": 2}
+
+
+def test_a_pattern_added_later_applies_to_urls_seen_before() -> None:
+    url = "http://127.0.0.1:9/v1/tenants/zeta-tenant-4711/items?page=2"
+    assert scrub_url(url) is url  # remembered as clean
+    add_patterns([r"zeta-tenant-[0-9]+"])
+    assert scrub_url(url) == "http://127.0.0.1:9/v1/tenants/REDACTED/items?page=2"
