@@ -65,16 +65,21 @@ def _names(plan: RunPlan, task: Task) -> tuple[str, str, str]:
     return plan.targets[ti].name, plan.scenarios[si][1].name, plan.cases[ci].name
 
 
-def _context(plan: RunPlan) -> multiprocessing.context.BaseContext:
+# Imported once in the fork server: faultkit and the SDKs most targets import (one not
+# installed is skipped). Never the targets' own modules: the server outlives one run, and a
+# second run in the same process (tests, a notebook) would fork workers holding the first
+# run's copy of a module of the same name.
+PRELOAD = ["faultkit.runner.command", "faultkit.runner.processes", "openai", "anthropic"]
+
+
+def _context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where there is one (Linux, macOS): workers fork from a clean server that
-    imported faultkit and the targets' modules once, so each starts in a fraction of the 1-2 s
-    a fresh interpreter needs for faultkit and the SDKs; ``spawn`` elsewhere. (A target module
-    that fails to import there is skipped by the server; the worker then reports it.)"""
+    imported :data:`PRELOAD` once, so each starts in a fraction of the 1-2 s a fresh
+    interpreter needs for them; ``spawn`` elsewhere."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    modules = [t.ref.partition(":")[0] for t in plan.targets if t.kind == "python"]
-    context.set_forkserver_preload(["faultkit.runner.command", *modules])
+    context.set_forkserver_preload(PRELOAD)
     return context
 
 
@@ -87,7 +92,7 @@ def run_in_processes(
     cell still running in the pool is lost with it, so no cell can be named."""
     if plan.rebuild is None:
         raise ValueError("--processes needs plan.rebuild")
-    context = _context(plan)
+    context = _context()
     workers = max(1, min(plan.jobs, len(tasks)))
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_start, initargs=(plan.rebuild,)
