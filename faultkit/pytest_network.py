@@ -18,9 +18,10 @@ stack is looked up so the caller is still named. Event loops that do not connect
 sockets (uvloop) are not guarded.
 
 Allowed: Unix sockets; resolving loopback names; faultkit's own forwarding in its record modes
-(a frame of ``faultkit.doors`` on the stack); loopback ports that the declared upstreams'
-environment variables (``OPENAI_BASE_URL``, ...) point at, i.e. a faultkit proxy's doors;
-and the hosts given to ``--faultkit-allow-hosts`` (``host`` or ``host:port``).
+(a frame of ``faultkit.doors`` on the stack); a faultkit proxy's doors on loopback, i.e. the
+ports the project's upstreams declare (``faultkit.toml``) and those their environment variables
+(``OPENAI_BASE_URL``, ...) point at; and the hosts given to ``--faultkit-allow-hosts``
+(``host`` or ``host:port``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import socket
 import sys
 import sysconfig
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from faultkit.doors.proxy.config import DEFAULT_UPSTREAMS
+from faultkit.doors.proxy.config import DEFAULT_UPSTREAMS, Upstream
+from faultkit.errors import FaultkitError
 
 
 class NetworkBlocked(ConnectionRefusedError):
@@ -201,11 +203,16 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def door_ports(env: dict[str, str] | None = None) -> set[int]:
-    """Loopback ports the declared upstreams' variables point at: faultkit proxy doors."""
+def door_ports(
+    upstreams: Iterable[Upstream] = DEFAULT_UPSTREAMS, env: Mapping[str, str] | None = None
+) -> set[int]:
+    """faultkit proxy doors: the ports the upstreams declare, and the loopback ports their
+    variables point at now (read at each connection: a fixture may set them late)."""
     env = os.environ if env is None else env
     ports: set[int] = set()
-    for upstream in DEFAULT_UPSTREAMS:
+    for upstream in upstreams:
+        if upstream.port:
+            ports.add(upstream.port)
         value = env.get(upstream.env or "")
         if not value:
             continue
@@ -216,25 +223,41 @@ def door_ports(env: dict[str, str] | None = None) -> set[int]:
 
 
 def parse_allowed(text: str | None) -> tuple[tuple[str, int | None], ...]:
-    """``host[:port],...`` from ``--faultkit-allow-hosts``."""
+    """``host[:port],...`` from ``--faultkit-allow-hosts`` (IPv6 as ``::1`` or ``[::1]:port``);
+    anything else is a FaultkitError naming the item."""
     allowed: list[tuple[str, int | None]] = []
     for item in (text or "").split(","):
         item = item.strip()
         if not item:
             continue
-        host, sep, port = item.rpartition(":")
-        if sep and port.isdigit() and host and not host.endswith(":"):
-            allowed.append((host.strip("[]"), int(port)))
+        port: str | None = None
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest:
+                port = rest[1:] if rest.startswith(":") else ""  # "" is refused below
+        elif item.count(":") == 1:
+            host, port = item.split(":")
         else:
-            allowed.append((item.strip("[]"), None))
+            host = item  # a name, an IPv4 address or a bare IPv6 address
+        if not host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+            raise FaultkitError(
+                f"--faultkit-allow-hosts {text!r}: {item!r} is not HOST or HOST:PORT "
+                "(a port from 1 to 65535; [::1]:PORT for IPv6)"
+            )
+        allowed.append((host, int(port) if port is not None else None))
     return tuple(allowed)
 
 
 class NetworkGuard:
     """Refuses and remembers connections a faultkit test must not make; see the module doc."""
 
-    def __init__(self, allowed: Iterable[tuple[str, int | None]] = ()) -> None:
+    def __init__(
+        self,
+        allowed: Iterable[tuple[str, int | None]] = (),
+        upstreams: Iterable[Upstream] = DEFAULT_UPSTREAMS,
+    ) -> None:
         self.allowed = tuple(allowed)
+        self.upstreams = tuple(upstreams)
         self.bypasses: list[Bypass] = []
         self._lock = threading.Lock()
 
@@ -246,7 +269,7 @@ class NetworkGuard:
         if resolving:
             # Only names cost DNS traffic; an address literal is judged when it connects.
             return host in ("", "0.0.0.0", "::") or _is_loopback(host) or _is_address(host)
-        return _is_loopback(host) and port in door_ports()
+        return _is_loopback(host) and port in door_ports(self.upstreams)
 
     def check(self, host: Any, port: Any, resolving: bool = False) -> None:
         """Raise NetworkBlocked (and remember why) unless this connection is allowed."""
@@ -345,3 +368,12 @@ class NetworkGuard:
             "with --faultkit-allow-hosts"
         )
         return "\n".join(lines)
+
+
+def project_upstreams(rootdir: Path) -> list[Upstream]:
+    """The upstreams of the project's ``faultkit.toml`` (or ``[tool.faultkit]``) at pytest's
+    rootdir, built-in ones included (a broken file raises ConfigError, naming it)."""
+    from faultkit.config import find_config
+    from faultkit.doors.proxy.config import load_upstreams
+
+    return load_upstreams(find_config(rootdir))

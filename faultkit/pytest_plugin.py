@@ -42,7 +42,7 @@ from faultkit.errors import FaultkitError
 from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fixture
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
 from faultkit.pytest_failures import caused_by_unmatched, unmatched_message, where_raised
-from faultkit.pytest_network import NetworkGuard, parse_allowed
+from faultkit.pytest_network import NetworkGuard, parse_allowed, project_upstreams
 from faultkit.pytest_vcr import (
     VcrCounts,
     cassette_name,
@@ -166,6 +166,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", "default_cassette(name): the test's cassette name")
     pytest_scenarios.register(config)
     config.stash[_RECORDS_KEY] = []
+    try:
+        parse_allowed(config.getoption("faultkit_allow_hosts", None))
+    except FaultkitError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 # -- resolving options ------------------------------------------------------------------------
@@ -313,6 +317,7 @@ def faultkit(
     """A :class:`FaultkitSession` for this test: ``.client()``, ``.async_client()``,
     ``.transport()``, ``.inject(...)``, ``.ledger``, ``.engine``, ``.use_cassette(path)``."""
     try:
+        guard = _network_guard(request.config)
         session = _build_session(request, faultkit_scenario)
     except FaultkitError as exc:
         pytest.fail(f"faultkit: {exc}", pytrace=False)
@@ -323,9 +328,7 @@ def faultkit(
     cassette = vcr_cassette(request)
     if cassette is not None:
         request.node.stash[_VCR_KEY] = (cassette, vcr_counts(cassette))
-    guard = None
-    if request.config.getoption("faultkit_block_network"):
-        guard = NetworkGuard(parse_allowed(request.config.getoption("faultkit_allow_hosts")))
+    if guard is not None:
         request.node.stash[_GUARD_KEY] = guard
     try:
         if guard is None:
@@ -339,6 +342,14 @@ def faultkit(
         finally:
             session.close()
             _remember(request, session)
+
+
+def _network_guard(config: pytest.Config) -> NetworkGuard | None:
+    """The ``--faultkit-block-network`` guard for a test (None: the option is off)."""
+    if not config.getoption("faultkit_block_network"):
+        return None
+    allowed = parse_allowed(config.getoption("faultkit_allow_hosts"))
+    return NetworkGuard(allowed, project_upstreams(config.rootpath))
 
 
 def _remember(request: pytest.FixtureRequest, session: FaultkitSession) -> None:

@@ -223,3 +223,32 @@ async def test_async(faultkit):
     )
     _run(app, "--faultkit-record-mode=once").assert_outcomes(passed=2)
     assert sorted(live_server.hits) == ["/async", "/sync"]
+
+
+def test_a_door_port_declared_in_faultkit_toml_is_allowed(
+    app: pytest.Pytester, live_server: LiveServer
+) -> None:
+    port = int(live_server.url.rsplit(":", 1)[1])
+    app.makefile(
+        ".toml",
+        faultkit=f'[upstreams.weather]\nurl = "https://weather.example"\nport = {port}\n',
+    )
+    app.makepyfile(
+        test_app=HEADER
+        + f"""
+@pytest.mark.faultkit(allow_unfired=True)
+def test_through_the_door(faultkit):
+    assert httpx.get({live_server.url!r} + "/door").status_code == 200
+"""
+    )
+    _run(app).assert_outcomes(passed=1)
+    assert live_server.hits == ["/door"]
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:http", "api.example.com:0", "[::1]8080"])
+def test_a_bad_allow_hosts_value_is_one_line(app: pytest.Pytester, value: str) -> None:
+    app.makepyfile(test_app="def test_nothing():\n    pass\n")
+    result = _run(app, "--faultkit-allow-hosts", value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0].startswith(f"ERROR: --faultkit-allow-hosts {value!r}: ")
+    assert "Traceback" not in result.stderr.str()
