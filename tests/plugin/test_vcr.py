@@ -185,7 +185,7 @@ def test_each_request_has_one_handler_and_vcrpy_answered_requests_are_named(
     )
     pytester.makepyfile(test_orders=VCR_AND_FAULTKIT)
     result = _run(pytester)
-    result.assert_outcomes(passed=1, warnings=1)
+    result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
             "*faultkit: 1 request(s) bypassed faultkit and went to vcrpy*",
