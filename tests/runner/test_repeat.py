@@ -227,3 +227,27 @@ def test_seeds_and_wilson_interval() -> None:
     low, high = wilson(4, 6)
     assert low == pytest.approx(0.3000, abs=1e-4) and high == pytest.approx(0.9032, abs=1e-4)
     assert math.isclose(sum(wilson(3, 6)), 1.0)  # symmetric around one half
+
+
+def test_compare_sees_a_repeated_cells_worst_seed(fk, project) -> None:
+    """Last night one seed (the scenario's, 11) passed; tonight ten seeds show the crash. The
+    comparison reports it as newly uncontrolled, with the repro of the crashing seed."""
+    code, _, _ = fk("repeat_app:careless", "--scenario", "flaky-tool", "--report", "one-seed")
+    assert code == 0
+    assert [c["seed"] for c in _cells(project / "one-seed").values()] == [11]
+    code, _, _ = fk(
+        "repeat_app:careless", "--scenario", "flaky-tool", "--repeat", "10",
+        "--compare", "one-seed/report.json", "--report", "ten-seeds",
+    )  # fmt: skip
+    assert code == 1
+    (cell,) = _cells(project / "ten-seeds").values()
+    report = json.loads((project / "ten-seeds" / "report.json").read_text())
+    (change,) = report["comparison"]["changes"]
+    assert (change["change"], change["before"], change["after"]) == (
+        "newly_uncontrolled",
+        "pass",
+        "crash",
+    )
+    assert change["regression"] is True
+    assert change["repro"] == cell["repro"]
+    assert f"--seed {cell['seed']}" in change["repro"] and cell["seed"] != 11
