@@ -37,7 +37,9 @@ class AppError(Exception):
 def answer(item_id: str, *, http_client_factory=httpx.Client):
     """CHECK_STATUS=1: a tool error is a declared AppError (else the error body is read as
     data, and a KeyError follows); CHECK_FIELDS=1: a field missing from a successful answer
-    is a declared AppError (else a KeyError); OFFLINE=1: the tool is not called at all."""
+    is a declared AppError (else a KeyError); OFFLINE=1: the tool is not called at all;
+    ITEM: ask for another item than the case's (one the cassette does not hold)."""
+    item_id = os.environ.get("ITEM") or item_id
     if os.environ.get("OFFLINE") == "1":
         return Answer(item="unknown", price=0.0)
     with http_client_factory(timeout=2.0) as client:
@@ -89,8 +91,8 @@ def fk(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFix
     monkeypatch.syspath_prepend(str(project))
 
     def run(*argv: str, **switches: str) -> tuple[int, str, str]:
-        for name in ("CHECK_STATUS", "CHECK_FIELDS", "OFFLINE"):
-            monkeypatch.setenv(name, switches.get(name, "0"))
+        for name in ("CHECK_STATUS", "CHECK_FIELDS", "OFFLINE", "ITEM"):
+            monkeypatch.setenv(name, switches.get(name, "0" if name != "ITEM" else ""))
         code = main(["run", "--cases", "cases.yaml", "--scenarios", "scenarios", *argv])
         out, err = capsys.readouterr()
         return code, out, err
@@ -211,6 +213,22 @@ def test_newly_not_exercised_is_listed_and_fails_only_when_exercise_is_required(
     )
     assert code == 1
     assert all(line.startswith("  ! newly not exercised") for line in _section(out)[1::2])
+
+
+def test_a_new_harness_error_is_a_regression(fk, project) -> None:
+    """The app now asks for an item no recording holds: faultkit cannot judge the cell, which
+    fails the run; it passed last night, so it is a regression (a nightly job must not go
+    green because its cells stopped being tested)."""
+    fk("--report", "last", "--scenario", "calm", CHECK_STATUS="1", CHECK_FIELDS="1")
+    code, out, _ = fk(
+        "--no-report", "--scenario", "calm", "--compare", "last/report.json",
+        CHECK_STATUS="1", CHECK_FIELDS="1", ITEM="8",
+    )  # fmt: skip
+    assert code == 1
+    assert _section(out)[1].split() == [
+        "!", "newly", "harness", "error", "nightly_app:answer", "x", "calm", "[lamp]:",
+        "pass", "->", "harness_error",
+    ]  # fmt: skip
 
 
 def test_added_and_removed_cells_are_listed(fk, project) -> None:
