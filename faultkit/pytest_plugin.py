@@ -58,6 +58,7 @@ from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook
 )
 from faultkit.scenario import Rule, Scenario
 from faultkit.session import DEFAULT_MATCH_ON, FaultkitSession
+from faultkit.suggest import did_you_mean
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 MARKER_ARGS = (
@@ -188,7 +189,7 @@ def _marker_args(node: pytest.Item) -> dict[str, Any]:
         if unknown:
             raise FaultkitError(
                 f"@pytest.mark.faultkit: unknown argument {', '.join(unknown)}; "
-                f"known: {', '.join(MARKER_ARGS)}"
+                f"{did_you_mean(unknown[0], MARKER_ARGS)}known: {', '.join(MARKER_ARGS)}"
             )
         for key, value in kwargs.items():
             merged.setdefault(key, value)

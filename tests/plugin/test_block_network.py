@@ -252,3 +252,28 @@ def test_a_bad_allow_hosts_value_is_one_line(app: pytest.Pytester, value: str) -
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.stderr.lines[0].startswith(f"ERROR: --faultkit-allow-hosts {value!r}: ")
     assert "Traceback" not in result.stderr.str()
+
+
+def test_nested_with_pytest_recordings_block_network(app: pytest.Pytester) -> None:
+    """Both guards on: faultkit's (installed inside pytest-recording's) names the client, and
+    both are undone after the test."""
+    app.makepyfile(
+        test_app=HEADER
+        + """
+@pytest.mark.faultkit(allow_unfired=True)
+def test_plain_client(faultkit):
+    with pytest.raises(httpx.ConnectError):
+        httpx.get("https://api.example.com/forecast")
+"""
+    )
+    started = (socket.socket.connect, socket.create_connection, socket.getaddrinfo)
+    result = _run(app, "--block-network")
+    result.assert_outcomes(failed=1)
+    line = _line(app, "forecast")
+    result.stdout.fnmatch_lines(
+        [
+            "  api.example.com:443 by httpx -> httpcore, called from "
+            f"test_app.py:{line} in test_plain_client"
+        ]
+    )
+    assert (socket.socket.connect, socket.create_connection, socket.getaddrinfo) == started

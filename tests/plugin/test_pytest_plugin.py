@@ -172,7 +172,9 @@ def test_unknown_marker_argument_is_reported(project: pytest.Pytester) -> None:
     project.makepyfile(test_orders=_marked_order_test('scenaro="x"'))
     result = _run(project)
     result.assert_outcomes(errors=1)  # a setup problem, not a test failure
-    result.stdout.fnmatch_lines(["*unknown argument scenaro; known: scenario, cassette*"])
+    result.stdout.fnmatch_lines(
+        ["*unknown argument scenaro; did you mean 'scenario'? known: scenario, cassette*"]
+    )
 
 
 # -- inline injection ----------------------------------------------------------------------------
