@@ -340,18 +340,30 @@ def validation_problems(exc: ValidationError, where: Callable[[tuple[Any, ...]],
         elif err["type"] == "union_tag_not_found":
             msg = "a fault needs a 'type' (one of: " + ", ".join(sorted(FAULTS)) + ")"
         elif err["type"] == "extra_forbidden":
-            msg = "unknown field" + _field_hint(loc, FAULTS)
+            msg = "unknown field" + _field_hint(loc, FAULTS, exc.title)
         problems.append(f"{where(loc)}: {_field_name(loc)}: {msg}")
     return problems
 
 
-def _field_hint(loc: tuple[Any, ...], faults: dict[str, Any]) -> str:
-    """``; did you mean 'latency_ms'?`` for a mistyped field of a fault (its type is in the
-    location as the union tag)."""
+def _field_hint(loc: tuple[Any, ...], faults: dict[str, Any], root: str) -> str:
+    """``; did you mean 'latency_ms'?`` for a mistyped field. The model that owns the field
+    comes from the location: a fault's type is in it as the union tag; ``match``, ``when``
+    and ``expect`` name theirs; a list index is a rule; the top level is ``root`` (the
+    validated model's name: Scenario for a file, Rule for an inline rule)."""
+    owners: dict[Any, type[BaseModel]] = {"match": Match, "when": When, "expect": Expectation}
     tags = [part for part in loc[:-1] if isinstance(part, str) and part in faults]
-    if not tags:
+    parent = loc[-2] if len(loc) > 1 else None
+    if tags:
+        fields = faults[tags[-1]].model_fields
+    elif isinstance(parent, str) and parent in owners:
+        fields = owners[parent].model_fields
+    elif isinstance(parent, int):
+        fields = Rule.model_fields
+    elif parent is None and root in ("Scenario", "Rule"):
+        fields = (Scenario if root == "Scenario" else Rule).model_fields
+    else:
         return ""
-    match = closest(loc[-1], faults[tags[-1]].model_fields)
+    match = closest(loc[-1], fields)
     return f"; did you mean {match!r}?" if match is not None else ""
 
 

@@ -133,7 +133,7 @@ def test_every_problem_is_reported_with_its_own_line() -> None:
         "      bogus: 1\n"
     )
     problems = problems_of(text)
-    assert "s.yaml:2: descrption: unknown field" in problems
+    assert "s.yaml:2: descrption: unknown field; did you mean 'description'?" in problems
     assert any(p.startswith("s.yaml:5: rules[0].when.probability: ") for p in problems)
     assert any(p.startswith("s.yaml:8: rules[0].fault.latency_ms: ") for p in problems)
     assert "s.yaml:9: rules[0].fault.bogus: unknown field" in problems

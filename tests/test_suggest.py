@@ -65,3 +65,26 @@ def test_inline_rules_and_the_fault_header_suggest_too() -> None:
     )
     with pytest.raises(HeaderError, match="did you mean 'http_error'"):
         header_rules(('{"type": "http_eror", "status": 500}',))
+
+
+def test_every_scenario_model_suggests_its_own_fields(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: bad\nsede: 1\nrules:\n"
+        "  - mtach: {route: openai}\n"
+        "    when: {nht: 2}\n"
+        "    fault: {type: latency, latency_ms: 5}\n"
+        "  - match: {rout: openai}\n"
+        "    fault: {type: latency, latency_ms: 5}\n"
+        "expect: {max_attempt: 3, zzzz: 1}\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        Scenario.load(path)
+    assert sorted(p.removeprefix(f"{path}:") for p in info.value.problems) == [
+        "2: sede: unknown field; did you mean 'seed'?",
+        "4: rules[0].mtach: unknown field; did you mean 'match'?",
+        "5: rules[0].when.nht: unknown field; did you mean 'nth'?",
+        "7: rules[1].match.rout: unknown field; did you mean 'route'?",
+        "9: expect.max_attempt: unknown field; did you mean 'max_attempts'?",
+        "9: expect.zzzz: unknown field",
+    ]
