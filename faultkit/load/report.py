@@ -61,6 +61,8 @@ def _scrubbed(report: LoadReport) -> LoadReport:
     return report.model_copy(
         update={
             "target": scrub_url(report.target) if report.target else report.target,
+            # --app's command line may carry a key (env OPENAI_API_KEY=... uvicorn ...).
+            "app": scrub_text(report.app) if report.app else report.app,
             "warnings": [scrub_text(w) for w in report.warnings],
             "results": results,
         }

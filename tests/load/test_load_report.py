@@ -106,3 +106,13 @@ def test_svg_lines_stay_inside_the_plot() -> None:
             assert x0 - 0.1 <= x <= x0 + w + 0.1 and y0 - 0.1 <= y <= y0 + h + 0.1
     assert "1 s" in chart and "1 ms" in chart  # log axis labels span the data
     assert svg_chart([], x_label="t").startswith("<p")
+
+
+def test_the_apps_command_line_never_reaches_the_report_files(tmp_path: Path) -> None:
+    key = "sk-proj-" + "x7" * 20
+    app = f"env OPENAI_API_KEY={key} uvicorn myapp:api --port 8000"
+    report = _report().model_copy(update={"app": app})
+    paths = write_reports(report, tmp_path)
+    for path in paths:
+        assert key not in path.read_text(), path.name
+    assert json.loads(paths[0].read_text())["app"].startswith("env OPENAI_API_KEY=REDACTED ")
