@@ -132,7 +132,7 @@ def _components(ignored: frozenset[str]) -> dict[str, Component]:
         "method": lambda r, p: r.method.upper(),
         "uri": lambda r, p: (p.scheme, p.host, p.port, p.path, p.query),
         "url": lambda r, p: (p.scheme, p.host, p.port, p.path, p.query),
-        "path": lambda r, p: (p.path, p.query),
+        "path": lambda r, p: p.path,  # as vcrpy's: the query is the ``query`` matcher's
         "scheme": lambda r, p: p.scheme,
         "host": lambda r, p: p.host,
         "port": lambda r, p: p.port,

@@ -84,6 +84,13 @@ def test_path_ignores_the_host_for_a_sut_pointed_elsewhere() -> None:
     store = store_of([(recorded, resp(b"ok"))], match_on=("method", "path"))
     live = req("http://127.0.0.1:8123/v1/chat/completions?y=2&x=1", "POST")
     assert store.match(live).response.body == b"ok"
+    # vcrpy's ``path`` is the path alone (pytest-recording users rely on it); ``query`` adds
+    # the query back.
+    other_query = req("http://127.0.0.1:8123/v1/chat/completions?x=9", "POST")
+    fresh = store_of([(recorded, resp(b"ok"))], match_on=("method", "path"))
+    assert fresh.match(other_query).response.body == b"ok"
+    with pytest.raises(UnmatchedRequest, match="differs in query"):
+        store_of([(recorded, resp())], match_on=("method", "path", "query")).match(other_query)
     with pytest.raises(UnmatchedRequest, match="differs in path"):
         store_of([(recorded, resp())], match_on=("method", "path")).match(
             req("http://127.0.0.1:8123/v1/responses", "POST")
