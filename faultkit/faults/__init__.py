@@ -15,11 +15,13 @@ from faultkit.faults.http_error import HttpError
 from faultkit.faults.latency import Latency
 from faultkit.faults.malformed_body import MalformedBody
 from faultkit.faults.partial_tool_data import PartialToolData
+from faultkit.faults.refusal import Refusal
 from faultkit.faults.reset import ConnectionReset
 from faultkit.faults.schema_drift import SchemaDrift
 from faultkit.faults.slow_first_token import SlowFirstToken
 from faultkit.faults.stall import Stall
 from faultkit.faults.timeout import Timeout
+from faultkit.faults.token_limit import TokenLimit
 from faultkit.faults.tool_call import ToolCallFault
 
 _FAULT_CLASSES: list[type[Fault]] = [
@@ -36,6 +38,8 @@ _FAULT_CLASSES: list[type[Fault]] = [
     ToolCallFault,
     SchemaDrift,
     PartialToolData,
+    TokenLimit,
+    Refusal,
 ]
 
 FAULTS: dict[str, type[Fault]] = {cls.model_fields["type"].default: cls for cls in _FAULT_CLASSES}

@@ -1,0 +1,304 @@
+"""Refusal: the model declines, or answers with nothing at all (F16, §6.5).
+
+A refusal is a 200 with valid framing and no answer in it, so nothing raises; only the field a
+refusal lives in says what happened. ``kind``:
+
+- ``refusal`` (default): the model declines with ``text``. Chat Completions: ``message.content``
+  null and ``message.refusal`` set (in a stream, ``delta.refusal``), ``finish_reason: "stop"``,
+  as OpenAI answers with structured outputs. Responses: the message's one content part is
+  ``{"type": "refusal", "refusal": text}`` (streamed as ``response.refusal.delta`` /
+  ``.done``). Anthropic: ``stop_reason: "refusal"`` with no content (the API adds no refusal
+  message of its own).
+- ``content_filter``: the output is withheld by the provider's filter: empty content with
+  ``finish_reason: "content_filter"`` (Chat), ``status: "incomplete"`` with
+  ``incomplete_details.reason: "content_filter"`` (Responses; the stream ends with
+  ``response.incomplete``), ``stop_reason: "refusal"`` (Anthropic, which has no filter reason
+  of its own).
+- ``empty_answer``: empty content and no tool call, ending normally (``stop`` / ``end_turn`` /
+  ``completed``), as gateways and some models answer (Gemini's empty STOP, §6.5).
+
+Every tool call in the answer is removed: a model that declines calls no tool. Usage is kept as
+recorded. Streams keep their head, their first and last envelope events and their pacing;
+the answer's own events are replaced by the refusal's. An error response, or a body that is not
+a provider answer, is left unchanged and nothing is recorded.
+
+Alterations: the answer (``replaced``: the recorded text and tool-call names, then the refusal
+text or ``""``), then each stop reason and status replaced. The oracle reads the first one as
+the evidence of ``invalid_output_leaked`` when the SUT passes the refusal on as an answer.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from faultkit.faults.answer import MODULES, Answer
+from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
+from faultkit.formats.common import event_kind, event_payloads, write_json_body
+from faultkit.formats.detect import WireFormat
+from faultkit.formats.ending import Reason, end_body, end_stream
+from faultkit.formats.sse import SSEEvent
+from faultkit.plan import Action, Close, Plan, Reset, SendEvent
+
+DEFAULT_TEXT = "I'm sorry, but I can't help with that request."
+_REASONS: dict[str, Reason] = {
+    "refusal": "refusal",
+    "content_filter": "content_filter",
+    "empty_answer": "stop",
+}
+_ANTHROPIC_BLOCK_EVENTS = ("content_block_start", "content_block_delta", "content_block_stop")
+_RESPONSES_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+class Refusal(Fault):
+    """The model declines (``refusal``), is filtered (``content_filter``) or says nothing."""
+
+    type: Literal["refusal"] = "refusal"
+    kind: Literal["refusal", "content_filter", "empty_answer"] = Field(
+        "refusal", description="How the model declines."
+    )
+    text: str = Field(
+        DEFAULT_TEXT, min_length=1, description="For kind refusal: what the model says."
+    )
+
+    formats: ClassVar[frozenset[WireFormat] | None] = frozenset(MODULES)
+
+    @property
+    def said(self) -> str:
+        """The answer text the client receives: the refusal, or nothing."""
+        return self.text if self.kind == "refusal" else ""
+
+    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
+        head = plan.head
+        if head is not None and head.status >= 400:
+            return Applied(plan, [])
+        answer = Answer.read(plan, ctx.format)
+        if answer is None or not _is_answer(answer, ctx.format):
+            return Applied(plan, [])
+        original: dict[str, Any] = {
+            "text": "".join(t.text for t in answer.output_texts()),
+            "tool_calls": [c.name for c in answer.tool_calls()],
+        }
+        reason = _REASONS[self.kind]
+        if answer.events is not None:
+            events, item = _STREAMS[ctx.format](answer.events, self)
+            events, changes = end_stream(events, ctx.format, reason, None, item)
+            new = _with_events(plan, events)
+        else:
+            doc, item = _BODIES[ctx.format](answer.doc, self)
+            doc, changes = end_body(doc, ctx.format, reason, None, item)
+            new = write_json_body(plan, doc)
+        where = {
+            WireFormat.openai_chat: "choices[0].message",
+            WireFormat.openai_responses: "output",
+            WireFormat.anthropic_messages: "content",
+        }[ctx.format]
+        field = (
+            "refusal"
+            if self.kind == "refusal" and ctx.format != WireFormat.anthropic_messages
+            else "content"
+        )
+        path = f"{where}.{field}" if ctx.format == WireFormat.openai_chat else where
+        alterations = [Alteration(path=path, action="replaced", original=original, value=self.said)]
+        alterations += [
+            Alteration(path=c.path, action="replaced", original=c.original, value=c.value)
+            for c in changes
+        ]
+        return Applied(new, alterations)
+
+
+def _is_answer(answer: Answer, fmt: WireFormat) -> bool:
+    """The body or stream is a provider's answer (not an error envelope, not a stray JSON)."""
+    if answer.events is not None:
+        return bool(answer.events)
+    doc = answer.doc
+    if not isinstance(doc, dict):
+        return False
+    key = {
+        WireFormat.openai_chat: "choices",
+        WireFormat.openai_responses: "output",
+        WireFormat.anthropic_messages: "content",
+    }[fmt]
+    return isinstance(doc.get(key), list)
+
+
+def _with_events(plan: Plan, events: list[SSEEvent]) -> Plan:
+    """``plan`` sending ``events`` in the places of its recorded events (the waits between
+    them stay, so the pacing is as recorded); events beyond the recorded count go just
+    before the ending."""
+    out: list[Action] = []
+    queue = list(events)
+    for action in plan.actions:
+        if isinstance(action, SendEvent):
+            if queue:
+                out.append(SendEvent(event=queue.pop(0)))
+        elif isinstance(action, Close | Reset):
+            out.extend(SendEvent(event=e) for e in queue)
+            queue = []
+            out.append(action)
+        else:
+            out.append(action)
+    out.extend(SendEvent(event=e) for e in queue)
+    return plan.replace(out)
+
+
+# -- Chat Completions -----------------------------------------------------------------------------
+def _chat_body(doc: Any, fault: Refusal) -> tuple[Any, int | None]:
+    new = copy.deepcopy(doc)
+    for choice in new.get("choices") or []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        message.pop("tool_calls", None)
+        message.pop("function_call", None)
+        message["content"] = None if fault.kind == "refusal" else ""
+        message["refusal"] = fault.text if fault.kind == "refusal" else None
+    return new, None
+
+
+def _chat_stream(events: list[SSEEvent], fault: Refusal) -> tuple[list[SSEEvent], int | None]:
+    payloads = event_payloads(events)
+    out: list[SSEEvent] = []
+    told = False
+    for event, payload in zip(events, payloads, strict=True):
+        choices = payload.get("choices") if isinstance(payload, dict) else None
+        if not isinstance(choices, list) or not choices:
+            out.append(event)
+            continue
+        for choice in choices:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict):
+                continue
+            delta.pop("tool_calls", None)
+            delta.pop("function_call", None)
+            if "content" in delta:
+                delta["content"] = None if fault.kind == "refusal" else ""
+            if fault.kind == "refusal":
+                delta["refusal"] = None if told else fault.text
+                told = True
+        out.append(event.with_json(payload))
+    return out, None
+
+
+# -- Anthropic Messages ---------------------------------------------------------------------------
+def _anthropic_body(doc: Any, fault: Refusal) -> tuple[Any, int | None]:
+    new = copy.deepcopy(doc)
+    new["content"] = []
+    return new, None
+
+
+def _anthropic_stream(events: list[SSEEvent], fault: Refusal) -> tuple[list[SSEEvent], int | None]:
+    payloads = event_payloads(events)
+    kept = [
+        e
+        for e, p in zip(events, payloads, strict=True)
+        if event_kind(p, e) not in _ANTHROPIC_BLOCK_EVENTS
+    ]
+    return kept, None
+
+
+# -- Responses ------------------------------------------------------------------------------------
+def _message_item(item_id: str, fault: Refusal, status: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": [] if status == "in_progress" else [_part(fault)],
+    }
+
+
+def _part(fault: Refusal) -> dict[str, Any]:
+    if fault.kind == "refusal":
+        return {"type": "refusal", "refusal": fault.text}
+    return {"type": "output_text", "text": "", "annotations": []}
+
+
+def _responses_body(doc: Any, fault: Refusal) -> tuple[Any, int | None]:
+    new = copy.deepcopy(doc)
+    output = new.get("output") or []
+    first = next((i for i in output if isinstance(i, dict) and i.get("type") == "message"), {})
+    kept = [i for i in output if isinstance(i, dict) and i.get("type") == "reasoning"]
+    new["output"] = [*kept, _message_item(first.get("id") or "msg_refusal", fault, "completed")]
+    return new, len(kept)
+
+
+def _responses_stream(events: list[SSEEvent], fault: Refusal) -> tuple[list[SSEEvent], int | None]:
+    payloads = event_payloads(events)
+    item_id = next(
+        (
+            p["item"]["id"]
+            for p in payloads
+            if isinstance(p, dict)
+            and isinstance(p.get("item"), dict)
+            and p["item"].get("type") == "message"
+            and isinstance(p["item"].get("id"), str)
+        ),
+        "msg_refusal",
+    )
+    part = _part(fault)
+    field = "refusal" if fault.kind == "refusal" else "text"
+    kind = "response.refusal" if fault.kind == "refusal" else "response.output_text"
+    at = {"item_id": item_id, "output_index": 0}
+    told: list[dict[str, Any]] = [
+        {
+            "type": "response.output_item.added",
+            "item": _message_item(item_id, fault, "in_progress"),
+            "output_index": 0,
+        },
+        {
+            "type": "response.content_part.added",
+            **at,
+            "content_index": 0,
+            "part": {**part, field: ""},
+        },
+        {"type": f"{kind}.delta", **at, "content_index": 0, "delta": fault.said},
+        {"type": f"{kind}.done", **at, "content_index": 0, field: fault.said},
+        {"type": "response.content_part.done", **at, "content_index": 0, "part": part},
+        {
+            "type": "response.output_item.done",
+            "item": _message_item(item_id, fault, "completed"),
+            "output_index": 0,
+        },
+    ]
+    out: list[dict[str, Any] | tuple[SSEEvent, Any]] = []
+    inserted = False
+    for event, payload in zip(events, payloads, strict=True):
+        is_item_event = isinstance(payload, dict) and "output_index" in payload
+        if is_item_event:
+            if not inserted:
+                out.extend(told)
+                inserted = True
+            continue
+        if event_kind(payload, event) in _RESPONSES_TERMINAL and isinstance(payload, dict):
+            if not inserted:
+                out.extend(told)
+                inserted = True
+            response = payload.get("response")
+            if isinstance(response, dict):
+                response["output"] = [_message_item(item_id, fault, "completed")]
+        out.append((event, payload))
+    new: list[SSEEvent] = []
+    for seq, entry in enumerate(out):
+        event, payload = entry if isinstance(entry, tuple) else (None, entry)
+        if event is None or (isinstance(payload, dict) and "sequence_number" in payload):
+            payload["sequence_number"] = seq
+        if event is None:
+            new.append(SSEEvent(event=payload["type"]).with_json(payload))
+        else:
+            new.append(event.with_json(payload) if isinstance(payload, dict) else event)
+    return new, 0
+
+
+_BODIES = {
+    WireFormat.openai_chat: _chat_body,
+    WireFormat.openai_responses: _responses_body,
+    WireFormat.anthropic_messages: _anthropic_body,
+}
+_STREAMS = {
+    WireFormat.openai_chat: _chat_stream,
+    WireFormat.openai_responses: _responses_stream,
+    WireFormat.anthropic_messages: _anthropic_stream,
+}
