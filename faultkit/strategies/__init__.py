@@ -39,11 +39,13 @@ from faultkit.strategies.faults import (
     malformed_bodies,
     random_partial_tool_data,
     random_schema_drifts,
+    refusals,
     resets,
     slow_first_tokens,
     stalls,
     stream_cuts,
     timeouts,
+    token_limits,
     tool_call_faults,
 )
 from faultkit.strategies.plans import build_plan, fault_plans, name_rules, rules, whens
@@ -72,6 +74,7 @@ __all__ = [
     "payload_fields",
     "random_partial_tool_data",
     "random_schema_drifts",
+    "refusals",
     "resets",
     "rules",
     "schema_drifts",
@@ -80,6 +83,7 @@ __all__ = [
     "stream_cuts",
     "summarize",
     "timeouts",
+    "token_limits",
     "tool_call_faults",
     "whens",
 ]

@@ -140,6 +140,19 @@ def _partial_tool_data(f: Any) -> str:
     return text + (" (isError)" if f.is_error else "")
 
 
+def _token_limit(f: Any) -> str:
+    tokens = f" ({f.max_tokens} tokens)" if f.max_tokens is not None else ""
+    return f"answer stops at the token limit{tokens}, {round(f.keep * 100)}% of its last part kept"
+
+
+def _refusal(f: Any) -> str:
+    if f.kind == "content_filter":
+        return "answer withheld by the content filter"
+    if f.kind == "empty_answer":
+        return "empty answer, no tool call"
+    return f"model refuses: {f.text!r}"
+
+
 _DESCRIBERS: dict[str, Callable[[Any], str]] = {
     "http_error": _http_error,
     "latency": _latency,
@@ -152,6 +165,8 @@ _DESCRIBERS: dict[str, Callable[[Any], str]] = {
     "tool_call": _tool_call,
     "schema_drift": _schema_drift,
     "partial_tool_data": _partial_tool_data,
+    "token_limit": _token_limit,
+    "refusal": _refusal,
 }
 
 

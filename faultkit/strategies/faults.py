@@ -27,11 +27,13 @@ from faultkit.faults.http_error import HttpError
 from faultkit.faults.latency import Latency
 from faultkit.faults.malformed_body import MalformedBody
 from faultkit.faults.partial_tool_data import PartialToolData
+from faultkit.faults.refusal import Refusal
 from faultkit.faults.reset import ConnectionReset
 from faultkit.faults.schema_drift import SchemaDrift
 from faultkit.faults.slow_first_token import SlowFirstToken
 from faultkit.faults.stall import Stall
 from faultkit.faults.timeout import Timeout
+from faultkit.faults.token_limit import TokenLimit
 from faultkit.faults.tool_call import ToolCallFault
 from faultkit.formats.detect import PROVIDER_OF, WireFormat
 
@@ -365,6 +367,20 @@ def random_partial_tool_data(mcp: bool = False) -> SearchStrategy[PartialToolDat
     )
 
 
+def token_limits() -> SearchStrategy[TokenLimit]:
+    """The answer cut at the token limit: half of its last part kept first (shrinks there),
+    then less or more; the usage's token count left to the default (the recorded count
+    scaled)."""
+    return st.sampled_from((0.5, 0.1, 0.25, 0.75, 0.9)).map(lambda keep: TokenLimit(keep=keep))
+
+
+def refusals() -> SearchStrategy[Refusal]:
+    """The model declines: a refusal first, then the content filter, then an empty answer."""
+    return st.sampled_from(("refusal", "content_filter", "empty_answer")).map(
+        lambda kind: Refusal(kind=kind)
+    )
+
+
 # -- the catalogue --------------------------------------------------------------------------------
 # One entry per registered fault, simplest first: one_of over these shrinks towards the top.
 # Each takes the bounds and the route the fault will hit (None: any route).
@@ -383,6 +399,8 @@ FAULT_STRATEGIES: dict[str, Callable[[Limits, str | None], SearchStrategy[Fault]
     "tool_call": lambda lim, route: tool_call_faults(),
     "schema_drift": lambda lim, route: random_schema_drifts(),
     "partial_tool_data": lambda lim, route: random_partial_tool_data(),
+    "token_limit": lambda lim, route: token_limits(),
+    "refusal": lambda lim, route: refusals(),
 }
 
 FaultChoice = str | SearchStrategy[Fault]
@@ -461,10 +479,12 @@ __all__ = [
     "provider_formats",
     "random_partial_tool_data",
     "random_schema_drifts",
+    "refusals",
     "resets",
     "slow_first_tokens",
     "stalls",
     "stream_cuts",
     "timeouts",
+    "token_limits",
     "tool_call_faults",
 ]

@@ -10,6 +10,16 @@ Drift evidence comes from the ledger's alterations of ``schema_drift`` faults:
   structure counts when the answer holds that very structure;
 * a member the fault added or renamed (its new name) that shows up as a key of the answer, and
   is not a field of the declared output model, is the drifted shape passed on.
+
+A refusal is an invalid output too. When a ``refusal`` fault made the model decline (``refusal``,
+``content_filter``) or answer with nothing (``empty_answer``), and the SUT returned an answer as
+a success with no later model answer (or declared fallback route) completing whole to build it
+from — the rule of :func:`~faultkit.oracle.checks.truncated_output.unreplaced` — the answer is
+the refusal (or the emptiness) passed on, unless the SUT labelled it: a clarification whose own
+words (the refusal text left out, since a refusal says "can't" itself) carry one of the
+contract's ``unknown_markers``. A declared error and a fallback are controlled as ever. The
+evidence is the refusal: what the model said, how it stopped, and where its words are in the
+answer.
 """
 
 from __future__ import annotations
@@ -17,12 +27,16 @@ from __future__ import annotations
 from typing import Any
 
 from faultkit.formats.jsonpath import format_path, walk
+from faultkit.ledger import AppliedFault, LedgerEntry
+from faultkit.oracle.checks.silent_tool_failure import marker_pattern
+from faultkit.oracle.checks.truncated_output import unreplaced
 from faultkit.oracle.context import Context
 from faultkit.oracle.facts import faults_of
 from faultkit.oracle.values import field_name, find
 from faultkit.oracle.verdict import Finding
 
 DRIFT_FAULTS = ("schema_drift",)
+REFUSAL_FAULTS = ("refusal",)
 VALUE_ACTIONS = frozenset({"added", "replaced", "injected"})
 NAME_ACTIONS = frozenset({"added", "renamed"})
 
@@ -56,7 +70,84 @@ def check(ctx: Context) -> list[Finding]:
                 values={"drifted": [text for _, text in drift]},
             )
         )
+    refusal = _refusal_finding(ctx)
+    if refusal is not None:
+        findings.append(refusal)
     return findings
+
+
+def _refusal_finding(ctx: Context) -> Finding | None:
+    """The finding for a refusal or an empty answer passed on as an answer (see the module
+    docstring), or None."""
+    refused: dict[int, AppliedFault] = {}
+    for entry in ctx.provider_entries:
+        for fault in faults_of(entry, *REFUSAL_FAULTS):
+            if fault.alterations:
+                refused.setdefault(entry.id, fault)
+    if not refused:
+        return None
+    by_id = {e.id: e for e in ctx.provider_entries}
+    left: list[LedgerEntry] = unreplaced(ctx, [by_id[i] for i in sorted(refused)])
+    if not left:
+        return None
+    said = [str(refused[e.id].alterations[0].value or "") for e in left]
+    if _labelled(ctx, said):
+        return None
+    found = [
+        format_path(p) or "(root)"
+        for p, v in walk(ctx.answer)
+        if isinstance(v, str) and any(t and t in v for t in said)
+    ]
+    first = left[0]
+    fault = refused[first.id]
+    kind = fault.params.get("kind", "refusal")
+    if kind == "empty_answer":
+        what = "the model answered with no content and no tool call"
+    elif kind == "content_filter":
+        what = "the provider's content filter withheld the model's answer"
+    else:
+        what = f"the model declined ({said[0]!r})"
+    where = f"; the refusal is in the answer at {', '.join(found[:3])}" if found else ""
+    return Finding(
+        kind="invalid_output_leaked",
+        summary=f"returned a normal answer although {what} in #{first.id} on {first.route}, and "
+        f"no later call completed{where}",
+        entry_ids=[e.id for e in left],
+        values={
+            "refusals": [_refusal_evidence(e, refused[e.id]) for e in left],
+            "found_at": found,
+            "output": _preview(ctx.answer),
+        },
+    )
+
+
+def _labelled(ctx: Context, said: list[str]) -> bool:
+    """The answer says, in its own words, that it has no answer: a contract marker in its
+    text once the refusal's own words are taken out."""
+    pattern = marker_pattern(ctx.contract.unknown_markers)
+    if pattern is None:
+        return False
+    for _, value in walk(ctx.answer):
+        if not isinstance(value, str):
+            continue
+        for text in said:
+            if text:
+                value = value.replace(text, " ")
+        if pattern.search(value):
+            return True
+    return False
+
+
+def _refusal_evidence(entry: LedgerEntry, fault: AppliedFault) -> dict[str, Any]:
+    first = fault.alterations[0]
+    return {
+        "entry": entry.id,
+        "route": entry.route,
+        "kind": fault.params.get("kind"),
+        "said": first.value,
+        "instead_of": first.original,
+        "stop": {a.path: a.value for a in fault.alterations[1:]},
+    }
 
 
 def _drift_hits(ctx: Context) -> list[tuple[int, str]]:

@@ -5,7 +5,10 @@ A cut answer looks like an answer: the SDKs end a stream that closed early witho
 an app that catches the error of one that was reset still holds the text it had so far. Only the
 ledger knows the rest never came. A provider exchange was **cut** when:
 
-* a fault cut its body (read off its alterations): ``broken_sse`` ``cut_mid_event`` (an event
+* a fault cut its body (read off its alterations): ``token_limit`` (the answer stopped at
+  the output-token limit with valid framing: ``finish_reason: "length"``, ``status:
+  "incomplete"``, ``stop_reason: "max_tokens"``, its text or a tool call's arguments cut; the
+  framing is whole, so only the stop reason tells), ``broken_sse`` ``cut_mid_event`` (an event
   cut inside its JSON, nothing after it), ``broken_sse`` ``invalid_data_line`` with ``end`` (the
   stream stopped at the broken line), ``reset`` ``mid_body``, ``stall`` with ``then: close`` or
   ``reset``, ``malformed_body`` ``truncated_json`` (a body, or one event's JSON, cut short);
@@ -46,7 +49,7 @@ from faultkit.oracle.verdict import Finding
 TERMINAL_COMPLETES = frozenset({WireFormat.openai_responses.value})
 CUT_ENDINGS = frozenset({"reset", "timeout", "error"})
 # Faults after which a later exchange carried no usable answer, even when it "completed".
-UNUSABLE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body"})
+UNUSABLE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body", "refusal"})
 _EVENT = re.compile(r"response\.events\[(\d+)")
 _BYTE = re.compile(r"response\.body\[(\d+)")
 
@@ -95,6 +98,14 @@ def _fault_cut(
         return None
     kind = fault.params.get("kind")
     first = alts[0]
+    if fault.type == "token_limit":
+        kept = len(first.value) if isinstance(first.value, str) else None
+        whole = len(first.original) if isinstance(first.original, str) else None
+        return (
+            f"token_limit: the answer stopped at the output-token limit, {first.path} cut "
+            f"to {kept} of its {whole} characters",
+            None,
+        )
     if fault.type == "broken_sse":
         at = _index(_EVENT, first.path)
         if kind == "cut_mid_event":
@@ -163,19 +174,31 @@ def _usable(entry: LedgerEntry) -> bool:
     )
 
 
-def unreplaced_cuts(ctx: Context) -> list[Cut]:
-    """Cut provider exchanges after which no provider exchange (nor a declared fallback route)
-    completed whole."""
-    cuts = [c for e in ctx.provider_entries if (c := cut_of(e, ctx.tolerance_ms)) is not None]
-    if not cuts:
-        return []
+def replacements(ctx: Context) -> list[LedgerEntry]:
+    """Exchanges that delivered a whole, usable answer from a provider or a declared fallback
+    route: what may stand in for an earlier unusable answer. Which later call superseded which
+    is not guessed: any later one counts, so a SUT that recovers is never flagged."""
     providers = {e.id for e in ctx.provider_entries}
-    replacements = [
+    return [
         e
         for e in ctx.entries
         if _usable(e) and (e.id in providers or glob_any(e.route, ctx.fallback_routes))
     ]
-    return [c for c in cuts if not any(r.id > c.entry.id for r in replacements)]
+
+
+def unreplaced(ctx: Context, entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """Those of ``entries`` after which no replacement (:func:`replacements`) completed: the
+    rule for a cut answer here and for a refused one in ``invalid_output``."""
+    later = replacements(ctx) if entries else []
+    return [e for e in entries if not any(r.id > e.id for r in later)]
+
+
+def unreplaced_cuts(ctx: Context) -> list[Cut]:
+    """Cut provider exchanges after which no provider exchange (nor a declared fallback route)
+    completed whole."""
+    cuts = [c for e in ctx.provider_entries if (c := cut_of(e, ctx.tolerance_ms)) is not None]
+    kept = {e.id for e in unreplaced(ctx, [c.entry for c in cuts])}
+    return [c for c in cuts if c.entry.id in kept]
 
 
 def has_content(answer: Any) -> bool:
