@@ -49,6 +49,7 @@ from faultkit.runner.target import Target, load_callable, load_target
 
 DEFAULT_REPORT = "faultkit-report"
 DEFAULT_JOBS = 16
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -302,7 +303,11 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
             flush=True,
         )
-    report = run(plan, None if args.quiet else _progress(err, plan.repeat > 1))
+    try:
+        report = run(plan, None if args.quiet else _progress(err, plan.repeat > 1))
+    except KeyboardInterrupt:
+        print("faultkit run: interrupted; no verdict matrix, no report written", file=err)
+        return EXIT_INTERRUPTED
     if previous is not None:
         report.comparison = compare.compare(previous, report.cells)
     _print(report, out)

@@ -19,6 +19,7 @@ this process: a fork of a process running threads can inherit a held lock.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +43,9 @@ def _start(rebuild: Callable[[], RunPlan]) -> None:
     SDK key placeholders come with the environment the parent had when it spawned us."""
     from faultkit.runner.run import engine_factory
 
+    # Ctrl-C reaches every process of the terminal's group: the parent decides what it stops
+    # (it ends the workers); a worker that caught it would only fail its cell and go on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     plan = rebuild()
     _worker["plan"] = plan
     _worker["engines"] = engine_factory(plan)
@@ -94,9 +98,10 @@ def run_in_processes(
         raise ValueError("--processes needs plan.rebuild")
     context = _context()
     workers = max(1, min(plan.jobs, len(tasks)))
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_start, initargs=(plan.rebuild,)
-    ) as pool:
+    )
+    try:
         futures = {pool.submit(_one, t, _names(plan, t)): i for i, t in enumerate(tasks)}
         for future in as_completed(futures):
             try:
@@ -107,3 +112,22 @@ def run_in_processes(
                     "code?); rerun with --processes --jobs 1 and -q off to see which cell"
                 ) from None
             on_done(futures[future], Cell.model_validate(data))
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the pool now (Ctrl-C, a dead worker): drop the queued cells and end the workers
+    running one, rather than wait up to a cell's deadline. ``terminate_workers`` is public
+    from Python 3.14; before, the pool's process table is the only handle (taken before
+    ``shutdown``, which forgets it)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()

@@ -174,9 +174,12 @@ def run(plan: RunPlan, progress: Progress | None = None) -> RunReport:
             tasks = [jobs[i] for i in parallel]
             run_in_processes(plan, tasks, lambda i, cell: finished(parallel[i], cell))
         elif parallel:
-            with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
+            pool = ThreadPoolExecutor(max_workers=max(1, plan.jobs))
+            try:
                 for future in [pool.submit(one, i) for i in parallel]:
                     future.result()
+            finally:  # on Ctrl-C, the cells not started yet are dropped, not run
+                pool.shutdown(wait=True, cancel_futures=True)
         for i in serial:
             one(i)
     done_cells = [c for c in cells if c is not None]

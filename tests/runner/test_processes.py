@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +62,12 @@ def answer(item_id: str, *, http_client_factory=httpx.Client):
 
 def dies(item_id: str, *, http_client_factory=httpx.Client):
     os._exit(3)
+
+
+def stuck(item_id: str, *, http_client_factory=httpx.Client):
+    with Path("pids.txt").open("a") as pids:
+        pids.write(f"{os.getpid()}\\n")
+    time.sleep(120)
 '''
 
 CASES = """
@@ -130,3 +140,49 @@ def test_a_worker_that_dies_is_one_line(fk, tmp_path: Path) -> None:
     assert err.strip().splitlines()[-1].startswith("a worker process died")
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to see the workers")
+def test_ctrl_c_ends_the_workers_and_is_one_line(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group) while workers run targets stuck for two
+    minutes under a 60 s deadline: the run ends at once, exit 130, one line, no worker left."""
+    (tmp_path / "shared_state.py").write_text(textwrap.dedent(APP))
+    write_tool_cassette(tmp_path)
+    (tmp_path / "cases.yaml").write_text(CASES.replace("deadline_ms: 8000", "deadline_ms: 60000"))
+    write_scenarios(tmp_path)
+    cli = "import sys; from faultkit.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", cli, "run", "shared_state:stuck", "--cases"]
+    argv += ["cases.yaml", "--scenarios", "scenarios", "--processes", "--jobs", "2", "-q"]
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        pids_file = tmp_path / "pids.txt"
+        started = time.monotonic()
+        while len(pids_file.read_text().split() if pids_file.exists() else []) < 2:
+            assert proc.poll() is None and time.monotonic() - started < 60, proc.stderr
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)
+        interrupted = time.monotonic()
+        out, err = proc.communicate(timeout=50)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert time.monotonic() - interrupted < 30  # not the 60 s deadline
+    assert proc.returncode == 130
+    assert err.strip() == "faultkit run: interrupted; no verdict matrix, no report written"
+    assert out == ""
+    workers = [int(pid) for pid in pids_file.read_text().split()]
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
