@@ -6,7 +6,7 @@ verdict differs from the expected one). A cell whose faults never fired is ``<sk
 the reason (a failure with ``--require-exercised``); a cell faultkit could not run as written is
 an ``<error>`` (a harness problem, not a verdict on the target). Either way the verdict, its
 findings and the repro command are in the testcase's ``system-out`` and properties, so a CI
-page shows the evidence.
+page shows the evidence; under ``--repeat`` also the verdicts per seed and the controlled share.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from faultkit.report import nightly
 from faultkit.runner.model import Cell, RunReport
 
 
@@ -31,16 +32,18 @@ def _testcase(suite: ET.Element, cell: Cell, classname: str) -> None:
         name=f"{cell.scenario}[{cell.case}]",
         time=f"{cell.result.duration_ms / 1000:.3f}",
     )
-    _properties(
-        case,
-        {
-            "verdict": cell.verdict.kind,
-            "controlled": str(cell.controlled).lower(),
-            "expected": cell.expected or "controlled and allowed",
-            "seed": str(cell.seed),
-            "repro": cell.repro,
-        },
-    )
+    properties = {
+        "verdict": cell.verdict.kind,
+        "controlled": str(cell.controlled).lower(),
+        "expected": cell.expected or "controlled and allowed",
+        "seed": str(cell.seed),
+        "repro": cell.repro,
+    }
+    if cell.repeat is not None:  # --repeat: the verdict above is the worst seed's
+        properties["stable"] = str(cell.repeat.stable).lower()
+        properties["seeds"] = nightly.counts_text(cell.repeat)
+        properties["controlled_share"] = nightly.share_text(cell.repeat)
+    _properties(case, properties)
     outcome = _outcome(cell)
     if outcome == "skipped":
         ET.SubElement(case, "skipped", message=f"not_exercised: {cell.reason}")

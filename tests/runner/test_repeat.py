@@ -12,6 +12,7 @@ import json
 import math
 import shlex
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,11 @@ def test_a_flaky_cell_is_flagged_with_counts_and_interval_and_its_worst_seed_rep
 
     html = (project / "flaky" / "report.html").read_text()
     assert "<h2>Seed stability</h2>" in html and ">unstable<" in html
+    junit = ET.parse(project / "flaky" / "junit.xml").getroot()
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert props["stable"] == "false" and props["seed"] == str(first_crash)
+    assert props["seeds"] == ", ".join(f"{k} x{n}" for k, n in repeat["counts"].items())
+    assert props["controlled_share"] == f"controlled {share} ({ci})"
 
     # Each run's repro reruns exactly its seed, with no --repeat.
     for run in (runs[kinds.index("crash")], runs[kinds.index("pass")]):
