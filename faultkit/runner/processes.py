@@ -19,6 +19,7 @@ this process: a fork of a process running threads can inherit a held lock.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -38,11 +39,15 @@ Task = tuple[int, int, int, int]
 _worker: dict[str, Any] = {}
 
 
-def _start(rebuild: Callable[[], RunPlan]) -> None:
-    """Worker start: the plan and its engine factory (recordings parsed once per worker). The
-    SDK key placeholders come with the environment the parent had when it spawned us."""
+def _start(rebuild: Callable[[], RunPlan], environ: dict[str, str]) -> None:
+    """Worker start: this run's environment, then the plan and its engine factory (recordings
+    parsed once per worker). The environment is sent, not inherited: a worker forks from the
+    fork server, whose environment is the one of the first run that started it (a later run in
+    the same process may have set other variables, the SDK key placeholders among them)."""
     from faultkit.runner.run import engine_factory
 
+    os.environ.clear()
+    os.environ.update(environ)
     # Ctrl-C reaches every process of the terminal's group: the parent decides what it stops
     # (it ends the workers); a worker that caught it would only fail its cell and go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -99,7 +104,10 @@ def run_in_processes(
     context = _context()
     workers = max(1, min(plan.jobs, len(tasks)))
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start, initargs=(plan.rebuild,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start,
+        initargs=(plan.rebuild, dict(os.environ)),
     )
     try:
         futures = {pool.submit(_one, t, _names(plan, t)): i for i, t in enumerate(tasks)}

@@ -64,6 +64,12 @@ def dies(item_id: str, *, http_client_factory=httpx.Client):
     os._exit(3)
 
 
+def named(item_id: str, *, http_client_factory=httpx.Client):
+    with http_client_factory(timeout=2.0) as client:
+        client.get(f"http://tools.internal/items/{item_id}")
+    return Answer(item=os.environ["LAMP_NAME"], price=1.0)
+
+
 def stuck(item_id: str, *, http_client_factory=httpx.Client):
     with Path("pids.txt").open("a") as pids:
         pids.write(f"{os.getpid()}\\n")
@@ -132,6 +138,20 @@ def test_threads_share_the_targets_state_and_processes_do_not(fk, tmp_path: Path
     assert report["cells"][1]["repro"].endswith(
         "--scenario tool-down --case lamp --seed 5 --report procs/repro"
     )
+
+
+def test_workers_see_this_runs_environment(fk, tmp_path: Path, monkeypatch) -> None:
+    """Workers fork from a fork server that outlives a run; each run's environment is the
+    one its workers see."""
+    for name in ("desk lamp", "floor lamp"):
+        monkeypatch.setenv("LAMP_NAME", name)
+        code, _, _ = fk(
+            "shared_state:named", "--scenario", "calm", "--processes", "--jobs", "1",
+            "--report", "named",
+        )  # fmt: skip
+        assert code == 0
+        (cell,) = json.loads((tmp_path / "named" / "report.json").read_text())["cells"]
+        assert cell["result"]["value"] == {"item": name, "price": 1.0}
 
 
 def test_a_worker_that_dies_is_one_line(fk, tmp_path: Path) -> None:
