@@ -78,7 +78,10 @@ class PreviousRun(BaseModel):
 
 def load_previous(path: str | Path) -> PreviousRun:
     """Read a previous ``faultkit run`` report; any problem is a one-line :class:`RunError`
-    naming the file (and the line, or the cell and field, where there is one)."""
+    naming the file (and the line, or the cell and field, where there is one). A report
+    directory (``--report``'s) stands for the ``report.json`` in it."""
+    if Path(path).is_dir() and (Path(path) / "report.json").is_file():
+        path = Path(path) / "report.json"
     where = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

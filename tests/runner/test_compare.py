@@ -314,6 +314,17 @@ def test_a_bad_previous_report_is_one_line_exit_two_and_nothing_runs(
     assert not (project / "out").exists()
 
 
+def test_a_report_directory_stands_for_its_report_json(fk, project) -> None:
+    fk("--report", "last", "--scenario", "calm")
+    code, out, _ = fk("--no-report", "--scenario", "calm", "--compare", "last")
+    assert code == 0
+    assert _section(out)[0].startswith("changes since last/report.json, run ")
+    (project / "empty").mkdir()
+    code, _, err = fk("--no-report", "--compare", "empty")
+    assert code == 2
+    assert err.strip().startswith("empty: cannot read the previous report (--compare): ")
+
+
 def test_a_report_of_faultkit_load_is_refused(fk, project) -> None:
     """Another faultkit report that is no run report: ``faultkit load``'s load.json (its
     top-level fields, with a ``mode`` of its own)."""
