@@ -116,7 +116,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--compare",
         metavar="REPORT_JSON",
-        help="compare with a previous run's report.json: print and report what changed (new "
+        help="compare with a previous run's report.json (or its report directory): print and "
+        "report what changed (new "
         "uncontrolled verdicts first, fixed ones, newly not exercised...); the exit code is "
         "then 1 only for a regression, 0 otherwise",
     )
