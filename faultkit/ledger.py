@@ -132,8 +132,10 @@ def cut_short(fault: AppliedFault) -> bool:
 
 def degradation(entry: LedgerEntry) -> str | None:
     """Why ``entry``'s answer could not be trusted: a failure, or a fault that changed its
-    meaning (schema drift, partial tool data, a broken tool call). Asking again after either is
-    a retry; a fallback after either is a controlled reaction."""
+    meaning (schema drift, partial tool data, a broken tool call, an answer cut at the token
+    limit, a refusal or an empty answer). Asking again after either is a retry; a fallback
+    after either is a controlled reaction. Every fault but a timing one counts, so a new
+    meaning fault is known here without a list to keep up."""
     reason = failure_reason(entry)
     if reason is not None:
         return reason
