@@ -230,6 +230,23 @@ def _drift(p: ProviderShape) -> list[Doc]:
     return [_rule(f"{p.provider}-rename-field", {"provider": p.provider}, fault)]
 
 
+# The model's own misbehaviour: the first answer stops at the token limit, or is a refusal.
+# Both skip a call with no answer in it (an error), so they match call 1 of the provider,
+# which the recordings show answered.
+def _token_limit(p: ProviderShape) -> list[Doc]:
+    if not p.answers:
+        return []
+    fault = {"type": "token_limit", "keep": 0.5}
+    return [_rule(f"{p.provider}-token-limit", {"provider": p.provider}, fault, {"nth": 1})]
+
+
+def _refusal(p: ProviderShape) -> list[Doc]:
+    if not p.answers:
+        return []
+    fault = {"type": "refusal", "kind": "refusal"}
+    return [_rule(f"{p.provider}-refusal", {"provider": p.provider}, fault, {"nth": 1})]
+
+
 @dataclass(frozen=True)
 class ProviderFamily:
     name: str
@@ -360,6 +377,29 @@ PROVIDER_FAMILIES: tuple[ProviderFamily, ...] = (
         "or returns an explicit error; it never returns the drifted answer as a success.",
         "structured answers",
     ),
+    ProviderFamily(
+        "token-limit",
+        47,
+        _token_limit,
+        _expect(RECOVER, 3, 15000),
+        "The model's first answer stops at the output-token limit: its text or its tool call's "
+        "arguments cut in half, with valid framing and the stop reason saying so "
+        '(`finish_reason: "length"`, `status: "incomplete"`, `stop_reason: "max_tokens"`). A '
+        "controlled SUT reads the stop reason and asks again, falls back or returns an "
+        "explicit error; it never returns the cut answer as a whole one.",
+        "answers",
+    ),
+    ProviderFamily(
+        "refusal",
+        53,
+        _refusal,
+        _expect(["pass", *RECOVER], 3, 15000),
+        "The model declines its first answer (OpenAI's `refusal` field, Responses' refusal "
+        'part, Anthropic\'s `stop_reason: "refusal"`), with no tool call. A controlled SUT '
+        "asks again, falls back, says in its own words that it has no answer, or returns an "
+        "explicit error; it never passes the refusal on as a normal answer.",
+        "answers",
+    ),
 )
 
 
@@ -381,6 +421,7 @@ def _provider_family(
             "streams": f"{shape.streams} streamed answer(s)",
             "tool calls": f"{shape.tool_call_answers} answer(s) with tool calls",
             "structured answers": f"{len(shape.structured_answers)} structured answer(s)",
+            "answers": f"{shape.answers} answer(s) with text or tool calls",
         }.get(family.needs)
         evidence.append(f"{found} among {_calls(shape)}" if found else _calls(shape))
     why = "; ".join(evidence)

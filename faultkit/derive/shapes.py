@@ -45,6 +45,9 @@ class ProviderShape:
     streams: int = 0
     stream_events: list[int] = field(default_factory=list)
     tool_call_answers: int = 0
+    # Successful answers with text or a tool call: what a token limit can cut or a refusal
+    # can replace.
+    answers: int = 0
     structured_answers: list[dict[str, Any]] = field(default_factory=list)
     required_fields: dict[str, None] = field(default_factory=dict)
     files: dict[str, None] = field(default_factory=dict)
@@ -141,6 +144,8 @@ def _observe(shapes: Shapes, interaction: Interaction, file: str) -> None:
     calls = answer.tool_calls()
     if calls:
         shape.tool_call_answers += 1
+    if calls or any(slot.text for slot in answer.output_texts()):
+        shape.answers += 1
     for call in calls:
         shapes.answer_text.append(call.arguments)
         if carrier is not None and call.name == carrier:

@@ -30,6 +30,7 @@ TRIP = CASSETTES / "trip_desk.yaml"
 ANTHROPIC = CASSETTES / "anthropic_stream.yaml"
 MCP = CASSETTES / "mcp_kb.yaml"
 SUPPORT = HERE.parent.parent / "cassettes" / "support"
+REPO_REAL = HERE.parent / "cassettes-real"
 SUPPORT_CASES = [
     SUPPORT / "orders.yaml",
     SUPPORT / "openai_order_status_stream.yaml",
@@ -62,6 +63,8 @@ def test_support_cassettes_get_every_family_for_streams_tool_calls_and_the_order
         "tool-call-invalid-arguments",
         "tool-call-unknown-tool",
         "schema-drift-structured-output",
+        "token-limit",
+        "refusal",
         "tool-timeout.orders.internal",
         "tool-error.orders.internal",
         "partial-tool-data.orders.internal",
@@ -100,6 +103,8 @@ def test_a_local_openai_compatible_server_is_openai_and_its_host_is_no_tool_rout
         "tool-call-invalid-arguments",
         "tool-call-unknown-tool",
         "schema-drift-structured-output",
+        "token-limit",
+        "refusal",
         "tool-timeout.weather.example",
         "tool-error.weather.example",
         "partial-tool-data.weather.example",
@@ -237,3 +242,21 @@ def test_the_derived_truncated_stream_is_a_cut_the_oracle_counts(cassette: Path)
     engine.plan(selection)
     assert selection.entry.faults, "the derived cut did not fire on the recorded stream"
     assert cut_of(selection.entry) is not None, selection.entry.faults
+
+
+def test_token_limit_and_refusal_hit_the_first_answer_of_each_provider_that_answered() -> None:
+    found = by_name(derive_scenarios([*SUPPORT_CASES, ANTHROPIC]))
+    for name, fault in (("token-limit", "token_limit"), ("refusal", "refusal")):
+        rules = found[name].rules
+        assert [(r.match.provider, r.fault.type, r.when.nth) for r in rules] == [
+            ("anthropic", fault, 1),
+            ("openai", fault, 1),
+        ]
+        assert "answer(s) with text or tool calls" in found[name].description
+
+
+def test_no_answer_recorded_no_token_limit_or_refusal() -> None:
+    only_an_error = REPO_REAL / "pydantic-ai__test_openai_web_search_tool_model_not_supported.yaml"
+    found = by_name(derive_scenarios([only_an_error]))
+    assert "429-burst" in found
+    assert "token-limit" not in found and "refusal" not in found

@@ -50,8 +50,8 @@ def test_every_scenario_derived_from_the_support_cassettes_fires_on_the_robust_a
     code, report, err = fk(
         "examples.support_assistant.robust:answer", "--cases", str(SUPPORT_CASES)
     )
-    assert "16 scenarios derived from 3 cassettes" in err
-    assert report is not None and len(report["cells"]) == 16
+    assert "18 scenarios derived from 3 cassettes" in err
+    assert report is not None and len(report["cells"]) == 18
     for cell in report["cells"]:
         assert applied(cell), f"{cell['scenario']}: no fault applied"
         assert cell["verdict"]["kind"] != "not_exercised"
@@ -68,7 +68,7 @@ def test_a_new_app_leaves_catalogue_cells_unexercised_and_none_of_its_derived_se
         "--scenarios",
         "derived",
     )
-    assert "13 scenarios from the bundled catalogue; 14 scenarios derived from 1 cassette" in err
+    assert "13 scenarios from the bundled catalogue; 16 scenarios derived from 1 cassette" in err
     assert report is not None
     derived = {s["name"] for s in report["scenarios"] if s["file"] is None}
     # The derived provider families share the catalogue's names, so they are told apart.
@@ -89,7 +89,7 @@ def test_the_default_set_is_derived_and_a_repro_command_reruns_the_same_cell(
     code, report, err = fk(
         "trip_desk:answer", "--cases", str(TRIP_CASES), "--scenario", "tool-error.weather.example"
     )
-    assert "14 scenarios derived from 1 cassette" in err
+    assert "16 scenarios derived from 1 cassette" in err
     assert code == 0 and report is not None
     (cell,) = report["cells"]
     argv = shlex.split(cell["repro"])

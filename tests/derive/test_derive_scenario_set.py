@@ -20,7 +20,7 @@ def names(chosen: catalogue.ScenarioSet) -> list[str]:
 
 def test_derived_alone_is_the_derived_set_without_files() -> None:
     chosen = catalogue.scenario_set(["derived"], [TRIP])
-    assert chosen.origin == "14 scenarios derived from 1 cassette"
+    assert chosen.origin == "16 scenarios derived from 1 cassette"
     assert all(path is None for path, _ in chosen.scenarios)
     assert "tool-timeout.weather.example" in names(chosen)
 
@@ -31,7 +31,7 @@ def test_a_derived_name_a_file_already_uses_becomes_derived_dot_name(tmp_path: P
     found = names(chosen)
     assert found.count("429-burst") == 1 and "derived.429-burst" in found
     assert "derived.tool-timeout.weather.example" not in found  # no clash, no prefix
-    assert chosen.origin == f"1 scenario from {tmp_path}; 14 scenarios derived from 1 cassette"
+    assert chosen.origin == f"1 scenario from {tmp_path}; 16 scenarios derived from 1 cassette"
 
 
 def test_catalogue_is_the_bundled_catalogue_and_names_narrow_the_set() -> None:
