@@ -199,8 +199,9 @@ def test_derive_prints_a_table_of_what_each_scenario_targets_and_why(capsys) -> 
     header, *rows = out.splitlines()
     assert header.split() == ["NAME", "FAULTS", "TARGETS", "WHY"]
     by_name = {row.split()[0]: row for row in rows}
-    assert len(by_name) == 14
+    assert len(by_name) == 16
     assert "truncated-stream" not in by_name  # the app never streams
+    assert by_name["token-limit"].split()[1] == "token_limit"
     row = by_name["tool-timeout.weather.example"]
     faults, targets, why = header.index("FAULTS"), header.index("TARGETS"), header.index("WHY")
     assert row[faults:targets].strip() == "timeout"
