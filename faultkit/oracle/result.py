@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from faultkit.oracle.contract import qualified_name
-from faultkit.oracle.trace import DecisionTrace, collect_traces, looks_like_trace
+from faultkit.oracle.trace import DecisionTrace, collect_traces, looks_like_trace, span_trace
 
 
 class RaisedError(BaseModel):
@@ -67,11 +67,13 @@ class Result(BaseModel):
         trace: DecisionTrace | dict[str, Any] | None = None,
         status: int | None = None,
         inputs: Any = None,
+        fallback_trace: dict[str, Any] | None = None,
     ) -> Result:
         """A result for a returned ``value``. A trace inside it (an ``(output, trace)`` pair, or
-        a ``trace`` member) is found and recorded unless ``trace`` is given."""
+        a ``trace`` member) is found and recorded unless ``trace`` is given; with neither, the
+        ``fallback_trace`` (what the run's OpenTelemetry spans say) is recorded."""
         value, found, key = split_trace(value)
-        chosen = trace if trace is not None else found
+        chosen = trace if trace is not None else found if found is not None else fallback_trace
         return cls(
             value=jsonable(value),
             status=status,
@@ -167,17 +169,21 @@ def capture(
     """Call ``fn(*args, **kwargs)`` and record what happened. ``clock`` returns milliseconds;
     pass the door's clock so result and ledger timings share an origin. Traces the target
     emits with :func:`~faultkit.oracle.trace.emit_trace` are collected (the last one wins over
-    one found in the return value). Enforcing a deadline is the runner's job (``timed_out``)."""
+    one found in the return value); with neither, the OpenTelemetry spans that ended during the
+    call are the trace (:mod:`faultkit.otel.spans`). Enforcing a deadline is the runner's job
+    (``timed_out``)."""
     inputs = _inputs(args, kwargs)
     with collect_traces() as emitted:
         start = clock()
         try:
             value = fn(*args, **kwargs)
         except Exception as exc:
-            trace = emitted[-1] if emitted else None
+            trace = emitted[-1] if emitted else span_trace(emitted)
             return Result.raised(exc, clock() - start, trace=trace, inputs=inputs)
     trace = emitted[-1] if emitted else None
-    return Result.returned(value, clock() - start, trace=trace, inputs=inputs)
+    return Result.returned(
+        value, clock() - start, trace=trace, inputs=inputs, fallback_trace=span_trace(emitted)
+    )
 
 
 async def acapture(
@@ -195,10 +201,12 @@ async def acapture(
             if inspect.isawaitable(value):
                 value = await value
         except Exception as exc:
-            trace = emitted[-1] if emitted else None
+            trace = emitted[-1] if emitted else span_trace(emitted)
             return Result.raised(exc, clock() - start, trace=trace, inputs=inputs)
     trace = emitted[-1] if emitted else None
-    return Result.returned(value, clock() - start, trace=trace, inputs=inputs)
+    return Result.returned(
+        value, clock() - start, trace=trace, inputs=inputs, fallback_trace=span_trace(emitted)
+    )
 
 
 def _inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

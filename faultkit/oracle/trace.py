@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -75,7 +76,17 @@ class DecisionTrace(BaseModel):
 
 
 # -- emitting --------------------------------------------------------------------------------
-_COLLECTOR: ContextVar[list[dict[str, Any]] | None] = ContextVar("faultkit_traces", default=None)
+class Collected(list[dict[str, Any]]):
+    """The traces emitted during a run (a list, the last wins), plus the OpenTelemetry spans
+    that ended in it (``spans``, from :mod:`faultkit.otel.processor`): the second source of
+    trace facts, used when the app neither returns nor emits a trace."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[Any] = []
+
+
+_COLLECTOR: ContextVar[Collected | None] = ContextVar("faultkit_traces", default=None)
 
 
 def emit_trace(trace: DecisionTrace | dict[str, Any]) -> None:
@@ -86,15 +97,50 @@ def emit_trace(trace: DecisionTrace | dict[str, Any]) -> None:
     sink.append(trace.model_dump(mode="json") if isinstance(trace, BaseModel) else dict(trace))
 
 
+def record_span(span: Any) -> None:
+    """Record a finished OpenTelemetry span (a :class:`faultkit.otel.spans.Span`) for the run
+    in progress; no-op outside one."""
+    sink = _COLLECTOR.get()
+    if sink is not None:
+        sink.spans.append(span)
+
+
+def span_trace(sink: Collected) -> dict[str, Any] | None:
+    """The trace the run's spans describe, or None when none ended in it."""
+    if not sink.spans:
+        return None
+    from faultkit.otel.spans import trace_from_spans
+
+    return trace_from_spans(sink.spans)
+
+
 @contextmanager
-def collect_traces() -> Iterator[list[dict[str, Any]]]:
-    """Collect every trace emitted (in this context) inside the ``with`` block."""
-    sink: list[dict[str, Any]] = []
+def collect_traces() -> Iterator[Collected]:
+    """Collect every trace emitted, and every OpenTelemetry span ended, (in this context)
+    inside the ``with`` block. Installs faultkit's span processor on the app's tracer provider
+    first, when opentelemetry-sdk is there (see :mod:`faultkit.otel.processor`)."""
+    _install_span_source()
+    sink = Collected()
     token = _COLLECTOR.set(sink)
     try:
         yield sink
     finally:
         _COLLECTOR.reset(token)
+
+
+@cache
+def _span_installer() -> Any:
+    try:
+        from faultkit.otel.processor import install
+    except ImportError:  # no opentelemetry-sdk: apps cannot be traced with it either
+        return None
+    return install
+
+
+def _install_span_source() -> None:
+    install = _span_installer()
+    if install is not None:
+        install()
 
 
 def looks_like_trace(value: Any) -> bool:

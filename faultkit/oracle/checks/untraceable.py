@@ -1,6 +1,10 @@
 """``untraceable``: the answer cannot be audited — a required decision trace is missing or
 incomplete, or a trace (required or not) contradicts the ledger.
 
+The trace is the app's own (returned or emitted) or, failing that, the one its OpenTelemetry
+GenAI spans describe (:mod:`faultkit.otel.spans`); the rule is the same for both, and a span
+trace that lacks a convention attribute is incomplete, naming the attribute and the span.
+
 Contradictions checked:
 
 * the trace's ``model_version`` is not a model the ledger shows answering (a model whose call
@@ -44,20 +48,29 @@ def check(ctx: Context) -> list[Finding]:
                 values={"missing": "trace"},
             )
         ]
+    # A trace read from OpenTelemetry spans names the attributes the spans lack.
+    missing = list(raw.get("missing_attributes") or [])
+    problems = [f"the spans lack {m}" for m in missing]
+    trace: DecisionTrace | None = None
     try:
         trace = DecisionTrace.model_validate(raw)
     except ValidationError as exc:
-        if not required:
-            return []
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        return [
+        problems += [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    findings: list[Finding] = []
+    if problems and required:
+        values: dict[str, object] = {"problems": problems}
+        if missing:
+            values["missing_attributes"] = missing
+        findings.append(
             Finding(
                 kind="untraceable",
                 summary="the decision trace is incomplete: " + "; ".join(problems[:4]),
-                values={"problems": problems},
+                values=values,
             )
-        ]
-    return _contradictions(ctx, trace)
+        )
+    if trace is not None:
+        findings += _contradictions(ctx, trace)
+    return findings
 
 
 def _contradictions(ctx: Context, trace: DecisionTrace) -> list[Finding]:
