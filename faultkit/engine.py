@@ -29,6 +29,7 @@ from faultkit.faults.base import Alteration, Fault, FaultContext
 from faultkit.formats.detect import detect_format, request_model, request_tool
 from faultkit.formats.errors import error_code, should_retry_header
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
+from faultkit.otel.hook import fault_applied
 from faultkit.plan import Plan
 from faultkit.scenario import Rule, Scenario
 from faultkit.scrub import scrub_at
@@ -274,14 +275,14 @@ class Engine:
                 )
                 continue
             plan = new_plan
-            entry.faults.append(
-                AppliedFault(
-                    rule=firing.label,
-                    type=fault.type,
-                    params=fault.params(),
-                    alterations=_scrubbed(alterations),
-                )
+            applied = AppliedFault(
+                rule=firing.label,
+                type=fault.type,
+                params=fault.params(),
+                alterations=_scrubbed(alterations),
             )
+            entry.faults.append(applied)
+            fault_applied(entry, applied, self.scenario.name, self.seed)  # exporters (otel)
         if plan.head is not None:
             if response is None:
                 # A fault made the whole response: its content type says what format it speaks.

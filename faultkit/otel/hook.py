@@ -1,0 +1,60 @@
+"""The one place an applied fault is announced: the engine calls :func:`fault_applied` right
+after it records the fault in the ledger entry, for every door (in-process, proxy, TCP front),
+so an exporter sees each injected fault exactly once, with the values the ledger keeps
+(alterations already scrubbed).
+
+Listeners are plain callables (:mod:`faultkit.otel.export` adds the OpenTelemetry one); none
+registered costs one truthiness test per fault. A listener that raises is dropped from that
+call's concern: an exporter must never break the exchange it reports on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from faultkit.ledger import AppliedFault, LedgerEntry
+
+
+@dataclass(frozen=True, slots=True)
+class FaultEvent:
+    """One fault the engine applied: the ledger entry it went into, the fault as recorded,
+    and the scenario name and seed that chose it."""
+
+    entry: LedgerEntry
+    fault: AppliedFault
+    scenario: str
+    seed: int
+
+
+FaultListener = Callable[[FaultEvent], None]
+
+_LISTENERS: list[FaultListener] = []
+_LOCK = threading.Lock()
+
+
+def add_fault_listener(listener: FaultListener) -> Callable[[], None]:
+    """Call ``listener`` for every fault applied from now on; returns its remover."""
+    with _LOCK:
+        _LISTENERS.append(listener)
+
+    def remove() -> None:
+        with _LOCK:
+            if listener in _LISTENERS:
+                _LISTENERS.remove(listener)
+
+    return remove
+
+
+def fault_applied(entry: LedgerEntry, fault: AppliedFault, scenario: str, seed: int) -> None:
+    if not _LISTENERS:
+        return
+    event = FaultEvent(entry=entry, fault=fault, scenario=scenario, seed=seed)
+    for listener in list(_LISTENERS):
+        try:
+            listener(event)
+        except Exception:  # an exporter never breaks the exchange (module doc)
+            continue
