@@ -175,9 +175,11 @@ def _chat_stream(events: list[SSEEvent], fault: Refusal) -> tuple[list[SSEEvent]
             delta.pop("function_call", None)
             if "content" in delta:
                 delta["content"] = None if fault.kind == "refusal" else ""
-            if fault.kind == "refusal":
-                delta["refusal"] = None if told else fault.text
+            if fault.kind == "refusal" and not told:
+                delta["refusal"] = fault.text  # once, in the first delta, as OpenAI streams it
                 told = True
+            elif "refusal" in delta:
+                delta["refusal"] = None
         out.append(event.with_json(payload))
     return out, None
 

@@ -308,3 +308,11 @@ def test_anthropic_stream_stop_reason_refusal_without_tool_use() -> None:
     assert final.stop_reason == "refusal"
     assert final.content == []
     assert kinds[0] == "message_start" and "message_stop" in kinds
+
+
+def test_described_in_words() -> None:
+    from faultkit.strategies import describe_fault
+
+    assert describe_fault(Refusal()) == f"model refuses: {DEFAULT_TEXT!r}"
+    assert describe_fault(Refusal(kind="content_filter")) == "answer withheld by the content filter"
+    assert describe_fault(Refusal(kind="empty_answer")) == "empty answer, no tool call"

@@ -366,3 +366,14 @@ def test_anthropic_stream_tool_input_is_cut_and_parsed_partially_by_the_helper()
     last = [b for b in final.content if b.type == "tool_use"][-1]
     assert last.input != json.loads(cut.original)  # the helper parses the cut JSON leniently
     assert loads_or_none(cut.value) is None
+
+
+def test_described_in_words() -> None:
+    from faultkit.strategies import describe_fault
+
+    assert (
+        describe_fault(TokenLimit()) == "answer stops at the token limit, 50% of its last part kept"
+    )
+    assert describe_fault(TokenLimit(keep=0.2, max_tokens=64)) == (
+        "answer stops at the token limit (64 tokens), 20% of its last part kept"
+    )
