@@ -191,3 +191,33 @@ def test_valid_edge_values_are_accepted(proxy) -> None:
         "debug",
     )
     assert httpx.get(served.control + "/faultkit/doors", timeout=5).status_code == 200
+
+
+def test_an_unknown_scenario_header_is_looked_up_once() -> None:
+    """A wrong x-faultkit-scenario searched the whole catalogue on every request (~80 ms);
+    the miss is remembered until the name is loaded or the proxy reset."""
+    from faultkit.doors.proxy.headers import ContextKey, HeaderError
+    from faultkit.doors.proxy.state import FaultState
+    from faultkit.errors import ScenarioError
+    from faultkit.scenario import Scenario
+
+    lookups: list[str] = []
+
+    def lookup(name: str) -> Scenario:
+        lookups.append(name)
+        raise ScenarioError([f"unknown scenario {name!r}"])
+
+    state = FaultState(None, source=None, scenario_lookup=lookup)
+    key = ContextKey(scenario="typo")
+    for _ in range(50):
+        with pytest.raises(HeaderError, match="x-faultkit-scenario: unknown scenario 'typo'"):
+            state.engine_for(key)
+    assert lookups == ["typo"]
+    state.add_scenario(Scenario(name="typo"))  # POST /faultkit/scenario?activate=0
+    assert state.engine_for(key).scenario.name == "typo"
+    state.reset()
+    with pytest.raises(HeaderError):
+        state.engine_for(ContextKey(scenario="other"))
+    with pytest.raises(HeaderError):
+        state.engine_for(ContextKey(scenario="other"))
+    assert lookups == ["typo", "other"]

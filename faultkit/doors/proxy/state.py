@@ -31,6 +31,7 @@ LEDGER_BYTES = 16 * 1024 * 1024
 # Contexts (distinct x-faultkit-session/-scenario/-fault choices) kept; past it the oldest
 # created goes, with its counters and ledger.
 MAX_CONTEXTS = 1024
+MAX_UNKNOWN_NAMES = 256  # x-faultkit-scenario names found nowhere, remembered until reset
 
 
 class FaultState:
@@ -60,6 +61,7 @@ class FaultState:
         self._lock = threading.Lock()
         self._active: Scenario | None = scenario
         self._known: dict[str, Scenario] = {}
+        self._unknown: dict[str, str] = {}  # names not found, with the message
         if scenario is not None:
             self._known[scenario.name] = scenario
         self._runtime: dict[str, Rule] = {}
@@ -74,6 +76,7 @@ class FaultState:
         """Make ``scenario`` selectable by name (``x-faultkit-scenario``)."""
         with self._lock:
             self._known[scenario.name] = scenario
+            self._unknown.pop(scenario.name, None)
             for key in [k for k in self._engines if k.scenario == scenario.name]:
                 self._forget(key)
 
@@ -84,6 +87,7 @@ class FaultState:
             self._active = scenario
             if scenario is not None:
                 self._known[scenario.name] = scenario
+                self._unknown.pop(scenario.name, None)
             self._forget(ContextKey())
 
     def _scenario(self, name: str | None) -> Scenario | None:
@@ -94,10 +98,18 @@ class FaultState:
         found = self._known.get(name)
         if found is not None:
             return found
-        try:
-            found = self._lookup(name)
-        except FaultkitError as exc:
-            raise HeaderError(f"x-faultkit-scenario: {exc}") from None
+        problem = self._unknown.get(name)
+        if problem is None:
+            try:
+                found = self._lookup(name)
+            except FaultkitError as exc:
+                # Remembered: a miss searches (and parses) the whole catalogue, ~80 ms, and a
+                # client repeating a wrong name would pay it on every request.
+                problem = self._unknown[name] = f"x-faultkit-scenario: {exc}"
+                if len(self._unknown) > MAX_UNKNOWN_NAMES:
+                    del self._unknown[next(iter(self._unknown))]
+        if problem is not None:
+            raise HeaderError(problem)
         self._known[name] = found
         return found
 
@@ -216,4 +228,5 @@ class FaultState:
                 engine.ledger.reset()
             self._engines.clear()
             self._runtime.clear()
+            self._unknown.clear()
             self._budget = ByteBudget(self.ledger_bytes)
