@@ -82,7 +82,7 @@ def check_plan(
     # `faultkit run` and `faultkit.check`.
     from faultkit.doors.core import clock_origin
     from faultkit.oracle import Contract, judge
-    from faultkit.runner.checking import wait_limit_s, wire_clients
+    from faultkit.runner.checking import replay_keys, wait_limit_s, wire_clients
     from faultkit.runner.target import call_bounded
 
     if plan is not None:
@@ -97,7 +97,8 @@ def check_plan(
 
     wired = wire_clients(session, target, kwargs, is_async)
     limit = wait_limit_s(session, contract)
-    result = call_bounded(target, list(args), wired, is_async, limit, clock, clock())
+    with replay_keys(session):
+        result = call_bounded(target, list(args), wired, is_async, limit, clock, clock())
     # No `rules=`: a generated schedule that fires on nothing is no finding (the search moves
     # on), so it is judged by its outcome alone rather than as not_exercised.
     verdict = judge(session.engine.ledger, result, contract, session.engine.scenario)

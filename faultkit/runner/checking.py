@@ -28,6 +28,7 @@ import os
 import shlex
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from faultkit.doors.core import clock_origin
@@ -37,7 +38,7 @@ from faultkit.oracle.contract import Contract
 from faultkit.oracle.judge import judge
 from faultkit.oracle.result import Result, acapture
 from faultkit.oracle.verdict import Verdict
-from faultkit.runner.run import limit_s
+from faultkit.runner.run import limit_s, placeholder_keys
 from faultkit.runner.target import CLIENT_PARAM, FACTORY_PARAM, call_bounded
 from faultkit.session import FaultkitSession
 
@@ -67,6 +68,13 @@ def wire_clients(
     if CLIENT_PARAM in params and CLIENT_PARAM not in wired:
         wired[CLIENT_PARAM] = factory()
     return wired
+
+
+def replay_keys(session: FaultkitSession) -> AbstractContextManager[None]:
+    """The SDKs' placeholder API keys while a target runs on a replaying session, as under
+    ``faultkit run``: replay never sends a key anywhere, but an SDK refuses to start without
+    one. Recording and pass-through sessions reach real services: the user's own keys."""
+    return placeholder_keys() if session.mode == "replay" else nullcontext()
 
 
 def wait_limit_s(session: FaultkitSession, contract: Contract) -> float:
@@ -127,7 +135,8 @@ def check(
 
     wired = wire_clients(session, fn, kwargs, is_async)
     limit = wait_limit_s(session, contract)
-    result = call_bounded(fn, list(args), wired, is_async, limit, clock, clock())
+    with replay_keys(session):
+        result = call_bounded(fn, list(args), wired, is_async, limit, clock, clock())
     return _verdict(session, result, contract, expect)
 
 
@@ -150,9 +159,10 @@ async def acheck(
     wired = wire_clients(session, fn, kwargs, inspect.iscoroutinefunction(fn))
     started = clock()
     try:
-        result = await asyncio.wait_for(
-            acapture(fn, *args, clock=clock, **wired), wait_limit_s(session, contract)
-        )
+        with replay_keys(session):
+            result = await asyncio.wait_for(
+                acapture(fn, *args, clock=clock, **wired), wait_limit_s(session, contract)
+            )
     except TimeoutError:
         result = Result(duration_ms=clock() - started, timed_out=True)
     return _verdict(session, result, contract, expect)
