@@ -8,11 +8,15 @@ run costs one context lookup. :func:`install` is called by every run (``collect_
 finds the global SDK tracer provider, so an app that sets one at import (as instrumentation
 set-up does) needs nothing else. An app that keeps its provider to itself calls
 ``install(provider)`` once.
+
+Installing also turns on faults out (:mod:`faultkit.otel.export`): a traced app's spans then
+carry a ``faultkit.fault`` event for every fault injected into the call they cover.
 """
 
 from __future__ import annotations
 
 import weakref
+from functools import cache
 from typing import Any
 
 from opentelemetry import trace
@@ -20,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.trace import StatusCode
 
 from faultkit.oracle.trace import record_span
+from faultkit.otel.export import export_faults
 from faultkit.otel.spans import Span, SpanEvent
 
 _INSTALLED: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
@@ -42,7 +47,15 @@ def install(provider: Any = None) -> bool:
     if provider not in _INSTALLED:
         provider.add_span_processor(TraceSpanProcessor())
         _INSTALLED.add(provider)
+    _export_faults_once()
     return True
+
+
+@cache
+def _export_faults_once() -> None:
+    """Faults out, once per process: the listener writes to whichever span is current, so
+    one serves every provider (one per provider would repeat each event)."""
+    export_faults()
 
 
 def span_of(span: ReadableSpan) -> Span:
