@@ -221,3 +221,16 @@ def test_an_unknown_scenario_header_is_looked_up_once() -> None:
     with pytest.raises(HeaderError):
         state.engine_for(ContextKey(scenario="other"))
     assert lookups == ["typo", "other"]
+
+
+@pytest.mark.parametrize("header", ["/etc/hostname", "../secrets.yaml", "local.yaml", "a\\b"])
+def test_the_scenario_header_takes_a_name_never_a_path(header: str) -> None:
+    """A request must not make the proxy read a file: the lookup is never reached."""
+    from faultkit.doors.proxy.headers import ContextKey, HeaderError
+    from faultkit.doors.proxy.state import FaultState
+
+    lookups: list[str] = []
+    state = FaultState(None, source=None, scenario_lookup=lambda name: lookups.append(name))
+    with pytest.raises(HeaderError, match="is not a scenario name"):
+        state.engine_for(ContextKey(scenario=header))
+    assert lookups == []

@@ -10,6 +10,7 @@ applies to every connection of its proxy.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ from faultkit.scenario import Rule, Scenario
 
 from .headers import NO_SCENARIO, ContextKey, HeaderError, header_rules
 
+_SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?<!\.yaml)(?<!\.yml)")
 LEDGER_SIZE = 100_000  # entries kept per context; the oldest go first
 # Bytes all contexts' ledgers share (estimated: ~1 KB a plain entry, ~2 KB a faulted one, plus
 # its URL up to 2 KiB): enough for the last ~10,000 exchanges under load, and a proxy serving
@@ -99,6 +101,13 @@ class FaultState:
         if found is not None:
             return found
         problem = self._unknown.get(name)
+        if problem is None and not _SCENARIO_NAME.fullmatch(name):
+            # A name, never a path: a header must not make the proxy read a file it names
+            # (its error would tell whether the file exists, and what keys it has).
+            problem = (
+                f"x-faultkit-scenario: {name[:80]!r} is not a scenario name (letters, digits, "
+                ". _ -, as loaded, in ./scenarios or the catalogue); paths are not accepted here"
+            )
         if problem is None:
             try:
                 found = self._lookup(name)
