@@ -51,12 +51,12 @@ def _json(value: Any) -> str:
 
 def export_faults(tracer_provider: Any = None) -> Callable[[], None]:
     """Report every fault applied from now on to OpenTelemetry (see module doc); returns the
-    function that stops it. ``tracer_provider`` (default: the global one) makes the standalone
-    ``faultkit.fault`` spans."""
+    function that stops it. ``tracer_provider`` (or a function returning it; default: the
+    global one) makes the standalone ``faultkit.fault`` spans."""
 
     def tracer() -> trace.Tracer:
-        provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
-        return provider.get_tracer("faultkit")
+        provider = tracer_provider() if callable(tracer_provider) else tracer_provider
+        return (provider or trace.get_tracer_provider()).get_tracer("faultkit")
 
     def listener(event: FaultEvent) -> None:
         attributes = fault_attributes(event)

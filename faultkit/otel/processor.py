@@ -47,15 +47,20 @@ def install(provider: Any = None) -> bool:
     if provider not in _INSTALLED:
         provider.add_span_processor(TraceSpanProcessor())
         _INSTALLED.add(provider)
+    _LATEST[0] = weakref.ref(provider)
     _export_faults_once()
     return True
+
+
+# The provider last installed on: where a fault with no span in progress gets its own span.
+_LATEST: list[weakref.ref[TracerProvider] | None] = [None]
 
 
 @cache
 def _export_faults_once() -> None:
     """Faults out, once per process: the listener writes to whichever span is current, so
     one serves every provider (one per provider would repeat each event)."""
-    export_faults()
+    export_faults(lambda: _LATEST[0]() if _LATEST[0] is not None else None)
 
 
 def span_of(span: ReadableSpan) -> Span:
