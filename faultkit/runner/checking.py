@@ -39,7 +39,7 @@ from faultkit.oracle.judge import judge
 from faultkit.oracle.result import Result, acapture
 from faultkit.oracle.verdict import Verdict
 from faultkit.runner.run import limit_s, placeholder_keys
-from faultkit.runner.target import CLIENT_PARAM, FACTORY_PARAM, call_bounded
+from faultkit.runner.target import FACTORY_PARAM, INJECTED, Seam, call_bounded, seam_of
 from faultkit.session import FaultkitSession
 
 
@@ -49,25 +49,38 @@ def wire_clients(
     """``kwargs`` plus HTTP clients wired to ``session``'s door, for the seam parameters ``fn``
     has (``http_client_factory``, ``http_client``) and the caller did not fill.
 
-    The factory takes httpx client options (``timeout``, ``base_url``...) and returns an
-    ``httpx.AsyncClient`` when ``is_async``, an ``httpx.Client`` otherwise; a ``transport``
-    option is dropped, since faultkit's is the point. A callable whose signature cannot be read
-    gets ``kwargs`` unchanged. ``kwargs`` itself is not modified."""
+    Each parameter gets the clients it declares, read by :func:`seam_of` exactly as under
+    ``faultkit run``: httpx or httpx2, sync or async (a sync target whose seam defaults to
+    ``httpx.AsyncClient`` gets async clients); failing a declaration, httpx clients that are
+    async when ``is_async``. The factory takes client options (``timeout``, ``base_url``...);
+    a ``transport`` option is dropped, since faultkit's is the point. A callable whose
+    signature cannot be read gets ``kwargs`` unchanged. ``kwargs`` itself is not modified."""
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return kwargs
+    wired = dict(kwargs)
+    for name in INJECTED:
+        if name in params and name not in wired:
+            factory = session_client_factory(session, seam_of(params[name], is_async))
+            wired[name] = factory if name == FACTORY_PARAM else factory()
+    return wired
+
+
+def session_client_factory(session: FaultkitSession, seam: Seam) -> Callable[..., Any]:
+    """A factory of ``seam``'s clients on ``session``'s door (its route and cassettes)."""
+    make = {
+        ("httpx", False): session.client,
+        ("httpx", True): session.async_client,
+        ("httpx2", False): session.httpx2_client,
+        ("httpx2", True): session.async_httpx2_client,
+    }[(seam.library, seam.is_async)]
 
     def factory(**options: Any) -> Any:
         options.pop("transport", None)
-        return session.async_client(**options) if is_async else session.client(**options)
+        return make(**options)
 
-    wired = dict(kwargs)
-    if FACTORY_PARAM in params and FACTORY_PARAM not in wired:
-        wired[FACTORY_PARAM] = factory
-    if CLIENT_PARAM in params and CLIENT_PARAM not in wired:
-        wired[CLIENT_PARAM] = factory()
-    return wired
+    return factory
 
 
 def replay_keys(session: FaultkitSession) -> AbstractContextManager[None]:

@@ -204,10 +204,17 @@ def seam_of(parameter: inspect.Parameter, is_async: bool) -> Seam:
         library, client_is_async = found
         return Seam("httpx2" if library == "httpx2" else "httpx", client_is_async)
     annotation = parameter.annotation
+    if annotation is parameter.empty:
+        return Seam("httpx", is_async)
     text = annotation if isinstance(annotation, str) else repr(annotation)
-    if parameter.annotation is not parameter.empty and re.search(r"\bhttpx2\b", text):
-        return Seam("httpx2", is_async or "AsyncClient" in text)
-    return Seam("httpx", is_async)
+    library: Literal["httpx", "httpx2"] = "httpx2" if re.search(r"\bhttpx2\b", text) else "httpx"
+    # One client class named: follow it, so a sync target that runs an async framework
+    # (``asyncio.run(agent.run(...))``) gets the async client it declares.
+    names_async = "AsyncClient" in text
+    names_sync = re.search(r"\bClient\b", text) is not None
+    if names_async != names_sync:
+        return Seam(library, names_async)
+    return Seam(library, is_async)
 
 
 def door_client_factory(engine: Engine, seam: Seam) -> Callable[..., Any]:
