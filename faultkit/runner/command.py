@@ -129,6 +129,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="run each cell under N seeds (the scenario's, then the next N-1) and flag cells "
         "whose verdict changes with the seed; a cell's verdict is its worst run's",
     )
+    parser.add_argument(
+        "--otlp-port",
+        type=int,
+        metavar="N",
+        help="serve an OTLP/HTTP trace collector on 127.0.0.1:N and judge an http(s):// "
+        "target's OpenTelemetry GenAI spans as its decision trace (faultkit[otel]; point the "
+        "app's OTEL_EXPORTER_OTLP_ENDPOINT at http://127.0.0.1:N)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=main)
     return parser
@@ -292,6 +300,7 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # and must not cost a whole run first; and --report may overwrite that very file.
     previous = compare.load_previous(args.compare) if args.compare else None
     plan, common, origin = _plan(args)
+    collector = _otlp_collector(plan, common, args)
     report_dir = None if args.no_report else args.report
     plan.repro = repro_command(plan, common, report_dir)
     cells = len(plan.targets) * len(plan.scenarios) * len(plan.cases)
@@ -309,6 +318,9 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except KeyboardInterrupt:
         print("faultkit run: interrupted; no verdict matrix, no report written", file=err)
         return EXIT_INTERRUPTED
+    finally:
+        if collector is not None:
+            collector.close()
     if previous is not None:
         report.comparison = compare.compare(previous, report.cells)
     _print(report, out)
@@ -316,6 +328,22 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         paths = write_reports(report, report_dir)
         print(f"reports: {', '.join(str(p) for p in paths)}", file=out)
     return report.exit_code
+
+
+def _otlp_collector(plan: RunPlan, common: list[str], args: argparse.Namespace) -> Any:
+    """With ``--otlp-port``: the running collector, the HTTP targets wrapped to read their
+    spans from it (:mod:`faultkit.otel.target`), and the option kept for repro commands."""
+    if args.otlp_port is None:
+        return None
+    if args.processes:
+        raise RunError("--otlp-port and --processes: an HTTP target runs in this process")
+    try:
+        from faultkit.otel.target import with_collector
+    except ImportError as exc:
+        raise RunError(f"--otlp-port needs faultkit[otel] ({exc.name} is missing)") from None
+    plan.targets, collector = with_collector(plan.targets, args.otlp_port)
+    common += ["--otlp-port", str(args.otlp_port)]
+    return collector
 
 
 def _print(report: RunReport, out: TextIO) -> None:
