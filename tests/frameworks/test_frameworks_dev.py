@@ -76,6 +76,24 @@ def test_langchain_openai_retries_a_rate_limit_and_is_judged_retried(faultkit: A
     assert _calls(faultkit.ledger) == [("openai", 1, 1, 429), ("openai", 1, 2, 200)]
 
 
+@pytest.mark.faultkit(cassette="cassettes/litellm.yaml")
+def test_litellm_takes_the_client_and_reads_its_price_list_from_disk(faultkit: Any) -> None:
+    faultkit.inject({"type": "http_error", "status": 500}, match={"route": "openai"})
+    verdict = faultkit.check(
+        apps.litellm_triage,
+        apps.TICKET,
+        http_client=faultkit.client(),
+        contract=CONTRACT.model_copy(update={"error_types": ["openai.InternalServerError"]}),
+        expect="controlled_error",
+    )
+    assert verdict.kind == "controlled_error"
+    # the SDK's two retries, all answered with the injected 500
+    assert _calls(faultkit.ledger) == [("openai", 1, n, 500) for n in (1, 2, 3)]
+    from litellm.litellm_core_utils.get_model_cost_map import get_model_cost_map_source_info
+
+    assert get_model_cost_map_source_info()["source"] == "local"
+
+
 def test_litellm_under_faultkit_run_a_server_error_is_retried(tmp_path: Path) -> None:
     """``faultkit run`` hands litellm's OpenAI client the door (the ``http_client`` seam)."""
     cases = tmp_path / "cases.yaml"
