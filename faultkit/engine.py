@@ -282,7 +282,7 @@ class Engine:
                 alterations=_scrubbed(alterations),
             )
             entry.faults.append(applied)
-            fault_applied(entry, applied, self.scenario.name, self.seed)  # exporters (otel)
+            fault_applied(entry, applied, self.scenario.name, self.seed, request)  # otel
         if plan.head is not None:
             if response is None:
                 # A fault made the whole response: its content type says what format it speaks.

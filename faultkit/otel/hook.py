@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from faultkit.exchange import Request
     from faultkit.ledger import AppliedFault, LedgerEntry
 
 
 @dataclass(frozen=True, slots=True)
 class FaultEvent:
     """One fault the engine applied: the ledger entry it went into, the fault as recorded,
-    and the scenario name and seed that chose it."""
+    the scenario name and seed that chose it, and the W3C trace context the request carried
+    (``traceparent``/``tracestate``), so a door in another process can attach the fault to
+    the app's trace."""
 
     entry: LedgerEntry
     fault: AppliedFault
     scenario: str
     seed: int
+    trace_context: dict[str, str] = field(default_factory=dict)
 
 
 FaultListener = Callable[[FaultEvent], None]
@@ -49,10 +53,24 @@ def add_fault_listener(listener: FaultListener) -> Callable[[], None]:
     return remove
 
 
-def fault_applied(entry: LedgerEntry, fault: AppliedFault, scenario: str, seed: int) -> None:
+def fault_applied(
+    entry: LedgerEntry,
+    fault: AppliedFault,
+    scenario: str,
+    seed: int,
+    request: Request | None = None,
+) -> None:
     if not _LISTENERS:
         return
-    event = FaultEvent(entry=entry, fault=fault, scenario=scenario, seed=seed)
+    context = {}
+    if request is not None:
+        for name in ("traceparent", "tracestate"):
+            value = request.header(name)
+            if value:
+                context[name] = value
+    event = FaultEvent(
+        entry=entry, fault=fault, scenario=scenario, seed=seed, trace_context=context
+    )
     for listener in list(_LISTENERS):
         try:
             listener(event)
