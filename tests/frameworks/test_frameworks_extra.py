@@ -75,3 +75,11 @@ def test_llama_index_retries_a_server_error_and_is_judged_retried(faultkit: Any)
     )
     assert verdict.kind == "retried", verdict
     assert _calls(faultkit.ledger) == [("openai", 1, 1, 500), ("openai", 1, 2, 200)]
+    # nltk's stopwords (keyword extraction) and tiktoken's encoding (splitters): read from the
+    # caches llama-index ships, never downloaded, under the network guard. With NLTK_DATA set
+    # to a directory without them, llama-index fetches them from raw.githubusercontent.com.
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.utils import globals_helper
+
+    assert "the" in globals_helper.stopwords
+    assert SentenceSplitter(chunk_size=64, chunk_overlap=0).split_text(apps.TICKET)
