@@ -316,3 +316,35 @@ def test_described_in_words() -> None:
     assert describe_fault(Refusal()) == f"model refuses: {DEFAULT_TEXT!r}"
     assert describe_fault(Refusal(kind="content_filter")) == "answer withheld by the content filter"
     assert describe_fault(Refusal(kind="empty_answer")) == "empty answer, no tool call"
+
+
+def test_through_the_real_proxy_process(tmp_path: Path) -> None:
+    """The same fault asked for per request (``x-faultkit-fault``) of a real ``faultkit proxy``:
+    the anthropic SDK streams the bundled support answer over a loopback socket, refused."""
+    import yaml
+    from proxy_process import SUPPORT_CASSETTES, ProxyFactory
+
+    recorded = yaml.safe_load(
+        (SUPPORT_CASSETTES / "anthropic_order_status_stream.yaml").read_text()
+    )
+    body = json.loads(recorded["interactions"][0]["request"]["body"])
+    body.pop("stream", None)
+    factory = ProxyFactory(tmp_path)
+    try:
+        proxy = factory("--cassettes", str(SUPPORT_CASSETTES))
+        client = anthropic.Anthropic(
+            base_url=proxy.door("anthropic"),
+            api_key="sk-ant-test",
+            max_retries=0,
+            timeout=10,
+            default_headers={"x-faultkit-fault": "type=refusal"},
+        )
+        with client.messages.stream(**body) as stream:
+            final = stream.get_final_message()
+        (entry,) = proxy.ledger()
+    finally:
+        factory.close()
+    assert final.stop_reason == "refusal" and final.content == []
+    (fault,) = entry["faults"]
+    assert fault["type"] == "refusal"
+    assert fault["alterations"][0]["original"]["tool_calls"] == ["get_order"]

@@ -377,3 +377,37 @@ def test_described_in_words() -> None:
     assert describe_fault(TokenLimit(keep=0.2, max_tokens=64)) == (
         "answer stops at the token limit (64 tokens), 20% of its last part kept"
     )
+
+
+def test_through_the_real_proxy_process(tmp_path: Path) -> None:
+    """The same fault asked for per request (``x-faultkit-fault``) of a real ``faultkit proxy``:
+    the openai SDK streams the bundled support answer over a loopback socket, cut."""
+    from proxy_process import SUPPORT_CASSETTES, ProxyFactory
+
+    recorded = yaml.safe_load((SUPPORT_CASSETTES / "openai_order_status_stream.yaml").read_text())
+    body = json.loads(recorded["interactions"][0]["request"]["body"])
+    factory = ProxyFactory(tmp_path)
+    try:
+        proxy = factory("--cassettes", str(SUPPORT_CASSETTES))
+        client = openai.OpenAI(
+            base_url=proxy.door("openai"),
+            api_key="sk-test",
+            max_retries=0,
+            timeout=10,
+            default_headers={"x-faultkit-fault": "type=token_limit;keep=0.5"},
+        )
+        chunks = list(client.chat.completions.create(**body))
+        (entry,) = proxy.ledger()
+    finally:
+        factory.close()
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finishes[-1] == "length"
+    args = "".join(
+        t.function.arguments or ""
+        for c in chunks
+        if c.choices
+        for t in c.choices[0].delta.tool_calls or []
+    )
+    assert args and loads_or_none(args) is None
+    (fault,) = entry["faults"]
+    assert fault["type"] == "token_limit" and fault["alterations"][0]["value"] == args
