@@ -143,7 +143,7 @@ def test_a_declared_error_is_controlled() -> None:
 def test_a_clarification_in_the_apps_own_words_is_controlled() -> None:
     verdict, _, _ = judged(clarifies, {"type": "refusal", "kind": "empty_answer"})
     assert not verdict.has("invalid_output_leaked"), verdict.explain()
-    assert verdict.controlled, verdict.explain()
+    assert verdict.kind == "pass", verdict.explain()
 
 
 def test_a_fallback_to_another_model_is_controlled() -> None:
@@ -151,7 +151,7 @@ def test_a_fallback_to_another_model_is_controlled() -> None:
     assert result.value == {"reply": RECORDED}
     assert [e.model for e in fk.ledger] == ["gpt-4o", "gpt-4o-mini"]
     assert not verdict.has("invalid_output_leaked"), verdict.explain()
-    assert verdict.controlled, verdict.explain()
+    assert verdict.kind == "fallback", verdict.explain()  # a refusal is a degraded answer
 
 
 def test_no_refusal_no_finding() -> None:
