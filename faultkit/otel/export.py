@@ -5,7 +5,10 @@
 span in progress where the engine runs: in-process that is the app's own span around the HTTP
 call (the GenAI ``chat`` span of an instrumented SDK), so a trace viewer shows the fault on the
 call it hit. With no recording span (the proxy process, an uninstrumented app) it becomes a
-short span of its own, ``faultkit.fault <type>``, exported by the given tracer provider.
+short span of its own, ``faultkit.fault <type>``, exported by the given tracer provider, a
+child of the request's ``traceparent`` when it carried one. ``faultkit proxy`` exports them
+over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set
+(:func:`export_to_otlp`, via :func:`faultkit.otel.hook.export_from_environment`).
 
 The attributes (:func:`fault_attributes`) are the ledger's values: type, rule, scenario, seed,
 route, ledger entry and attempt, parameters and alterations as JSON. The alterations were
@@ -20,11 +23,13 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from faultkit.otel.hook import FaultEvent, add_fault_listener
 from faultkit.scrub import scrub_json, scrub_text
 
 EVENT_NAME = "faultkit.fault"
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 def fault_attributes(event: FaultEvent) -> dict[str, Any]:
@@ -64,8 +69,34 @@ def export_faults(tracer_provider: Any = None) -> Callable[[], None]:
         if current.is_recording():
             current.add_event(EVENT_NAME, attributes)
             return
-        span = tracer().start_span(f"{EVENT_NAME} {event.fault.type}", attributes=attributes)
+        parent = _PROPAGATOR.extract(event.trace_context) if event.trace_context else None
+        span = tracer().start_span(
+            f"{EVENT_NAME} {event.fault.type}", context=parent, attributes=attributes
+        )
         span.add_event(EVENT_NAME, attributes)
         span.end()
 
     return add_fault_listener(listener)
+
+
+def export_to_otlp() -> Callable[[], None]:
+    """Faults out from a process with no app span in it (``faultkit proxy``): a tracer
+    provider of its own (``service.name`` faultkit, unless ``OTEL_SERVICE_NAME`` says
+    otherwise) exporting over OTLP/HTTP where the standard ``OTEL_EXPORTER_OTLP_*`` variables
+    say. Each fault is a span, child of the request's ``traceparent`` when it had one (an app
+    whose HTTP client propagates context sees it under its own call). Returns the function
+    that stops exporting and flushes."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "faultkit"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    remove = export_faults(provider)
+
+    def stop() -> None:
+        remove()
+        provider.shutdown()
+
+    return stop

@@ -10,6 +10,7 @@ call's concern: an exporter must never break the exchange it reports on.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,3 +77,26 @@ def fault_applied(
             listener(event)
         except Exception:  # an exporter never breaks the exchange (module doc)
             continue
+
+
+OTLP_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def export_from_environment() -> tuple[Callable[[], None] | None, str | None]:
+    """For a door process (``faultkit proxy``): when an ``OTEL_EXPORTER_OTLP_*ENDPOINT``
+    variable is set, export applied faults there as spans (:func:`faultkit.otel.export.
+    export_to_otlp`). Returns (the function that stops and flushes, or None; a one-line note
+    for the user, or None): the note says where faults go, or that faultkit[otel] is missing."""
+    endpoint = next((os.environ[v] for v in OTLP_VARIABLES if os.environ.get(v)), None)
+    if endpoint is None:
+        return None, None
+    try:
+        from faultkit.otel.export import export_to_otlp
+
+        stop = export_to_otlp()
+    except ImportError as exc:
+        return None, (
+            f"OTEL_EXPORTER_OTLP_ENDPOINT is set, but {exc.name} is missing: injected faults "
+            "are not exported (pip install 'faultkit[otel]')"
+        )
+    return stop, f"injected faults are exported as OpenTelemetry spans to {endpoint}"

@@ -5,13 +5,17 @@ back from the SDK's in-memory exporter)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from conftest import CASSETTE, Traced
+from proxy_process import ProxyFactory
 
 from faultkit.ledger import AppliedFault, LedgerEntry
+from faultkit.otel.collector import OtlpCollector
 from faultkit.otel.export import EVENT_NAME, fault_attributes
 from faultkit.otel.hook import FaultEvent, add_fault_listener
 from faultkit.session import FaultkitSession
@@ -136,3 +140,42 @@ def test_secrets_in_parameters_and_alterations_are_scrubbed() -> None:
     attributes = fault_attributes(FaultEvent(entry=entry, fault=fault, scenario="s", seed=1))
     assert key not in json.dumps(attributes)
     assert json.loads(attributes["faultkit.fault.params"])["fields"] == ["token"]
+
+
+def test_the_proxy_exports_faults_as_spans_under_the_callers_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real ``faultkit proxy`` process, with the standard OTLP variable set, sends each
+    fault as a span to the endpoint (here faultkit's own collector), a child of the span
+    named by the request's ``traceparent``."""
+    trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    with OtlpCollector() as collector:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", collector.traces_endpoint)
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+        factory = ProxyFactory(tmp_path)
+        try:
+            proxy = factory("--only", "openai", "--cassettes", str(CASSETTE))
+            scenario = "name: burst\nseed: 9\nrules:\n  - match: {route: openai}\n"
+            scenario += "    fault: {type: http_error, status: 429}\n"
+            httpx.post(
+                f"{proxy.control}/faultkit/scenario",
+                content=scenario.encode(),
+                headers={"content-type": "application/yaml"},
+            ).raise_for_status()
+            answer = httpx.post(
+                f"{proxy.door('openai')}/chat/completions",
+                json={"model": "gpt-4o-mini", "messages": QUESTION},
+                headers={"traceparent": f"00-{trace_id}-{parent_id}-01"},
+            )
+            assert answer.status_code == 429
+            arrived = collector.wait(lambda spans: bool(spans), timeout_s=10)
+        finally:
+            factory.close()
+        err = factory.started[0].err.read_text() if factory.started else ""
+    assert arrived, err
+    (span,) = collector.take()
+    assert span.name == "faultkit.fault http_error"
+    assert (span.trace_id, span.parent_span_id) == (trace_id, parent_id)
+    assert span.attributes["faultkit.scenario"] == "burst"
+    assert span.attributes["faultkit.seed"] == 9
+    assert "injected faults are exported as OpenTelemetry spans" in err

@@ -24,6 +24,7 @@ from faultkit import catalogue
 from faultkit.config import load_scrub_patterns
 from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
+from faultkit.otel.hook import export_from_environment
 
 from .config import (
     ConfigError,
@@ -431,11 +432,18 @@ def run(args: argparse.Namespace) -> int:
         proxy, ports = _build(args)
     except FaultkitError as exc:
         return _fail(_one_line(exc), sys.stderr)
+    # Faults out (faultkit[otel]): spans to OTEL_EXPORTER_OTLP_ENDPOINT when it is set.
+    stop_export, note = export_from_environment()
+    if note:
+        print(f"faultkit proxy: {note}", file=sys.stderr)
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             return runner.run(_serve(args, proxy, ports, loop_name))
     except KeyboardInterrupt:
         return EXIT_OK
+    finally:
+        if stop_export is not None:
+            stop_export()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
