@@ -50,6 +50,12 @@ _REASONS: dict[str, Reason] = {
 }
 _ANTHROPIC_BLOCK_EVENTS = ("content_block_start", "content_block_delta", "content_block_stop")
 _RESPONSES_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+# Where the answer is, for the alteration that records what it was and what it became.
+_ANSWER_PATHS = {
+    WireFormat.openai_chat: "choices[0].message.content",
+    WireFormat.openai_responses: "output",
+    WireFormat.anthropic_messages: "content",
+}
 
 
 class Refusal(Fault):
@@ -90,17 +96,9 @@ class Refusal(Fault):
             doc, item = _BODIES[ctx.format](answer.doc, self)
             doc, changes = end_body(doc, ctx.format, reason, None, item)
             new = write_json_body(plan, doc)
-        where = {
-            WireFormat.openai_chat: "choices[0].message",
-            WireFormat.openai_responses: "output",
-            WireFormat.anthropic_messages: "content",
-        }[ctx.format]
-        field = (
-            "refusal"
-            if self.kind == "refusal" and ctx.format != WireFormat.anthropic_messages
-            else "content"
-        )
-        path = f"{where}.{field}" if ctx.format == WireFormat.openai_chat else where
+        path = _ANSWER_PATHS[ctx.format]
+        if ctx.format == WireFormat.openai_chat and self.kind == "refusal":
+            path = "choices[0].message.refusal"
         alterations = [Alteration(path=path, action="replaced", original=original, value=self.said)]
         alterations += [
             Alteration(path=c.path, action="replaced", original=c.original, value=c.value)
