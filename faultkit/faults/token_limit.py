@@ -20,9 +20,10 @@ recorded deltas (later ones arrive empty), so event count and pacing stay as rec
 Usage stays consistent: the output token count becomes ``max_tokens`` (default: the recorded
 count scaled by ``keep``, at least 1), which is the limit that was hit.
 
-An answer with no text and no tool call, or an error response, is left unchanged and nothing
-is recorded. Alterations: the cut part (``truncated``, original and kept text), then each stop
-reason, status and usage field replaced.
+An answer with nothing to cut (no text, no tool call, only an empty ``input`` object in an
+Anthropic body), or an error response, is left unchanged and nothing is recorded.
+Alterations: the cut part (``truncated``, original and kept text), then each stop reason,
+status and usage field replaced.
 """
 
 from __future__ import annotations
@@ -176,12 +177,11 @@ class TokenLimit(Fault):
         """The plan with the answer's last part cut, what was cut, and (Responses) the output
         item it is in."""
         calls = answer.tool_calls()
-        if calls:
-            call = calls[-1]
-            kept = cut_json(call.arguments, self.keep)
-            sent = kept
-            if fmt == WireFormat.anthropic_messages and answer.events is None:
-                sent = dumps(partial_object(kept))
+        call = calls[-1] if calls else None
+        sent = cut_json(call.arguments, self.keep) if call is not None else ""
+        if call is not None and fmt == WireFormat.anthropic_messages and answer.events is None:
+            sent = dumps(partial_object(sent))
+        if call is not None and sent != call.arguments:  # an empty object has nothing to cut
             new = answer.edit_tool_call(call.key, CallEdit(arguments=sent))
             args = {WireFormat.anthropic_messages: "input"}.get(fmt, "arguments")
             path = f"{call.where}.{args}"
