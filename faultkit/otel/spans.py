@@ -125,7 +125,8 @@ def trace_from_spans(spans: list[Span]) -> dict[str, Any] | None:
     """The decision trace the spans describe (see module doc), or None without app spans.
 
     ``missing_attributes`` lists what the conventions require and the spans lack, one line per
-    span ("span 'chat gpt-4o-mini' (#1): gen_ai.response.id"); a trace with any is incomplete."""
+    span ("span 'chat gpt-4o-mini' (#1) lacks gen_ai.response.id"); a trace with any is
+    incomplete."""
     own = [s for s in spans if not s.name.startswith(OWN_PREFIX)]
     if not own:
         return None
@@ -141,7 +142,7 @@ def trace_from_spans(spans: list[Span]) -> dict[str, Any] | None:
     for index, span in enumerate(ordered, 1):
         lacking = missing_facts(span)
         if lacking:
-            missing.append(f"span {span.name!r} (#{index}): {', '.join(lacking)}")
+            missing.append(f"span {span.name!r} (#{index}) lacks {', '.join(lacking)}")
     trace: dict[str, Any] = {
         "context_ids": _context_ids(inference, tools),
         "tool_outputs": [_tool_output(s) for s in tools],

@@ -67,6 +67,6 @@ def test_faultkit_run_judges_each_cell_by_its_spans(tmp_path: Path) -> None:
     assert dropped["kind"] == "untraceable"
     (finding,) = [f for f in dropped["findings"] if f["kind"] == "untraceable"]
     assert finding["values"]["missing_attributes"] == [
-        "span 'chat gpt-4o-mini' (#1): gen_ai.response.id"
+        "span 'chat gpt-4o-mini' (#1) lacks gen_ai.response.id"
     ]
     assert done.returncode == 1

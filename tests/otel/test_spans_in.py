@@ -81,7 +81,7 @@ def test_a_dropped_response_id_is_named(instrumented: Traced) -> None:
         verdict = check(fk, ask, contract=TRACED, expect="untraceable")
     finding = next(f for f in verdict.findings if f.kind == "untraceable")
     missing = finding.values["missing_attributes"]
-    assert missing == ["span 'chat gpt-4o-mini' (#1): gen_ai.response.id"]
+    assert missing == ["span 'chat gpt-4o-mini' (#1) lacks gen_ai.response.id"]
     assert "gen_ai.response.id" in finding.summary
 
 
@@ -105,7 +105,7 @@ def test_a_hand_traced_app_missing_usage_is_named(tracer_provider: Traced) -> No
         verdict = check(fk, app, contract=TRACED, expect="untraceable")
     finding = next(f for f in verdict.findings if f.kind == "untraceable")
     assert finding.values["missing_attributes"] == [
-        "span 'chat gpt-4o-mini' (#1): gen_ai.usage.input_tokens, gen_ai.usage.output_tokens"
+        "span 'chat gpt-4o-mini' (#1) lacks gen_ai.usage.input_tokens, gen_ai.usage.output_tokens"
     ]
 
 

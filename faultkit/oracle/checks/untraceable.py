@@ -50,7 +50,7 @@ def check(ctx: Context) -> list[Finding]:
         ]
     # A trace read from OpenTelemetry spans names the attributes the spans lack.
     missing = list(raw.get("missing_attributes") or [])
-    problems = [f"the spans lack {m}" for m in missing]
+    problems = list(missing)
     trace: DecisionTrace | None = None
     try:
         trace = DecisionTrace.model_validate(raw)
