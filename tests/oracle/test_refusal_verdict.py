@@ -160,3 +160,25 @@ def test_no_refusal_no_finding() -> None:
         verdict = judge(fk.ledger, result, CONTRACT)
     assert result.value == {"reply": RECORDED}
     assert verdict.kind == "pass", verdict.explain()
+
+
+def reasks(fk: FaultkitSession) -> dict[str, str]:
+    """Asks again with the refusal and a correction appended, as agent frameworks do."""
+    client = openai.OpenAI(
+        api_key="test", base_url="https://api.openai.com/v1", http_client=fk.client(), max_retries=0
+    )
+    messages: list[dict[str, str]] = list(ASK)
+    message = client.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message
+    if message.refusal:
+        messages.append({"role": "assistant", "content": message.refusal})
+        messages.append({"role": "user", "content": "Please answer the question."})
+        message = client.chat.completions.create(model="gpt-4o", messages=messages).choices[0]
+        message = message.message
+    return {"reply": message.content or ""}
+
+
+def test_a_re_ask_after_a_refusal_is_the_same_calls_next_attempt() -> None:
+    verdict, result, fk = judged(reasks, {"type": "refusal"})
+    assert result.value == {"reply": RECORDED}
+    assert [(e.logical_call, e.attempt) for e in fk.ledger] == [(1, 1), (1, 2)]
+    assert verdict.kind == "retried", verdict.explain()
