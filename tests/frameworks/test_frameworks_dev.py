@@ -3,9 +3,10 @@
 Each test runs one recipe of :mod:`frameworks.apps` with the real framework on its recorded
 cassette (``record.py``: the framework's own request, a scripted answer in OpenAI's wire
 format), injects one fault, and asserts that the framework's traffic went through faultkit
-(the ledger holds its calls) and that the oracle judged the run: pydantic-ai and
-langchain-openai through the pytest fixture (``faultkit.check``), litellm through
-``faultkit run``, dspy through the real proxy process.
+(the ledger holds its calls) and that the oracle judged the run: pydantic-ai,
+langchain-openai, the OpenAI Agents SDK and litellm through the pytest fixture
+(``faultkit.check``), litellm also through ``faultkit run``, dspy through the real proxy
+process.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def _calls(ledger: list[LedgerEntry]) -> list[tuple[str, int, int, int | None]]:
 
 pytest.importorskip("pydantic_ai")
 pytest.importorskip("langchain_openai")
+pytest.importorskip("agents")
 
 
 @pytest.mark.faultkit(cassette="cassettes/pydantic_ai.yaml")
@@ -74,6 +76,23 @@ def test_langchain_openai_retries_a_rate_limit_and_is_judged_retried(faultkit: A
     )
     assert verdict.kind == "retried", verdict
     assert _calls(faultkit.ledger) == [("openai", 1, 1, 429), ("openai", 1, 2, 200)]
+
+
+@pytest.mark.faultkit(cassette="cassettes/agents.yaml")
+async def test_openai_agents_retry_a_rate_limit_and_are_judged_retried(faultkit: Any) -> None:
+    faultkit.inject(
+        {"type": "http_error", "status": 429, "retry_after_s": 0.2},
+        match={"route": "openai"},
+        when={"nth": 1},
+    )
+    verdict = await faultkit.acheck(apps.agents_triage, apps.TICKET, contract=CONTRACT)
+    assert verdict.kind == "retried", verdict
+    assert _calls(faultkit.ledger) == [("openai", 1, 1, 429), ("openai", 1, 2, 200)]
+    # Trace export is batched in a thread of its own: flush it while the network guard is on,
+    # so an export the recipe failed to switch off (to api.openai.com, past faultkit) fails.
+    from agents.tracing import get_trace_provider
+
+    get_trace_provider().force_flush()
 
 
 @pytest.mark.faultkit(cassette="cassettes/litellm.yaml")
