@@ -15,8 +15,8 @@ carry a ``faultkit.fault`` event for every fault injected into the call they cov
 
 from __future__ import annotations
 
+import threading
 import weakref
-from functools import cache
 from typing import Any
 
 from opentelemetry import trace
@@ -44,23 +44,25 @@ def install(provider: Any = None) -> bool:
     provider = provider if provider is not None else trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider):
         return False
-    if provider not in _INSTALLED:
-        provider.add_span_processor(TraceSpanProcessor())
-        _INSTALLED.add(provider)
-    _LATEST[0] = weakref.ref(provider)
-    _export_faults_once()
+    # Parallel cells start at once: without the lock two could add the processor twice
+    # (every span recorded twice) or register two fault listeners (every event twice).
+    with _LOCK:
+        if provider not in _INSTALLED:
+            provider.add_span_processor(TraceSpanProcessor())
+            _INSTALLED.add(provider)
+        _LATEST[0] = weakref.ref(provider)
+        if not _EXPORTING:
+            # Faults out, once per process: the listener writes to whichever span is
+            # current, so one serves every provider (one each would repeat every event).
+            export_faults(lambda: _LATEST[0]() if _LATEST[0] is not None else None)
+            _EXPORTING.append(True)
     return True
 
 
+_LOCK = threading.Lock()
+_EXPORTING: list[bool] = []
 # The provider last installed on: where a fault with no span in progress gets its own span.
 _LATEST: list[weakref.ref[TracerProvider] | None] = [None]
-
-
-@cache
-def _export_faults_once() -> None:
-    """Faults out, once per process: the listener writes to whichever span is current, so
-    one serves every provider (one per provider would repeat each event)."""
-    export_faults(lambda: _LATEST[0]() if _LATEST[0] is not None else None)
 
 
 def span_of(span: ReadableSpan) -> Span:
