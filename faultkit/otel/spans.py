@@ -19,7 +19,9 @@ result of their own):
 * ``model_version``: ``gen_ai.response.model`` of the last inference span (the answer's);
 * ``prompt_version``: ``gen_ai.prompt.name`` or ``llm.prompt_template.version`` when a span
   carries one, else that span's ``gen_ai.response.id``, which names the exact exchange;
-* ``context_ids``: every inference span's response id and every tool span's call id;
+* ``context_ids``: every inference span's response id, the ids of the tool calls its answer
+  asked for (``gen_ai.output.messages``, when content is captured) and every tool span's call
+  id; the calls themselves are kept as ``tool_calls`` (name and id, not the arguments);
 * ``tool_outputs``: one per tool span, ``ok`` unless the span's status is ERROR or it has an
   ``error.type``;
 * ``validation_result``: not valid, with the reason that spans record none (so the check's
@@ -29,6 +31,7 @@ result of their own):
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -152,6 +155,11 @@ def trace_from_spans(spans: list[Span]) -> dict[str, Any] | None:
             "recorded": False,
         },
         "decision_path": [s.name for s in ordered],
+        "tool_calls": [
+            {"name": call.get("name"), "id": call.get("id")}
+            for span in inference
+            for call in tool_calls(span)
+        ],
         "source": "otel",
         "spans": len(own),
     }
@@ -170,8 +178,30 @@ def trace_from_spans(spans: list[Span]) -> dict[str, Any] | None:
 
 def _context_ids(inference: list[Span], tools: list[Span]) -> list[str]:
     ids = [span.get(RESPONSE_ID) for span in inference]
+    ids += [call.get("id") for span in inference for call in tool_calls(span)]
     ids += [tool.get(TOOL_CALL_ID) for tool in tools]
     return [str(i) for i in dict.fromkeys(ids) if i is not None]
+
+
+def tool_calls(span: Span) -> list[dict[str, Any]]:
+    """The tool calls the model asked for in ``span``'s answer: the ``tool_call`` parts of
+    ``gen_ai.output.messages`` (recorded when the instrumentation captures content; a JSON
+    string on spans, a list once decoded), each ``{"name", "id", "arguments"}``."""
+    messages = span.attributes.get("gen_ai.output.messages")
+    if isinstance(messages, str):
+        try:
+            messages = json.loads(messages)
+        except ValueError:
+            return []
+    if not isinstance(messages, list):
+        return []
+    return [
+        part
+        for message in messages
+        if isinstance(message, dict)
+        for part in message.get("parts") or []
+        if isinstance(part, dict) and part.get("type") == "tool_call"
+    ]
 
 
 def _tool_output(span: Span) -> dict[str, Any]:

@@ -181,3 +181,28 @@ def test_old_and_new_provider_names_are_the_same_fact(attribute: str) -> None:
         },
     )
     assert missing_facts(span) == []
+
+
+def test_captured_tool_calls_join_the_context(
+    tracer_provider: Traced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With message content captured (the instrumentation's opt-in, latest conventions), the
+    tool call the model asked for is in ``gen_ai.output.messages``; its id joins the context."""
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    from faultkit.oracle.result import capture
+
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider.provider)
+    try:
+        with FaultkitSession(cassettes=[CASSETTE]) as fk:
+            result = capture(ask, fk.client())
+    finally:
+        instrumentor.uninstrument()
+    trace = result.trace
+    assert trace is not None
+    (call,) = trace["tool_calls"]
+    assert call["name"] == "get_order" and call["id"].startswith("call_")
+    assert trace["context_ids"] == [trace["prompt_version"], call["id"]]
