@@ -83,6 +83,26 @@ def langchain_triage(
     return answer.model_dump()
 
 
+def langchain_triage_sync_and_async(
+    ticket: str, *, http_client: httpx.Client, http_client_factory: Any = httpx.AsyncClient
+) -> list[dict[str, Any]]:
+    """A sync app that uses ``ChatOpenAI`` both ways (``invoke``, then ``ainvoke``): under
+    ``faultkit run`` each seam parameter gets the client it names, a sync one and an async
+    factory, so both of langchain's clients go through faultkit."""
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model=MODEL,
+        http_client=http_client,
+        http_async_client=http_client_factory(timeout=10),
+        max_retries=2,
+    )
+    triage = llm.with_structured_output(Triage, method="json_schema")
+    messages = [("system", INSTRUCTIONS), ("user", ticket)]
+    answers = [triage.invoke(messages), asyncio.run(triage.ainvoke(messages))]
+    return [answer.model_dump() for answer in answers if isinstance(answer, Triage)]
+
+
 def litellm_triage(ticket: str, *, http_client: httpx.Client | None = None) -> str:
     """litellm: ``completion(client=openai.OpenAI(http_client=...))``. The model price list
     download at import is switched off with ``LITELLM_LOCAL_MODEL_COST_MAP=True`` (set before

@@ -104,3 +104,38 @@ def test_faultkit_run_gives_a_sync_target_the_async_httpx2_client_it_declares(
     (cell,) = json.loads((tmp_path / "report.json").read_text())["cells"]
     assert cell["verdict"]["kind"] == "retried", run.stdout
     assert cell["result"]["value"] == {"category": "billing", "priority": 1}
+
+
+def test_faultkit_run_gives_each_seam_parameter_its_own_client(tmp_path: Path) -> None:
+    """``http_client: httpx.Client`` and ``http_client_factory=httpx.AsyncClient`` on one sync
+    target: langchain's sync and async clients both reach faultkit (two calls in the ledger,
+    the first one rate-limited and retried)."""
+    pytest.importorskip("langchain_openai")
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        "contract: {max_attempts: 3}\n"
+        f"cassettes: [{HERE / 'cassettes' / 'langchain.yaml'}]\n"
+        "playback: repeat\n"
+        f"cases:\n  - name: double-charge\n    input: {{ticket: {json.dumps(apps.TICKET)}}}\n",
+        encoding="utf-8",
+    )
+    scenario = tmp_path / "limit.yaml"
+    scenario.write_text(
+        "name: limit-once\nrules:\n  - match: {route: openai}\n    when: {nth: 1}\n"
+        "    fault: {type: http_error, status: 429, retry_after_s: 0.2}\n"
+        "expect: {outcomes: [retried], max_attempts: 3}\n",
+        encoding="utf-8",
+    )
+    target = "frameworks.apps:langchain_triage_sync_and_async"
+    command = [sys.executable, "-m", "faultkit.cli", "run", target, "--cases", str(cases)]
+    command += ["--scenarios", str(scenario), "--report", str(tmp_path)]
+    run = subprocess.run(command, cwd=TESTS, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (cell,) = json.loads((tmp_path / "report.json").read_text())["cells"]
+    assert cell["verdict"]["kind"] == "retried", run.stdout
+    assert [(e["logical_call"], e["attempt"], e["status"]) for e in cell["ledger"]] == [
+        (1, 1, 429),
+        (1, 2, 200),
+        (2, 1, 200),
+    ]
+    assert cell["result"]["value"] == [{"category": "billing", "priority": 1}] * 2
