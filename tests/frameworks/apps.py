@@ -139,25 +139,6 @@ def dspy_triage(ticket: str, *, api_base: str) -> dict[str, Any]:
     return Triage(category=prediction.category, priority=prediction.priority).model_dump()
 
 
-# -- in the frameworks-extra extra ----------------------------------------------------------------
-
-
-def instructor_triage(ticket: str, *, http_client: httpx.Client | None = None) -> dict[str, Any]:
-    """instructor: ``instructor.from_openai(OpenAI(http_client=...))``; instructor re-asks
-    (``max_retries=2``) when the answer fails the response model."""
-    import instructor
-    import openai
-
-    client = instructor.from_openai(openai.OpenAI(http_client=http_client, max_retries=0))
-    triage = client.chat.completions.create(
-        model=MODEL,
-        response_model=Triage,
-        max_retries=2,
-        messages=[{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": ticket}],
-    )
-    return triage.model_dump()
-
-
 async def agents_triage(
     ticket: str, *, http_client_factory: Any = httpx.AsyncClient
 ) -> dict[str, Any]:
@@ -177,6 +158,25 @@ async def agents_triage(
     )
     result = await Runner.run(agent, ticket)
     return result.final_output.model_dump()
+
+
+# -- in the frameworks-extra extra ----------------------------------------------------------------
+
+
+def instructor_triage(ticket: str, *, http_client: httpx.Client | None = None) -> dict[str, Any]:
+    """instructor: ``instructor.from_openai(OpenAI(http_client=...))``; instructor re-asks
+    (``max_retries=2``) when the answer fails the response model."""
+    import instructor
+    import openai
+
+    client = instructor.from_openai(openai.OpenAI(http_client=http_client, max_retries=0))
+    triage = client.chat.completions.create(
+        model=MODEL,
+        response_model=Triage,
+        max_retries=2,
+        messages=[{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": ticket}],
+    )
+    return triage.model_dump()
 
 
 def llama_index_triage(ticket: str, *, http_client: httpx.Client | None = None) -> str:

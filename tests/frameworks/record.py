@@ -7,7 +7,7 @@ on real recordings), and what went over the wire is written with faultkit's own 
 writer (secrets scrubbed). dspy has no client seam: it is recorded against the same scripted
 upstream served on 127.0.0.1, and replayed through the real proxy (see the test).
 
-Run the extra-only recipes (instructor, agents, llama_index) in a venv with
+Record the extra-only recipes (instructor, llama_index) in a venv with
 ``faultkit[frameworks-extra]``. Not used by the tests.
 """
 
