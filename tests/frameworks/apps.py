@@ -122,7 +122,9 @@ def litellm_triage(ticket: str, *, http_client: httpx.Client | None = None) -> s
 
 def dspy_triage(ticket: str, *, api_base: str) -> dict[str, Any]:
     """dspy: no client seam; point ``dspy.LM(api_base=...)`` at faultkit's proxy door and
-    switch dspy's cache off (``cache=False``), or a cached answer never reaches faultkit."""
+    switch dspy's cache off (``cache=False``), or a cached answer never reaches faultkit.
+    dspy 3 fetches litellm's price list for its model metadata on first use unless
+    ``LITELLM_LOCAL_MODEL_COST_MAP=True``."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import dspy
 
