@@ -56,7 +56,9 @@ def test_the_planted_weakness_is_found_and_shrunk_to_the_two_faults(planted: Exp
         assert rules[0].fault.status == 429
         assert [r.when.nth for r in rules] == [1, 2]
         assert [r.match.route for r in rules] == ["openai", "openai"]
-        assert found.verdict.kind in ("crash", "invalid_output_leaked")
+        # A partial answer passed on is truncated_output_accepted (or invalid, when it fails
+        # the model); a broken stream that escapes is a crash.
+        assert found.verdict.kind in ("crash", "invalid_output_leaked", "truncated_output_accepted")
 
 
 def test_a_found_schedule_replays_from_its_yaml(planted: ExploreResult) -> None:
