@@ -27,6 +27,7 @@ README = REPO / "README.md"
 ELSEWHERE = {
     "test_release_gate": "needs the user's app (uvicorn myapp:api); tests/load covers the fixture",
     "test_retry_after_503": "pytest-recording's layout; tests/plugin/test_vcr.py runs it",
+    "test_drifted_answer_is_re_asked": "framework recipe: tests/frameworks/test_frameworks_dev.py",
 }
 
 
@@ -36,13 +37,13 @@ def _blocks() -> list[tuple[int, str]]:
     out = []
     for match in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M):
         code = match.group(1)
-        if re.search(r"^def test_\w+\(", code, re.M):
+        if re.search(r"^(async )?def test_\w+\(", code, re.M):
             out.append((text.count("\n", 0, match.start()) + 1, code))
     return out
 
 
 def _tests_in(code: str) -> list[str]:
-    return re.findall(r"^def (test_\w+)\(", code, re.M)
+    return re.findall(r"^(?:async )?def (test_\w+)\(", code, re.M)
 
 
 BLOCKS = [
