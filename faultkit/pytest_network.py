@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 from faultkit.doors.proxy.config import DEFAULT_UPSTREAMS, Upstream
 from faultkit.errors import FaultkitError
+from faultkit.loopback import is_loopback
 
 
 class NetworkBlocked(ConnectionRefusedError):
@@ -186,15 +187,6 @@ def _short(filename: str) -> str:
         return filename
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
 def _is_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host.split("%")[0])
@@ -217,7 +209,7 @@ def door_ports(
         if not value:
             continue
         parts = urlsplit(value)
-        if parts.hostname and _is_loopback(parts.hostname):
+        if parts.hostname and is_loopback(parts.hostname):
             ports.add(parts.port or (443 if parts.scheme == "https" else 80))
     return ports
 
@@ -268,8 +260,8 @@ class NetworkGuard:
                 return True
         if resolving:
             # Only names cost DNS traffic; an address literal is judged when it connects.
-            return host in ("", "0.0.0.0", "::") or _is_loopback(host) or _is_address(host)
-        return _is_loopback(host) and port in door_ports(self.upstreams)
+            return host in ("", "0.0.0.0", "::") or is_loopback(host) or _is_address(host)
+        return is_loopback(host) and port in door_ports(self.upstreams)
 
     def check(self, host: Any, port: Any, resolving: bool = False) -> None:
         """Raise NetworkBlocked (and remember why) unless this connection is allowed."""

@@ -10,7 +10,6 @@ answers are judged by. Every mistake is one :class:`~faultkit.errors.FaultkitErr
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from faultkit import catalogue
 from faultkit.errors import FaultkitError
+from faultkit.loopback import is_loopback
 from faultkit.oracle.contract import Contract
 from faultkit.scenario import Scenario
 
@@ -90,21 +90,12 @@ def default_locustfile() -> Path:
     raise FaultkitError("the default locustfile (loadtests/through_proxy.py) is not installed")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_target(url: str, allow_remote: bool) -> tuple[str, str]:
     """``(origin, path?query)`` of a target URL; loopback only unless ``allow_remote``."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FaultkitError(f"target {url!r}: expected an http:// or https:// URL")
-    if not _is_loopback(parts.hostname) and not allow_remote:
+    if not is_loopback(parts.hostname) and not allow_remote:
         raise FaultkitError(
             f"target {url!r} is not a loopback address; load testing another host needs "
             "--allow-remote (make sure you may put load on it)"

@@ -30,25 +30,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from faultkit.runner.errors import RunError
 from faultkit.runner.model import Category, Cell, CellChange, ChangeKind, Comparison
 
-ORDER: tuple[ChangeKind, ...] = (
-    "newly_uncontrolled",
-    "fixed",
-    "newly_not_exercised",
-    "newly_harness_error",
-    "newly_failing",
-    "now_judged",
-    "newly_passing",
-    "kind_changed",
-    "added",
-    "removed",
-)
+ORDER: tuple[ChangeKind, ...] = get_args(ChangeKind)  # the order changes are listed in
 
 
 class _Verdict(BaseModel):

@@ -139,6 +139,7 @@ class ScenarioInfo(BaseModel):
     max_attempts: int | None = None
 
 
+# In the order a comparison lists them (faultkit.runner.compare.ORDER reads it from here).
 ChangeKind = Literal[
     "newly_uncontrolled",
     "fixed",

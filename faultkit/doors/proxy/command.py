@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import ipaddress
 import json
 import logging
 import math
@@ -24,6 +23,7 @@ from faultkit import catalogue
 from faultkit.config import load_scrub_patterns
 from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
+from faultkit.loopback import is_loopback
 from faultkit.otel.hook import export_from_environment
 
 from .config import (
@@ -194,15 +194,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_arguments(parser)
     parser.set_defaults(run=lambda args, out=None, err=None: run(args))
     return parser
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _one_line(exc: BaseException) -> str:
@@ -415,7 +406,7 @@ def run(args: argparse.Namespace) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         if not args.allow_remote:
             return _fail(
                 f"--host {args.host} is not a loopback address; add --allow-remote to expose "

@@ -16,6 +16,8 @@ import ipaddress
 import os
 import socket
 
+from faultkit.loopback import is_loopback as is_loopback
+
 
 class AddressError(Exception):
     """A listen address cannot be parsed, resolved or bound. ``str()`` is Go's error text."""
@@ -113,13 +115,3 @@ def bind(host: str, port: int) -> socket.socket:
 def bound_address(sock: socket.socket) -> str:
     name = sock.getsockname()
     return render(name[0], name[1])
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``: addresses only this machine can reach."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

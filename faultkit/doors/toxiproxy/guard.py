@@ -41,11 +41,6 @@ def _host_name(authority: str) -> str:
     return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
 
 
-def is_loopback_name(host: str) -> bool:
-    """127.0.0.0/8, ::1, ``localhost`` and names under ``.localhost`` (RFC 6761)."""
-    return addresses.is_loopback(host) or host == "localhost" or host.endswith(".localhost")
-
-
 def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
@@ -62,12 +57,12 @@ def refusal(
     ``any_host`` accepts every ``Host`` (the API was exposed on purpose); ``Origin`` and
     ``Content-Type`` are checked regardless."""
     host = header("host")
-    if host is not None and not any_host and not is_loopback_name(_host_name(host)):
+    if host is not None and not any_host and not addresses.is_loopback(_host_name(host)):
         return 403, f"Host {host!r} is not a loopback address; the control API is local only"
     origin = header("origin")
     if origin is not None:
         origin_host = urlsplit(origin.strip()).hostname or ""
-        if not is_loopback_name(origin_host.lower()):
+        if not addresses.is_loopback(origin_host.lower()):
             return 403, f"Origin {origin!r} refused: the control API does not serve web pages"
     if method.upper() in SAFE_METHODS:
         return None
