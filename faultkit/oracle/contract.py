@@ -202,10 +202,12 @@ def _validation_errors(model: Any, value: Any, strict: bool) -> list[str]:
             # mutated after construction is checked for what it would really send.
             adapter.validate_json(json.dumps(value, default=str), strict=strict)
     except ValidationError as exc:
-        return [
+        # Sorted: pydantic's own order changed between releases (2.13 lists an extra field
+        # before a missing one, 2.14 the other way), and evidence must not depend on it.
+        return sorted(
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
             for err in exc.errors()
-        ]
+        )
     except ValueError as exc:
         return [f"(root): not valid JSON: {exc}"]
     return []
