@@ -12,6 +12,10 @@ HTTP layer refuses foreign ``Host`` and ``Origin`` headers and non-JSON bodies
 ``GET  /faultkit/scenario``                  the active scenario (JSON), or ``null``
 ``POST /faultkit/scenario[?activate=0]``     load a scenario (YAML or JSON body); active unless
                                              ``activate=0`` (then only selectable by header)
+``DELETE /faultkit/scenario``                clear the active scenario (requests without
+                                             headers then pass through unfaulted, as at start
+                                             without ``--scenario``); loaded ones stay
+                                             selectable by header
 ``GET  /faultkit/faults``                    HTTP faults added at runtime, by name
 ``POST /faultkit/faults``                    add one: ``{"name", "upstream"?, "fault", ...}``
                                              (a rule: ``match``/``when`` allowed)
@@ -143,6 +147,10 @@ class FaultkitRoutes:
             if method == "GET":
                 active = state.active
                 return _json(200, active.model_dump(mode="json") if active else None)
+            if method == "DELETE":
+                cleared = state.active
+                state.load_scenario(None)
+                return _json(200, {"cleared": cleared.name if cleared else None})
             if method != "POST":
                 return Reply(405)
             try:

