@@ -191,12 +191,10 @@ def _cases(options: LoadOptions, request: dict[str, Any]) -> tuple[Contract, str
 def _upstreams(options: LoadOptions) -> dict[str, Any]:
     """The app's upstreams as the proxy will read them (config file, then ``--upstream``):
     read here first, so a mistake in them is a usage error before anything starts."""
-    from faultkit.doors.proxy.config import find_config, load_upstreams, parse_upstream_option
+    from faultkit.doors.proxy.config import find_config, resolve_upstreams
 
     config = options.config if options.config is not None else find_config()
-    upstreams = {u.name: u for u in load_upstreams(config)}
-    upstreams.update({u.name: u for u in map(parse_upstream_option, options.upstreams)})
-    return upstreams
+    return resolve_upstreams(config, options.upstreams)
 
 
 def plan_load(options: LoadOptions) -> Plan:

@@ -58,3 +58,43 @@ def _write(factory) -> str:
     path = factory.tmp_path / "orders-down.yaml"
     path.write_text(ALWAYS_503)
     return str(path)
+
+
+def test_overriding_a_builtin_upstream_keeps_its_env_and_export_line(proxy) -> None:
+    # faultkit.toml points anthropic elsewhere without env=; --upstream does the same for
+    # openai. Both keep the variable their SDK reads; an explicit env= still wins.
+    (proxy.tmp_path / "faultkit.toml").write_text(
+        '[upstreams.anthropic]\nurl = "http://claude-gateway.internal"\n'
+    )
+    served = proxy(
+        "--cassettes",
+        str(SUPPORT_CASSETTES),
+        "--upstream",
+        "openai=http://llm-gateway.internal/v1",
+        "--upstream",
+        "orders=http://orders.internal,env=ORDERS_URL",
+    )
+    doors = {d["name"]: d for d in served.info["doors"]}
+    assert doors["openai"]["upstream"] == "http://llm-gateway.internal/v1"
+    assert doors["openai"]["env"] == "OPENAI_BASE_URL"
+    assert doors["anthropic"]["upstream"] == "http://claude-gateway.internal"
+    assert doors["anthropic"]["env"] == "ANTHROPIC_BASE_URL"
+    printed = served.out.read_text()
+    assert f"export OPENAI_BASE_URL={served.door('openai')}\n" in printed
+    assert served.door("openai").endswith("/v1")
+    assert f"export ANTHROPIC_BASE_URL={served.door('anthropic')}\n" in printed
+    assert f"export ORDERS_URL={served.door('orders')}\n" in printed
+
+
+def test_an_explicit_env_on_an_override_wins(proxy) -> None:
+    served = proxy(
+        "--cassettes",
+        str(SUPPORT_CASSETTES),
+        "--upstream",
+        "openai=http://llm-gateway.internal/v1,env=LLM_URL",
+        "--only",
+        "openai",
+    )
+    printed = served.out.read_text()
+    assert f"export LLM_URL={served.door('openai')}\n" in printed
+    assert "OPENAI_BASE_URL" not in printed

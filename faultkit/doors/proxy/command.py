@@ -30,8 +30,7 @@ from .config import (
     ConfigError,
     find_config,
     load_routes,
-    load_upstreams,
-    parse_upstream_option,
+    resolve_upstreams,
 )
 from .proxy import MODES, Proxy
 from .server import CLIENT_TIMEOUT_S, BindError
@@ -272,10 +271,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     if args.config and not config.is_file():  # type: ignore[union-attr]
         raise ConfigError(f"{args.config}: config file not found")
     load_scrub_patterns(config)  # its [scrub] patterns, before anything is recorded
-    upstreams = {u.name: u for u in load_upstreams(config)}
-    for text in args.upstream:
-        upstream = parse_upstream_option(text)
-        upstreams[upstream.name] = upstream
+    upstreams = resolve_upstreams(config, args.upstream)
     if args.only:
         wanted = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in upstreams]

@@ -13,12 +13,14 @@ Declared in ``faultkit.toml``::
     port = 8481            # optional; default: a free port
 
 or the same under ``[tool.faultkit.upstreams.<name>]`` in ``pyproject.toml``. OpenAI and
-Anthropic are built in (a declaration with the same name overrides them). The file is found and
+Anthropic are built in (a declaration with the same name overrides them, keeping the ``env``
+and ``port`` it does not give: see :func:`overriding`). The file is found and
 read by ``faultkit.config``, which also reads the ``[routes]`` aliases scenarios use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,7 +35,9 @@ __all__ = [
     "find_config",
     "load_routes",
     "load_upstreams",
+    "overriding",
     "parse_upstream_option",
+    "resolve_upstreams",
 ]
 
 
@@ -92,7 +96,7 @@ def load_upstreams(path: Path | None) -> list[Upstream]:
         if not isinstance(fields, dict):
             raise ConfigError(f"{path}: [{prefix}.{name}] must be a table with url and env")
         try:
-            result[name] = Upstream(name=name, **fields)
+            result[name] = overriding(result.get(name), Upstream(name=name, **fields))
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or name
@@ -101,6 +105,26 @@ def load_upstreams(path: Path | None) -> list[Upstream]:
                 msg = "unknown field (known: url, env, port)"
             raise ConfigError(f"{path}: [{prefix}.{name}] {where}: {msg}") from None
     return list(result.values())
+
+
+def overriding(previous: Upstream | None, new: Upstream) -> Upstream:
+    """``new`` in place of ``previous`` (the same name), keeping the ``env`` and ``port`` that
+    ``new`` does not give: pointing ``openai`` at a gateway (``--upstream openai=URL``) must not
+    lose ``OPENAI_BASE_URL`` and its ``export`` line, which is what the SDK reads."""
+    if previous is None:
+        return new
+    kept = {f: getattr(previous, f) for f in ("env", "port") if f not in new.model_fields_set}
+    return new.model_copy(update=kept)
+
+
+def resolve_upstreams(config: Path | None, options: Iterable[str]) -> dict[str, Upstream]:
+    """The upstreams by name: built in, then ``config``'s, then ``--upstream`` options, each
+    layer overriding the one before (:func:`overriding`)."""
+    upstreams = {u.name: u for u in load_upstreams(config)}
+    for text in options:
+        upstream = parse_upstream_option(text)
+        upstreams[upstream.name] = overriding(upstreams.get(upstream.name), upstream)
+    return upstreams
 
 
 def parse_upstream_option(text: str) -> Upstream:
