@@ -175,6 +175,20 @@ class Engine:
             self._counts.append(0)
             return label
 
+    def continue_from(self, old: Engine) -> None:
+        """Carry on where ``old`` (the same context with other rules) left off: its ledger,
+        clock origin and answers, and the call counts of the rules that keep their label. The
+        proxy rebuilds engines when a toxic is added or removed; a scenario's ``nth``/``every``
+        counting must not start again because of it, as a Toxiproxy user would not expect."""
+        with old._lock:
+            counts = dict(zip(old._labels, old._counts, strict=True))
+            first_ms, answered = old._first_ms, dict(old._answered)
+        with self._lock:
+            self.ledger = old.ledger
+            self._first_ms = first_ms
+            self._answered = answered
+            self._counts = [counts.get(label, 0) for label in self._labels]
+
     def clear_rules(self) -> None:
         with self._lock:
             self._rules.clear()

@@ -4,7 +4,10 @@ toxic, and built-in upstreams that keep their environment variable when overridd
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
+import pytest
 from proxy_process import SUPPORT_CASSETTES
 
 ORDERS = ["--upstream", "orders=http://orders.internal,env=ORDERS_URL", "--only", "orders"]
@@ -98,3 +101,34 @@ def test_an_explicit_env_on_an_override_wins(proxy) -> None:
     printed = served.out.read_text()
     assert f"export LLM_URL={served.door('openai')}\n" in printed
     assert "OPENAI_BASE_URL" not in printed
+
+
+def test_adding_or_removing_a_toxic_keeps_the_scenarios_call_counters(proxy) -> None:
+    toxiproxy = pytest.importorskip("toxiproxy")
+    from toxiproxy.api import APIConsumer
+
+    every_second = (
+        "name: orders-every-2nd\nrules:\n  - match: {route: orders}\n"
+        "    when: {every: 2}\n    fault: {type: http_error, status: 500}\n"
+    )
+    path = proxy.tmp_path / "every-2nd.yaml"
+    path.write_text(every_second)
+    served = proxy("--cassettes", str(SUPPORT_CASSETTES), *ORDERS, "--scenario", str(path))
+    door = served.door("orders")
+    control = urlsplit(served.control)
+    saved = APIConsumer.host, APIConsumer.port
+    APIConsumer.host, APIConsumer.port = control.hostname, control.port
+    try:
+        orders = toxiproxy.Toxiproxy().get_proxy("orders")
+        assert statuses(door, 1) == [200]  # call 1
+        # An HTTP toxic that never fires (toxicity 0) and a TCP one on the front.
+        orders.add_toxic(name="never", type="http_error", attributes={"status": 503}, toxicity=0)
+        orders.add_toxic(name="tcp_slow", type="latency", attributes={"latency": 1})
+        assert statuses(door, 2) == [500, 200]  # calls 2 and 3, not a fresh call 1
+        orders.destroy_toxic("never")
+        orders.destroy_toxic("tcp_slow")
+        assert statuses(door, 2) == [500, 200]  # calls 4 and 5
+    finally:
+        APIConsumer.host, APIConsumer.port = saved
+    entries = served.ledger()
+    assert [e["status"] for e in entries] == [200, 500, 200, 500, 200]

@@ -140,10 +140,10 @@ class FaultState:
         return dict(self._runtime)
 
     def _rebuild(self) -> None:
-        """Rebuild every engine with the new runtime rules, keeping its ledger."""
+        """Rebuild every engine with the new runtime rules, keeping its ledger and counters."""
         for key, old in list(self._engines.items()):
             new = self._build(key)
-            new.ledger = old.ledger
+            new.continue_from(old)
             self._engines[key] = new
 
     # -- engines -----------------------------------------------------------------------------
