@@ -29,14 +29,13 @@ from typing import Any
 from faultkit.formats.jsonpath import format_path, walk
 from faultkit.ledger import AppliedFault, LedgerEntry
 from faultkit.oracle.checks.silent_tool_failure import marker_pattern
-from faultkit.oracle.checks.truncated_output import unreplaced
+from faultkit.oracle.checks.truncated_output import REFUSAL_FAULTS, unreplaced
 from faultkit.oracle.context import Context
 from faultkit.oracle.facts import faults_of
 from faultkit.oracle.values import field_name, find
 from faultkit.oracle.verdict import Finding
 
 DRIFT_FAULTS = ("schema_drift",)
-REFUSAL_FAULTS = ("refusal",)
 VALUE_ACTIONS = frozenset({"added", "replaced", "injected"})
 NAME_ACTIONS = frozenset({"added", "renamed"})
 

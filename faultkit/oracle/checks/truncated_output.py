@@ -40,7 +40,7 @@ from typing import Any
 
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.jsonpath import walk
-from faultkit.ledger import AppliedFault, LedgerEntry
+from faultkit.ledger import AppliedFault, LedgerEntry, failure_reason
 from faultkit.oracle.context import Context
 from faultkit.oracle.facts import glob_any
 from faultkit.oracle.verdict import Finding
@@ -48,8 +48,8 @@ from faultkit.oracle.verdict import Finding
 # Formats whose terminal event is itself the completion signal (its absence hides the status).
 TERMINAL_COMPLETES = frozenset({WireFormat.openai_responses.value})
 CUT_ENDINGS = frozenset({"reset", "timeout", "error"})
-# Faults after which a later exchange carried no usable answer, even when it "completed".
-UNUSABLE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body", "refusal"})
+# A refused (or empty) answer "completed" with nothing in it: no replacement for a cut one.
+REFUSAL_FAULTS = ("refusal",)
 _EVENT = re.compile(r"response\.events\[(\d+)")
 _BYTE = re.compile(r"response\.body\[(\d+)")
 
@@ -165,12 +165,13 @@ def _index(pattern: re.Pattern[str], path: str) -> int | None:
 
 
 def _usable(entry: LedgerEntry) -> bool:
-    """A complete answer the SUT could have used instead."""
+    """A complete answer the SUT could have used instead: ended, nothing failed (the ledger's
+    one definition, :func:`faultkit.ledger.failure_reason`), nothing cut, and not a refusal."""
     return (
         entry.ending == "completed"
-        and (entry.status is None or entry.status < 400)
+        and failure_reason(entry) is None
         and cut_of(entry) is None
-        and not any(f.type in UNUSABLE_FAULTS for f in entry.faults)
+        and not any(f.type in REFUSAL_FAULTS for f in entry.faults)
     )
 
 
