@@ -79,3 +79,21 @@ def test_readme_pytest_example_passes_as_written(code: str, tmp_path: Path) -> N
     names = _tests_in(code)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert f"{len(names)} passed" in proc.stdout, proc.stdout[-2000:]
+
+
+def _console_block(command: str) -> list[str]:
+    """The output lines the README shows under ``$ command``."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"$ {command}\n") + len(f"$ {command}\n")
+    return text[start : text.index("```", start)].strip("\n").splitlines()
+
+
+def test_readme_scenarios_list_is_what_the_command_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from faultkit.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no ./scenarios: the bundled catalogue alone
+    assert main(["scenarios", "list"]) == 0
+    printed = capsys.readouterr().out.strip("\n").splitlines()
+    assert _console_block("faultkit scenarios list") == printed
