@@ -1,14 +1,18 @@
 """Details a Toxiproxy user expects of ``faultkit proxy`` (issue 16, item 5), against the real
 proxy process: clearing the active scenario, call counters that survive adding or removing a
-toxic, and built-in upstreams that keep their environment variable when overridden."""
+toxic, built-in upstreams that keep their environment variable when overridden, and
+``faultkit proxy`` alone as a plain Toxiproxy server (toxiproxy-python drives it)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from proxy_process import SUPPORT_CASSETTES
+from proxy_process import SUPPORT_CASSETTES, run_proxy
 
 ORDERS = ["--upstream", "orders=http://orders.internal,env=ORDERS_URL", "--only", "orders"]
 YAML = {"content-type": "application/yaml"}
@@ -132,3 +136,60 @@ def test_adding_or_removing_a_toxic_keeps_the_scenarios_call_counters(proxy) -> 
         APIConsumer.host, APIConsumer.port = saved
     entries = served.ledger()
     assert [e["status"] for e in entries] == [200, 500, 200, 500, 200]
+
+
+class _Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"hello"
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_no_cassettes_starts_a_plain_toxiproxy_server(proxy) -> None:
+    toxiproxy = pytest.importorskip("toxiproxy")
+    from toxiproxy.api import APIConsumer
+
+    served = proxy()
+    assert served.info["doors"] == []
+    printed = served.out.read_text()
+    assert "no cassettes, so no doors: a plain Toxiproxy-compatible server" in printed
+    assert "export " not in printed
+    # A real local service behind a proxy the user creates, as with toxiproxy-server.
+    service = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    threading.Thread(target=service.serve_forever, daemon=True).start()
+    control = urlsplit(served.control)
+    saved = APIConsumer.host, APIConsumer.port
+    APIConsumer.host, APIConsumer.port = control.hostname, control.port
+    try:
+        server = toxiproxy.Toxiproxy()
+        assert server.proxies() == {}
+        created = server.create(
+            upstream=f"127.0.0.1:{service.server_port}", name="hello", listen="127.0.0.1:0"
+        )
+        url = f"http://{created.listen}/"
+        assert httpx.get(url, timeout=5).text == "hello"
+        created.add_toxic(name="slow", type="latency", attributes={"latency": 300})
+        start = time.monotonic()
+        assert httpx.get(url, timeout=10).text == "hello"
+        assert time.monotonic() - start >= 0.25
+        created.destroy()
+        assert server.proxies() == {}
+    finally:
+        APIConsumer.host, APIConsumer.port = saved
+        service.shutdown()
+        service.server_close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--mode", "replay"], ["--scenario", "429-burst"], ["--upstream", "x=http://x.internal"]],
+)
+def test_asking_for_doors_without_cassettes_is_still_refused(tmp_path, args) -> None:
+    code, out, err = run_proxy(tmp_path, *args)
+    assert code == 2 and out == ""
+    assert err.strip() == "faultkit proxy: replay mode needs --cassettes DIR (a file or directory)"

@@ -65,7 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="cassette file or directory (replay); the directory or file to record into",
     )
-    parser.add_argument("--mode", choices=MODES, default="replay", help="default: replay")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        help="default: replay; with no --cassettes and no door options, no doors at all",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument(
         "--allow-remote",
@@ -266,12 +270,29 @@ def _check_ports(proxy: Proxy, ports: dict[str, int], control_port: int) -> None
         )
 
 
+def _toxiproxy_only(args: argparse.Namespace) -> bool:
+    """``faultkit proxy`` alone starts as ``toxiproxy-server`` does: the control API with no
+    proxies, for a Toxiproxy user's own ``POST /proxies``. Doors need something to replay, so
+    this holds only when nothing asks for them (cassettes, a mode, a scenario, upstreams,
+    ports, a Toxiproxy server for their fronts); otherwise replay's own refusal stands."""
+    asked = (
+        args.cassettes,
+        args.mode,
+        args.scenario,
+        args.upstream,
+        args.only,
+        args.port is not None,
+        args.toxiproxy_url,
+    )
+    return not any(asked)
+
+
 def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     config = Path(args.config) if args.config else find_config()
     if args.config and not config.is_file():  # type: ignore[union-attr]
         raise ConfigError(f"{args.config}: config file not found")
     load_scrub_patterns(config)  # its [scrub] patterns, before anything is recorded
-    upstreams = resolve_upstreams(config, args.upstream)
+    upstreams = {} if _toxiproxy_only(args) else resolve_upstreams(config, args.upstream)
     if args.only:
         wanted = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in upstreams]
@@ -284,7 +305,7 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     ignored = args.ignore_body_field if args.ignore_body_field is not None else ["id"]
     proxy = Proxy(
         list(upstreams.values()),
-        mode=args.mode,
+        mode=args.mode or "replay",
         scenario=scenarios[0] if scenarios else None,
         cassettes=args.cassettes,
         match_on=[m.strip() for m in args.match_on.split(",") if m.strip()],
@@ -334,10 +355,18 @@ def _announce(proxy: Proxy, out: TextIO, loop_name: str) -> None:
     info = proxy.describe()
     scenario = info["scenario"] or "none"
     source = f", {info['recordings']} recordings" if proxy.store is not None else ""
-    print(
-        f"faultkit proxy: mode {info['mode']}, scenario {scenario}{source}, event loop {loop_name}",
-        file=out,
-    )
+    if not info["doors"]:
+        print(
+            "faultkit proxy: no cassettes, so no doors: a plain Toxiproxy-compatible server "
+            f"(create proxies with POST /proxies), event loop {loop_name}",
+            file=out,
+        )
+    else:
+        print(
+            f"faultkit proxy: mode {info['mode']}, scenario {scenario}{source}, "
+            f"event loop {loop_name}",
+            file=out,
+        )
     width = max([len(d["name"]) for d in info["doors"]] + [7])
     for door in info["doors"]:
         tcp = f"  (tcp toxics: {door['tcp']})" if door.get("tcp") else ""

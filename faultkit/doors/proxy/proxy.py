@@ -103,7 +103,8 @@ class Proxy:
         self.cassette_paths = [Path(p) for p in cassettes]
         self.store: CassetteStore | None = None
         self.source: ReplaySource | None = None
-        if mode in ("replay", "new_episodes"):
+        # No doors and no cassettes: a plain Toxiproxy-compatible server, nothing to replay.
+        if mode in ("replay", "new_episodes") and (self.cassette_paths or upstreams):
             if not self.cassette_paths and mode == "replay":
                 raise CassetteError("replay mode needs --cassettes DIR (a file or directory)")
             self.store = CassetteStore(
