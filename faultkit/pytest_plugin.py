@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 
 from faultkit import catalogue
+from faultkit.cassettes.store import TEST_PLAYBACK
 from faultkit.errors import FaultkitError
 from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fixture
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
@@ -292,7 +293,7 @@ def _build_session(
         seed=seed,
         timing_scale=config.getoption("faultkit_timing_scale"),
         match_on=match_on,
-        playback=args.get("playback") or "once",
+        playback=args.get("playback") or TEST_PLAYBACK,
         ignore_body_fields=_names(args.get("ignore_body_fields")),
         base_dir=test_dir,
         route=args.get("route"),

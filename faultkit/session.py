@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from faultkit.cassettes.store import TEST_MATCH_ON, TEST_PLAYBACK
 from faultkit.doors.core import MODES, RECORDING_MODES
 from faultkit.doors.inprocess import AsyncFaultkitTransport, FaultkitTransport
 from faultkit.engine import Engine
@@ -34,7 +35,7 @@ from faultkit.faults import Fault
 from faultkit.ledger import LedgerEntry
 from faultkit.scenario import Match, Rule, Scenario, When, validation_problems
 
-DEFAULT_MATCH_ON = ("method", "uri")
+DEFAULT_MATCH_ON = TEST_MATCH_ON  # kept importable under its old name
 
 
 class FaultkitSession:
@@ -59,7 +60,7 @@ class FaultkitSession:
         seed: int | None = None,
         timing_scale: float = 1.0,
         match_on: Sequence[str] = DEFAULT_MATCH_ON,
-        playback: str = "once",
+        playback: str = TEST_PLAYBACK,
         ignore_body_fields: Sequence[str] = (),
         base_dir: str | Path | None = None,
         store: Any = None,

@@ -33,6 +33,17 @@ from faultkit.exchange import Request, Response
 
 Playback = Literal["once", "repeat", "cycle"]
 PLAYBACKS: tuple[str, ...] = ("once", "repeat", "cycle")
+
+# Matching defaults, declared once, two of them for two jobs:
+# a test's own cassette (the pytest marker, FaultkitSession, a bare store) replays as vcrpy
+# does: method and URI, each recording once, so a test sees exactly what it recorded;
+TEST_MATCH_ON: tuple[str, ...] = ("method", "uri")
+TEST_PLAYBACK: Playback = "once"
+# an app under chaos (faultkit run's cases file, the proxy, faultkit load) sends several calls
+# to one URL, so the body picks the recording, and a retry (the same request again) must get
+# its answer again.
+APP_MATCH_ON: tuple[str, ...] = ("method", "uri", "body")
+APP_PLAYBACK: Playback = "repeat"
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -77,8 +88,8 @@ class CassetteStore:
         self,
         paths: Iterable[str | Path] = (),
         *,
-        match_on: Sequence[str] = ("method", "uri"),
-        playback: Playback = "once",
+        match_on: Sequence[str] = TEST_MATCH_ON,
+        playback: Playback = TEST_PLAYBACK,
         ignore_body_fields: Iterable[str] = (),
         record_to: str | Path | None = None,
         rerecord: bool = False,
@@ -122,8 +133,8 @@ class CassetteStore:
         path: str | Path,
         *,
         also: Iterable[str | Path] = (),
-        match_on: Sequence[str] = ("method", "uri"),
-        playback: Playback = "once",
+        match_on: Sequence[str] = TEST_MATCH_ON,
+        playback: Playback = TEST_PLAYBACK,
         ignore_body_fields: Iterable[str] = (),
         rerecord: bool = False,
     ) -> CassetteStore:

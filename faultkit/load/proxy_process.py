@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 import yaml
 
+from faultkit.cassettes.store import APP_PLAYBACK
+
 from .processes import Child, child_env
 from .results import Injected, LoadRunError
 
@@ -84,7 +86,7 @@ class ProxyProcess:
         # The whole ledger is kept: faults applied are counted from it after each run, and a
         # bounded one would undercount a long run.
         args += ["--log-level", "ERROR", "--grace-s", "1", "--ledger-size", "0"]
-        args += ["--mode", shape.mode, "--playback", "repeat", "--host", shape.host]
+        args += ["--mode", shape.mode, "--playback", APP_PLAYBACK, "--host", shape.host]
         if shape.only:
             args += ["--only", ",".join(shape.only)]
         for text in shape.upstreams:

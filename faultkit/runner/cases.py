@@ -32,11 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from faultkit import yamlfile
 from faultkit.cassettes.keys import MATCHERS
-from faultkit.cassettes.store import Playback
+from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, Playback
 from faultkit.oracle.contract import Contract
 from faultkit.runner.errors import RunError
 
-DEFAULT_MATCH_ON = ("method", "uri", "body")
+DEFAULT_MATCH_ON = APP_MATCH_ON
 
 
 class Case(BaseModel):
@@ -59,7 +59,7 @@ class CasesFile(BaseModel):
     cassettes: list[str] = Field(default_factory=list)
     match_on: list[str] = Field(default_factory=lambda: list(DEFAULT_MATCH_ON))
     ignore_body_fields: list[str] = Field(default_factory=list)
-    playback: Playback = "repeat"
+    playback: Playback = APP_PLAYBACK
     cases: list[Case] = Field(default_factory=lambda: [Case(name="default")])
     path: Path | None = Field(None, exclude=True)
 

@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from faultkit.cassettes import Cassette, CassetteStore, load_cassette
-from faultkit.cassettes.store import Playback, cassette_files
+from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, Playback, cassette_files
 from faultkit.engine import Engine
 from faultkit.oracle.checks.exercised import scenario_rules
 from faultkit.oracle.contract import Contract, grace_ms
@@ -58,9 +58,9 @@ class RunPlan:
     cases: list[Case]
     contract: Contract = field(default_factory=Contract)
     cassettes: list[Path] = field(default_factory=list)
-    match_on: tuple[str, ...] = ("method", "uri", "body")
+    match_on: tuple[str, ...] = APP_MATCH_ON
     ignore_body_fields: tuple[str, ...] = ()
-    playback: Playback = "repeat"
+    playback: Playback = APP_PLAYBACK
     seed: int | None = None
     jobs: int = 8
     timing_scale: float = 1.0

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from faultkit import catalogue
+from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, PLAYBACKS
 from faultkit.config import load_scrub_patterns
 from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
@@ -105,9 +106,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--match-on",
-        default="method,uri,body",
+        default=",".join(APP_MATCH_ON),
         metavar="A,B",
-        help="what makes a request match a recording (default: method,uri,body)",
+        help=f"what makes a request match a recording (default: {','.join(APP_MATCH_ON)})",
     )
     parser.add_argument(
         "--ignore-body-field",
@@ -118,9 +119,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--playback",
-        choices=("once", "repeat", "cycle"),
-        default="repeat",
-        help="what a recording does once played (default: repeat)",
+        choices=PLAYBACKS,
+        default=APP_PLAYBACK,
+        help=f"what a recording does once played (default: {APP_PLAYBACK})",
     )
     parser.add_argument(
         "--timing-scale",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from faultkit.cassettes import Cassette, CassetteStore
-from faultkit.cassettes.store import Playback
+from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, Playback
 from faultkit.cassettes.write import remove_stale_temp_files
 from faultkit.config import RouteAliases
 from faultkit.doors.toxiproxy import guard
@@ -81,9 +81,9 @@ class Proxy:
         mode: str = "replay",
         scenario: Scenario | None = None,
         cassettes: Sequence[str | Path] = (),
-        match_on: Sequence[str] = ("method", "uri", "body"),
+        match_on: Sequence[str] = APP_MATCH_ON,
         ignore_body_fields: Sequence[str] = ("id",),
-        playback: Playback = "repeat",
+        playback: Playback = APP_PLAYBACK,
         timing_scale: float = 1.0,
         seed: int | None = None,
         ledger_size: int | None = LEDGER_SIZE,
