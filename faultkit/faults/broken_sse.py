@@ -29,6 +29,7 @@ from pydantic import Field
 
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
 from faultkit.formats.detect import WireFormat
+from faultkit.formats.jsontext import structure
 from faultkit.formats.sse import SSEEvent, parse_event
 from faultkit.plan import Action, Close, Plan, Reset, SendBytes, SendEvent
 
@@ -194,20 +195,7 @@ def _cut_inside_data(raw: bytes, rng: random.Random) -> int:
 def _json_prefix(data: str, rng: random.Random) -> str:
     """``data`` cut just after one of its structural ``{ [ , :`` (outside strings), so the line
     reads like a JSON document that stopped mid-way: ``{"choices": [``."""
-    positions: list[int] = []
-    in_string = escaped = False
-    for i, ch in enumerate(data):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[,:" and i + 1 < len(data):
-            positions.append(i)
+    positions = [i for i in structure(data, "{[,:")[0] if i + 1 < len(data)]
     if not positions:
         return "{"
     return data[: rng.choice(positions) + 1]

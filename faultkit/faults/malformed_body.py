@@ -30,6 +30,7 @@ from pydantic import Field
 from faultkit.exchange import ResponseHead
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
 from faultkit.formats.errors import reason_phrase
+from faultkit.formats.jsontext import structure
 from faultkit.plan import Plan, error_plan
 
 
@@ -166,20 +167,7 @@ def corrupt_json(body: bytes, rng: random.Random) -> tuple[bytes, int]:
     """``body`` with one structural ``,`` or ``:`` (outside strings) replaced by ``;``, and the
     position replaced. ``;`` is never valid JSON outside a string, so the result never parses.
     With no separator to corrupt (``{}``, a scalar, an empty body) a stray ``}`` is appended."""
-    positions: list[int] = []
-    in_string = escaped = False
-    for i, byte in enumerate(body):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x2C, 0x3A):  # , :
-            positions.append(i)
+    positions = structure(body.decode("latin-1"), ",:")[0]
     if not positions:
         return body + b"}", len(body)
     at = rng.choice(positions)

@@ -47,30 +47,19 @@ from faultkit.formats.common import (
 )
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.ending import end_body, end_stream, output_tokens
+from faultkit.formats.jsontext import cut_points, structure
 from faultkit.plan import Plan
 
-_STRUCTURAL = '{[,:"'
 _CLOSERS = {"{": "}", "[": "]"}
-
-
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
 
 
 def cut_json(text: str, keep: float) -> str:
     """A proper prefix of JSON ``text`` ending right after a structural character, as near to
     ``keep`` of its length as there is one, that does not parse; ``"{"`` for empty JSON."""
-    body = text.rstrip()
-    target = len(body) * keep
-    cuts = [p for p in range(1, len(body)) if body[p - 1] in _STRUCTURAL and not _parses(body[:p])]
-    if not cuts:
-        cuts = [p for p in range(1, len(body)) if not _parses(body[:p])]
+    body, cuts = cut_points(text)
     if not cuts:
         return "{"
+    target = len(body) * keep
     return body[: min(cuts, key=lambda p: (abs(p - target), p))]
 
 
@@ -104,21 +93,12 @@ def partial_object(prefix: str) -> dict[str, Any]:
 
 def _closers(text: str) -> str | None:
     """The brackets that close ``text``; None when it ends inside a string or after a key."""
+    brackets, in_string = structure(text, "{[]}")
     stack: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in _CLOSERS:
-            stack.append(_CLOSERS[ch])
-        elif ch in "}]" and stack:
+    for i in brackets:
+        if text[i] in _CLOSERS:
+            stack.append(_CLOSERS[text[i]])
+        elif stack:
             stack.pop()
     if in_string or text.endswith(":"):
         return None

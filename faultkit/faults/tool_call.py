@@ -47,6 +47,7 @@ from faultkit.faults.answer import MODULES, Answer
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
 from faultkit.formats.common import CallEdit, ToolCall
 from faultkit.formats.detect import WireFormat
+from faultkit.formats.jsontext import cut_points
 from faultkit.plan import Plan
 
 # Field names, per format, for readable alteration paths: (id, name, arguments).
@@ -55,16 +56,6 @@ _FIELDS: dict[WireFormat, tuple[str, str, str]] = {
     WireFormat.openai_responses: ("call_id", "name", "arguments"),
     WireFormat.anthropic_messages: ("id", "name", "input"),
 }
-
-_STRUCTURAL = '{[,:"'
-
-
-def _parses(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
 
 
 def not_json(text: str) -> str:
@@ -84,10 +75,7 @@ def not_json(text: str) -> str:
 def cut_arguments(text: str, rng: random.Random) -> str:
     """A proper prefix of ``text`` that ends right after a structural character and does not
     parse, chosen with ``rng``; ``"{"`` when ``text`` has no such prefix (empty arguments)."""
-    body = text.rstrip()
-    cuts = [p for p in range(1, len(body)) if body[p - 1] in _STRUCTURAL and not _parses(body[:p])]
-    if not cuts:
-        cuts = [p for p in range(1, len(body)) if not _parses(body[:p])]
+    body, cuts = cut_points(text)
     if not cuts:
         return "{"
     return body[: rng.choice(cuts)]
