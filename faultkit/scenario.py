@@ -206,8 +206,12 @@ class Expectation(_Strict):
     fallback_models: list[str] = Field(default_factory=list)
 
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+"""What a scenario (or case) name may be: letters, digits, ``. _ -``; never a path."""
+
+
 class Scenario(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     seed: int = 0
     rules: list[Rule] = Field(default_factory=list)

@@ -31,10 +31,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from faultkit import yamlfile
-from faultkit.cassettes.keys import MATCHERS
+from faultkit.cassettes.keys import KeyFunction
 from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, Playback
+from faultkit.errors import CassetteError
 from faultkit.oracle.contract import Contract
 from faultkit.runner.errors import RunError
+from faultkit.scenario import NAME_PATTERN
 
 DEFAULT_MATCH_ON = APP_MATCH_ON
 
@@ -44,7 +46,7 @@ class Case(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     input: Any = None
 
@@ -66,13 +68,12 @@ class CasesFile(BaseModel):
     @field_validator("match_on")
     @classmethod
     def _known_matchers(cls, value: list[str]) -> list[str]:
-        """Checked here, so the error names the cases file and the field, not only the
-        cassette store that would refuse it later."""
-        if not value:
-            raise ValueError(f"name at least one of {', '.join(MATCHERS)}")
-        unknown = [m for m in value if m not in MATCHERS]
-        if unknown:
-            raise ValueError(f"unknown {', '.join(unknown)}; supported: {', '.join(MATCHERS)}")
+        """Checked here, by the cassette store's own rule, so the error names the cases file
+        and the field, not only the store that would refuse it later."""
+        try:
+            KeyFunction(value)
+        except CassetteError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     def cassette_paths(self) -> list[Path]:

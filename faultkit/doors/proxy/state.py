@@ -20,11 +20,12 @@ from faultkit.config import RouteAliases
 from faultkit.engine import Engine, Source
 from faultkit.errors import FaultkitError
 from faultkit.ledger import ByteBudget, Ledger
-from faultkit.scenario import Rule, Scenario
+from faultkit.scenario import NAME_PATTERN, Rule, Scenario
 
 from .headers import NO_SCENARIO, ContextKey, HeaderError, header_rules
 
-_SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?<!\.yaml)(?<!\.yml)")
+# A scenario name (never a path; a name ending in .yaml would be looked up as a file).
+_SCENARIO_NAME = re.compile(NAME_PATTERN.removesuffix("$") + r"(?<!\.yaml)(?<!\.yml)$")
 LEDGER_SIZE = 100_000  # entries kept per context; the oldest go first
 # Bytes all contexts' ledgers share (estimated: ~1 KB a plain entry, ~2 KB a faulted one, plus
 # its URL up to 2 KiB): enough for the last ~10,000 exchanges under load, and a proxy serving
