@@ -1,9 +1,25 @@
-"""The fault interface: a parameter model plus one pure plan transform.
+"""The fault interface: a parameter model plus one pure transform, in two forms.
 
 A fault's pydantic fields are exactly the names used in scenario YAML and in the control API
-(units in the name: ``latency_ms``). ``apply`` never does I/O, never sleeps and never reads the
-clock: it is given the plan, the request and a seeded RNG, and returns a new plan together with
+(units in the name: ``latency_ms``). A fault never does I/O, never sleeps and never reads the
+clock: it is given the plan (or its actions one by one), the request and a seeded RNG, and says
 what it removed or altered, because the oracle judges the answer against those original values.
+
+A response reaches a fault in one of two ways: as a whole :class:`~faultkit.plan.Plan` (a
+recording, replayed with its recorded waits) or as a live stream (an upstream answer, action by
+action as it arrives, with no waits: the real timing is the timing). Each fault writes its
+behaviour once and gets the other form from this module:
+
+- a **stream fault** (latency, slow first token, stall, reset, timeout) implements
+  :meth:`Fault.stream`, a :class:`Transform` that turns actions into actions as they pass; its
+  ``apply`` is that transform run over the plan (:func:`run`);
+- a **whole-body fault** (schema drift, a tool call's arguments, a malformed body, ...) needs the
+  whole answer before it can say what to change: it implements ``apply``, and a live stream
+  reaches it through the one buffering adaptor, :class:`WholeBody`.
+
+A stream fault whose parameters depend on the whole body (a reset "after half of the events")
+says so by returning None from ``stream`` when it is not given the whole plan: it is then
+buffered like a whole-body fault, and resolves its default from the plan it is handed.
 """
 
 from __future__ import annotations
@@ -16,7 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from faultkit.exchange import Request
 from faultkit.formats.detect import WireFormat
-from faultkit.plan import Plan
+from faultkit.plan import Action, Close, Plan, Reset
 
 
 class Alteration(BaseModel):
@@ -48,6 +64,9 @@ class FaultContext:
     # Unix time the request arrived, from the door (the engine never reads a clock): for
     # what a provider states as an absolute time, such as Anthropic's rate-limit resets.
     now_s: float | None = None
+    # The response's head says it is an event stream: what a live transform, which has no
+    # whole plan to count events in, goes by (a paths names events, heartbeats are allowed).
+    live_sse: bool = False
 
 
 class Fault(BaseModel):
@@ -70,8 +89,90 @@ class Fault(BaseModel):
         return self.formats is None or fmt in self.formats
 
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
-        raise NotImplementedError
+        """``plan`` with the fault applied, and what it changed. A stream fault gets this from
+        its transform; a whole-body fault overrides it."""
+        transform = self.stream(ctx, plan)
+        if transform is None:
+            raise NotImplementedError(f"{type(self).__name__} implements neither apply nor stream")
+        return run(transform, plan)
+
+    def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform | None:
+        """The fault as a transform of actions as they pass, or None when it needs the whole
+        body. ``whole`` is the complete plan when there is one (a recording, or a buffered
+        body): a transform may read what only the whole tells (how many events there are)."""
+        return None
+
+    def transform(self, ctx: FaultContext) -> Transform:
+        """The fault over a live stream: its own transform, or the buffering adaptor."""
+        return self.stream(ctx) or WholeBody(self, ctx)
 
     def params(self) -> dict[str, Any]:
         """Parameters as written in a scenario (defaults included)."""
         return self.model_dump(mode="json")
+
+
+class Transform:
+    """One fault on one response, fed the plan's actions in order (``feed``), then told the
+    source ended (``end``). Each call returns the actions to pass on at once; ``alterations``
+    is complete after ``end``. Subclasses keep their own per-response state."""
+
+    def __init__(self) -> None:
+        self.alterations: list[Alteration] = []
+
+    def feed(self, action: Action) -> list[Action]:
+        return [action]
+
+    def end(self) -> list[Action]:
+        return []
+
+    @property
+    def changed(self) -> bool:
+        """Whether the transform changed anything; False is a "nothing to alter" skip."""
+        return bool(self.alterations)
+
+
+def run(transform: Transform, plan: Plan) -> Applied:
+    """``plan`` through ``transform``: what a stream fault's ``apply`` is."""
+    out: list[Action] = []
+    for action in plan.actions:
+        out.extend(transform.feed(action))
+    out.extend(transform.end())
+    return Applied(plan.replace(out), transform.alterations)
+
+
+class WholeBody(Transform):
+    """The one buffering adaptor: holds every action until the source ends (its ``Close`` or
+    ``Reset``, or ``end``), then hands the whole plan to the fault's ``apply`` and passes on
+    what it returns. The client sees nothing of the body until then: a whole-body fault cannot
+    know what to change before it has the whole answer."""
+
+    def __init__(self, fault: Fault, ctx: FaultContext) -> None:
+        super().__init__()
+        self.fault = fault
+        self.ctx = ctx
+        self._held: list[Action] = []
+        self._done = False
+        self._changed = False
+
+    def feed(self, action: Action) -> list[Action]:
+        if self._done:
+            return [action]
+        self._held.append(action)
+        if isinstance(action, Close | Reset):
+            return self._apply()
+        return []
+
+    def end(self) -> list[Action]:
+        return [] if self._done else self._apply()
+
+    def _apply(self) -> list[Action]:
+        self._done = True
+        plan = Plan(actions=tuple(self._held))
+        new, alterations = self.fault.apply(plan, self.ctx)
+        self.alterations = list(alterations)
+        self._changed = bool(alterations) or new != plan
+        return list(new.actions)
+
+    @property
+    def changed(self) -> bool:
+        return self._changed

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-from faultkit.plan import Plan, Wait
+from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
+from faultkit.plan import Action, Plan, Wait
 
 
 class Latency(Fault):
@@ -21,14 +21,31 @@ class Latency(Fault):
     latency_ms: float = Field(ge=0, description="Delay before the response head, in milliseconds.")
     jitter_ms: float = Field(0, ge=0, description="Uniform random spread around latency_ms.")
 
-    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
+    def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform:
         delay = self.latency_ms
         if self.jitter_ms:
             delay = max(0.0, delay + ctx.rng.uniform(-self.jitter_ms, self.jitter_ms))
-        delay = round(delay, 3)
-        head_at = plan.head_index or 0
-        actions = list(plan.actions)
-        actions.insert(head_at, Wait(ms=delay, reason="latency"))
-        return Applied(
-            plan.replace(actions), [Alteration(path="response.head", action="delayed", value=delay)]
-        )
+        return _Delay(round(delay, 3))
+
+
+class _Delay(Transform):
+    """A wait before the first action that is not itself a wait (the head, or whatever
+    replaces it); a recorded time to first byte stays before it."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.alterations = [Alteration(path="response.head", action="delayed", value=delay)]
+        self.done = False
+
+    def feed(self, action: Action) -> list[Action]:
+        if self.done or isinstance(action, Wait):
+            return [action]
+        self.done = True
+        return [Wait(ms=self.delay, reason="latency"), action]
+
+    def end(self) -> list[Action]:
+        if self.done:
+            return []
+        self.done = True
+        return [Wait(ms=self.delay, reason="latency")]

@@ -6,46 +6,20 @@ without sending complete message body``), which for a stream the SDKs never retr
 the application's job. The alterations say exactly what the client never received: the oracle
 needs that to judge whether the answer used data that did not arrive.
 
-``cut_plan`` (where a plan is cut, by events or bytes) is shared with the ``stall`` fault.
+Where a body is cut (by events or bytes) is one rule, :class:`Cutter`, shared with the
+``stall`` fault; both act at the cut as the body passes, so on a live stream the reset comes
+right after the event it follows, when that event arrives. Only the default ("half of the
+body") needs the whole body and is buffered.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 
-from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
+from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
 from faultkit.plan import Action, Close, Plan, Reset, SendBytes, SendEvent, SendHead
-
-
-@dataclass(frozen=True)
-class Cut:
-    """A plan split at one point of its body.
-
-    ``before`` holds everything up to the cut (the head, and body actions sent before it);
-    ``after`` the body actions after it; ``ending`` the plan's final Close/Reset, if any.
-    ``mid_event`` is true when the cut fell inside an SSE event's bytes (the event was split
-    into two ``SendBytes``), which matters because nothing may be injected there that would
-    break the framing by accident.
-    """
-
-    before: tuple[Action, ...]
-    after: tuple[Action, ...]
-    ending: Action | None
-    events_before: int
-    bytes_before: int
-    events_after: int
-    bytes_after: int
-    mid_event: bool = False
-
-    @property
-    def where(self) -> str:
-        """The alteration path of the first thing not sent before the cut."""
-        if self.mid_event or not (self.events_before or self.events_after):
-            return f"response.body[{self.bytes_before}:]"
-        return f"response.events[{self.events_before}:]"
 
 
 def _data(action: Action) -> bytes | None:
@@ -63,76 +37,194 @@ def body_size(plan: Plan) -> tuple[int, int]:
     return events, len(plan.body_bytes())
 
 
-def cut_plan(plan: Plan, *, after_events: int | None = None, after_bytes: int | None = None) -> Cut:
-    """Split ``plan`` after ``after_bytes`` body bytes, or else after ``after_events`` events.
+class Cutter:
+    """Where a body is cut, decided action by action as the body passes: the one rule behind
+    :func:`cut_plan` (a whole plan) and the ``stall`` and ``reset`` transforms (a live stream).
 
-    A byte cut may fall inside an event; that event is split into two ``SendBytes``. Anything
-    before the head stays before the cut; a recorded wait right at the cut goes after it (it is
-    the gap before the next piece). Positions past the end cut at the end.
+    Cuts after ``after_bytes`` body bytes, or else after ``after_events`` events. A byte cut
+    may fall inside an event; that event is split into two ``SendBytes``. Anything before the
+    head stays before the cut; a recorded wait right at the cut goes after it (it is the gap
+    before the next piece). ``feed`` returns (before, after): the parts of the action on each
+    side; ``cut`` turns True as soon as the cut point has passed. Endings (``Close``/``Reset``)
+    are the caller's business and never fed.
     """
-    actions = list(plan.actions)
-    ending = actions.pop() if actions and isinstance(actions[-1], Close | Reset) else None
-    by_bytes = after_bytes is not None
-    limit = max(0, after_bytes if by_bytes else (after_events or 0))
-    before: list[Action] = []
-    after: list[Action] = []
-    seen_head = plan.head is None
-    done = False
-    count = 0  # events or bytes sent so far, by the chosen measure
-    events_before = bytes_before = 0
-    mid_event = False
-    for action in actions:
+
+    def __init__(self, *, after_events: int | None = None, after_bytes: int | None = None) -> None:
+        self.by_bytes = after_bytes is not None
+        self.limit = max(0, after_bytes if after_bytes is not None else (after_events or 0))
+        self.seen_head = False
+        self.cut = False
+        self.count = 0  # events or bytes sent so far, by the chosen measure
+        self.events_before = self.bytes_before = 0
+        self.events_after = self.bytes_after = 0
+        self.mid_event = False
+
+    def feed(self, action: Action) -> tuple[list[Action], list[Action]]:
         if isinstance(action, SendHead):
-            seen_head = True
-            before.append(action)
-            done = limit == 0
-            continue
+            self.seen_head = True
+            self.cut = self.limit == 0
+            return [action], []
         data = _data(action)
-        if not seen_head or (not done and data is None):
-            before.append(action)
-            continue
-        if done or data is None:
-            after.append(action)
-            continue
+        if self.cut:
+            if data is not None:
+                self.events_after += isinstance(action, SendEvent)
+                self.bytes_after += len(data)
+            return [], [action]
+        if not self.seen_head or data is None:
+            return [action], []
         size = len(data)
-        step = size if by_bytes else (1 if isinstance(action, SendEvent) else 0)
-        if by_bytes and count + size > limit:
-            keep = limit - count
-            before.append(SendBytes(data=data[:keep]))
-            after.append(SendBytes(data=data[keep:]))
-            bytes_before += keep
-            mid_event = isinstance(action, SendEvent)
-            done = True
-            continue
-        before.append(action)
-        count += step
-        bytes_before += size
-        events_before += isinstance(action, SendEvent)
-        done = count >= limit and (by_bytes or step > 0)
-    events_total, bytes_total = body_size(plan)
-    events_after = events_total - events_before  # a split event was not fully delivered
-    return Cut(
-        before=tuple(before),
-        after=tuple(after),
-        ending=ending,
-        events_before=events_before,
-        bytes_before=bytes_before,
-        events_after=events_after,
-        bytes_after=bytes_total - bytes_before,
-        mid_event=mid_event,
-    )
+        step = size if self.by_bytes else (1 if isinstance(action, SendEvent) else 0)
+        if self.by_bytes and self.count + size > self.limit:
+            keep = self.limit - self.count
+            self.bytes_before += keep
+            self.bytes_after += size - keep
+            self.mid_event = isinstance(action, SendEvent)  # the split event is not delivered
+            self.events_after += self.mid_event
+            self.cut = True
+            return [SendBytes(data=data[:keep])], [SendBytes(data=data[keep:])]
+        self.count += step
+        self.bytes_before += size
+        self.events_before += isinstance(action, SendEvent)
+        self.cut = self.count >= self.limit and (self.by_bytes or step > 0)
+        return [action], []
+
+    def dropped(self, known: bool = True) -> dict[str, int | None]:
+        """What the client never got. ``known`` False when the source was not read to its end
+        (a live stream is left at the cut): the rest is then unknown, not zero."""
+        if not known:
+            return {"events": None, "bytes": None}
+        return {"events": self.events_after, "bytes": self.bytes_after}
+
+    def sent(self) -> dict[str, int]:
+        return {"events": self.events_before, "bytes": self.bytes_before}
 
 
-def default_cut(plan: Plan, after_events: int | None, after_bytes: int | None) -> Cut:
-    """The cut a user asked for, defaulting to half of the events (SSE) or half of the bytes."""
+def default_cut(plan: Plan, after_events: int | None, after_bytes: int | None) -> Cutter:
+    """The cutter for the cut a user asked for, defaulting to half of the events (SSE) or half
+    of the bytes of the whole ``plan``."""
     if after_bytes is not None:
-        return cut_plan(plan, after_bytes=after_bytes)
+        return Cutter(after_bytes=after_bytes)
     events, size = body_size(plan)
     if plan.is_sse:
-        return cut_plan(
-            plan, after_events=after_events if after_events is not None else events // 2
-        )
-    return cut_plan(plan, after_bytes=size // 2)
+        return Cutter(after_events=after_events if after_events is not None else events // 2)
+    return Cutter(after_bytes=size // 2)
+
+
+class CutTransform(Transform):
+    """A transform that passes a body up to a cut, then acts there (subclasses: what to send
+    at the cut, and after it). The cut falls where the :class:`Cutter` says; a source that
+    ends before it is cut at its end."""
+
+    def __init__(self, cutter: Cutter, *, complete: bool = False, sse: bool = False) -> None:
+        super().__init__()
+        self.cutter = cutter
+        self.complete = complete  # fed a whole plan: what follows the cut is all known
+        self.sse = sse  # the body is an event stream (paths name events, heartbeats allowed)
+        self.acted = False  # the cut's action went out
+        self.ended = False  # the source's own ending was fed (the rest is known)
+        self.finished = False  # this transform sent its ending: what follows is dropped
+
+    def feed(self, action: Action) -> list[Action]:
+        if self.finished:
+            if isinstance(action, Close | Reset):
+                self.ended = True
+            else:
+                self.cutter.feed(action)
+            return []
+        if isinstance(action, Close | Reset):
+            self.ended = True
+            out = [] if self.acted or not self.cutter.seen_head else self.at_cut()
+            return out + self.at_ending(action)
+        before, after = self.cutter.feed(action)
+        out = list(before)
+        if self.cutter.cut and not self.acted:
+            out += self.at_cut()
+        if after and not self.finished:
+            out += self.past_cut(after)
+        return out
+
+    @property
+    def known(self) -> bool:
+        """Whether everything after the cut was counted (a live source is left at the cut)."""
+        return self.complete or self.ended
+
+    @property
+    def where(self) -> str:
+        """The alteration path of the first thing not sent before the cut."""
+        cutter = self.cutter
+        if cutter.mid_event or not (cutter.events_before or cutter.events_after or self.sse):
+            return f"response.body[{cutter.bytes_before}:]"
+        return f"response.events[{cutter.events_before}:]"
+
+    def end(self) -> list[Action]:
+        if self.finished or self.ended:
+            self.close_alterations()
+            return []
+        out = [] if self.acted or not self.cutter.seen_head else self.at_cut()
+        out += self.at_ending(None)
+        self.close_alterations()
+        return out
+
+    def at_cut(self) -> list[Action]:
+        """What is sent at the cut point (called once)."""
+        self.acted = True
+        return []
+
+    def past_cut(self, actions: list[Action]) -> list[Action]:
+        return actions
+
+    def at_ending(self, ending: Action | None) -> list[Action]:
+        """The source ended (``ending`` None: it stopped without one)."""
+        return [ending or Close()]
+
+    def close_alterations(self) -> None:
+        """Write the alterations once everything known has been counted."""
+
+
+class _ResetTransform(CutTransform):
+    def at_cut(self) -> list[Action]:
+        super().at_cut()
+        self.finished = True
+        return [Reset(reason="reset mid body")]
+
+    def at_ending(self, ending: Action | None) -> list[Action]:
+        return []
+
+    def close_alterations(self) -> None:
+        cutter = self.cutter
+        self.alterations = [
+            Alteration(
+                path=self.where,
+                action="removed",
+                original=cutter.dropped(self.known),
+                value=cutter.sent(),
+            )
+        ]
+
+
+class ReplaceAll(Transform):
+    """Drops every action and sends ``actions`` instead, at the first action fed (or at the
+    end, for an empty source): a fault that answers instead of the source."""
+
+    def __init__(self, actions: list[Action], alteration: Alteration, whole: Plan | None) -> None:
+        super().__init__()
+        self._actions = actions
+        self._alteration = alteration
+        self._sent = False
+        self._status = whole.head.status if whole is not None and whole.head else None
+        self._whole = whole is not None
+
+    def feed(self, action: Action) -> list[Action]:
+        if isinstance(action, SendHead) and not self._whole and self._status is None:
+            self._status = action.head.status
+        return self.end()
+
+    def end(self) -> list[Action]:
+        if self._sent:
+            return []
+        self._sent = True
+        self.alterations = [self._alteration.model_copy(update={"original": self._status})]
+        return list(self._actions)
 
 
 class ConnectionReset(Fault):
@@ -153,17 +245,14 @@ class ConnectionReset(Fault):
     def needs_source(self) -> bool:
         return self.at == "mid_body"
 
-    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
-        if self.at == "before_head" or plan.head is None:
-            original = plan.head.status if plan.head is not None else None
-            return Applied(
-                plan.replace([Reset(reason="reset before head")]),
-                [Alteration(path="response", action="removed", original=original, value="reset")],
-            )
-        cut = default_cut(plan, self.after_events, self.after_bytes)
-        new = plan.replace([*cut.before, Reset(reason="reset mid body")])
-        dropped = {"events": cut.events_after, "bytes": cut.bytes_after}
-        sent = {"events": cut.events_before, "bytes": cut.bytes_before}
-        return Applied(
-            new, [Alteration(path=cut.where, action="removed", original=dropped, value=sent)]
-        )
+    def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform | None:
+        if self.at == "before_head" or (whole is not None and whole.head is None):
+            removed = Alteration(path="response", action="removed", value="reset")
+            return ReplaceAll([Reset(reason="reset before head")], removed, whole)
+        if whole is not None:
+            cutter = default_cut(whole, self.after_events, self.after_bytes)
+            return _ResetTransform(cutter, complete=True, sse=whole.is_sse)
+        if self.after_bytes is None and self.after_events is None:
+            return None  # "half of the body": only the whole body knows where that is
+        cutter = Cutter(after_events=self.after_events, after_bytes=self.after_bytes)
+        return _ResetTransform(cutter, sse=ctx.live_sse)

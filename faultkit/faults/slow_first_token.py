@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, Wait
+from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
+from faultkit.plan import Action, Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
 
 class SlowFirstToken(Fault):
@@ -28,26 +28,38 @@ class SlowFirstToken(Fault):
         None, gt=0, description="Send ': keep-alive' comments at this interval while waiting."
     )
 
-    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
-        actions = list(plan.actions)
-        start = (plan.head_index + 1) if plan.head_index is not None else 0
-        # Before the first body action; with no body, before the end; else at the end.
-        at = next(
-            (
-                i
-                for i in range(start, len(actions))
-                if isinstance(actions[i], SendEvent | SendBytes)
-            ),
-            next(
-                (i for i in range(start, len(actions)) if isinstance(actions[i], Close | Reset)),
-                len(actions),
-            ),
-        )
-        heartbeat = self.heartbeat_ms if plan.is_sse else None
-        actions.insert(
-            at, Wait(ms=self.delay_ms, heartbeat_ms=heartbeat, reason="slow_first_token")
-        )
-        path = "response.events[0]" if plan.is_sse else "response.body"
-        return Applied(
-            plan.replace(actions), [Alteration(path=path, action="delayed", value=self.delay_ms)]
-        )
+    def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform:
+        sse = whole.is_sse if whole is not None else ctx.live_sse
+        heartbeat = self.heartbeat_ms if sse else None
+        wait = Wait(ms=self.delay_ms, heartbeat_ms=heartbeat, reason="slow_first_token")
+        path = "response.events[0]" if sse else "response.body"
+        return _BeforeBody(wait, Alteration(path=path, action="delayed", value=self.delay_ms))
+
+
+class _BeforeBody(Transform):
+    """``wait`` before the first body action after the head; with no body, before the end;
+    with no end either, last."""
+
+    def __init__(self, wait: Wait, alteration: Alteration) -> None:
+        super().__init__()
+        self.wait = wait
+        self.alterations = [alteration]
+        self.head_seen = False
+        self.done = False
+
+    def feed(self, action: Action) -> list[Action]:
+        if self.done:
+            return [action]
+        if isinstance(action, SendHead):
+            self.head_seen = True
+            return [action]
+        if self.head_seen and isinstance(action, SendEvent | SendBytes | Close | Reset):
+            self.done = True
+            return [self.wait, action]
+        return [action]
+
+    def end(self) -> list[Action]:
+        if self.done:
+            return []
+        self.done = True
+        return [self.wait]

@@ -17,8 +17,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-from faultkit.faults.reset import cut_plan
+from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
+from faultkit.faults.reset import Cutter, CutTransform
 from faultkit.plan import Action, Close, Plan, Reset, Wait
 
 
@@ -40,29 +40,48 @@ class Stall(Fault):
         "continue", description="After the stall: send the rest, end cleanly, or reset."
     )
 
-    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
-        if plan.head is None:
-            return Applied(plan, [])
+    def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform | None:
+        if whole is not None and whole.head is None:
+            return Transform()  # no response to stall
+        sse = whole.is_sse if whole is not None else ctx.live_sse
         if self.after_bytes is not None:
-            cut = cut_plan(plan, after_bytes=self.after_bytes)
-        elif plan.is_sse:
-            cut = cut_plan(plan, after_events=self.after_events)
+            cutter = Cutter(after_bytes=self.after_bytes)
+        elif sse:
+            cutter = Cutter(after_events=self.after_events)
+        elif whole is not None:
+            cutter = Cutter(after_bytes=len(whole.body_bytes()) // 2)
         else:
-            cut = cut_plan(plan, after_bytes=len(plan.body_bytes()) // 2)
-        heartbeat = self.heartbeat_ms if plan.is_sse and not cut.mid_event else None
-        wait = Wait(ms=self.stall_ms, heartbeat_ms=heartbeat, reason="stall")
-        alterations = [Alteration(path=cut.where, action="delayed", value=self.stall_ms)]
-        rest: list[Action]
-        if self.then == "continue":
-            rest = [*cut.after, cut.ending or Close()]
-        else:
-            rest = [Close() if self.then == "close" else Reset(reason="reset after stall")]
-            alterations.append(
+            return None  # half of a body: only the whole body knows where that is
+        return _StallTransform(self, cutter, complete=whole is not None, sse=sse)
+
+
+class _StallTransform(CutTransform):
+    def __init__(self, fault: Stall, cutter: Cutter, *, complete: bool, sse: bool) -> None:
+        super().__init__(cutter, complete=complete, sse=sse)
+        self.fault = fault
+
+    def at_cut(self) -> list[Action]:
+        super().at_cut()
+        fault = self.fault
+        heartbeat = fault.heartbeat_ms if self.sse and not self.cutter.mid_event else None
+        out: list[Action] = [Wait(ms=fault.stall_ms, heartbeat_ms=heartbeat, reason="stall")]
+        if fault.then != "continue":
+            self.finished = True
+            out.append(Close() if fault.then == "close" else Reset(reason="reset after stall"))
+        return out
+
+    def at_ending(self, ending: Action | None) -> list[Action]:
+        return [] if self.finished else [ending or Close()]
+
+    def close_alterations(self) -> None:
+        fault = self.fault
+        self.alterations = [Alteration(path=self.where, action="delayed", value=fault.stall_ms)]
+        if fault.then != "continue":
+            self.alterations.append(
                 Alteration(
-                    path=cut.where,
+                    path=self.where,
                     action="removed",
-                    original={"events": cut.events_after, "bytes": cut.bytes_after},
-                    value=self.then,
+                    original=self.cutter.dropped(self.known),
+                    value=fault.then,
                 )
             )
-        return Applied(plan.replace([*cut.before, wait, *rest]), alterations)

@@ -12,8 +12,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-from faultkit.plan import Plan, Reset, Wait
+from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
+from faultkit.faults.reset import ReplaceAll
+from faultkit.plan import Action, Plan, Reset, Wait
 
 
 class Timeout(Fault):
@@ -26,19 +27,12 @@ class Timeout(Fault):
     def needs_source(self) -> bool:
         return False
 
-    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
-        original = plan.head.status if plan.head is not None else None
-        new = plan.replace(
-            [Wait(ms=self.timeout_ms, reason="timeout"), Reset(reason="timeout: no response")]
+    def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform:
+        removed = Alteration(
+            path="response", action="removed", value={"reset_after_ms": self.timeout_ms}
         )
-        return Applied(
-            new,
-            [
-                Alteration(
-                    path="response",
-                    action="removed",
-                    original=original,
-                    value={"reset_after_ms": self.timeout_ms},
-                )
-            ],
-        )
+        actions: list[Action] = [
+            Wait(ms=self.timeout_ms, reason="timeout"),
+            Reset(reason="timeout: no response"),
+        ]
+        return ReplaceAll(actions, removed, whole)
