@@ -82,7 +82,7 @@ class HeadView(Protocol):
 
 def note_head(entry: LedgerEntry, head: HeadView) -> None:
     """The facts a response head gives the ledger, for every head: planned here, or live in
-    a door (:func:`faultkit.doors.core.note_response_head`), so the doors cannot drift apart."""
+    a door (:func:`faultkit.doors.flow.note_response_head`), so the doors cannot drift apart."""
     entry.status = head.status
     entry.retry_after_ms = retry_after_ms(head)  # type: ignore[arg-type]  # reads only .header()
     if head.status >= 400:

@@ -27,7 +27,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from faultkit.cassettes.store import TEST_MATCH_ON, TEST_PLAYBACK
-from faultkit.doors.core import MODES, RECORDING_MODES
+from faultkit.doors.flow import MODES, RECORDING_MODES
 from faultkit.doors.inprocess import AsyncFaultkitTransport, FaultkitTransport
 from faultkit.engine import Engine
 from faultkit.errors import FaultkitError, ScenarioError

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import httpx
 
-from faultkit.doors.inprocess_async import AsyncDoorLogic
-from faultkit.doors.inprocess_sync import SyncDoorLogic
+from faultkit.doors.inprocess_async import AsyncTransportBase
+from faultkit.doors.inprocess_sync import SyncTransportBase
 
 
-class FaultkitTransport(SyncDoorLogic, httpx.BaseTransport):
+class FaultkitTransport(SyncTransportBase, httpx.BaseTransport):
     """Sync httpx transport that answers from a faultkit engine.
 
     ``FaultkitTransport(engine, route=None, mode="replay", upstream=None)``: ``route`` names the
@@ -49,7 +49,7 @@ class FaultkitTransport(SyncDoorLogic, httpx.BaseTransport):
     _mod = httpx
 
 
-class AsyncFaultkitTransport(AsyncDoorLogic, httpx.AsyncBaseTransport):
+class AsyncFaultkitTransport(AsyncTransportBase, httpx.AsyncBaseTransport):
     """Async httpx transport that answers from a faultkit engine; see FaultkitTransport."""
 
     _mod = httpx

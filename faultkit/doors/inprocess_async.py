@@ -14,8 +14,9 @@ from typing import Any
 
 import anyio
 
-from faultkit.doors.core import Capture, DoorLogic, Exchange, Forward
-from faultkit.doors.playback import Playback, Relay, stream_type
+from faultkit.doors.flow import Forward
+from faultkit.doors.playback import PlanPlayer, Relay, stream_type
+from faultkit.doors.transport import HttpxExchange, TransportBase
 from faultkit.doors.unpatched import unpatched_transport
 from faultkit.plan import Plan
 
@@ -30,7 +31,7 @@ async def _aclose(body: AsyncIterator[bytes] | None) -> None:
 
 
 class _AsyncPlanStreamLogic:
-    def __init__(self, playback: Playback) -> None:
+    def __init__(self, playback: PlanPlayer) -> None:
         self._playback = playback
         self._body: AsyncIterator[bytes] | None = None
 
@@ -74,7 +75,7 @@ class _AsyncUpstreamStreamLogic:
         except Exception as exc:
             relay.exchange.fail(exc)
             raise
-        relay.complete("completed")
+        relay.complete()
 
     async def aclose(self) -> None:
         await _aclose(self._body)
@@ -84,33 +85,33 @@ class _AsyncUpstreamStreamLogic:
                 before = relay.capture.size
                 try:
                     async for chunk in self._chunks:
-                        relay.capture.add(chunk)
+                        relay.rest(chunk)
                 except Exception as exc:
                     relay.exchange.fail(exc)
                 else:
-                    relay.rest_read(before)
+                    relay.closed(relay.capture.size - before, complete=True)
             relay.closed()
         finally:
             await self._response.aclose()
 
 
-class AsyncDoorLogic(DoorLogic):
+class AsyncTransportBase(TransportBase):
     """``handle_async_request`` for an async transport; ``_mod`` is the HTTP library module."""
 
     async def handle_async_request(self, request: Any) -> Any:
         body = await request.aread()
-        exchange = self._core.open(request, body)
+        exchange = self._door.open(request, body)
         try:
-            decision = self._core.decide(exchange)
+            decision = exchange.flow.decide()
             if isinstance(decision, Forward):
-                return await self._forward(exchange, decision.record)
+                return await self._forward(exchange, decision)
             return await self._execute(exchange, decision.plan)
         except BaseException as exc:
             exchange.fail(exc)
             raise
 
-    async def _execute(self, exchange: Exchange, plan: Plan) -> Any:
-        playback = Playback(exchange, plan)
+    async def _execute(self, exchange: HttpxExchange, plan: Plan) -> Any:
+        playback = PlanPlayer(exchange, plan)
         step = next(playback.steps)  # a timeline always has a step: it ends with close or reset
         pause, timed_out = playback.delay(step)
         if pause > 0:
@@ -120,25 +121,24 @@ class AsyncDoorLogic(DoorLogic):
         return self._mod.Response(**exchange.response_args(head), stream=stream(playback))
 
     def _upstream(self) -> Any:
-        return self._core.get_upstream(lambda: unpatched_transport(self._mod, "AsyncHTTPTransport"))
+        return self._door.get_upstream(lambda: unpatched_transport(self._mod, "AsyncHTTPTransport"))
 
-    async def _forward(self, exchange: Exchange, record: bool) -> Any:
-        core = self._core
-        response = await self._upstream().handle_async_request(core.upstream_request(exchange))
-        capture = Capture(exchange, response)
-        if exchange.selection.firings:
+    async def _forward(self, exchange: HttpxExchange, forward: Forward) -> Any:
+        response = await self._upstream().handle_async_request(exchange.upstream_request())
+        capture = exchange.capture(response)
+        if forward.whole:
             try:
                 async for chunk in response.stream:
-                    capture.add(chunk)
+                    capture.add(chunk, exchange.elapsed_ms())
             finally:
                 await response.aclose()
-            return await self._execute(exchange, core.replan(exchange, capture, record))
-        relay = Relay(exchange, capture, record)
+            return await self._execute(exchange, exchange.flow.plan_whole(capture))
+        relay = Relay(exchange, capture)
         stream = stream_type(
             "AsyncUpstreamStream", _AsyncUpstreamStreamLogic, self._mod.AsyncByteStream
         )
         return self._mod.Response(**relay.response_args(), stream=stream(relay, response))
 
     async def aclose(self) -> None:
-        if self._core.upstream is not None:
-            await self._core.upstream.aclose()
+        if self._door.upstream is not None:
+            await self._door.upstream.aclose()

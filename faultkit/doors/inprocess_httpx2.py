@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import httpx2
 
-from faultkit.doors.inprocess_async import AsyncDoorLogic
-from faultkit.doors.inprocess_sync import SyncDoorLogic
+from faultkit.doors.inprocess_async import AsyncTransportBase
+from faultkit.doors.inprocess_sync import SyncTransportBase
 
 
-class Httpx2FaultkitTransport(SyncDoorLogic, httpx2.BaseTransport):
+class Httpx2FaultkitTransport(SyncTransportBase, httpx2.BaseTransport):
     """Sync httpx2 transport that answers from a faultkit engine; see FaultkitTransport."""
 
     _mod = httpx2
 
 
-class AsyncHttpx2FaultkitTransport(AsyncDoorLogic, httpx2.AsyncBaseTransport):
+class AsyncHttpx2FaultkitTransport(AsyncTransportBase, httpx2.AsyncBaseTransport):
     """Async httpx2 transport that answers from a faultkit engine; see FaultkitTransport."""
 
     _mod = httpx2

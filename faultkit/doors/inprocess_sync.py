@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from faultkit.doors.core import Capture, DoorLogic, Exchange, Forward
-from faultkit.doors.playback import Playback, Relay, stream_type
+from faultkit.doors.flow import Forward
+from faultkit.doors.playback import PlanPlayer, Relay, stream_type
+from faultkit.doors.transport import HttpxExchange, TransportBase
 from faultkit.doors.unpatched import unpatched_transport
 from faultkit.plan import Plan
 
@@ -29,7 +30,7 @@ def _sleep(seconds: float) -> None:
 class _SyncPlanStreamLogic:
     """Body of a planned response, produced step by step as the client iterates."""
 
-    def __init__(self, playback: Playback) -> None:
+    def __init__(self, playback: PlanPlayer) -> None:
         self._playback = playback
         self._body: Iterator[bytes] | None = None
 
@@ -75,7 +76,7 @@ class _SyncUpstreamStreamLogic:
         except Exception as exc:
             relay.exchange.fail(exc)
             raise
-        relay.complete("completed")
+        relay.complete()
 
     def close(self) -> None:
         if self._body is not None:
@@ -86,33 +87,33 @@ class _SyncUpstreamStreamLogic:
                 before = relay.capture.size
                 try:
                     for chunk in self._chunks:
-                        relay.capture.add(chunk)
+                        relay.rest(chunk)
                 except Exception as exc:
                     relay.exchange.fail(exc)
                 else:
-                    relay.rest_read(before)
+                    relay.closed(relay.capture.size - before, complete=True)
             relay.closed()
         finally:
             self._response.close()
 
 
-class SyncDoorLogic(DoorLogic):
+class SyncTransportBase(TransportBase):
     """``handle_request`` for a sync transport; ``_mod`` is the HTTP library module."""
 
     def handle_request(self, request: Any) -> Any:
         body = request.read()
-        exchange = self._core.open(request, body)
+        exchange = self._door.open(request, body)
         try:
-            decision = self._core.decide(exchange)
+            decision = exchange.flow.decide()
             if isinstance(decision, Forward):
-                return self._forward(exchange, decision.record)
+                return self._forward(exchange, decision)
             return self._execute(exchange, decision.plan)
         except BaseException as exc:
             exchange.fail(exc)
             raise
 
-    def _execute(self, exchange: Exchange, plan: Plan) -> Any:
-        playback = Playback(exchange, plan)
+    def _execute(self, exchange: HttpxExchange, plan: Plan) -> Any:
+        playback = PlanPlayer(exchange, plan)
         step = next(playback.steps)  # a timeline always has a step: it ends with close or reset
         pause, timed_out = playback.delay(step)
         _sleep(pause)
@@ -121,23 +122,22 @@ class SyncDoorLogic(DoorLogic):
         return self._mod.Response(**exchange.response_args(head), stream=stream(playback))
 
     def _upstream(self) -> Any:
-        return self._core.get_upstream(lambda: unpatched_transport(self._mod, "HTTPTransport"))
+        return self._door.get_upstream(lambda: unpatched_transport(self._mod, "HTTPTransport"))
 
-    def _forward(self, exchange: Exchange, record: bool) -> Any:
-        core = self._core
-        response = self._upstream().handle_request(core.upstream_request(exchange))
-        capture = Capture(exchange, response)
-        if exchange.selection.firings:
+    def _forward(self, exchange: HttpxExchange, forward: Forward) -> Any:
+        response = self._upstream().handle_request(exchange.upstream_request())
+        capture = exchange.capture(response)
+        if forward.whole:
             try:
                 for chunk in response.stream:
-                    capture.add(chunk)
+                    capture.add(chunk, exchange.elapsed_ms())
             finally:
                 response.close()
-            return self._execute(exchange, core.replan(exchange, capture, record))
-        relay = Relay(exchange, capture, record)
+            return self._execute(exchange, exchange.flow.plan_whole(capture))
+        relay = Relay(exchange, capture)
         stream = stream_type("UpstreamStream", _SyncUpstreamStreamLogic, self._mod.SyncByteStream)
         return self._mod.Response(**relay.response_args(), stream=stream(relay, response))
 
     def close(self) -> None:
-        if self._core.upstream is not None:
-            self._core.upstream.close()
+        if self._door.upstream is not None:
+            self._door.upstream.close()

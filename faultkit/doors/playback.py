@@ -12,14 +12,14 @@ import functools
 import time
 from typing import Any
 
-from faultkit.doors.core import Capture, Exchange
-from faultkit.doors.timeline import Step, content_after, timeline
+from faultkit.doors.flow import Capture
+from faultkit.doors.timeline import Step, timeline
+from faultkit.doors.transport import HttpxExchange
 from faultkit.exchange import ResponseHead
-from faultkit.ledger import Ending
 from faultkit.plan import Plan
 
 
-def delay_until(exchange: Exchange, due: float) -> tuple[float, bool]:
+def delay_until(exchange: HttpxExchange, due: float) -> tuple[float, bool]:
     """How long to sleep until ``due`` (monotonic), and whether the client's read timeout
     fires first. A real read times out when nothing arrives within the timeout after the read
     started; the read starts now, when the client asks for the next bytes."""
@@ -30,7 +30,7 @@ def delay_until(exchange: Exchange, due: float) -> tuple[float, bool]:
     return max(0.0, delay), False
 
 
-class Playback:
+class PlanPlayer:
     """A plan being played to the client: its timeline, and what each step means.
 
     One timeline serves the head and then the body stream, so the body's steps stay on the
@@ -38,7 +38,7 @@ class Playback:
     when the client hangs up, it tells whether anything that mattered was still to come.
     """
 
-    def __init__(self, exchange: Exchange, plan: Plan) -> None:
+    def __init__(self, exchange: HttpxExchange, plan: Plan) -> None:
         self.exchange = exchange
         self.plan = plan
         self.origin = time.monotonic()
@@ -60,7 +60,7 @@ class Playback:
             raise exchange.read_timeout_error()
         if step.kind == "head":
             assert step.head is not None
-            exchange.head_sent()
+            exchange.flow.head_sent()
             self.delivered = step.action_index
             return step.head
         if step.kind in ("data", "heartbeat"):
@@ -76,7 +76,7 @@ class Playback:
         if timed_out:
             raise exchange.read_timeout_error()
         if step.kind in ("data", "heartbeat"):
-            exchange.bytes_sent += len(step.data)
+            exchange.flow.sent(len(step.data))
             if step.kind == "data":
                 self.delivered = step.action_index
             return step.data
@@ -85,56 +85,54 @@ class Playback:
         return None
 
     def ended(self) -> None:
-        self.exchange.finish("completed")
+        self.exchange.flow.plan_ended()
 
     def closed(self) -> None:
-        """The client closed the stream: abandoned if content was still to come, else completed
-        (an SDK stops reading at ``data: [DONE]`` with only a clean close left)."""
-        exchange = self.exchange
-        if not exchange.finished:
-            pending = content_after(self.plan.actions, self.delivered)
-            exchange.finish("client_closed" if pending else "completed")
+        """The client closed the stream (see :meth:`ExchangeFlow.client_gone_during_plan`)."""
+        self.exchange.flow.client_gone_during_plan(self.plan, self.delivered)
 
 
 class Relay:
     """A live upstream body passed through to the client, captured for recording.
 
-    Made when the upstream head goes out to the client, so it writes the ledger facts the
-    engine would have written had it planned this response.
+    Made when the upstream head goes out to the client, so the flow writes the ledger facts
+    the engine would have written had it planned this response.
     """
 
-    def __init__(self, exchange: Exchange, capture: Capture, record: bool) -> None:
+    def __init__(self, exchange: HttpxExchange, capture: Capture) -> None:
         self.exchange = exchange
+        self.flow = exchange.flow
         self.capture = capture
-        self.record = record
-        exchange.core.passthrough_started(exchange, capture)
+        self.flow.head_received(capture)
+        self.flow.head_sent()
 
     def response_args(self) -> dict[str, Any]:
         return self.exchange.response_args(self.capture.client_head)
 
     def passed(self, chunk: bytes) -> bytes:
         """``chunk`` captured and counted as sent; returned for the client."""
-        self.capture.add(chunk)
-        self.exchange.bytes_sent += len(chunk)
+        self.capture.add(chunk, self.exchange.elapsed_ms())
+        self.flow.sent(len(chunk))
         return chunk
 
-    def complete(self, ending: Ending) -> None:
-        if self.record and not self.exchange.finished:
-            self.exchange.core.record(self.exchange, self.capture.response())
-        self.exchange.finish(ending)
+    def complete(self) -> None:
+        self.flow.body_complete()
 
     @property
     def wants_rest(self) -> bool:
         """The client stopped reading (an SDK stops at [DONE]) but the recording must be whole."""
-        return self.record and not self.exchange.finished
+        return self.flow.wants_rest
 
-    def rest_read(self, size_before: int) -> None:
-        """The rest was read for the recording; what the client never saw makes it
-        "client_closed"."""
-        self.complete("client_closed" if self.capture.size > size_before else "completed")
+    def rest(self, chunk: bytes) -> None:
+        """A chunk read for the recording after the client stopped reading."""
+        self.capture.add(chunk, self.exchange.elapsed_ms())
 
-    def closed(self) -> None:
-        self.exchange.finish("client_closed")
+    def closed(self, unseen: int = 0, *, complete: bool = False) -> None:
+        """The client closed the stream; ``complete``: the rest was read to its end (for the
+        recording), ``unseen`` bytes of it the client never saw."""
+        if complete:
+            self.capture.complete = True
+        self.flow.client_gone(unseen=unseen)
 
 
 @functools.cache

@@ -80,7 +80,7 @@ def check_plan(
     session's current rules are used."""
     # The runner's own wiring and bounded call: a target behaves here exactly as under
     # `faultkit run` and `faultkit.check`.
-    from faultkit.doors.core import clock_origin
+    from faultkit.doors.flow import clock_origin
     from faultkit.oracle import Contract, judge
     from faultkit.runner.checking import replay_keys, wait_limit_s, wire_clients
     from faultkit.runner.target import call_bounded

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from faultkit.doors.core import clock_origin
+from faultkit.doors.flow import clock_origin
 from faultkit.oracle.assertions import assert_controlled, assert_verdict
 from faultkit.oracle.checks.exercised import engine_rules
 from faultkit.oracle.contract import Contract

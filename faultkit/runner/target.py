@@ -49,7 +49,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from faultkit.doors.core import clock_origin
+from faultkit.doors.flow import clock_origin
 from faultkit.doors.inprocess import AsyncFaultkitTransport, FaultkitTransport
 from faultkit.engine import Engine
 from faultkit.ledger import LedgerEntry

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from faultkit.doors.core import note_response_head
+from faultkit.doors.flow import note_response_head
 from faultkit.engine import Engine, Selection
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request

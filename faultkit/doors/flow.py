@@ -1,0 +1,363 @@
+"""One request's way through a door, decided in one place: the exchange flow. No I/O.
+
+Both doors (the in-process httpx transports, sync and async, and the proxy) drive an
+:class:`ExchangeFlow` per request, the way an h11 ``Connection`` is driven: the door feeds it
+what happened (the upstream head arrived, a body chunk passed, the body ended, the client left,
+the upstream broke off, a read timed out, a planned reset went out) and performs what it is told
+(answer from this plan, forward upstream and record or not, read the answer whole, store this
+recording). The flow owns everything a request means to faultkit:
+
+- the mode decision (replay / record / new_episodes / passthrough), including the rule that a
+  fault needing no source (an injected 429) is answered in every mode: recording a real call
+  that the test never sees would spend quota for nothing;
+- the ledger entry: opened by :meth:`Engine.select <faultkit.engine.Engine.select>`, closed
+  exactly once, by :meth:`ExchangeFlow.finish`, the only caller of ``Ledger.finish`` in the doors;
+- every fact a live response head gives (:func:`note_response_head`, one function for both
+  doors: the same 429 with ``retry-after: 2`` once had ``retry_after_ms`` in one door's ledger
+  and None in the other's), and the first-byte time and body bytes as they pass;
+- the capture of a live answer for recording (:class:`Capture`, with each chunk's arrival time,
+  so a recorded stream keeps its timing);
+- the ending of every exchange: completed, reset, timeout, client_closed, unmatched, error.
+
+It never sleeps, never reads the clock itself (the door passes a :func:`clock` and the times
+events happened), never touches a socket or an HTTP library type.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from faultkit.doors.timeline import captured_response, content_after
+from faultkit.engine import Engine, HeadView, Selection, note_head
+from faultkit.errors import UnmatchedRequest
+from faultkit.exchange import Request, Response, ResponseHead, cached, without_headers
+from faultkit.formats.detect import WireFormat, format_of_content_type
+from faultkit.ledger import Ending, LedgerEntry
+from faultkit.plan import FRAMING_HEADERS, Plan
+
+Mode = Literal["replay", "record", "new_episodes", "passthrough"]
+MODES: tuple[str, ...] = ("replay", "record", "new_episodes", "passthrough")
+RECORDING_MODES = ("record", "new_episodes")
+
+Clock = Callable[[float | None], float]
+Recorder = Callable[[Request, Response], None]
+
+# Every door over one engine shares one clock origin, so sync and async clients of a test see
+# one timeline in the ledger (and in ``When.window_ms``).
+_ORIGINS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+def clock(origin: float) -> Clock:
+    """ms since ``origin`` (monotonic seconds) of a monotonic time, or of now, to the us.
+    The one clock of the ledger: every door stamps arrival, first byte and end with it."""
+
+    def now_ms(at: float | None = None) -> float:
+        # int() rather than round(x, 3): a third of the cost, three times per request
+        return int(((time.monotonic() if at is None else at) - origin) * 1e6 + 0.5) / 1000
+
+    return now_ms
+
+
+def clock_origin(engine: Engine) -> float:
+    """The monotonic time ``engine``'s ledger counts from, the same for every door on it."""
+    origin = _ORIGINS.get(engine)
+    if origin is None:
+        origin = _ORIGINS.setdefault(engine, time.monotonic())
+    return origin
+
+
+def note_response_head(entry: LedgerEntry, head: HeadView) -> None:
+    """Write the ledger facts a live response head gives, for a head no plan made (a
+    pass-through or recorded answer; the engine writes the same for the heads it plans).
+
+    The format is refined only where ``Engine.select`` could not place the request by its path
+    or body: then the content type is all that tells (a JSON tool API)."""
+    note_head(entry, head)
+    if entry.format == WireFormat.other:
+        entry.format = format_of_content_type(head.header("content-type")).value
+
+
+class Capture:
+    """A live upstream response as it streams through a door: its head as received and, when
+    ``keep``, its bytes and when each chunk arrived (ms after the request went up), so a
+    recording keeps its SSE timing and a fault can edit it whole.
+
+    The head stays as the raw bytes the door's HTTP parser gave until something needs it as a
+    :class:`ResponseHead` (a recording, a fault): passing it through needs no model at all, and
+    :meth:`header` answers the ledger's questions straight from the raw pairs.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        head_ms: float,
+        *,
+        keep: bool = True,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.raw_headers = headers
+        self.head_ms = head_ms
+        self.keep = keep
+        self.chunks: list[bytes] = []
+        self.marks: list[tuple[int, float]] = []
+        self.size = 0
+        self.complete = False
+        # Read once from the raw head: what a door frames the body by.
+        self.content_length: bytes | None = None
+        self.transfer_encoding: bytes | None = None
+        for name, value in headers:
+            lname = name.lower()
+            if lname == b"content-length":
+                self.content_length = self.content_length or value
+            elif lname == b"transfer-encoding":
+                self.transfer_encoding = self.transfer_encoding or value
+
+    def add(self, chunk: bytes, at_ms: float) -> None:
+        """``chunk`` arrived ``at_ms`` after the request went up."""
+        self.size += len(chunk)
+        if self.keep and chunk:
+            self.chunks.append(chunk)
+            self.marks.append((self.size, at_ms))
+
+    def header(self, name: str) -> str | None:
+        """First value of header ``name`` (case-insensitive), read off the raw head."""
+        lname = name.lower().encode("latin-1")
+        for key, value in self.raw_headers:
+            if key.lower() == lname:
+                return value.decode("latin-1")
+        return None
+
+    @cached
+    def head(self) -> ResponseHead:
+        return ResponseHead(
+            status=self.status,
+            reason=self.reason.decode("latin-1"),
+            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.raw_headers),
+        )
+
+    @cached
+    def client_head(self) -> ResponseHead:
+        """The head as the client gets it: the door frames the body itself."""
+        return self.head.model_copy(
+            update={"headers": without_headers(self.head.headers, *FRAMING_HEADERS)}
+        )
+
+    def response(self, *, timed: bool = True) -> Response:
+        """The captured response (see :func:`~faultkit.doors.timeline.captured_response`)."""
+        return captured_response(self.head, self.chunks, self.head_ms, self.marks, timed=timed)
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Answer from this plan (replayed, or a fault that needs no source)."""
+
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Send the request upstream. ``record``: store the answer. ``whole``: a fault fires on
+    it, so read the answer to its end and ask :meth:`ExchangeFlow.plan_whole` for the plan;
+    else pass it through as it arrives (:meth:`ExchangeFlow.head_received` and on)."""
+
+    record: bool
+    whole: bool
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    """asyncio's CancelledError or trio's Cancelled: the client gave up (its own deadline)."""
+    return type(exc).__name__ in ("CancelledError", "Cancelled")
+
+
+class ExchangeFlow:
+    """One request through a door, from ``Engine.select`` to the ledger entry's ending."""
+
+    __slots__ = (
+        "bytes_sent",
+        "capture",
+        "clock",
+        "engine",
+        "finished",
+        "first_byte_ms",
+        "mode",
+        "recorder",
+        "recording",
+        "request",
+        "selection",
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        request: Request,
+        route: str,
+        *,
+        mode: str,
+        clock: Clock,
+        arrived_at: float | None = None,
+        wall_s: float | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        """Count the request against the scenario's rules and open its ledger entry.
+        ``arrived_at``: monotonic time the request arrived (None: now); ``recorder`` stores a
+        recording (record and new_episodes modes)."""
+        self.engine = engine
+        self.request = request
+        self.mode = mode
+        self.clock = clock
+        self.recorder = recorder
+        self.selection: Selection = engine.select(request, route, clock(arrived_at), wall_s)
+        self.capture: Capture | None = None
+        self.recording = False  # the live answer is stored once complete
+        self.bytes_sent = 0
+        self.first_byte_ms: float | None = None
+        self.finished = False
+
+    @property
+    def entry(self) -> LedgerEntry:
+        return self.selection.entry
+
+    # -- what to do ------------------------------------------------------------------------
+    def decide(self) -> Replay | Forward:
+        """Replay, or forward upstream (and whether to record, whether to read it whole), per
+        the door's mode. Raises :class:`UnmatchedRequest` (the entry closed as ``unmatched``)
+        when replay finds no recording."""
+        selection = self.selection
+        mode = self.mode
+        if mode == "replay" or not selection.needs_source:
+            return Replay(self.plan(None))
+        if mode == "new_episodes":
+            source = self.engine.source
+            if source is not None:
+                try:
+                    recording = source.match(self.request)
+                except UnmatchedRequest:
+                    pass
+                else:
+                    selection.entry.recording = recording.source
+                    return Replay(self.plan(recording.response))
+        record = mode in RECORDING_MODES and self.recorder is not None
+        self.recording = record
+        return Forward(record=record, whole=bool(selection.firings))
+
+    def plan(self, response: Response | None) -> Plan:
+        """The engine's plan for ``response`` (None: from the cassettes, or a fault's own)."""
+        try:
+            return self.engine.plan(self.selection, response)
+        except UnmatchedRequest as exc:
+            self.finish("unmatched", str(exc))
+            raise
+
+    def plan_whole(self, capture: Capture) -> Plan:
+        """The plan for an upstream answer read whole because a fault fires on it, stored
+        first when recording. Untimed: its waiting already happened once, upstream."""
+        self.capture = capture
+        capture.complete = True
+        if self.recording and self.recorder is not None:
+            self.recorder(self.request, capture.response())
+        return self.plan(capture.response(timed=False))
+
+    # -- events from the door --------------------------------------------------------------
+    def head_received(self, capture: Capture) -> None:
+        """A live upstream head is being passed through: the facts the engine would have
+        written had it planned this response."""
+        self.capture = capture
+        note_response_head(self.selection.entry, capture)
+
+    def head_sent(self, at: float | None = None) -> None:
+        """The response head went out to the client (``at``: monotonic time; None: now)."""
+        self.first_byte_ms = self.selection.entry.first_byte_ms = self.clock(at)
+
+    def sent(self, size: int) -> None:
+        """``size`` body bytes went out to the client (without any chunk framing)."""
+        self.bytes_sent += size
+
+    def body_complete(self, at: float | None = None) -> None:
+        """A passed-through body reached its end and went out whole: stored when recording."""
+        capture = self.capture
+        if capture is not None:
+            capture.complete = True
+            self._store(capture)
+        self.finish("completed", at=at)
+
+    @property
+    def wants_rest(self) -> bool:
+        """The client stopped reading a live answer that is being recorded: the door should
+        read the rest (a recording must not depend on how much the client read: an SDK stops
+        at ``data: [DONE]``)."""
+        return self.recording and not self.finished
+
+    def client_gone(self, *, unseen: int = 0) -> None:
+        """The client left a passed-through answer. Completed when the whole upstream body had
+        arrived (stored when recording) and none of it (``unseen`` bytes) missed the client;
+        else abandoned, ``client_closed``."""
+        if self.finished:
+            return
+        capture = self.capture
+        complete = capture is not None and capture.complete
+        if complete:
+            self._store(capture)  # type: ignore[arg-type]
+        self.finish("completed" if complete and not unseen else "client_closed")
+
+    def client_gone_during_plan(self, plan: Plan, delivered: int) -> None:
+        """The client left while ``plan`` was played, after action ``delivered`` went out:
+        abandoned if content was still to come, else completed (an SDK stops reading at
+        ``data: [DONE]`` with only a clean close left)."""
+        if not self.finished:
+            pending = content_after(plan.actions, delivered)
+            self.finish("client_closed" if pending else "completed")
+
+    def plan_ended(self, ending: Ending = "completed", reason: str = "") -> None:
+        """The plan was played to its end (``completed``) or to its planned ``reset``."""
+        self.finish(ending, reason or None)
+
+    def timed_out(self, message: str) -> None:
+        """The client's read timed out before the plan's next bytes were due."""
+        self.finish("timeout", message)
+
+    def upstream_failed(self, message: str) -> None:
+        """The upstream could not be reached, or gave no usable head."""
+        self.finish("error", message)
+
+    def upstream_broke(self, message: str) -> None:
+        """The upstream broke off mid-body: the client sees a cut connection, the same."""
+        self.finish("reset", f"upstream: {message}")
+
+    def failed(self, exc: BaseException, *, timeout: bool = False) -> None:
+        """An exception ended the exchange (``timeout``: it is the client's own timeout)."""
+        if isinstance(exc, UnmatchedRequest):
+            self.finish("unmatched", str(exc))
+        elif timeout:
+            self.finish("timeout", str(exc) or type(exc).__name__)
+        elif isinstance(exc, GeneratorExit | KeyboardInterrupt) or _is_cancellation(exc):
+            self.finish("client_closed")
+        else:
+            self.finish("error", f"{type(exc).__name__}: {exc}")
+
+    # -- the ledger ------------------------------------------------------------------------
+    def _store(self, capture: Capture) -> None:
+        if self.recording and self.recorder is not None:
+            self.recording = False
+            self.recorder(self.request, capture.response())
+
+    def finish(self, ending: Ending, error: str | None = None, *, at: float | None = None) -> None:
+        """Close the ledger entry, once; later calls (a stream closed twice) are ignored."""
+        if self.finished:
+            return
+        self.finished = True
+        self.recording = False
+        self.engine.ledger.finish(
+            self.selection.entry.id,
+            ending=ending,
+            end_ms=self.clock(at),
+            first_byte_ms=self.first_byte_ms,
+            bytes_sent=self.bytes_sent,
+            error=error,
+        )
