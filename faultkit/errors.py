@@ -7,6 +7,8 @@ and exit non-zero instead of showing a traceback.
 
 from __future__ import annotations
 
+from faultkit.scrub import scrub_text, scrub_url
+
 
 class FaultkitError(Exception):
     """Base class of every error faultkit raises on purpose."""
@@ -29,8 +31,6 @@ class UnmatchedRequest(FaultkitError):
 
     def __init__(self, method: str, url: str, closest: list[str], reason: str = "") -> None:
         # The message reaches test output, the ledger and logs: no key in a query string.
-        from faultkit.scrub import scrub_text, scrub_url
-
         self.method = method
         self.url = url = scrub_url(url)
         self.closest = closest = [scrub_text(c) for c in closest]

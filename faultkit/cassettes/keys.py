@@ -33,9 +33,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.errors import CassetteError
 from faultkit.exchange import Request
+from faultkit.formats.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.scrub import scrub_header_value, scrub_json, scrub_param, scrub_path
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}

@@ -30,10 +30,10 @@ import yaml
 
 from faultkit import yamlfile
 from faultkit.cassettes._yaml import compose_yaml, fast_load_yaml
-from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.cassettes.model import Cassette, Interaction, source_of
 from faultkit.errors import CassetteError
 from faultkit.exchange import Headers, Request, Response, ResponseHead
+from faultkit.formats.codecs import UndecodableBody, decode_body, split_codings
 
 SUPPORTED_VERSION = 1
 

@@ -1,5 +1,9 @@
 """Content-encoding of recorded bodies.
 
+Here, not in :mod:`faultkit.cassettes`: formats and scrubbing decode bodies too, and the
+cassette package imports the scrubber (every write is scrubbed), so a codec inside it made
+``cassettes -> scrub.bodies -> cassettes`` an import cycle.
+
 vcrpy stores gzip/deflate/br bodies still compressed (as ``!!binary``), with the
 ``content-encoding`` header kept. faultkit decodes them on load and drops the header, because
 faults edit what a body *means* (JSON fields, SSE events) and need the plain bytes; the door

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.exchange import without_headers
+from faultkit.formats.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.formats.sse import SSEEvent
 from faultkit.plan import Action, Plan, SendEvent
 

@@ -13,7 +13,7 @@ its own hooks. faultkit scrubs, with the same rules everywhere:
 
 What is a secret, by name: ``names``; by shape and the user's own patterns: ``text``; in JSON,
 URLs and headers: ``structured``; in bodies of every encoding: ``bodies`` (imported from there:
-it depends on the cassette codecs, and the ledger must not).
+it depends on the SSE parser and the body codecs, and the ledger must not).
 """
 
 from faultkit.scrub.names import (

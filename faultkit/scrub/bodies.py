@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 
-from faultkit.cassettes.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.exchange import Headers, Request, Response, ResponseHead
+from faultkit.formats.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.formats.sse import SSEEvent, encode_events, parse_events
 from faultkit.scrub.names import secret_field
 from faultkit.scrub.structured import scrub_headers, scrub_json, scrub_pairs, scrub_url

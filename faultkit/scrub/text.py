@@ -33,14 +33,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from faultkit.errors import FaultkitError
 from faultkit.scrub.names import secret_collection, secret_field, secret_param
 
 REDACTED = "REDACTED"
 
 
-class ScrubPatternError(FaultkitError):
-    """A user scrub pattern is not a valid regular expression."""
+class ScrubPatternError(ValueError):
+    """A user scrub pattern is not a valid regular expression.
+
+    A ``ValueError``, not a ``FaultkitError``: :mod:`faultkit.errors` scrubs the URL in its
+    ``UnmatchedRequest`` message with this package, so this package must not import it back.
+    faultkit.toml's patterns reach the user as a ``ConfigError`` (:mod:`faultkit.config`)."""
 
 
 _PREFIXED = re.compile(
