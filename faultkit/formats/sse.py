@@ -60,14 +60,15 @@ class SSEEvent(BaseModel):
         return self.data is not None and self.data.strip() == "[DONE]"
 
 
-def _split_blocks(body: bytes) -> list[bytes]:
-    """Split ``body`` into event blocks, each keeping its trailing blank line."""
+def _complete_blocks(body: bytes, i: int = 0) -> tuple[list[bytes], int]:
+    """The event blocks of ``body`` that end in a blank line (each keeping it), scanning for
+    ends from ``i``, and where the unterminated rest starts."""
     blocks: list[bytes] = []
     start = 0
-    i = 0
     n = len(body)
     while i < n:
-        # An event ends at a blank line: \n\n, \r\n\r\n or \r\r.
+        # An event ends at a blank line: \n\n, \r\n\r\n or \r\r. A match here is a match
+        # in any longer body with this prefix, so a stream can be split as it arrives.
         if body.startswith(b"\r\n\r\n", i):
             end = i + 4
         elif body.startswith(b"\n\n", i) or body.startswith(b"\r\r", i):
@@ -77,9 +78,37 @@ def _split_blocks(body: bytes) -> list[bytes]:
             continue
         blocks.append(body[start:end])
         start = i = end
-    if start < n:
+    return blocks, start
+
+
+def _split_blocks(body: bytes) -> list[bytes]:
+    """Split ``body`` into event blocks, each keeping its trailing blank line."""
+    blocks, start = _complete_blocks(body)
+    if start < len(body):
         blocks.append(body[start:])
     return blocks
+
+
+class SSEParser:
+    """Events out of a stream that arrives in chunks, each as soon as its blank line has:
+    the same events :func:`parse_events` finds in the whole body, however it was chunked."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._scanned = 0  # where the search for the next blank line resumes
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        self._buffer += chunk
+        # A blank line may straddle chunks: rescan the last three bytes already seen.
+        blocks, start = _complete_blocks(self._buffer, max(0, self._scanned - 3))
+        self._buffer = self._buffer[start:]
+        self._scanned = len(self._buffer)
+        return [parse_event(block) for block in blocks if block.strip()]
+
+    def flush(self) -> list[SSEEvent]:
+        """The stream ended: an unterminated last block is kept as-is, as in a recording."""
+        rest, self._buffer, self._scanned = self._buffer, b"", 0
+        return [parse_event(rest)] if rest.strip() else []
 
 
 def parse_event(block: bytes) -> SSEEvent:

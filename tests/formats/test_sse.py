@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faultkit.formats.sse import SSEEvent, encode_events, parse_events
+from faultkit.formats.sse import SSEEvent, SSEParser, encode_events, parse_events
 
 
 def test_parses_fields_comments_and_done() -> None:
@@ -55,3 +55,37 @@ def test_roundtrip_of_built_events(datas: list[str]) -> None:
     parsed = parse_events(body)
     assert [p.data for p in parsed] == datas
     assert encode_events(parsed) == body
+
+
+@given(
+    st.lists(
+        st.sampled_from([b'data: {"a": 1}', b"\n", b"\r", b"\r\n", b": c", b"event: x", b"d"]),
+        max_size=30,
+    ),
+    st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=10),
+)
+def test_incremental_parser_finds_the_same_events_however_the_stream_is_chunked(
+    parts: list[bytes], sizes: list[int]
+) -> None:
+    body = b"".join(parts)
+    parser = SSEParser()
+    events: list[SSEEvent] = []
+    i = 0
+    k = 0
+    while i < len(body):
+        size = sizes[k % len(sizes)]
+        events += parser.feed(body[i : i + size])
+        i += size
+        k += 1
+    events += parser.flush()
+    assert events == parse_events(body)
+
+
+def test_incremental_parser_gives_each_event_when_its_blank_line_arrives() -> None:
+    parser = SSEParser()
+    assert parser.feed(b'data: {"a": 1}\r\n\r') == []
+    (first,) = parser.feed(b"\ndata: [DO")
+    assert first.raw == b'data: {"a": 1}\r\n\r\n'
+    assert parser.feed(b"NE]") == []
+    (last,) = parser.flush()
+    assert last.is_done_sentinel and last.raw == b"data: [DONE]"
