@@ -26,8 +26,14 @@ from faultkit.config import RouteAliases, project_routes, project_scrub_patterns
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import Alteration, Fault, FaultContext
-from faultkit.formats.detect import detect_format, request_model, request_tool
+from faultkit.formats.detect import (
+    detect_format,
+    idempotency_key,
+    request_model,
+    request_tool,
+)
 from faultkit.formats.errors import error_code, should_retry_header
+from faultkit.formats.usage import USAGE_FORMATS, AnswerReader, read_answer
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
 from faultkit.otel.hook import fault_applied
 from faultkit.plan import Plan
@@ -87,6 +93,21 @@ def note_head(entry: LedgerEntry, head: HeadView) -> None:
     entry.retry_after_ms = retry_after_ms(head)  # type: ignore[arg-type]  # reads only .header()
     if head.status >= 400:
         entry.should_retry = should_retry_header(head.header("x-should-retry"))
+
+
+def note_answer(entry: LedgerEntry, reader: AnswerReader) -> None:
+    """The facts a provider answer gives the ledger once it has passed: its token usage and
+    the tools it asked for. The engine calls this for every answer it plans; a door that
+    streams a live answer feeds each event to an :class:`AnswerReader` (``AnswerReader(
+    entry.format)``) and calls this at the end, so every door records the same facts."""
+    entry.usage = reader.usage
+    entry.tool_calls = reader.tool_calls()
+
+
+def _plan_answer(plan: Plan, fmt: str) -> AnswerReader:
+    if plan.is_sse:
+        return read_answer(fmt, events=plan.events())
+    return read_answer(fmt, plan.body_bytes())
 
 
 def derive_rng(seed: int, *parts: object) -> random.Random:
@@ -157,6 +178,7 @@ class Engine:
         self._first_ms: float | None = None
         self._lock = threading.Lock()
         self._plans: dict[int, tuple[Response, Plan]] = {}
+        self._answers: dict[int, tuple[Plan, AnswerReader]] = {}
         # (route, logical call) -> the entry and the recording that last answered it, so a
         # re-ask the cassette never saw can be answered as the model answered the call before.
         self._answered: dict[tuple[str, int], tuple[LedgerEntry, Recording]] = {}
@@ -210,6 +232,7 @@ class Engine:
             body=request.body,
             retry_count=request.header("x-stainless-retry-count"),
             arrival_ms=now_ms,
+            idempotency_key=idempotency_key(request),
         )
         firings: list[Firing] = []
         with self._lock:
@@ -302,11 +325,29 @@ class Engine:
                 # A fault made the whole response: its content type says what format it speaks.
                 entry.format = detect_format(request, plan.head.header("content-type")).value
             note_head(entry, plan.head)
+            if plan.head.status < 400 and entry.format in USAGE_FORMATS:
+                keep = recorded and not entry.faults  # the recording's own plan, cacheable
+                note_answer(entry, self._answer_of(plan, entry.format, keep))
             if plan.head.status >= 400:
                 # The body is whole here (an error is never streamed): what it says decides
                 # whether a retry can help (an exhausted quota cannot).
                 entry.error_code = error_code(plan.body_bytes())
         return plan
+
+    def _answer_of(self, plan: Plan, fmt: str, keep: bool) -> AnswerReader:
+        """The answer facts of ``plan``; with ``keep``, read once per recorded plan (a
+        replayed recording that no fault changed is the common case under load, as in
+        :meth:`_recorded_plan`)."""
+        cached = self._answers.get(id(plan))
+        if cached is not None and cached[0] is plan:
+            return cached[1]
+        reader = _plan_answer(plan, fmt)
+        if not keep:
+            return reader
+        if len(self._answers) >= PLAN_CACHE_SIZE:
+            self._answers.clear()
+        self._answers[id(plan)] = (plan, reader)
+        return reader
 
     def _remember_answer(self, entry: LedgerEntry, recording: Recording) -> None:
         if len(self._answered) >= PLAN_CACHE_SIZE:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from faultkit.faults.base import Alteration
 from faultkit.formats.detect import PROVIDER_FORMATS, WireFormat
+from faultkit.formats.usage import TokenUsage
 from faultkit.scrub import scrub_text, scrub_url
 
 Ending = Literal["completed", "reset", "timeout", "client_closed", "unmatched", "error", "pending"]
@@ -65,6 +66,14 @@ class LedgerEntry:
     # ``error.code`` / ``error.type`` (body, e.g. insufficient_quota), recorded or injected alike.
     should_retry: bool | None = None
     error_code: str | None = None
+    # What the answer reported it cost (provider answers; None when it said nothing, as a
+    # Chat stream without include_usage), and the tools it asked to call next, by name: what
+    # budget_exceeded adds up and a contract's tools map is derived from.
+    usage: TokenUsage | None = None
+    tool_calls: list[str] = field(default_factory=list)
+    # The request's Idempotency-Key (or X-Idempotency-Key), scrubbed: with it a tool can
+    # tell a repeated request from a new one (duplicate_side_effect).
+    idempotency_key: str | None = None
     arrival_ms: float
     first_byte_ms: float | None = None
     end_ms: float | None = None
@@ -184,6 +193,18 @@ def conversation_of(fmt: str, body: bytes) -> Conversation | None:
         items = data.get("input")
         if isinstance(items, str):
             items = [{"role": "user", "content": items}]
+    elif fmt == "gemini":  # ``contents`` of ``{role, parts}``; ``systemInstruction.parts``
+        instruction = data.get("systemInstruction")
+        if isinstance(instruction, dict):
+            system.append(_text(instruction.get("parts")))
+        items = data.get("contents")
+        if isinstance(items, list):
+            items = [
+                {"content": i.get("parts"), **{k: v for k, v in i.items() if k != "parts"}}
+                if isinstance(i, dict)
+                else i
+                for i in items
+            ]
     else:
         items = data.get("messages")
     if not isinstance(items, list):
@@ -392,6 +413,7 @@ class Ledger:
         tool: str | None = None,
         retry_count: str | None,
         arrival_ms: float,
+        idempotency_key: str | None = None,
     ) -> LedgerEntry:
         digest = hashlib.blake2b(method.encode() + url.encode() + body, digest_size=12).hexdigest()
         sdk_retry = int(retry_count) if retry_count is not None and retry_count.isdigit() else 0
@@ -427,6 +449,7 @@ class Ledger:
                 format=fmt,
                 model=model,
                 tool=tool,
+                idempotency_key=scrub_text(idempotency_key) if idempotency_key else None,
                 body_hash=digest,
                 logical_call=logical,
                 attempt=attempt,

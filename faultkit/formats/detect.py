@@ -190,15 +190,32 @@ def request_model(request: Request) -> str | None:
 
 def request_tool(request: Request, fmt: WireFormat | None = None) -> str | None:
     """The tool a request calls: an MCP ``tools/call`` name, else the last path segment of a
-    plain HTTP tool request. None for provider requests. ``fmt``: the request's format when
-    the caller has detected it already."""
+    plain HTTP tool request. None for provider requests and for JSON-RPC requests that call
+    no tool. ``fmt``: the request's format when the caller has detected it already."""
     body = request.json_body
-    if isinstance(body, dict) and body.get("method") == "tools/call":
-        params = body.get("params")
-        if isinstance(params, dict) and isinstance(params.get("name"), str):
-            return params["name"]
+    if _is_jsonrpc(body):
+        # An MCP session's own requests (initialize, tools/list, notifications) run no tool.
+        params = body.get("params") if isinstance(body, dict) else None
+        if isinstance(params, dict) and body.get("method") == "tools/call":
+            name = params.get("name")
+            return name if isinstance(name, str) else None
         return None
     if (fmt or detect_format(request)) in PROVIDER_OF:
         return None
     segments = [s for s in request.path.split("/") if s]
     return segments[-1] if segments else None
+
+
+# Request headers by which a client marks a repeated request as the same operation
+# (Stripe's and the IETF draft's ``Idempotency-Key``, and its common ``X-`` spelling).
+IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The idempotency key ``request`` carries, or None: a server that honours it runs a
+    repeated request once, so a retried payment with the same key is safe."""
+    for name in IDEMPOTENCY_HEADERS:
+        value = request.header(name)
+        if value and value.strip():
+            return value.strip()
+    return None
