@@ -56,7 +56,7 @@ class Match(_Strict):
     )
     method: str | None = Field(None, description="HTTP method, e.g. POST.")
     path: str | None = Field(None, description="URL path glob, e.g. /v1/chat/*.")
-    provider: Literal["openai", "anthropic"] | None = Field(
+    provider: Literal["openai", "anthropic", "google"] | None = Field(
         None, description="LLM provider, known from the wire format and path whatever the host."
     )
     kind: ExchangeKind | None = Field(

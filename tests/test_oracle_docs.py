@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from faultkit.config import load_routes, load_scrub_patterns
-from faultkit.doors.proxy.config import Upstream, load_upstreams
+from faultkit.doors.proxy.config import DEFAULT_UPSTREAMS, Upstream, load_upstreams
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry
 from faultkit.oracle import Contract, Result, judge
 from faultkit.oracle.checks.exercised import scenario_rules
@@ -114,9 +114,11 @@ def test_each_section_says_which_group_its_verdict_is_in() -> None:
         assert heading.group(1).startswith(group), (kind, heading.group(1))
 
 
-def test_the_check_order_is_the_judges() -> None:
-    documented = re.findall(r"^\| \d+ \| `checks/(\w+)\.py`", section("How a cell is judged"), re.M)
-    assert documented == [check.__module__.rsplit(".", 1)[-1] for check in CHECKS]
+def test_the_check_table_is_the_judges() -> None:
+    """Each check in the judge's order, with the kinds its module declares."""
+    rows = re.findall(r"^\| \d+ \| `checks/(\w+)\.py` \| (.*) \|$", TEXT, re.M)
+    documented = [(name, re.findall(r"`([a-z_]+)`", kinds)) for name, kinds in rows]
+    assert documented == [(check.name, [k.name for k in check.kinds]) for check in CHECKS]
 
 
 def test_every_contract_field_is_documented() -> None:
@@ -166,7 +168,8 @@ def test_the_faultkit_toml_examples_load(tmp_path: Path) -> None:
             upstreams = {u.name for u in load_upstreams(path)}
             routes = load_routes(path)
             patterns = load_scrub_patterns(path)
-            assert upstreams > {"openai", "anthropic"} or routes or patterns, text
+            built_in = {u.name for u in DEFAULT_UPSTREAMS}
+            assert upstreams > built_in or routes or patterns, text
 
 
 def test_the_thresholds_are_the_codes() -> None:

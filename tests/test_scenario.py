@@ -300,7 +300,7 @@ def test_match_route_through_an_alias() -> None:
     [
         ("kind", "service", "Input should be 'provider' or 'tool'"),
         ("stream", "sometimes", "Input should be a valid boolean"),
-        ("provider", "azure", "Input should be 'openai' or 'anthropic'"),
+        ("provider", "azure", "Input should be 'openai', 'anthropic' or 'google'"),
     ],
 )
 def test_meaning_fields_reject_unknown_values(problem: tuple[str, str, str]) -> None:

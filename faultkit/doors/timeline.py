@@ -116,6 +116,7 @@ def event_offsets_ms(
 KNOWN_ROUTES = {
     "api.openai.com": "openai",
     "api.anthropic.com": "anthropic",
+    "generativelanguage.googleapis.com": "gemini",
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from faultkit.formats import anthropic_messages, openai_chat, openai_responses
+from faultkit.formats import anthropic_messages, gemini, openai_chat, openai_responses
 from faultkit.formats.common import (
     NOT_JSON,
     CallEdit,
@@ -29,6 +29,7 @@ MODULES: dict[WireFormat, ModuleType] = {
     WireFormat.openai_chat: openai_chat,
     WireFormat.openai_responses: openai_responses,
     WireFormat.anthropic_messages: anthropic_messages,
+    WireFormat.gemini: gemini,
 }
 
 

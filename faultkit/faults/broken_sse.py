@@ -8,7 +8,8 @@ line that is not JSON.
   the stream just ends early, without an error.
 - ``missing_terminator``: the stream ends cleanly just before its terminal marker (``data:
   [DONE]`` for Chat Completions, ``message_stop`` for Anthropic, ``response.completed`` /
-  ``incomplete`` / ``failed`` for Responses, the JSON-RPC response for MCP), dropping it and
+  ``incomplete`` / ``failed`` for Responses, the chunk with a ``finishReason`` for Gemini, the
+  JSON-RPC response for MCP), dropping it and
   anything after. Raw SDK iteration ends *without an error*: the partial answer looks complete
   unless the application checks for the terminator.
 - ``invalid_data_line``: event ``at_event`` carries a ``data:`` line that is not JSON (its own
@@ -45,6 +46,7 @@ class BrokenSSE(Fault):
             WireFormat.openai_chat,
             WireFormat.openai_responses,
             WireFormat.anthropic_messages,
+            WireFormat.gemini,
             WireFormat.mcp,
         }
     )
@@ -151,6 +153,11 @@ def is_terminal(event: SSEEvent, fmt: WireFormat) -> bool:
         return "message_stop" in (event.event, kind)
     if fmt == WireFormat.openai_responses:
         return event.event in RESPONSES_TERMINALS or kind in RESPONSES_TERMINALS
+    if fmt == WireFormat.gemini:  # no sentinel: the chunk that gives a finish reason
+        candidates = payload.get("candidates") if isinstance(payload, dict) else None
+        return isinstance(candidates, list) and any(
+            isinstance(c, dict) and c.get("finishReason") for c in candidates
+        )
     if fmt == WireFormat.mcp:
         return (
             isinstance(payload, dict)

@@ -55,6 +55,7 @@ _ANSWER_PATHS = {
     WireFormat.openai_chat: "choices[0].message.content",
     WireFormat.openai_responses: "output",
     WireFormat.anthropic_messages: "content",
+    WireFormat.gemini: "candidates[0].content",
 }
 
 
@@ -118,6 +119,7 @@ def _is_answer(answer: Answer, fmt: WireFormat) -> bool:
         WireFormat.openai_chat: "choices",
         WireFormat.openai_responses: "output",
         WireFormat.anthropic_messages: "content",
+        WireFormat.gemini: "candidates",
     }[fmt]
     return isinstance(doc.get(key), list)
 
@@ -292,13 +294,57 @@ def _responses_stream(events: list[SSEEvent], fault: Refusal) -> tuple[list[SSEE
     return new, 0
 
 
+# -- Gemini ---------------------------------------------------------------------------------------
+def _gemini_content(fault: Refusal, text: str) -> dict[str, Any] | None:
+    """A candidate's content: Gemini has no refusal field (a model that declines says so in
+    text, ending ``STOP``); a filtered answer has no content at all (``SAFETY``)."""
+    if fault.kind == "content_filter":
+        return None
+    return {"parts": [{"text": text}], "role": "model"}
+
+
+def _gemini_candidates(payload: Any, content: dict[str, Any] | None) -> bool:
+    candidates = payload.get("candidates") if isinstance(payload, dict) else None
+    if not isinstance(candidates, list) or not candidates:
+        return False
+    for candidate in candidates:
+        if not isinstance(candidate, dict):
+            continue
+        candidate.pop("content", None)
+        if content is not None:
+            candidate["content"] = copy.deepcopy(content)
+    return True
+
+
+def _gemini_body(doc: Any, fault: Refusal) -> tuple[Any, int | None]:
+    new = copy.deepcopy(doc)
+    _gemini_candidates(new, _gemini_content(fault, fault.said))
+    return new, None
+
+
+def _gemini_stream(events: list[SSEEvent], fault: Refusal) -> tuple[list[SSEEvent], int | None]:
+    """Every chunk kept (its usage, its pacing); the first one with a candidate says the
+    answer, the later ones carry empty text, as Gemini's own last chunk does."""
+    out: list[SSEEvent] = []
+    told = False
+    for event, payload in zip(events, event_payloads(events), strict=True):
+        content = _gemini_content(fault, "" if told else fault.said)
+        if _gemini_candidates(payload, content):
+            told = True
+            event = event.with_json(payload)
+        out.append(event)
+    return out, None
+
+
 _BODIES = {
     WireFormat.openai_chat: _chat_body,
     WireFormat.openai_responses: _responses_body,
     WireFormat.anthropic_messages: _anthropic_body,
+    WireFormat.gemini: _gemini_body,
 }
 _STREAMS = {
     WireFormat.openai_chat: _chat_stream,
     WireFormat.openai_responses: _responses_stream,
     WireFormat.anthropic_messages: _anthropic_stream,
+    WireFormat.gemini: _gemini_stream,
 }

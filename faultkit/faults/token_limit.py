@@ -159,11 +159,13 @@ class TokenLimit(Fault):
         calls = answer.tool_calls()
         call = calls[-1] if calls else None
         sent = cut_json(call.arguments, self.keep) if call is not None else ""
-        if call is not None and fmt == WireFormat.anthropic_messages and answer.events is None:
+        if call is not None and _args_are_object(fmt, answer):
             sent = dumps(partial_object(sent))
         if call is not None and sent != call.arguments:  # an empty object has nothing to cut
             new = answer.edit_tool_call(call.key, CallEdit(arguments=sent))
-            args = {WireFormat.anthropic_messages: "input"}.get(fmt, "arguments")
+            args = {WireFormat.anthropic_messages: "input", WireFormat.gemini: "args"}.get(
+                fmt, "arguments"
+            )
             path = f"{call.where}.{args}"
             item = call.key if fmt == WireFormat.openai_responses else None
             return (
@@ -183,3 +185,12 @@ class TokenLimit(Fault):
             Alteration(path=slot.where, action="truncated", original=slot.text, value=kept),
             item,
         )
+
+
+def _args_are_object(fmt: WireFormat, answer: Answer) -> bool:
+    """Whether a tool call's arguments travel as a JSON object, which cannot be half an
+    object: an Anthropic body's ``input`` (its stream sends text fragments) and Gemini's
+    ``args`` (a function call arrives whole, in a body and in a stream chunk alike)."""
+    if fmt == WireFormat.gemini:
+        return True
+    return fmt == WireFormat.anthropic_messages and answer.events is None

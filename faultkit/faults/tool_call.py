@@ -55,6 +55,7 @@ _FIELDS: dict[WireFormat, tuple[str, str, str]] = {
     WireFormat.openai_chat: ("id", "function.name", "function.arguments"),
     WireFormat.openai_responses: ("call_id", "name", "arguments"),
     WireFormat.anthropic_messages: ("id", "name", "input"),
+    WireFormat.gemini: ("id", "name", "args"),
 }
 
 

@@ -24,6 +24,7 @@ class WireFormat(StrEnum):
     openai_chat = "openai_chat"
     openai_responses = "openai_responses"
     anthropic_messages = "anthropic_messages"
+    gemini = "gemini"
     mcp = "mcp"
     json = "json"
     other = "other"
@@ -33,6 +34,7 @@ PROVIDER_OF = {
     WireFormat.openai_chat: "openai",
     WireFormat.openai_responses: "openai",
     WireFormat.anthropic_messages: "anthropic",
+    WireFormat.gemini: "google",
 }
 PROVIDER_FORMATS: frozenset[WireFormat] = frozenset(PROVIDER_OF)
 """The LLM wire formats. ``WireFormat`` is a ``StrEnum``, so a ledger's format string
@@ -68,6 +70,8 @@ def format_of_path(path: str) -> WireFormat | None:
         return WireFormat.anthropic_messages
     if _is_cloud_anthropic(path):
         return WireFormat.anthropic_messages
+    if path.endswith(_GEMINI_VERBS):
+        return WireFormat.gemini
     return None
 
 
@@ -76,7 +80,11 @@ def format_of_path(path: str) -> WireFormat | None:
 _VERTEX_ANTHROPIC = "/publishers/anthropic/models/"
 _VERTEX_VERBS = (":rawPredict", ":streamRawPredict")
 _BEDROCK_VERBS = ("/invoke", "/invoke-with-response-stream")
-_STREAM_VERBS = (":streamRawPredict", "/invoke-with-response-stream")
+_STREAM_VERBS = (":streamRawPredict", "/invoke-with-response-stream", ":streamGenerateContent")
+# Gemini, on the Gemini API (``/v1beta/models/{model}:generateContent``) and on Vertex AI
+# (``.../publishers/google/models/{model}:generateContent``): the verb ends the path, the
+# model is the segment before it, and a streamed call is a verb of its own.
+_GEMINI_VERBS = (":generateContent", ":streamGenerateContent")
 
 
 def _is_cloud_anthropic(path: str) -> bool:
@@ -119,8 +127,9 @@ def exchange_kind(fmt: WireFormat | str) -> ExchangeKind:
 
 def request_streams(request: Request) -> bool:
     """Whether ``request`` asks for a streamed answer: ``"stream": true`` in the body (OpenAI
-    Chat Completions and Responses, Anthropic Messages), a cloud endpoint whose path names a
-    streamed call (Vertex ``:streamRawPredict``, Bedrock ``invoke-with-response-stream``), or an
+    Chat Completions and Responses, Anthropic Messages), an endpoint whose path names a
+    streamed call (Vertex ``:streamRawPredict``, Bedrock ``invoke-with-response-stream``, Gemini
+    ``:streamGenerateContent``), or an
     ``Accept`` header that asks for ``text/event-stream`` and not for JSON. MCP's streamable
     HTTP clients accept both on every call and let the server choose, so such a request does
     not count as asking for a stream."""
@@ -128,7 +137,7 @@ def request_streams(request: Request) -> bool:
     if isinstance(body, dict) and body.get("stream") is True:
         return True
     if request.path.endswith(_STREAM_VERBS):
-        return True  # Vertex and Bedrock name the streamed call in the path
+        return True  # Vertex, Bedrock and Gemini name the streamed call in the path
     accept = request.header("accept")
     if not accept:
         return False
@@ -148,6 +157,29 @@ def _tool_name(spec: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _declarations(tools: Any) -> list[Any]:
+    """The tool declarations of a request: its ``tools`` list, where a Gemini entry holds its
+    functions in ``functionDeclarations``."""
+    out: list[Any] = []
+    for tool in tools if isinstance(tools, list) else []:
+        functions = tool.get("functionDeclarations") if isinstance(tool, dict) else None
+        out.extend(functions if isinstance(functions, list) else [tool])
+    return out
+
+
+def _gemini_choice(body: dict[str, Any]) -> Any:
+    """Gemini's ``toolConfig.functionCallingConfig`` in the other providers' ``tool_choice``
+    terms: mode ``ANY`` with one allowed function forces it, ``ANY`` alone requires a call."""
+    config = body.get("toolConfig")
+    calling = config.get("functionCallingConfig") if isinstance(config, dict) else None
+    if not isinstance(calling, dict) or calling.get("mode") != "ANY":
+        return None
+    allowed = calling.get("allowedFunctionNames")
+    if isinstance(allowed, list) and len(allowed) == 1 and isinstance(allowed[0], str):
+        return {"type": "function", "name": allowed[0]}
+    return "required"
+
+
 def structured_output_tool(request: Request) -> str | None:
     """The tool that carries the structured answer of a provider request, or None when the
     answer (if structured) is the message content.
@@ -161,14 +193,16 @@ def structured_output_tool(request: Request) -> str | None:
     3. ``tool_choice`` requires some tool (``"required"``, Anthropic ``{"type": "any"}``) and
        exactly one tool is declared.
 
+    Gemini's ``toolConfig`` (mode ``ANY``, ``allowedFunctionNames``) counts as ``tool_choice``.
+
     An app's only tool on its own is *not* a carrier: a support bot with one lookup tool and
     a JSON answer calls the tool to fetch data, and its answer is still the message content."""
     body = request.json_body
     if not isinstance(body, dict):
         return None
     tools = body.get("tools")
-    names = [n for n in map(_tool_name, tools) if n] if isinstance(tools, list) else []
-    choice = body.get("tool_choice")
+    names = [n for n in map(_tool_name, _declarations(tools)) if n]
+    choice = body.get("tool_choice", _gemini_choice(body))
     if isinstance(choice, dict) and choice.get("type") in ("function", "tool"):
         forced = _tool_name(choice)
         if forced:
@@ -181,10 +215,14 @@ def structured_output_tool(request: Request) -> str | None:
 
 
 def request_model(request: Request) -> str | None:
-    """The ``model`` a provider request asks for."""
+    """The ``model`` a provider request asks for: in the body, or (Gemini, where the body has
+    none) the path segment before the ``:generateContent`` verb."""
     body = request.json_body
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         return body["model"]
+    path = request.path.rstrip("/")
+    if path.endswith(_GEMINI_VERBS) and "/models/" in path:
+        return path.rsplit("/models/", 1)[1].split(":", 1)[0] or None
     return None
 
 

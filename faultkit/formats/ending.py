@@ -12,7 +12,10 @@ each SDK reads it, and nowhere else, so the answer stays well framed:
   ``response.incomplete``; the cut output item's ``status`` is ``incomplete``; usage in
   ``usage.output_tokens``;
 - Anthropic Messages: ``stop_reason`` (``max_tokens``, ``refusal``); in a stream the
-  ``message_delta`` event's ``delta.stop_reason`` and (cumulative) ``usage.output_tokens``.
+  ``message_delta`` event's ``delta.stop_reason`` and (cumulative) ``usage.output_tokens``;
+- Gemini: each candidate's ``finishReason`` (``MAX_TOKENS``, ``SAFETY``, ``STOP``); in a stream
+  the chunk that carries one; usage in ``usageMetadata.candidatesTokenCount`` (every chunk
+  carries the running count).
 
 Reasons are given in faultkit's words (:data:`Reason`) and written in each format's own.
 Usage stays consistent: the output token count is replaced, the total is recomputed from the
@@ -50,12 +53,24 @@ RESPONSES_INCOMPLETE: dict[str, str | None] = {
     "content_filter": "content_filter",
     "stop": None,
 }
+# Gemini has no refusal stop reason: a model that declines says so and stops (``STOP``); a
+# filtered answer stops for ``SAFETY``.
+GEMINI_REASONS: dict[str, str] = {
+    "length": "MAX_TOKENS",
+    "refusal": "STOP",
+    "content_filter": "SAFETY",
+    "stop": "STOP",
+}
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 _USAGE_OUT = {
     WireFormat.openai_chat: ("completion_tokens", "prompt_tokens", "completion_tokens_details"),
     WireFormat.openai_responses: ("output_tokens", "input_tokens", "output_tokens_details"),
     WireFormat.anthropic_messages: ("output_tokens", "input_tokens", None),
+    WireFormat.gemini: ("candidatesTokenCount", "promptTokenCount", None),
 }
+# Where a format keeps its usage and its total (the others: ``usage``, ``total_tokens``).
+_USAGE_HOLDER = {WireFormat.gemini: "usageMetadata"}
+_TOTAL = {WireFormat.gemini: "totalTokenCount"}
 
 
 @dataclass(frozen=True)
@@ -71,11 +86,12 @@ class Change:
 def output_tokens(fmt: WireFormat, doc: Any = None, events: list[SSEEvent] | None = None) -> int:
     """The recorded output token count (0 when the answer carries no usage)."""
     out_key = _USAGE_OUT[fmt][0]
-    usages = [doc.get("usage")] if isinstance(doc, dict) else []
+    holder_key = _USAGE_HOLDER.get(fmt, "usage")
+    usages = [doc.get(holder_key)] if isinstance(doc, dict) else []
     for payload in event_payloads(events or []):
         if not isinstance(payload, dict):
             continue
-        usages.append(payload.get("usage"))
+        usages.append(payload.get(holder_key))
         for holder in ("message", "response"):
             if isinstance(payload.get(holder), dict):
                 usages.append(payload[holder].get("usage"))
@@ -90,8 +106,10 @@ def _set_usage(usage: Any, fmt: WireFormat, tokens: int, where: str, changes: li
     out_key, in_key, details_key = _USAGE_OUT[fmt]
     changes.append(Change(f"{where}.{out_key}", usage[out_key], tokens))
     usage[out_key] = tokens
-    if isinstance(usage.get("total_tokens"), int) and isinstance(usage.get(in_key), int):
-        usage["total_tokens"] = usage[in_key] + tokens
+    total_key = _TOTAL.get(fmt, "total_tokens")
+    if isinstance(usage.get(total_key), int) and isinstance(usage.get(in_key), int):
+        thoughts = usage.get("thoughtsTokenCount")  # Gemini counts reasoning apart
+        usage[total_key] = usage[in_key] + tokens + (thoughts if isinstance(thoughts, int) else 0)
     details = usage.get(details_key) if details_key else None
     if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int):
         details["reasoning_tokens"] = min(details["reasoning_tokens"], tokens)
@@ -122,9 +140,30 @@ def end_body(
         new["stop_reason"] = value
     elif fmt == WireFormat.openai_responses:
         changes.extend(_end_response(new, reason, item, "response"))
+    elif fmt == WireFormat.gemini:
+        changes.extend(_end_candidates(new, reason, "candidates", all_candidates=True))
     if tokens is not None:
-        _set_usage(new.get("usage"), fmt, tokens, "usage", changes)
+        holder = _USAGE_HOLDER.get(fmt, "usage")
+        _set_usage(new.get(holder), fmt, tokens, holder, changes)
     return new, [c for c in changes if c.original != c.value]
+
+
+def _end_candidates(
+    payload: dict[str, Any], reason: Reason, where: str, *, all_candidates: bool
+) -> list[Change]:
+    """Gemini: the ``finishReason`` of each candidate (in a stream chunk, only of those that
+    carry one: the chunk that ends the candidate)."""
+    changes: list[Change] = []
+    value = GEMINI_REASONS[reason]
+    for ci, candidate in enumerate(payload.get("candidates") or []):
+        if not isinstance(candidate, dict):
+            continue
+        if all_candidates or candidate.get("finishReason") is not None:
+            changes.append(
+                Change(f"{where}[{ci}].finishReason", candidate.get("finishReason"), value)
+            )
+            candidate["finishReason"] = value
+    return changes
 
 
 def _end_response(
@@ -184,6 +223,13 @@ def end_stream(
                 delta["stop_reason"] = value
             if tokens is not None:
                 _set_usage(payload.get("usage"), fmt, tokens, f"stream.events[{ei}].usage", changes)
+        elif fmt == WireFormat.gemini:
+            where = f"stream.events[{ei}]"
+            ended = _end_candidates(payload, reason, f"{where}.candidates", all_candidates=False)
+            changes.extend(ended)
+            if ended and tokens is not None:
+                usage = payload.get("usageMetadata")
+                _set_usage(usage, fmt, tokens, f"{where}.usageMetadata", changes)
         elif fmt == WireFormat.openai_responses and kind in _TERMINAL:
             response = payload.get("response")
             if isinstance(response, dict):

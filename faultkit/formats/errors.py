@@ -29,7 +29,11 @@ from faultkit.formats.detect import WireFormat
 _REASONS = {529: "Overloaded"}
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
-DEFAULT_MODELS = {"openai": "gpt-4o", "anthropic": "claude-sonnet-4-6"}
+DEFAULT_MODELS = {
+    "openai": "gpt-4o",
+    "anthropic": "claude-sonnet-4-6",
+    "google": "gemini-2.5-flash",
+}
 
 
 def reason_phrase(status: int) -> str:
@@ -254,6 +258,9 @@ def error_response(
         if status == 529 and should_retry is None:
             should_retry = True
         body = json.dumps(payload, separators=(",", ":")).encode()
+    elif fmt == WireFormat.gemini:
+        headers, payload = _google(status, model, error_type, message, hint_s)
+        body = json.dumps(payload, indent=2).encode()
     else:
         headers, payload = _generic(status, rng, error_type, message)
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -384,6 +391,67 @@ def _anthropic_rate_limit_headers(
     return out
 
 
+# Google's canonical error codes (google.rpc.Code) by HTTP status, as the Gemini API writes
+# them in ``error.status``; google-genai raises ClientError (4xx) or ServerError (5xx) with them.
+_GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_GOOGLE_MESSAGES = {
+    "RESOURCE_EXHAUSTED": "You exceeded your current quota, please check your plan and billing "
+    "details. For more information on this error, head to: "
+    "https://ai.google.dev/gemini-api/docs/rate-limits.",
+    "UNAVAILABLE": "The model is overloaded. Please try again later.",
+    "INTERNAL": "An internal error has occurred. Please retry or report in "
+    "https://developers.generativeai.google/guide/troubleshooting",
+    "DEADLINE_EXCEEDED": "The request timed out. Please try again.",
+    "INVALID_ARGUMENT": "Request contains an invalid argument.",
+    "UNAUTHENTICATED": "API key not valid. Please pass a valid API key.",
+    "PERMISSION_DENIED": "The caller does not have permission",
+    "NOT_FOUND": "models/{model} is not found for API version v1beta, or is not supported "
+    "for generateContent.",
+}
+
+
+def _google(
+    status: int,
+    model: str | None,
+    error_type: str | None,
+    message: str | None,
+    hint_s: float,
+) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The Gemini API's error: ``{"error": {"code", "message", "status", "details"}}``. A 429
+    names its wait in a ``google.rpc.RetryInfo`` detail (``retryDelay: "7s"``), not in a
+    header; google-genai does not read it (its retries are off unless configured, and then
+    exponential), so an app that honours it reads the body itself."""
+    code = error_type or _GOOGLE_STATUS.get(status) or ("INTERNAL" if status >= 500 else "UNKNOWN")
+    default = _GOOGLE_MESSAGES.get(code, f"{reason_phrase(status) or 'Error'}.")
+    error: dict[str, Any] = {
+        "code": status,
+        "message": message or default.format(model=model or DEFAULT_MODELS["google"]),
+        "status": code,
+    }
+    if status == 429:
+        error["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": f"{max(1, round(hint_s))}s",
+            }
+        ]
+    headers = [("content-type", "application/json; charset=UTF-8"), ("vary", "Origin")]
+    return headers, {"error": error}
+
+
 def _generic(
     status: int, rng: random.Random, error_type: str | None, message: str | None
 ) -> tuple[list[tuple[str, str]], dict[str, Any]]:
@@ -412,8 +480,10 @@ def should_retry_header(value: str | None) -> bool | None:
 
 def error_code(body: bytes) -> str | None:
     """The provider's error code in an error body: OpenAI's ``error.code`` (else
-    ``error.type``), Anthropic's ``error.type``; None for a body that is not such JSON. What
-    the SDK exposes as ``exc.code`` and what an app decides on (``insufficient_quota``)."""
+    ``error.type``), Anthropic's ``error.type``, Gemini's ``error.status``
+    (``RESOURCE_EXHAUSTED``: its ``code`` is the HTTP status number); None for a body that is
+    not such JSON. What the SDK exposes as ``exc.code`` / ``exc.status`` and what an app
+    decides on (``insufficient_quota``)."""
     if not body or len(body) > 65536 or body.lstrip()[:1] != b"{":
         return None
     try:
@@ -423,7 +493,7 @@ def error_code(body: bytes) -> str | None:
     error = data.get("error") if isinstance(data, dict) else None
     if not isinstance(error, dict):
         return None
-    for key in ("code", "type"):
+    for key in ("code", "type", "status"):
         value = error.get(key)
         if isinstance(value, str) and value:
             return value

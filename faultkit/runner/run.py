@@ -36,7 +36,11 @@ Progress = Callable[[Cell, int, int], None]
 
 DEFAULT_LIMIT_S = 120.0
 # Replay never sends a request anywhere, but SDKs refuse to start without a key.
-PLACEHOLDER_KEYS = {"OPENAI_API_KEY": "sk-faultkit-replay", "ANTHROPIC_API_KEY": "faultkit-replay"}
+PLACEHOLDER_KEYS = {
+    "OPENAI_API_KEY": "sk-faultkit-replay",
+    "ANTHROPIC_API_KEY": "faultkit-replay",
+    "GEMINI_API_KEY": "faultkit-replay",
+}
 
 
 @dataclass

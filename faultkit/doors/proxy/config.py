@@ -12,8 +12,8 @@ Declared in ``faultkit.toml``::
     env = "ORDERS_URL"
     port = 8481            # optional; default: a free port
 
-or the same under ``[tool.faultkit.upstreams.<name>]`` in ``pyproject.toml``. OpenAI and
-Anthropic are built in (a declaration with the same name overrides them, keeping the ``env``
+or the same under ``[tool.faultkit.upstreams.<name>]`` in ``pyproject.toml``. OpenAI,
+Anthropic and Gemini are built in (a declaration with the same name overrides them, keeping the ``env``
 and ``port`` it does not give: see :func:`overriding`). The file is found and
 read by ``faultkit.config``, which also reads the ``[routes]`` aliases scenarios use.
 """
@@ -79,6 +79,9 @@ class Upstream(BaseModel):
 DEFAULT_UPSTREAMS: tuple[Upstream, ...] = (
     Upstream(name="openai", url="https://api.openai.com/v1", env="OPENAI_BASE_URL"),
     Upstream(name="anthropic", url="https://api.anthropic.com", env="ANTHROPIC_BASE_URL"),
+    Upstream(
+        name="gemini", url="https://generativelanguage.googleapis.com", env="GOOGLE_GEMINI_BASE_URL"
+    ),
 )
 
 
