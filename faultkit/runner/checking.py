@@ -29,7 +29,7 @@ import shlex
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faultkit.doors.flow import clock_origin
 from faultkit.oracle.assertions import assert_controlled, assert_verdict
@@ -40,7 +40,10 @@ from faultkit.oracle.result import Result, acapture
 from faultkit.oracle.verdict import Verdict
 from faultkit.runner.run import limit_s, placeholder_keys
 from faultkit.runner.target import FACTORY_PARAM, INJECTED, Seam, call_bounded, seam_of
-from faultkit.session import FaultkitSession
+
+if TYPE_CHECKING:
+    # Annotations only: the session's check() and acheck() call into this module.
+    from faultkit.session import FaultkitSession
 
 
 def wire_clients(
