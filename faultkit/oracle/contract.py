@@ -16,8 +16,11 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -106,6 +109,55 @@ def _error_name(value: Any) -> str:
 
 ErrorName = Annotated[str, BeforeValidator(_error_name)]
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """Which requests run a tool: a method (None: any) and a glob over the route followed by
+    the URL path (``payments.*/refunds`` matches route ``payments.eu`` with path
+    ``/refunds``; ``*`` crosses ``/``, so ``payments.*/*refunds`` also takes ``/v1/refunds``).
+    A glob with no ``/`` matches the route alone, any path. The contract names tools; the
+    ledger sees routes and paths; this is the bridge."""
+
+    method: str | None
+    glob: str
+
+    @classmethod
+    def parse(cls, text: str) -> ToolRequest:
+        parts = text.split()
+        if len(parts) == 2 and parts[0].upper() in HTTP_METHODS:
+            return cls(parts[0].upper(), parts[1])
+        if len(parts) == 1 and parts[0].upper() not in HTTP_METHODS:
+            return cls(None, parts[0])
+        raise ValueError(
+            f"{text!r} is not a tool's request: write 'METHOD route/path' with globs "
+            "(POST payments.*/refunds) or just 'route/path'"
+        )
+
+    def matches(self, method: str, route: str, url: str) -> bool:
+        if self.method is not None and method.upper() != self.method:
+            return False
+        if "/" not in self.glob:
+            return fnmatchcase(route, self.glob)
+        return fnmatchcase(route + (urlsplit(url).path or "/"), self.glob)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.glob}" if self.method else self.glob
+
+
+def _tool_request(value: Any) -> ToolRequest:
+    if isinstance(value, ToolRequest):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected 'METHOD route/path', got {value!r}")
+    return ToolRequest.parse(value)
+
+
+ToolRoute = Annotated[
+    ToolRequest, BeforeValidator(_tool_request), PlainSerializer(str, return_type=str)
+]
+
 
 def grace_ms(deadline_ms: float) -> float:
     """How long past a deadline a target is still waited for: 10% of it, at least 1 s, so a
@@ -153,6 +205,30 @@ class Contract(BaseModel):
         default_factory=lambda: list(DEFAULT_UNKNOWN_MARKERS),
         description="Words that label a fact unknown or an answer as an error.",
     )
+    max_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Model calls, and tool calls, one user request may take (each counted "
+        "apart; retries are attempts, not steps).",
+    )
+    token_budget: int | None = Field(
+        None,
+        ge=1,
+        description="Tokens (input + output, every attempt and step) one user request may use.",
+    )
+    tools: dict[str, ToolRoute] = Field(
+        default_factory=dict,
+        description="Tool name -> the requests that run it: 'METHOD route/path' with globs "
+        "('POST payments.*/refunds'); the method may be left out.",
+    )
+    side_effecting_tools: list[str] = Field(
+        default_factory=list,
+        description="Tools that change something: a repeat needs an idempotency key, whatever "
+        "the HTTP method.",
+    )
+    forbidden_tools: list[str] = Field(
+        default_factory=list, description="Tools the target must never run."
+    )
 
     @field_validator("unknown_markers")
     @classmethod
@@ -182,6 +258,10 @@ class Contract(BaseModel):
         if self.error_model is None or value is None:
             return False
         return not _validation_errors(self.error_model, value, strict=False)
+
+    def tool_names_of(self, method: str, route: str, url: str) -> list[str]:
+        """The tools of the ``tools`` map that a request runs (usually one, or none)."""
+        return [name for name, req in self.tools.items() if req.matches(method, route, url)]
 
     def output_field_names(self) -> set[str]:
         model = self.output_model
