@@ -20,7 +20,10 @@ Where each provider reports usage (``../shared/reference/llm-wire-formats.md``):
 - Anthropic Messages: ``usage.input_tokens`` / ``output_tokens``, with cache reads and writes
   counted *apart* from ``input_tokens`` (``cache_read_input_tokens``,
   ``cache_creation_input_tokens``); in a stream ``message_start``'s ``message.usage`` gives the
-  input, ``message_delta``'s ``usage`` the output so far (cumulative, the last one wins).
+  input, ``message_delta``'s ``usage`` the output so far (cumulative, the last one wins);
+- Gemini: ``usageMetadata.promptTokenCount`` / ``candidatesTokenCount``, with the reasoning
+  billed as output apart (``thoughtsTokenCount``) and cached input in
+  ``cachedContentTokenCount``; every stream chunk carries the running counts (the last wins).
 
 :class:`TokenUsage` puts them in one shape: ``input_tokens`` is every input token the request
 was billed for (Anthropic's cache reads and writes added, as OpenAI's prompt count already
@@ -33,7 +36,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from faultkit.formats import anthropic_messages, openai_chat, openai_responses
+from faultkit.formats import anthropic_messages, gemini, openai_chat, openai_responses
 from faultkit.formats.sse import SSEEvent, parse_events
 
 
@@ -81,6 +84,15 @@ def _read(fmt: str, usage: Any) -> dict[str, int]:
             out["input_tokens"] = (base or 0) + (read or 0) + (written or 0)
         out["output_tokens"] = _int(usage.get("output_tokens"))
         out["cached_tokens"] = read
+    elif fmt == "gemini":
+        out["input_tokens"] = _int(usage.get("promptTokenCount"))
+        answer, thoughts = (
+            _int(usage.get("candidatesTokenCount")),
+            _int(usage.get("thoughtsTokenCount")),
+        )
+        if answer is not None or thoughts is not None:
+            out["output_tokens"] = (answer or 0) + (thoughts or 0)
+        out["cached_tokens"] = _int(usage.get("cachedContentTokenCount"))
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -89,6 +101,7 @@ _CALLS = {
     "openai_chat": openai_chat,
     "openai_responses": openai_responses,
     "anthropic_messages": anthropic_messages,
+    "gemini": gemini,
 }
 USAGE_FORMATS = frozenset(_CALLS)
 
@@ -97,6 +110,8 @@ def _usages_in(fmt: str, payload: Any) -> list[Any]:
     """The usage objects an answer document or one stream event carries, in order."""
     if not isinstance(payload, dict):
         return []
+    if fmt == "gemini":
+        return [payload.get("usageMetadata")]
     found = [payload.get("usage")]
     if fmt == "openai_responses" and isinstance(payload.get("response"), dict):
         found.append(payload["response"].get("usage"))
@@ -143,7 +158,10 @@ class AnswerReader:
         data = event.data
         if not self.reads or not data:
             return
-        has_usage = '"usage"' in data and not _only_null_usage(data)
+        if self.fmt == "gemini":
+            has_usage = '"usageMetadata"' in data
+        else:
+            has_usage = '"usage"' in data and not _only_null_usage(data)
         if '"name"' in data:
             self._call_events.append(event)
         if has_usage:

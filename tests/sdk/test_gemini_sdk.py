@@ -134,3 +134,21 @@ def test_recorded_max_tokens_answer_replays_as_recorded(faultkit: FaultkitSessio
     response = _client(faultkit).models.generate_content(model="gemini-2.5-flash", contents="t")
     assert response.text == "The capital of France is"
     assert response.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
+
+
+@pytest.mark.faultkit(cassette=str(STREAM))
+def test_ledger_keeps_the_usage_the_sdk_reports(faultkit: FaultkitSession) -> None:
+    _, chunks = _stream_text(faultkit)
+    usage = faultkit.ledger[0].usage
+    reported = chunks[-1].usage_metadata
+    assert usage is not None
+    assert (usage.input_tokens, usage.output_tokens) == (
+        reported.prompt_token_count,
+        reported.candidates_token_count,
+    )
+
+
+@pytest.mark.faultkit(cassette=str(TOOLS))
+def test_ledger_keeps_the_function_calls_asked_for(faultkit: FaultkitSession) -> None:
+    _client(faultkit).models.generate_content(model="gemini-2.0-flash", contents="t")
+    assert faultkit.ledger[0].tool_calls == ["temperature"]
