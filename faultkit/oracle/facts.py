@@ -31,6 +31,9 @@ NON_RETRYABLE_STATUSES = FORBIDDEN_STATUSES | BAD_REQUEST_STATUSES
 # Client-error statuses that say "later", not "never" (the SDKs retry them, as they do 5xx).
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
 QUOTA_CODES = ("insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached")
+# The ledger facts :func:`failed`, :func:`failure_reason` and :func:`degradation` read: a
+# check that asks whether an exchange failed needs them (its ``Check.needs``).
+FAILURE_FACTS = frozenset({"status", "ending", "error", "faults", "format"})
 
 
 def is_tool(entry: LedgerEntry, tool_routes: list[str] | None) -> bool:

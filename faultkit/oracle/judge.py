@@ -1,8 +1,9 @@
 """The judge: ledger + SUT result + contract (+ scenario expectation) -> verdict. Pure.
 
-Every check runs on every judgement (:data:`CHECKS`), so a run that retried too often *and*
-leaked an invalid answer reports both; the verdict is headed by the worst (see
-:mod:`faultkit.oracle.verdict`). With no finding at all the verdict is ``pass``.
+Every check runs on every judgement (:data:`CHECKS`, one per module of
+``faultkit/oracle/checks/``), so a run that retried too often *and* leaked an invalid answer
+reports both; the verdict is headed by the worst (see :mod:`faultkit.oracle.verdict`). With no
+finding at all the verdict is ``pass``.
 
 Bounds come from the contract and the scenario together, the stricter winning: the smaller
 ``deadline_ms`` and ``max_attempts``; fallback routes and models are the union of both.
@@ -13,40 +14,17 @@ a run in which none of them applied a fault is ``not_exercised``, never ``pass``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from faultkit.ledger import Ledger, LedgerEntry
-from faultkit.oracle.checks import (
-    exercised,
-    fallback,
-    invalid_output,
-    outcome,
-    retries,
-    silent_tool_failure,
-    truncated_output,
-    unknown_as_known,
-    untraceable,
-)
+from faultkit.oracle.checks import CHECKS as CHECKS
+from faultkit.oracle.checks import outcome
 from faultkit.oracle.context import Context
 from faultkit.oracle.contract import Contract
 from faultkit.oracle.result import Result
-from faultkit.oracle.verdict import Finding, Verdict, verdict_of
+from faultkit.oracle.verdict import Verdict, verdict_of
 from faultkit.scenario import Expectation, Rule, Scenario
-
-Check = Callable[[Context], list[Finding]]
-
-CHECKS: tuple[Check, ...] = (
-    outcome.check,
-    retries.check,
-    fallback.check,
-    invalid_output.check,
-    truncated_output.check,
-    unknown_as_known.check,
-    silent_tool_failure.check,
-    untraceable.check,
-    exercised.check,
-)
 
 # Clock granularity allowed when comparing a measured gap with a required wait.
 TOLERANCE_MS = 2.0
@@ -96,29 +74,13 @@ def judge(
     )
     findings = [finding for check in CHECKS for finding in check(ctx)]
     if not findings:
-        findings.append(_pass(ctx))
+        findings.append(outcome.passed(ctx))
     return verdict_of(
         findings,
         allowed=list(expectation.outcomes) if expectation is not None else [],
         scenario=scenario_name,
         case=case,
         duration_ms=result.duration_ms,
-    )
-
-
-def _pass(ctx: Context) -> Finding:
-    faulted = [e.id for e in ctx.entries if e.faults]
-    faults = sorted({f.type for e in ctx.entries for f in e.faults})
-    within = f" within {ctx.deadline_ms:.0f} ms" if ctx.deadline_ms is not None else ""
-    applied = f", {len(faulted)} with faults ({', '.join(faults)})" if faulted else ""
-    count = len(ctx.entries)
-    exchanges = f"{count} exchange{'' if count == 1 else 's'}"
-    return Finding(
-        kind="pass",
-        summary=f"answered{within}: {exchanges}{applied}, nothing uncontrolled",
-        entry_ids=faulted,
-        values={"faults": faults},
-        timings_ms={"duration_ms": round(ctx.result.duration_ms, 3)},
     )
 
 

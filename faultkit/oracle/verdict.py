@@ -5,87 +5,68 @@ answer). Each is a :class:`Finding` with its evidence; the :class:`Verdict` is h
 worst finding and lists them all, so a report shows the headline and a reader can still see
 everything that happened.
 
-Severity, worst first (:data:`SEVERITY`), and why:
-
-0. ``harness_error`` — faultkit itself could not run the cell as written (a request with no
-   recording, a broken cassette): nothing can be said about the SUT, and the run fails.
-1. ``unknown_as_known``, ``silent_tool_failure``, ``invalid_output_leaked``,
-   ``truncated_output_accepted`` — a wrong, unfounded or incomplete answer reached the user *as
-   if it were fine*. Nobody notices, so these do the most harm.
-2. ``crash``, ``hang`` — no answer at all. Visible and bad, but at least not misleading.
-3. ``retry_storm``, ``retried_non_retryable``, ``retry_after_ignored`` — the answer may be fine,
-   but the system hurts the upstream (and its own quota and bill) while getting it.
-4. ``untraceable`` — the behaviour may be fine but cannot be audited.
-5. ``not_exercised`` — no fault fired, so a controlled-looking outcome proves nothing. It is
-   neither controlled nor uncontrolled, and outranks every controlled outcome so that a cell
-   whose faults never fired can never read ``pass``.
-6. Controlled outcomes, most degraded first: ``controlled_error``, ``fallback``, ``retried``,
-   ``pass``.
+Which kinds exist, how bad each is and whether it counts as controlled is declared by the check
+modules (``faultkit/oracle/checks/*.py``, bands and reasons in
+:mod:`faultkit.oracle.checks.base`) and collected by :mod:`faultkit.oracle.checks`;
+``SEVERITY``, ``VerdictKind``, ``CONTROLLED_KINDS`` and ``UNJUDGED_KINDS`` are read from there.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import cache
+from types import ModuleType
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
-VerdictKind = Literal[
-    "pass",
-    "retried",
-    "fallback",
-    "controlled_error",
-    "crash",
-    "hang",
-    "retry_storm",
-    "retry_after_ignored",
-    "retried_non_retryable",
-    "invalid_output_leaked",
-    "unknown_as_known",
-    "silent_tool_failure",
-    "untraceable",
-    "truncated_output_accepted",
-    "not_exercised",
-    "harness_error",
-]
+# The kinds, their severity and their groups are declared by the check modules
+# (faultkit/oracle/checks/*.py) and collected in faultkit.oracle.checks. The check modules
+# build Findings, so this module reads that registry lazily rather than importing it.
+_DERIVED = ("VerdictKind", "SEVERITY", "CONTROLLED_KINDS", "UNJUDGED_KINDS")
 
-CONTROLLED_KINDS: frozenset[str] = frozenset({"pass", "retried", "fallback", "controlled_error"})
-# Neither controlled nor uncontrolled: the cell did not test the SUT (no fault fired), or the
-# harness failed (no recording). Reports count them apart from the SUT's verdicts.
-UNJUDGED_KINDS: frozenset[str] = frozenset({"not_exercised", "harness_error"})
 
-SEVERITY: tuple[VerdictKind, ...] = (
-    "harness_error",
-    "unknown_as_known",
-    "silent_tool_failure",
-    "invalid_output_leaked",
-    "truncated_output_accepted",
-    "crash",
-    "hang",
-    "retry_storm",
-    "retried_non_retryable",
-    "retry_after_ignored",
-    "untraceable",
-    "not_exercised",
-    "controlled_error",
-    "fallback",
-    "retried",
-    "pass",
-)
-_RANK = {kind: i for i, kind in enumerate(SEVERITY)}
+@cache
+def _registry() -> ModuleType:
+    from faultkit.oracle import checks
+
+    return checks
+
+
+def __getattr__(name: str) -> Any:
+    """``VerdictKind``, ``SEVERITY``, ``CONTROLLED_KINDS`` and ``UNJUDGED_KINDS``, as derived
+    by :mod:`faultkit.oracle.checks`."""
+    if name in _DERIVED:
+        return getattr(_registry(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _rank() -> dict[str, int]:
+    return {kind: i for i, kind in enumerate(_registry().SEVERITY)}
+
+
+def _known(kind: str) -> str:
+    if kind not in _rank():
+        raise ValueError(f"unknown verdict kind {kind!r}; known: {', '.join(_rank())}")
+    return kind
+
+
+# A verdict kind's name, checked against the declared kinds.
+KindName = Annotated[str, AfterValidator(_known)]
 
 
 def severity(kind: str) -> int:
     """Rank of ``kind``: 0 is the worst."""
-    return _RANK[kind]
+    return _rank()[kind]
 
 
 def is_controlled(kind: str) -> bool:
-    return kind in CONTROLLED_KINDS
+    return kind in _registry().CONTROLLED_KINDS
 
 
 def is_uncontrolled(kind: str) -> bool:
     """An uncontrolled verdict about the SUT (not ``not_exercised`` or ``harness_error``)."""
-    return kind not in CONTROLLED_KINDS and kind not in UNJUDGED_KINDS
+    return kind not in _registry().CONTROLLED_KINDS and kind not in _registry().UNJUDGED_KINDS
 
 
 class Finding(BaseModel):
@@ -98,7 +79,7 @@ class Finding(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: VerdictKind
+    kind: KindName
     summary: str
     entry_ids: list[int] = Field(default_factory=list)
     values: dict[str, Any] = Field(default_factory=dict)
@@ -122,7 +103,7 @@ class Verdict(BaseModel):
     how the run was started (``faultkit run ... --scenario X --case Y --seed N``).
     """
 
-    kind: VerdictKind
+    kind: KindName
     findings: list[Finding]
     allowed: list[str] = Field(default_factory=list)
     scenario: str | None = None

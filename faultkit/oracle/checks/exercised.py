@@ -19,9 +19,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from faultkit.ledger import LedgerEntry
+from faultkit.oracle.checks.base import UNTESTED, Check, Kind
 from faultkit.oracle.context import Context
 from faultkit.oracle.verdict import Finding
 from faultkit.scenario import Rule, Scenario
+
+NOT_EXERCISED = Kind("not_exercised", UNTESTED, "unjudged")
 
 if TYPE_CHECKING:
     from faultkit.engine import Engine
@@ -104,3 +107,10 @@ def engine_rules(engine: Engine) -> dict[str, Rule]:
         own = i < len(scenario.rules) and rule is scenario.rules[i]
         out[scenario.rule_label(i) if own else rule.name or f"inline-{i + 1}"] = rule
     return out
+
+
+CHECK = Check(
+    kinds=(NOT_EXERCISED,),
+    needs=frozenset({"id", "route", "format", "faults", "skipped"}),
+    run=check,
+)

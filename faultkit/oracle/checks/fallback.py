@@ -9,9 +9,12 @@ contract and the scenario together.
 
 from __future__ import annotations
 
+from faultkit.oracle.checks.base import CONTROLLED, Check, Kind
 from faultkit.oracle.context import Context
-from faultkit.oracle.facts import degradation, failed, glob_any
+from faultkit.oracle.facts import FAILURE_FACTS, degradation, failed, glob_any
 from faultkit.oracle.verdict import Finding
+
+FALLBACK = Kind("fallback", CONTROLLED + 1, "controlled")
 
 
 def check(ctx: Context) -> list[Finding]:
@@ -55,3 +58,10 @@ def check(ctx: Context) -> list[Finding]:
             )
         ]
     return []
+
+
+CHECK = Check(
+    kinds=(FALLBACK,),
+    needs=frozenset({"id", "route", "model", "arrival_ms", *FAILURE_FACTS}),
+    run=check,
+)

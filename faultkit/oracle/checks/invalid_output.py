@@ -28,12 +28,15 @@ from typing import Any
 
 from faultkit.formats.jsonpath import format_path, walk
 from faultkit.ledger import AppliedFault, LedgerEntry
+from faultkit.oracle.checks.base import MISLEADING, Check, Kind
 from faultkit.oracle.checks.silent_tool_failure import marker_pattern
 from faultkit.oracle.checks.truncated_output import REFUSAL_FAULTS, unreplaced
 from faultkit.oracle.context import Context
-from faultkit.oracle.facts import faults_of
+from faultkit.oracle.facts import FAILURE_FACTS, faults_of
 from faultkit.oracle.values import field_name, find
 from faultkit.oracle.verdict import Finding
+
+INVALID_OUTPUT_LEAKED = Kind("invalid_output_leaked", MISLEADING + 2, "uncontrolled")
 
 DRIFT_FAULTS = ("schema_drift",)
 VALUE_ACTIONS = frozenset({"added", "replaced", "injected"})
@@ -189,3 +192,10 @@ def _drift_hits(ctx: Context) -> list[tuple[int, str]]:
 def _preview(value: Any, limit: int = 300) -> Any:
     text = repr(value)
     return value if len(text) <= limit else text[:limit] + "..."
+
+
+CHECK = Check(
+    kinds=(INVALID_OUTPUT_LEAKED,),
+    needs=frozenset({"id", "route", "faults", *FAILURE_FACTS}),
+    run=check,
+)

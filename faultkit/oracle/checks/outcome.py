@@ -15,11 +15,19 @@ without one, a 4xx is an explicit (controlled) error and a 5xx a crash — a ser
 
 from __future__ import annotations
 
+from faultkit.oracle.checks.base import CONTROLLED, HARNESS, NO_ANSWER, Check, Kind
 from faultkit.oracle.context import Context, Outcome
 from faultkit.oracle.contract import Contract
-from faultkit.oracle.facts import failed, failure_reason
+from faultkit.oracle.facts import FAILURE_FACTS, failed, failure_reason
 from faultkit.oracle.result import Result
 from faultkit.oracle.verdict import Finding
+
+HARNESS_ERROR = Kind("harness_error", HARNESS, "unjudged")
+CRASH = Kind("crash", NO_ANSWER, "uncontrolled")
+HANG = Kind("hang", NO_ANSWER + 1, "uncontrolled")
+CONTROLLED_ERROR = Kind("controlled_error", CONTROLLED, "controlled")
+# Not found by ``check``: the judge's verdict when no check found anything (see ``passed``).
+PASS = Kind("pass", CONTROLLED + 3, "controlled")
 
 FAULTKIT_ERROR = "faultkit.errors.FaultkitError"
 
@@ -115,6 +123,23 @@ def check(ctx: Context) -> list[Finding]:
     return findings
 
 
+def passed(ctx: Context) -> Finding:
+    """The ``pass`` finding, for a judgement in which no check found anything."""
+    faulted = [e.id for e in ctx.entries if e.faults]
+    faults = sorted({f.type for e in ctx.entries for f in e.faults})
+    within = f" within {ctx.deadline_ms:.0f} ms" if ctx.deadline_ms is not None else ""
+    applied = f", {len(faulted)} with faults ({', '.join(faults)})" if faulted else ""
+    count = len(ctx.entries)
+    exchanges = f"{count} exchange{'' if count == 1 else 's'}"
+    return Finding(
+        kind="pass",
+        summary=f"answered{within}: {exchanges}{applied}, nothing uncontrolled",
+        entry_ids=faulted,
+        values={"faults": faults},
+        timings_ms={"duration_ms": round(ctx.result.duration_ms, 3)},
+    )
+
+
 def harness_error(ctx: Context) -> Finding:
     """The harness problem: each request with no recording (with the closest recordings the
     store knows), or faultkit's own error as the SUT raised it."""
@@ -170,3 +195,10 @@ def _timings(duration_ms: float, deadline_ms: float | None) -> dict[str, float]:
     if deadline_ms is not None:
         out["deadline_ms"] = deadline_ms
     return out
+
+
+CHECK = Check(
+    kinds=(HARNESS_ERROR, CRASH, HANG, CONTROLLED_ERROR, PASS),
+    needs=frozenset({"id", "route", "method", "url", "faults", *FAILURE_FACTS}),
+    run=check,
+)

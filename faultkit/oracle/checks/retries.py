@@ -25,8 +25,10 @@ from __future__ import annotations
 from itertools import pairwise
 
 from faultkit.ledger import LedgerEntry
+from faultkit.oracle.checks.base import CONTROLLED, HURTS_UPSTREAM, Check, Kind
 from faultkit.oracle.context import Context
 from faultkit.oracle.facts import (
+    FAILURE_FACTS,
     backoff_reason,
     degradation,
     gap_ms,
@@ -35,6 +37,11 @@ from faultkit.oracle.facts import (
     retry_after_ms,
 )
 from faultkit.oracle.verdict import Finding
+
+RETRY_STORM = Kind("retry_storm", HURTS_UPSTREAM, "uncontrolled")
+RETRIED_NON_RETRYABLE = Kind("retried_non_retryable", HURTS_UPSTREAM + 1, "uncontrolled")
+RETRY_AFTER_IGNORED = Kind("retry_after_ignored", HURTS_UPSTREAM + 2, "uncontrolled")
+RETRIED = Kind("retried", CONTROLLED + 2, "controlled")
 
 
 def check(ctx: Context) -> list[Finding]:
@@ -132,3 +139,24 @@ def _how(reasks: int) -> str:
 
 def _gap_timings(gaps: list[float]) -> dict[str, float]:
     return {f"gap_{i + 1}_{i + 2}_ms": g for i, g in enumerate(gaps)}
+
+
+CHECK = Check(
+    kinds=(RETRY_STORM, RETRIED_NON_RETRYABLE, RETRY_AFTER_IGNORED, RETRIED),
+    needs=frozenset(
+        {
+            "id",
+            "route",
+            "logical_call",
+            "attempt",
+            "arrival_ms",
+            "end_ms",
+            "body_hash",
+            "retry_after_ms",
+            "should_retry",
+            "error_code",
+            *FAILURE_FACTS,
+        }
+    ),
+    run=check,
+)

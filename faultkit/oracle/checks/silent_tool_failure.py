@@ -19,9 +19,12 @@ from typing import Any
 
 from faultkit.formats.jsonpath import JsonPathError, expand, find_key, get, walk
 from faultkit.ledger import LedgerEntry
+from faultkit.oracle.checks.base import MISLEADING, Check, Kind
 from faultkit.oracle.context import Context
-from faultkit.oracle.facts import failed, failure_reason, glob_any, logical_calls
+from faultkit.oracle.facts import FAILURE_FACTS, failed, failure_reason, glob_any, logical_calls
 from faultkit.oracle.verdict import Finding
+
+SILENT_TOOL_FAILURE = Kind("silent_tool_failure", MISLEADING + 1, "uncontrolled")
 
 
 def unrecovered_failures(ctx: Context) -> list[LedgerEntry]:
@@ -112,3 +115,10 @@ def check(ctx: Context) -> list[Finding]:
             },
         )
     ]
+
+
+CHECK = Check(
+    kinds=(SILENT_TOOL_FAILURE,),
+    needs=frozenset({"id", "route", "logical_call", "attempt", "arrival_ms", *FAILURE_FACTS}),
+    run=check,
+)

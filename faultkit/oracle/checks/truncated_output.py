@@ -41,9 +41,12 @@ from typing import Any
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.jsonpath import walk
 from faultkit.ledger import AppliedFault, LedgerEntry, failure_reason
+from faultkit.oracle.checks.base import MISLEADING, Check, Kind
 from faultkit.oracle.context import Context
-from faultkit.oracle.facts import glob_any
+from faultkit.oracle.facts import FAILURE_FACTS, glob_any
 from faultkit.oracle.verdict import Finding
+
+TRUNCATED_OUTPUT_ACCEPTED = Kind("truncated_output_accepted", MISLEADING + 3, "uncontrolled")
 
 # Formats whose terminal event is itself the completion signal (its absence hides the status).
 TERMINAL_COMPLETES = frozenset({WireFormat.openai_responses.value})
@@ -231,3 +234,10 @@ def check(ctx: Context) -> list[Finding]:
 def _preview(value: Any, limit: int = 200) -> Any:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+CHECK = Check(
+    kinds=(TRUNCATED_OUTPUT_ACCEPTED,),
+    needs=frozenset({"id", "route", "bytes_sent", "first_byte_ms", "end_ms", *FAILURE_FACTS}),
+    run=check,
+)

@@ -50,11 +50,14 @@ from faultkit.formats.jsonpath import (
     walk,
 )
 from faultkit.ledger import LedgerEntry
+from faultkit.oracle.checks.base import MISLEADING, Check, Kind
 from faultkit.oracle.checks.silent_tool_failure import marker_pattern
 from faultkit.oracle.context import Context
-from faultkit.oracle.facts import PROVIDER_FORMATS, failed, faults_of, glob_any
+from faultkit.oracle.facts import FAILURE_FACTS, PROVIDER_FORMATS, failed, faults_of, glob_any
 from faultkit.oracle.values import field_name, find, same_value
 from faultkit.oracle.verdict import Finding
+
+UNKNOWN_AS_KNOWN = Kind("unknown_as_known", MISLEADING, "uncontrolled")
 
 DATA_LOSS_FAULTS = ("partial_tool_data",)
 # Faults that take a field away from what the SUT reads; a value stated for it afterwards was
@@ -284,3 +287,10 @@ def _summary(hit: dict[str, Any]) -> str:
         f"{hit['value']!r}, which the tool on {hit['route']} never delivered {where}, appears "
         f"in the answer at {hit['found_at'] or '(root)'}"
     )
+
+
+CHECK = Check(
+    kinds=(UNKNOWN_AS_KNOWN,),
+    needs=frozenset({"id", "route", "url", "logical_call", "body_hash", *FAILURE_FACTS}),
+    run=check,
+)

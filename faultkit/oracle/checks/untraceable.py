@@ -23,10 +23,13 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from faultkit.ledger import LedgerEntry
+from faultkit.oracle.checks.base import UNAUDITABLE, Check, Kind
 from faultkit.oracle.context import Context
-from faultkit.oracle.facts import failed
+from faultkit.oracle.facts import FAILURE_FACTS, failed
 from faultkit.oracle.trace import DecisionTrace, ToolOutput
 from faultkit.oracle.verdict import Finding
+
+UNTRACEABLE = Kind("untraceable", UNAUDITABLE, "uncontrolled")
 
 _SNAPSHOT = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 
@@ -123,3 +126,10 @@ def _matches(output: ToolOutput, entry: LedgerEntry) -> bool:
         return True
     segments = [s for s in urlsplit(entry.url).path.split("/") if s]
     return output.tool in segments
+
+
+CHECK = Check(
+    kinds=(UNTRACEABLE,),
+    needs=frozenset({"id", "route", "model", "url", *FAILURE_FACTS}),
+    run=check,
+)
