@@ -23,6 +23,7 @@ from faultkit.doors.proxy.command import add_parser as add_proxy_parser
 from faultkit.errors import FaultkitError
 from faultkit.explore.command import add_parser as add_explore_parser
 from faultkit.load.command import add_parser as add_load_parser
+from faultkit.report.table import text_table
 from faultkit.runner.command import add_parser as add_run_parser
 
 EXIT_OK = 0
@@ -130,10 +131,8 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _table(rows: list[list[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        print("  ".join([*cells, row[-1]]).rstrip(), file=out)
+    for line in text_table(rows[1:], header=rows[0]):
+        print(line, file=out)
 
 
 def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -52,6 +52,7 @@ from faultkit.pytest_vcr import (
     vcr_counts,
     vcrpy_requests,
 )
+from faultkit.report.table import text_table
 from faultkit.runner import pytest_scenarios
 from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook and fixture
     faultkit_scenario,
@@ -470,19 +471,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             note = f"rules never fired: {', '.join(r.rules)}" if r.rules else "no rules"
             rows.append((r.nodeid, "-", "nothing", "0", str(r.seed), note))
     header = ("test", "rule", "fault", "count", "seed", "note")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     tr = terminalreporter
     tr.write_sep("=", "faultkit: faults injected")
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            c.rjust(w) if i == 3 else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    tr.write_line(line(header))
-    for row in rows:
-        tr.write_line(line(row))
+    for line in text_table(rows, header=header, right={3}):
+        tr.write_line(line)
     by_type: Counter[str] = Counter()
     for r in records:
         for (_rule, kind), count in r.faults.items():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from faultkit.report.table import text_table
+
 if TYPE_CHECKING:
     from .results import PhaseResult
     from .runner import LoadReport
@@ -17,21 +19,22 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+HEADER = ("run", "requests", "err%", "rps", "p50", "p95", "p99", "p99.9", "max")
+# Fixed minimum widths keep the columns of the corrected and the raw table aligned.
+WIDTHS = (8, 8, 6, 7, 8, 8, 8, 8, 8)
+
+
 def table(results: list[PhaseResult], view: str, out: TextIO) -> None:
-    width = max([len(r.phase) for r in results] + [8])
-    print(
-        f"  {'run':<{width}}  {'requests':>8}  {'err%':>6}  {'rps':>7}  {'p50':>8}  {'p95':>8}"
-        f"  {'p99':>8}  {'p99.9':>8}  {'max':>8}",
-        file=out,
-    )
+    rows = []
     for r in results:
         s = r.corrected if view == "corrected" else r.raw
-        print(
-            f"  {r.phase:<{width}}  {r.requests:>8}  {r.error_rate * 100:>6.2f}  {r.rps:>7.1f}"
-            f"  {_ms(s.p50_ms):>8}  {_ms(s.p95_ms):>8}  {_ms(s.p99_ms):>8}"
-            f"  {_ms(s.p99_9_ms):>8}  {_ms(s.max_ms):>8}",
-            file=out,
+        rows.append(
+            [r.phase, str(r.requests), f"{r.error_rate * 100:.2f}", f"{r.rps:.1f}"]
+            + [_ms(v) for v in (s.p50_ms, s.p95_ms, s.p99_ms, s.p99_9_ms, s.max_ms)]
         )
+    numbers = range(1, len(HEADER))
+    for line in text_table(rows, header=HEADER, right=numbers, min_widths=WIDTHS, indent="  "):
+        print(line, file=out)
 
 
 def print_report(report: LoadReport, out: TextIO) -> None:

@@ -1,28 +1,17 @@
 """The verdict matrix as a text table, for the terminal (ANSI colour only on a TTY, and never
-with ``NO_COLOR`` set). Plain ASCII, so it prints on any console encoding."""
+with ``NO_COLOR`` set: :mod:`faultkit.report.table`). Plain ASCII, so it prints on any console
+encoding."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from typing import TextIO
 
 from faultkit.report import nightly
+from faultkit.report.table import BOLD, GREEN, RED, RESET, YELLOW, text_table, use_color
 from faultkit.runner.model import Cell, RunReport
 from faultkit.scrub import scrub_text
 
-GREEN, RED, YELLOW, DIM, BOLD, RESET = (
-    "\033[32m",
-    "\033[31m",
-    "\033[33m",
-    "\033[2m",
-    "\033[1m",
-    "\033[0m",
-)
-
-
-def use_color(stream: TextIO) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+__all__ = ["cell_text", "changes", "details", "matrix", "stability", "summary", "use_color"]
 
 
 def cell_text(cell: Cell) -> str:
@@ -69,17 +58,13 @@ def matrix(report: RunReport, color: bool = False) -> str:
             }
             if found:
                 rows.append((label, [found.get(t) for t in targets]))
-    head = ["SCENARIO", *targets]
     texts = [[label, *(cell_text(c) if c else "-" for c in cells)] for label, cells in rows]
-    widths = [max(len(r[i]) for r in [head, *texts]) for i in range(len(head))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
-    for (_, cells), text in zip(rows, texts, strict=True):
-        out = [text[0].ljust(widths[0])]
-        for i, cell in enumerate(cells, start=1):
-            padded = text[i].ljust(widths[i])
-            out.append(_paint(padded, cell, color) if cell else padded)
-        lines.append("  ".join(out).rstrip())
-    return "\n".join(lines)
+
+    def paint(row: int, column: int, padded: str) -> str:
+        cell = rows[row][1][column - 1] if column else None
+        return _paint(padded, cell, color) if cell is not None else padded
+
+    return "\n".join(text_table(texts, header=["SCENARIO", *targets], paint=paint))
 
 
 def details(report: RunReport) -> list[str]:
