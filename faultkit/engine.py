@@ -8,7 +8,9 @@ Doors call it in two steps so that no I/O ever happens inside:
    needs none).
 2. ``plan(selection, response)`` takes the source response (the door fetched it upstream, or
    passes None to replay from the cassette store), applies the faults in rule order and returns
-   the plan the door executes.
+   the plan the door executes. For a live upstream answer (pass-through or record mode) with
+   faults firing, ``live(selection, head)`` is step 2 instead: a lazy plan the door feeds the
+   body to as it arrives, so stream faults act on the real timing (:mod:`faultkit.live`).
 
 The same seed and the same requests give byte-identical plans; that is what makes a failing
 chaos run reproducible with one command.
@@ -27,6 +29,7 @@ from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import Alteration, Fault, FaultContext
 from faultkit.formats.detect import (
+    WireFormat,
     detect_format,
     idempotency_key,
     request_model,
@@ -35,6 +38,7 @@ from faultkit.formats.detect import (
 from faultkit.formats.errors import error_code, should_retry_header
 from faultkit.formats.usage import USAGE_FORMATS, AnswerReader, read_answer
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
+from faultkit.live import LivePlan
 from faultkit.otel.hook import fault_applied
 from faultkit.plan import Plan
 from faultkit.scenario import Rule, Scenario
@@ -288,38 +292,11 @@ class Engine:
         content_type = response.content_type if response is not None else None
         fmt = detect_format(request, content_type)
         entry.format = fmt.value
-        for firing in selection.firings:
-            fault = firing.fault
-            if not fault.applies_to(fmt):
-                entry.skipped.append(
-                    SkippedFault(rule=firing.label, type=fault.type, reason=f"not for {fmt.value}")
-                )
-                continue
-            ctx = FaultContext(
-                request=request,
-                format=fmt,
-                rng=derive_rng(self.seed, firing.label, firing.call_index, "fault"),
-                call_index=firing.call_index,
-                attempt=entry.attempt,
-                now_s=selection.wall_s,
-            )
-            new_plan, alterations = fault.apply(plan, ctx)
-            if not alterations and new_plan == plan:
-                # The fault found nothing to act on (no tool call, no JSON output, no events):
-                # say so, rather than claim in the ledger that it was injected.
-                entry.skipped.append(
-                    SkippedFault(rule=firing.label, type=fault.type, reason="nothing to alter")
-                )
-                continue
-            plan = new_plan
-            applied = AppliedFault(
-                rule=firing.label,
-                type=fault.type,
-                params=fault.params(),
-                alterations=_scrubbed(alterations),
-            )
-            entry.faults.append(applied)
-            fault_applied(entry, applied, self.scenario.name, self.seed, request)  # otel
+        for firing in self._applicable(selection, fmt):
+            new_plan, alterations = firing.fault.apply(plan, self._context(selection, firing, fmt))
+            changed = bool(alterations) or new_plan != plan
+            if self.fault_result(selection, firing, changed, alterations):
+                plan = new_plan
         if plan.head is not None:
             if response is None:
                 # A fault made the whole response: its content type says what format it speaks.
@@ -348,6 +325,78 @@ class Engine:
             self._answers.clear()
         self._answers[id(plan)] = (plan, reader)
         return reader
+
+    def live(self, selection: Selection, head: ResponseHead) -> LivePlan:
+        """The faults of ``selection`` over a live upstream answer whose ``head`` just arrived:
+        a :class:`~faultkit.live.LivePlan` the door feeds the body to as it arrives, so the
+        faults act on the stream with its real timing (step 2 for a live source, where
+        :meth:`plan` is step 2 for a whole response)."""
+        fmt = detect_format(selection.request, Response(head=head).content_type)
+        selection.entry.format = fmt.value
+        sse = Response(head=head).is_sse
+        stages = [
+            (firing, firing.fault.transform(self._context(selection, firing, fmt, live_sse=sse)))
+            for firing in self._applicable(selection, fmt)
+        ]
+        return LivePlan(self, selection, head, stages)
+
+    # What a live answer tells the ledger as it passes (called by its LivePlan), the same
+    # facts :meth:`plan` writes for a planned one.
+    def head_facts(self, entry: LedgerEntry, head: ResponseHead) -> None:
+        note_head(entry, head)
+
+    def answer_facts(self, entry: LedgerEntry, reader: AnswerReader) -> None:
+        note_answer(entry, reader)
+
+    def _applicable(self, selection: Selection, fmt: WireFormat) -> list[Firing]:
+        """The firings whose fault understands ``fmt``; the others are skipped, in the ledger."""
+        out = []
+        for firing in selection.firings:
+            fault = firing.fault
+            if fault.applies_to(fmt):
+                out.append(firing)
+            else:
+                reason = f"not for {fmt.value}"
+                selection.entry.skipped.append(
+                    SkippedFault(rule=firing.label, type=fault.type, reason=reason)
+                )
+        return out
+
+    def _context(
+        self, selection: Selection, firing: Firing, fmt: WireFormat, live_sse: bool = False
+    ) -> FaultContext:
+        return FaultContext(
+            request=selection.request,
+            format=fmt,
+            rng=derive_rng(self.seed, firing.label, firing.call_index, "fault"),
+            call_index=firing.call_index,
+            attempt=selection.entry.attempt,
+            now_s=selection.wall_s,
+            live_sse=live_sse,
+        )
+
+    def fault_result(
+        self, selection: Selection, firing: Firing, changed: bool, alterations: list[Alteration]
+    ) -> bool:
+        """Write what one fault did into the ledger (and OpenTelemetry); whether it applied.
+        A fault that found nothing to act on (no tool call, no JSON output, no events) is a
+        "nothing to alter" skip, rather than a claim in the ledger that it was injected."""
+        entry = selection.entry
+        fault = firing.fault
+        if not alterations and not changed:
+            entry.skipped.append(
+                SkippedFault(rule=firing.label, type=fault.type, reason="nothing to alter")
+            )
+            return False
+        applied = AppliedFault(
+            rule=firing.label,
+            type=fault.type,
+            params=fault.params(),
+            alterations=_scrubbed(alterations),
+        )
+        entry.faults.append(applied)
+        fault_applied(entry, applied, self.scenario.name, self.seed, selection.request)  # otel
+        return True
 
     def _remember_answer(self, entry: LedgerEntry, recording: Recording) -> None:
         if len(self._answered) >= PLAN_CACHE_SIZE:

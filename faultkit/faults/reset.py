@@ -252,7 +252,7 @@ class ConnectionReset(Fault):
         if whole is not None:
             cutter = default_cut(whole, self.after_events, self.after_bytes)
             return _ResetTransform(cutter, complete=True, sse=whole.is_sse)
-        if self.after_bytes is None and self.after_events is None:
+        if self.after_bytes is None and (self.after_events is None or not ctx.live_sse):
             return None  # "half of the body": only the whole body knows where that is
         cutter = Cutter(after_events=self.after_events, after_bytes=self.after_bytes)
         return _ResetTransform(cutter, sse=ctx.live_sse)
