@@ -29,6 +29,7 @@ Group = Literal["controlled", "uncontrolled", "unjudged"]
 
 # Severity bands, worst first.
 HARNESS = 0  # faultkit could not run the cell: nothing is known about the SUT
+ACTED = 5  # the SUT did something in the world it must not (a forbidden tool, a repeated payment)
 MISLEADING = 10  # a wrong or incomplete answer reached the user as if it were fine
 NO_ANSWER = 20  # no answer at all: visible, but not misleading
 HURTS_UPSTREAM = 30  # the answer may be fine, the upstream paid for it
