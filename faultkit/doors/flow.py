@@ -171,6 +171,13 @@ class Forward:
     whole: bool
 
 
+def is_push_stream(request: Request) -> bool:
+    """A ``GET`` that opens a server-to-client event stream (MCP's optional GET channel): a
+    channel that lasts as long as the session, not an exchange to record and replay."""
+    accept = (request.header("accept") or "").lower()
+    return request.method == "GET" and "text/event-stream" in accept
+
+
 def _is_cancellation(exc: BaseException) -> bool:
     """asyncio's CancelledError or trio's Cancelled: the client gave up (its own deadline)."""
     return type(exc).__name__ in ("CancelledError", "Cancelled")
@@ -243,7 +250,11 @@ class ExchangeFlow:
                 else:
                     selection.entry.recording = recording.source
                     return Replay(self.plan(recording.response))
-        record = mode in RECORDING_MODES and self.recorder is not None
+        record = (
+            mode in RECORDING_MODES
+            and self.recorder is not None
+            and not is_push_stream(self.request)
+        )
         self.recording = record
         return Forward(record=record, whole=bool(selection.firings))
 
@@ -317,6 +328,27 @@ class ExchangeFlow:
     def plan_ended(self, ending: Ending = "completed", reason: str = "") -> None:
         """The plan was played to its end (``completed``) or to its planned ``reset``."""
         self.finish(ending, reason or None)
+
+    def plan_played(
+        self,
+        plan: Plan,
+        ending: Ending | None,
+        *,
+        delivered: int = -1,
+        head_at: float | None = None,
+        sent: int = 0,
+        reason: str = "",
+    ) -> None:
+        """A door that plays a whole plan in one go (the proxy) reports how it went:
+        ``ending`` None when the client left after action ``delivered`` went out; ``head_at``
+        the monotonic time the head went out; ``sent`` the body bytes, unframed."""
+        if head_at is not None and self.first_byte_ms is None:
+            self.head_sent(head_at)
+        self.bytes_sent = sent
+        if ending is None:
+            self.client_gone_during_plan(plan, delivered)
+        else:
+            self.plan_ended(ending, reason)
 
     def timed_out(self, message: str) -> None:
         """The client's read timed out before the plan's next bytes were due."""

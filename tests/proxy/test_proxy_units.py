@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from faultkit.doors.flow import ExchangeFlow, clock
 from faultkit.doors.proxy.bridge import toxic_types
 from faultkit.doors.proxy.config import (
     ConfigError,
@@ -15,7 +16,7 @@ from faultkit.doors.proxy.config import (
     load_upstreams,
     parse_upstream_option,
 )
-from faultkit.doors.proxy.execute import choose_framing, execute
+from faultkit.doors.proxy.execute import Delivery, choose_framing, execute
 from faultkit.doors.proxy.headers import (
     ContextKey,
     HeaderError,
@@ -23,6 +24,7 @@ from faultkit.doors.proxy.headers import (
     split_control_headers,
 )
 from faultkit.doors.proxy.state import FaultState
+from faultkit.engine import Engine
 from faultkit.exchange import Request, ResponseHead
 from faultkit.formats.sse import SSEEvent
 from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
@@ -215,14 +217,25 @@ async def test_heartbeats_during_a_wait_and_reset_at_the_end() -> None:
     assert outcome.ending == "reset" and not outcome.keep_alive
 
 
+def ending_of(plan: Plan, delivery: Delivery) -> str:
+    """The ledger ending the exchange flow writes for ``delivery`` of ``plan``, as the door
+    reports it (the rule for a client that left lives in the flow, not in ``execute``)."""
+    engine = Engine(routes={})
+    flow = ExchangeFlow(
+        engine, Request(method="GET", url="http://x/"), "x", mode="replay", clock=clock(0.0)
+    )
+    flow.plan_played(plan, delivery.ending, delivered=delivery.delivered, sent=delivery.bytes_sent)
+    return engine.ledger.entries[0].ending
+
+
 async def test_client_leaving_before_the_last_event_is_client_closed() -> None:
     plan = Plan(actions=(HEAD, event(0), Wait(ms=50), event(1), Close()))
     sink = FakeSink()
     task = asyncio.ensure_future(execute(plan, sink, start=asyncio.get_running_loop().time()))
     await asyncio.sleep(0.01)
     task.cancel()
-    outcome = await task
-    assert outcome.ending == "client_closed"
+    delivery = await task
+    assert delivery.ending is None and ending_of(plan, delivery) == "client_closed"
 
 
 async def test_client_leaving_when_only_the_close_remains_is_completed() -> None:
@@ -231,7 +244,8 @@ async def test_client_leaving_when_only_the_close_remains_is_completed() -> None
     task = asyncio.ensure_future(execute(plan, sink, start=asyncio.get_running_loop().time()))
     await asyncio.sleep(0.01)
     task.cancel()
-    assert (await task).ending == "completed"
+    delivery = await task
+    assert delivery.ending is None and ending_of(plan, delivery) == "completed"
 
 
 # -- state and bridge -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from faultkit.doors.proxy.execute import encode_live_head
 from faultkit.doors.proxy.upstream import UpstreamError, Upstreams
 from faultkit.exchange import Request
 
@@ -225,6 +226,6 @@ async def test_the_client_head_is_the_upstream_head_minus_its_framing() -> None:
         client = Upstreams()
         capture = await client.fetch(get(server.url + "/"))
         await client.aclose()
-    head = capture.encode_client_head(b"content-length: 2\r\n")
+    head = encode_live_head(capture, b"content-length: 2\r\n")
     assert head == b"HTTP/1.1 201 Created\r\nX-Trace: abc\r\ncontent-length: 2\r\n\r\n"
     assert capture.client_head.headers == (("X-Trace", "abc"),)

@@ -25,24 +25,30 @@ continues in a coroutine. Measured by ``benchmarks/proxy_hotpath.py`` and, over 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from faultkit.doors.flow import note_response_head
-from faultkit.engine import Engine, Selection
+from faultkit.doors.flow import (
+    RECORDING_MODES,
+    Capture,
+    ExchangeFlow,
+    Forward,
+    Replay,
+    is_push_stream,
+)
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request
 from faultkit.plan import Plan
 
 from .config import Upstream
-from .execute import Outcome, error_head, execute, execute_now
+from .execute import Delivery, encode_live_head, error_head, execute, execute_now
 from .headers import CONTROL_HEADERS, ContextKey, HeaderError, split_control_headers
 from .server import HttpConnection, IncomingRequest, Work, json_error
-from .upstream import SEPARATE_WRITE_BYTES, Capture, UpstreamError, UpstreamResponse
+from .upstream import SEPARATE_WRITE_BYTES, UpstreamError, UpstreamResponse
 
 if TYPE_CHECKING:
     from .proxy import Proxy
@@ -58,29 +64,27 @@ def _framed(chunk: bytes, framing: str) -> bytes:
     return b"%x\r\n%b\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk
 
 
-def _answered(conn: HttpConnection, keep: bool) -> None:
-    """Tell ``conn`` its request was answered; ``None`` for :meth:`Door.handle` to return."""
-    conn.answered(keep)
-
-
 @dataclass(slots=True)
 class _Passing:
-    """A pass-through answer whose head went out: how its body is framed, what was sent."""
+    """A pass-through answer whose head went out: how its body is framed."""
 
     keep: bool
     framing: str
-    sent: int
     done: bool  # the whole answer went out with the head
 
 
 def _forward_chunk(
-    conn: HttpConnection, response: UpstreamResponse, passing: _Passing, chunk: bytes
+    flow: ExchangeFlow,
+    conn: HttpConnection,
+    response: UpstreamResponse,
+    passing: _Passing,
+    chunk: bytes,
 ) -> None:
     """One body chunk to the client, framed; the upstream is paused when the client's buffer
     is full (whoever forwards waits for it to drain)."""
     if passing.framing == "none":
         return
-    passing.sent += len(chunk)
+    flow.bytes_sent += len(chunk)
     conn.write(_framed(chunk, passing.framing))
     if conn.paused_writing:
         response.pause()
@@ -97,19 +101,13 @@ class _PassThrough:
     turns out to have been closed.
     """
 
-    __slots__ = ("conn", "door", "engine", "exchange", "incoming", "passing", "selection")
+    __slots__ = ("conn", "door", "exchange", "flow", "incoming", "passing")
 
     def __init__(
-        self,
-        door: Door,
-        engine: Engine,
-        selection: Selection,
-        incoming: IncomingRequest,
-        conn: HttpConnection,
+        self, door: Door, flow: ExchangeFlow, incoming: IncomingRequest, conn: HttpConnection
     ) -> None:
         self.door = door
-        self.engine = engine
-        self.selection = selection
+        self.flow = flow
         self.incoming = incoming
         self.conn = conn
         self.exchange: UpstreamResponse | None = None
@@ -120,12 +118,11 @@ class _PassThrough:
             self._advance()
         except Exception as exc:
             self._detach()
-            self.door._failed(self.engine, self.selection, exc)
+            self.flow.failed(exc)
             self.conn.internal_error(self.incoming)
 
     def _advance(self) -> None:
-        door, engine, selection = self.door, self.engine, self.selection
-        conn, exchange = self.conn, self.exchange
+        door, flow, conn, exchange = self.door, self.flow, self.conn, self.exchange
         assert exchange is not None
         passing = self.passing
         if passing is None:
@@ -135,15 +132,13 @@ class _PassThrough:
                 if not exchange.received and exchange.connection.reused:
                     # A kept-alive connection the upstream had closed meanwhile: the coroutine
                     # path tries once more on a new connection, as ``Upstreams.open`` does.
-                    self._continue(door._forward(engine, selection, self.incoming, conn))
+                    self._continue(door._forward(flow, Forward(False, False), self.incoming, conn))
                     return
                 error = exchange.error or UpstreamError("no answer")
-                keep = door._upstream_failed(engine, selection, self.incoming, conn, error)
+                keep = door._upstream_failed(flow, self.incoming, conn, error)
                 conn.answered(keep)
                 return
-            passing = self.passing = door._pass_head(
-                engine, selection, self.incoming, conn, capture, exchange, False
-            )
+            passing = self.passing = door._pass_head(flow, self.incoming, conn, capture, exchange)
             if passing.done:
                 self._detach()
                 conn.answered(passing.keep)
@@ -155,18 +150,10 @@ class _PassThrough:
             self._detach()
             capture = exchange.capture
             assert capture is not None
-            rest = door._stream_rest(engine, selection, conn, capture, exchange, False, passing)
-            self._continue(rest)
+            self._continue(door._stream_rest(flow, conn, capture, exchange, passing))
         elif exchange.done:
             self._detach()
-            self._finish(passing)
-
-    def _finish(self, passing: _Passing) -> None:
-        """The whole body went through (or the client left while it did)."""
-        capture = self.exchange.capture if self.exchange is not None else None
-        assert capture is not None
-        keep = self.door._end_body(self.engine, self.selection, self.conn, capture, passing)
-        self.conn.answered(keep)
+            self.conn.answered(door._end_body(flow, self.conn, passing))
 
     def _sink(self, chunk: bytes) -> None:
         """A body chunk from the upstream, straight to the client (called while reading)."""
@@ -175,7 +162,7 @@ class _PassThrough:
         if conn.closed:
             exchange.abort()
         else:
-            _forward_chunk(conn, exchange, passing, chunk)
+            _forward_chunk(self.flow, conn, exchange, passing, chunk)
 
     def cancel(self) -> None:
         """The client left before the answer was complete."""
@@ -183,11 +170,7 @@ class _PassThrough:
         if exchange is not None:
             exchange.abort()
         self._detach()
-        entry = self.selection.entry
-        if entry.ending == "pending":
-            sent = self.passing.sent if self.passing is not None else 0
-            now = self.door.proxy.now_ms()
-            self.engine.ledger.finish(entry.id, ending="client_closed", end_ms=now, bytes_sent=sent)
+        self.flow.client_gone()
         self.conn.answered(False)
 
     def _detach(self) -> None:
@@ -195,15 +178,7 @@ class _PassThrough:
             self.exchange.set_listener(None)
 
     def _continue(self, work: Work) -> None:
-        guarded = self.door._guarded(self.engine, self.selection, work)
-        self.conn.continue_in_task(self.incoming, guarded)
-
-
-def _is_push_stream(request: Request) -> bool:
-    """A ``GET`` that opens a server-to-client event stream (MCP's optional GET channel): a
-    channel that lasts as long as the session, not an exchange to record and replay."""
-    accept = (request.header("accept") or "").lower()
-    return request.method == "GET" and "text/event-stream" in accept
+        self.conn.continue_in_task(self.incoming, self.door._guarded(self.flow, work))
 
 
 class Door:
@@ -215,6 +190,9 @@ class Door:
         self.route = upstream.name
         self._origin = upstream.origin
         self._host = urlsplit(self._origin).netloc
+        self._recorder = (
+            functools.partial(proxy.record, self.route) if proxy.mode in RECORDING_MODES else None
+        )
 
     # -- request -----------------------------------------------------------------------------
     def _request(self, incoming: IncomingRequest) -> tuple[ContextKey, Request]:
@@ -249,100 +227,74 @@ class Door:
 
     def handle(self, incoming: IncomingRequest, conn: HttpConnection) -> Work | None:
         """Start answering one request (a :data:`~.server.Handler`): None when it was
-        answered at once or is answered by callbacks, else the coroutine that answers it."""
+        answered at once or is answered by callbacks, else the coroutine that answers it.
+        What the request means (replay or forward, record or not, its ledger entry and its
+        ending) is its :class:`ExchangeFlow`'s to decide; the door writes and reads."""
         proxy = self.proxy
         key, request = self._request(incoming)
         try:
             engine = proxy.state.engine_for(key)
         except HeaderError as exc:
             conn.write(json_error(400, "bad_header", str(exc)))
-            return _answered(conn, incoming.keep_alive)
-        selection = engine.select(
-            request, self.route, proxy.now_ms(incoming.arrived_at), time.time()
+            conn.answered(incoming.keep_alive)
+            return None
+        flow = ExchangeFlow(
+            engine,
+            request,
+            self.route,
+            mode=proxy.mode,
+            clock=proxy.now_ms,
+            arrived_at=incoming.arrived_at,
+            wall_s=time.time(),
+            recorder=self._recorder,
         )
         try:
-            if proxy.mode == "replay" or not selection.needs_source:
-                return self._replay(engine, selection, incoming, conn, None)
-            if proxy.mode == "new_episodes" and proxy.source is not None:
-                try:
-                    recording = proxy.source.match(request)
-                except UnmatchedRequest:
-                    pass
-                else:
-                    selection.entry.recording = recording.source
-                    return self._replay(engine, selection, incoming, conn, recording.response)
-            if (
-                proxy.mode == "passthrough"
-                and not selection.firings
-                and self._forward_now(engine, selection, incoming, conn)
-            ):
-                return None
+            decision = flow.decide()
+        except UnmatchedRequest as exc:
+            self._unmatched(conn, exc, is_push_stream(request))
+            conn.answered(incoming.keep_alive)
+            return None
+        except FaultkitError as exc:
+            flow.failed(exc)
+            conn.write(json_error(500, "fault_error", str(exc)))
+            conn.answered(incoming.keep_alive)
+            return None
         except Exception as exc:
-            self._failed(engine, selection, exc)
+            flow.failed(exc)
             raise
-        return self._guarded(engine, selection, self._forward(engine, selection, incoming, conn))
+        if type(decision) is Replay:
+            return self._replay(flow, incoming, conn, decision.plan)
+        assert isinstance(decision, Forward)
+        if not (decision.whole or decision.record) and self._forward_now(flow, incoming, conn):
+            return None
+        return self._guarded(flow, self._forward(flow, decision, incoming, conn))
 
-    async def _guarded(self, engine: Engine, selection: Selection, work: Work) -> bool:
+    async def _guarded(self, flow: ExchangeFlow, work: Work) -> bool:
         """``work``, with its ledger entry closed however it ends."""
         try:
             return await work
-        except asyncio.CancelledError:
-            if selection.entry.ending == "pending":
-                engine.ledger.finish(
-                    selection.entry.id, ending="client_closed", end_ms=self.proxy.now_ms()
-                )
-            raise
-        except Exception as exc:
-            self._failed(engine, selection, exc)
+        except BaseException as exc:
+            flow.failed(exc)
             raise
 
-    def _failed(self, engine: Engine, selection: Selection, exc: Exception) -> None:
-        if selection.entry.ending == "pending":
-            engine.ledger.finish(
-                selection.entry.id, ending="error", end_ms=self.proxy.now_ms(), error=f"{exc}"
+    @staticmethod
+    def _unmatched(conn: HttpConnection, exc: UnmatchedRequest, push: bool) -> None:
+        if push:
+            # Push channels are never recorded; answer as a server without one (the MCP
+            # spec's 405), so a client carries on with plain request/response.
+            conn.write(error_head(405, [("allow", "POST, DELETE")], b""))
+            return
+        conn.write(
+            json_error(
+                502, "unmatched", str(exc), method=exc.method, url=exc.url, closest=exc.closest
             )
+        )
 
     # -- replay ------------------------------------------------------------------------------
     def _replay(
-        self,
-        engine: Engine,
-        selection: Selection,
-        incoming: IncomingRequest,
-        conn: HttpConnection,
-        response: Any,
+        self, flow: ExchangeFlow, incoming: IncomingRequest, conn: HttpConnection, plan: Plan
     ) -> Work | None:
-        entry = selection.entry
-        proxy = self.proxy
-        try:
-            plan = engine.plan(selection, response)
-        except UnmatchedRequest as exc:
-            if _is_push_stream(selection.request):
-                # Push channels are never recorded; answer as a server without one (the MCP
-                # spec's 405), so a client carries on with plain request/response.
-                conn.write(error_head(405, [("allow", "POST, DELETE")], b""))
-                engine.ledger.finish(
-                    entry.id, ending="unmatched", end_ms=proxy.now_ms(), error="push stream"
-                )
-                return _answered(conn, incoming.keep_alive)
-            conn.write(
-                json_error(
-                    502,
-                    "unmatched",
-                    str(exc),
-                    method=exc.method,
-                    url=exc.url,
-                    closest=exc.closest,
-                )
-            )
-            engine.ledger.finish(
-                entry.id, ending="unmatched", end_ms=proxy.now_ms(), error=str(exc)
-            )
-            return _answered(conn, incoming.keep_alive)
-        except FaultkitError as exc:
-            conn.write(json_error(500, "fault_error", str(exc)))
-            engine.ledger.finish(entry.id, ending="error", end_ms=proxy.now_ms(), error=str(exc))
-            return _answered(conn, incoming.keep_alive)
-        outcome = execute_now(
+        delivery = execute_now(
             plan,
             conn,
             start=incoming.arrived_at,
@@ -350,92 +302,64 @@ class Door:
             http11=incoming.http11,
             keep_alive=incoming.keep_alive,
         )
-        if outcome is not None:
-            self._finish(engine, selection, outcome)
-            return _answered(conn, outcome.keep_alive)
-        return self._guarded(
-            engine,
-            selection,
-            self._execute(engine, selection, incoming, conn, plan, incoming.arrived_at),
-        )
+        if delivery is not None:
+            _played(flow, plan, delivery)
+            conn.answered(delivery.keep_alive)
+            return None
+        return self._guarded(flow, self._execute(flow, incoming, conn, plan, incoming.arrived_at))
 
     async def _execute(
         self,
-        engine: Engine,
-        selection: Selection,
+        flow: ExchangeFlow,
         incoming: IncomingRequest,
         conn: HttpConnection,
         plan: Plan,
         start: float,
     ) -> bool:
-        proxy = self.proxy
-        entry = selection.entry
-        outcome = await execute(
+        delivery = await execute(
             plan,
             conn,
             start=start,
             method=incoming.method,
             http11=incoming.http11,
             keep_alive=incoming.keep_alive,
-            on_head=lambda at: setattr(entry, "first_byte_ms", proxy.now_ms(at)),
+            on_head=flow.head_sent,
         )
-        self._finish(engine, selection, outcome)
-        return outcome.keep_alive
-
-    def _finish(self, engine: Engine, selection: Selection, outcome: Outcome) -> None:
-        now_ms = self.proxy.now_ms
-        engine.ledger.finish(
-            selection.entry.id,
-            ending=outcome.ending,
-            end_ms=now_ms(),
-            first_byte_ms=now_ms(outcome.first_byte_at) if outcome.first_byte_at else None,
-            bytes_sent=outcome.bytes_sent,
-            error=outcome.error,
-        )
+        _played(flow, plan, delivery)
+        return delivery.keep_alive
 
     # -- forward -----------------------------------------------------------------------------
     async def _forward(
-        self,
-        engine: Engine,
-        selection: Selection,
-        incoming: IncomingRequest,
-        conn: HttpConnection,
+        self, flow: ExchangeFlow, forward: Forward, incoming: IncomingRequest, conn: HttpConnection
     ) -> bool:
-        proxy = self.proxy
-        request = selection.request
-        record = proxy.mode in ("record", "new_episodes")
-        if selection.firings:
+        upstreams = self.proxy.upstreams
+        assert upstreams is not None
+        if forward.whole:
             try:
-                capture = await proxy.upstreams.fetch(request)
+                capture = await upstreams.fetch(flow.request)
             except UpstreamError as exc:
-                return self._upstream_failed(engine, selection, incoming, conn, exc)
-            if record:
-                proxy.record(self.route, request, capture.response())
-            plan = engine.plan(selection, capture.response(timed=False))
+                return self._upstream_failed(flow, incoming, conn, exc)
+            plan = flow.plan_whole(capture)
             return await self._execute(
-                engine, selection, incoming, conn, plan, asyncio.get_running_loop().time()
+                flow, incoming, conn, plan, asyncio.get_running_loop().time()
             )
         try:
-            capture, response = await proxy.upstreams.open(request, keep_body=record)
+            capture, response = await upstreams.open(flow.request, keep_body=forward.record)
         except UpstreamError as exc:
-            return self._upstream_failed(engine, selection, incoming, conn, exc)
-        passing = self._pass_head(engine, selection, incoming, conn, capture, response, record)
+            return self._upstream_failed(flow, incoming, conn, exc)
+        passing = self._pass_head(flow, incoming, conn, capture, response)
         if passing.done:
             return passing.keep
-        return await self._stream_rest(engine, selection, conn, capture, response, record, passing)
+        return await self._stream_rest(flow, conn, capture, response, passing)
 
     def _forward_now(
-        self,
-        engine: Engine,
-        selection: Selection,
-        incoming: IncomingRequest,
-        conn: HttpConnection,
+        self, flow: ExchangeFlow, incoming: IncomingRequest, conn: HttpConnection
     ) -> bool:
         """Pass a request through without a task: sent up on an idle pooled connection and
         answered from that connection's callbacks (see :class:`_PassThrough`). False when no
         idle connection is at hand: the coroutine path connects."""
-        passing = _PassThrough(self, engine, selection, incoming, conn)
-        exchange = self.proxy.upstreams.start_idle(selection.request, passing.on_event)
+        passing = _PassThrough(self, flow, incoming, conn)
+        exchange = self.proxy.upstreams.start_idle(flow.request, passing.on_event)  # type: ignore[union-attr]
         if exchange is None:
             return False
         passing.exchange = exchange
@@ -444,20 +368,16 @@ class Door:
 
     def _pass_head(
         self,
-        engine: Engine,
-        selection: Selection,
+        flow: ExchangeFlow,
         incoming: IncomingRequest,
         conn: HttpConnection,
         capture: Capture,
         response: UpstreamResponse,
-        record: bool,
     ) -> _Passing:
         """Write the upstream's head and the body bytes that came with it, framed for this
-        client; when that was the whole answer, close the ledger entry (``done``)."""
-        proxy = self.proxy
-        entry = selection.entry
+        client; when that was the whole answer, the flow completes (``done``)."""
+        flow.head_received(capture)
         status = capture.status
-        note_response_head(entry, capture)
         no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
         length = capture.content_length
         if no_body:
@@ -474,15 +394,13 @@ class Door:
             extra = b"transfer-encoding: chunked\r\n"
         if not keep:
             extra += b"connection: close\r\n"
-        first = capture.encode_client_head(extra)
-        sent = 0
+        first = encode_live_head(capture, extra)
         early = response.early if framing != "none" else b""
         complete = response.done and response.error is None
-        if early:
-            sent = len(early)
-            if len(early) < SEPARATE_WRITE_BYTES:
-                first += _framed(early, framing)
-                early = b""
+        flow.bytes_sent = len(early)
+        if early and len(early) < SEPARATE_WRITE_BYTES:
+            first += _framed(early, framing)
+            early = b""
         if complete and framing == "chunked" and not early:
             first += b"0\r\n\r\n"
         conn.write(first)
@@ -491,30 +409,24 @@ class Door:
             conn.write(_framed(early, framing))
             if complete and framing == "chunked":
                 conn.write(b"0\r\n\r\n")
-        entry.first_byte_ms = now_ms = proxy.now_ms()
+        flow.head_sent()
         if complete:
-            engine.ledger.finish(entry.id, ending="completed", end_ms=now_ms, bytes_sent=sent)
-            if record:
-                proxy.record(self.route, selection.request, capture.response())
-        return _Passing(keep, framing, sent, complete)
+            flow.body_complete()
+        return _Passing(keep, framing, complete)
 
     async def _stream_rest(
         self,
-        engine: Engine,
-        selection: Selection,
+        flow: ExchangeFlow,
         conn: HttpConnection,
         capture: Capture,
         response: UpstreamResponse,
-        record: bool,
         passing: _Passing,
     ) -> bool:
         """Forward the rest of a body chunk by chunk as it arrives (after :meth:`_pass_head`)."""
-        proxy = self.proxy
-        entry = selection.entry
         # A recording must not depend on how much the client read: an SDK hangs up right
         # after ``data: [DONE]``. While recording, a client leaving stops the writing, not
         # the reading (for at most DRAIN_AFTER_CLIENT_S).
-        recording = record and not _is_push_stream(selection.request)
+        recording = flow.recording
         if recording:
             conn.cancel_on_disconnect = False
         late = 0  # bytes that arrived upstream after the client had left
@@ -534,7 +446,7 @@ class Door:
                 if now - gone_at > DRAIN_AFTER_CLIENT_S:
                     response.abort()
                 return
-            _forward_chunk(conn, response, passing, chunk)
+            _forward_chunk(flow, conn, response, passing, chunk)
 
         response.set_sink(sink)
         try:
@@ -548,48 +460,29 @@ class Door:
         except UpstreamError as exc:
             # The upstream broke off mid-body: the client sees the same, a cut connection.
             conn.reset()
-            engine.ledger.finish(
-                entry.id,
-                ending="reset",
-                end_ms=proxy.now_ms(),
-                bytes_sent=passing.sent,
-                error=f"upstream: {exc}",
-            )
+            flow.upstream_broke(str(exc))
             return False
         finally:
             response.abort()  # nothing when complete; else stop reading and drop the connection
-        if recording and capture.complete:
-            proxy.record(self.route, selection.request, capture.response())
-        return self._end_body(engine, selection, conn, capture, passing, late)
+        return self._end_body(flow, conn, passing, late)
 
+    @staticmethod
     def _end_body(
-        self,
-        engine: Engine,
-        selection: Selection,
-        conn: HttpConnection,
-        capture: Capture,
-        passing: _Passing,
-        late: int = 0,
+        flow: ExchangeFlow, conn: HttpConnection, passing: _Passing, late: int = 0
     ) -> bool:
-        """Close a forwarded body and its ledger entry; whether the connection may be kept.
-        A client that left did so early, or only after everything worth reading (nothing
-        ``late``) had been sent."""
+        """Close a forwarded body; whether the connection may be kept. A client that left
+        did so early, or only after everything worth reading (nothing ``late``) was sent."""
         if conn.closed:
-            ending = "completed" if capture.complete and not late else "client_closed"
-            keep = False
-        else:
-            if passing.framing == "chunked":
-                conn.write(b"0\r\n\r\n")
-            ending, keep = "completed", passing.keep
-        engine.ledger.finish(
-            selection.entry.id, ending=ending, end_ms=self.proxy.now_ms(), bytes_sent=passing.sent
-        )
-        return keep
+            flow.client_gone(unseen=late)
+            return False
+        if passing.framing == "chunked":
+            conn.write(b"0\r\n\r\n")
+        flow.body_complete()
+        return passing.keep
 
     def _upstream_failed(
         self,
-        engine: Engine,
-        selection: Selection,
+        flow: ExchangeFlow,
         incoming: IncomingRequest,
         conn: HttpConnection,
         exc: UpstreamError,
@@ -597,17 +490,17 @@ class Door:
         message = f"upstream {self.upstream.name} ({self.upstream.origin}) failed: {exc}"
         log.warning("%s", message)
         conn.write(json_error(502, "upstream", message))
-        engine.ledger.finish(
-            selection.entry.id, ending="error", end_ms=self.proxy.now_ms(), error=message
-        )
+        flow.upstream_failed(message)
         return incoming.keep_alive
 
 
-def clock(origin: float) -> Callable[[float | None], float]:
-    """ms since ``origin`` (monotonic seconds) of a monotonic time, or of now, to the us."""
-
-    def now_ms(at: float | None = None) -> float:
-        # int() rather than round(x, 3): a third of the cost, three times per request
-        return int(((time.monotonic() if at is None else at) - origin) * 1e6 + 0.5) / 1000
-
-    return now_ms
+def _played(flow: ExchangeFlow, plan: Plan, delivery: Delivery) -> None:
+    """Tell ``flow`` how the writing of ``plan`` went."""
+    flow.plan_played(
+        plan,
+        delivery.ending,
+        delivered=delivery.delivered,
+        head_at=delivery.first_byte_at,
+        sent=delivery.bytes_sent,
+        reason=delivery.reason,
+    )

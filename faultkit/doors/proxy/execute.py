@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal, Protocol
 
-from faultkit.doors.timeline import content_after, timeline
+from faultkit.doors.flow import Capture
+from faultkit.doors.timeline import timeline
 from faultkit.exchange import ResponseHead
 from faultkit.ledger import Ending
-from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
+from faultkit.plan import FRAMING_HEADERS, Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
 Framing = Literal["length", "chunked", "close", "none", "raw"]
 
@@ -67,14 +68,17 @@ class Sink(Protocol):
 
 
 @dataclass
-class Outcome:
-    """How an executed plan ended, for the ledger and the connection loop."""
+class Delivery:
+    """How the writing of a plan went, for the exchange flow and the connection loop.
+    ``ending`` None: the client left after action ``delivered`` went out (the flow decides
+    whether anything that mattered was lost)."""
 
-    ending: Ending
+    ending: Ending | None
     first_byte_at: float | None  # clock() time the head went out
     bytes_sent: int  # body bytes (after the head), as planned, without chunk framing
     keep_alive: bool
-    error: str | None = None
+    reason: str = ""
+    delivered: int = -1
 
 
 def reason_phrase(status: int) -> str:
@@ -117,6 +121,22 @@ def choose_framing(plan: Plan, *, method: str, http11: bool) -> tuple[Framing, i
     if not streamed:
         return "length", sum(len(a.data) for a in after if isinstance(a, SendBytes))
     return ("chunked" if http11 else "close"), 0
+
+
+_FRAMING = frozenset(name.encode() for name in FRAMING_HEADERS)
+
+
+def encode_live_head(capture: Capture, extra: bytes) -> bytes:
+    """A live upstream head as the client gets it, straight from its raw bytes: the
+    upstream's headers minus its framing, then ``extra`` (the door's framing lines, each
+    ending in CRLF). Passing a head through needs no :class:`ResponseHead`."""
+    reason = capture.reason or reason_phrase(capture.status).encode()
+    lines = [
+        name + b": " + value + b"\r\n"
+        for name, value in capture.raw_headers
+        if name.lower() not in _FRAMING
+    ]
+    return b"HTTP/1.1 %d %b\r\n%b%b\r\n" % (capture.status, reason, b"".join(lines), extra)
 
 
 def error_head(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
@@ -195,21 +215,21 @@ def execute_now(
     method: str = "GET",
     http11: bool = True,
     keep_alive: bool = True,
-) -> Outcome | None:
+) -> Delivery | None:
     """Write ``plan`` at once when it is one fixed response already due (a replay without a
-    fault, or with a delay that is over): its outcome; None when it has to wait or stream
+    fault, or with a delay that is over): its delivery; None when it has to wait or stream
     (then :func:`execute`). Saves the door a task for the most common replay."""
     fixed = _fixed(plan, method, http11, keep_alive)
     if fixed is None or (fixed.wait_s and start + fixed.wait_s - clock() > COALESCE_S):
         return None
-    return _write_fixed(plan, fixed, sink)
+    return _write_fixed(fixed, sink)
 
 
-def _write_fixed(plan: Plan, fixed: _Fixed, sink: Sink) -> Outcome:
+def _write_fixed(fixed: _Fixed, sink: Sink) -> Delivery:
     if sink.closed:
-        return Outcome(_gone(plan, -1), None, 0, False)
+        return Delivery(None, None, 0, False)
     sink.write(fixed.data)
-    return Outcome("completed", clock(), fixed.sent, fixed.keep_alive)
+    return Delivery("completed", clock(), fixed.sent, fixed.keep_alive)
 
 
 async def execute(
@@ -221,7 +241,7 @@ async def execute(
     http11: bool = True,
     keep_alive: bool = True,
     on_head: object = None,
-) -> Outcome:
+) -> Delivery:
     """Write ``plan`` to ``sink``; ``start`` is the :data:`clock` time the plan's clock starts
     at (when the request arrived).
 
@@ -234,11 +254,11 @@ async def execute(
             if fixed.wait_s and start + fixed.wait_s - clock() > COALESCE_S:
                 await sleep_until(start + fixed.wait_s)
         except asyncio.CancelledError:
-            return Outcome(_gone(plan, -1), None, 0, False)
-        outcome = _write_fixed(plan, fixed, sink)
-        if callable(on_head) and outcome.first_byte_at is not None:
-            on_head(outcome.first_byte_at)
-        return outcome
+            return Delivery(None, None, 0, False)
+        delivery = _write_fixed(fixed, sink)
+        if callable(on_head) and delivery.first_byte_at is not None:
+            on_head(delivery.first_byte_at)
+        return delivery
     framing, length = choose_framing(plan, method=method, http11=http11)
     keep = keep_alive and framing not in ("close", "raw")
     if plan.head is None:
@@ -275,7 +295,7 @@ async def execute(
                 await flush()
                 await sleep_until(due)
             if sink.closed:
-                return Outcome(_gone(plan, step_index - 1), first_byte_at, sent, False)
+                return Delivery(None, first_byte_at, sent, False, delivered=step_index - 1)
             if step.kind == "head":
                 # Encoded before the wait, so a delayed head costs one write when it is due.
                 pending += head_bytes if step.head is plan.head else encode_head(step.head, extra)
@@ -303,19 +323,14 @@ async def execute(
                 if framing == "raw" and declared is not None and declared != sent:
                     keep = False
                 await flush()
-                return Outcome("completed", first_byte_at, sent, keep and head_out)
+                return Delivery("completed", first_byte_at, sent, keep and head_out)
             elif step.kind == "reset":
                 await flush()
                 sink.reset()
-                return Outcome("reset", first_byte_at, sent, False, step.reason or None)
+                return Delivery("reset", first_byte_at, sent, False, step.reason)
         await flush()
-        return Outcome("completed", first_byte_at, sent, keep)
+        return Delivery("completed", first_byte_at, sent, keep)
     except asyncio.CancelledError:
         # The client hung up (the connection cancels its handler). If nothing that mattered
         # was still to come (an SDK stops reading at ``data: [DONE]``), the exchange completed.
-        return Outcome(_gone(plan, step_index - 1), first_byte_at, sent, False)
-
-
-def _gone(plan: Plan, last_done: int) -> Ending:
-    """Ending of a plan whose client left after action ``last_done`` went out."""
-    return "client_closed" if content_after(plan.actions, last_done) else "completed"
+        return Delivery(None, first_byte_at, sent, False, delivered=step_index - 1)

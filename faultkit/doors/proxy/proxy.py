@@ -24,6 +24,7 @@ from faultkit.cassettes import Cassette, CassetteStore
 from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, Playback
 from faultkit.cassettes.write import remove_stale_temp_files
 from faultkit.config import RouteAliases
+from faultkit.doors.flow import MODES, clock
 from faultkit.doors.toxiproxy import guard
 from faultkit.errors import CassetteError, FaultkitError
 from faultkit.exchange import Request, Response
@@ -32,7 +33,7 @@ from faultkit.scenario import Scenario
 from .bridge import HttpFaultBridge
 from .config import Upstream
 from .control import FaultkitRoutes, Reply
-from .door import Door, clock
+from .door import Door
 from .server import CLIENT_TIMEOUT_S, HttpConnection, IncomingRequest, Listener, listen
 from .source import ReplaySource
 from .state import LEDGER_BYTES, LEDGER_SIZE, FaultState
@@ -40,7 +41,6 @@ from .upstream import Upstreams
 
 log = logging.getLogger("faultkit.proxy")
 
-MODES = ("replay", "record", "new_episodes", "passthrough")
 SAVE_DELAY_S = 0.5
 GC_INTERVAL_S = 0.02  # see Proxy.keep_gc_young
 GC_FULL_INTERVAL_S = 600.0

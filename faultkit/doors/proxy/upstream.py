@@ -4,10 +4,11 @@ A small HTTP/1.1 client on asyncio protocols, with httptools (llhttp, C) as its 
 connections to each upstream origin are kept alive and reused, and a response body is handed to
 the door chunk by chunk from ``data_received`` itself, so the proxy writes each piece to its
 client the moment it arrives, without a task switch, a copy or a re-join (an SSE stream passes
-through unbuffered), while :class:`Capture` notes when each chunk arrived to time a recording's
-events. It replaces ``httpx.AsyncClient`` here because the proxy's hot path is exactly this one
-request/response and a general client costs milliseconds per request under concurrency
-(measured by ``benchmarks/proxy_overhead.py``); HTTP/2, proxies and redirects are not needed.
+through unbuffered), while a :class:`~faultkit.doors.flow.Capture` notes when each chunk
+arrived to time a recording's events. It replaces ``httpx.AsyncClient`` here because the
+proxy's hot path is exactly this one request/response and a general client costs
+milliseconds per request under concurrency (measured by ``benchmarks/proxy_overhead.py``);
+HTTP/2, proxies and redirects are not needed.
 
 The request goes up as the client sent it, minus hop-by-hop headers and with
 ``accept-encoding: identity``: an uncompressed answer can be timed per event, edited by faults
@@ -25,11 +26,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from faultkit.doors.timeline import captured_response
-from faultkit.exchange import Request, Response, ResponseHead, cached, without_headers
-from faultkit.plan import FRAMING_HEADERS
-
-from .execute import reason_phrase
+from faultkit.doors.flow import Capture
+from faultkit.exchange import Request
 
 HOP_BY_HOP = (
     "connection",
@@ -56,96 +54,6 @@ Origin = tuple[str, str, int]
 
 class UpstreamError(Exception):
     """The upstream could not be reached or broke off; answered to the client as a 502."""
-
-
-_FRAMING = frozenset(name.encode() for name in FRAMING_HEADERS)
-
-
-def _text(headers: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
-    return tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers)
-
-
-class Capture:
-    """A live response as it streams through: its head as received and, when kept, its bytes
-    and when each chunk arrived (a recording's SSE timing; a response a fault will edit).
-
-    The head stays in the raw bytes httptools gave until something needs it as a
-    :class:`ResponseHead` (a recording, a fault): passing it through needs no model at all.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        reason: bytes,
-        headers: list[tuple[bytes, bytes]],
-        started: float,
-        head_ms: float,
-        keep: bool,
-    ) -> None:
-        self.status = status
-        self.reason = reason
-        self.raw_headers = headers
-        self.started = started  # monotonic time the request was sent
-        self.head_ms = head_ms
-        self.keep = keep
-        self.chunks: list[bytes] = []
-        self.marks: list[tuple[int, float]] = []
-        self.size = 0
-        self.complete = False
-        # Read once from the raw head: what the door frames the body by.
-        self.content_length: bytes | None = None
-        self.transfer_encoding: bytes | None = None
-        for name, value in headers:
-            lname = name.lower()
-            if lname == b"content-length":
-                self.content_length = self.content_length or value
-            elif lname == b"transfer-encoding":
-                self.transfer_encoding = self.transfer_encoding or value
-
-    def add(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.keep:
-            self.chunks.append(chunk)
-            self.marks.append((self.size, (time.monotonic() - self.started) * 1000))
-
-    def header(self, name: str) -> str | None:
-        """First value of header ``name`` (case-insensitive), read off the raw head: the
-        ledger's facts about a passed-through head need no :class:`ResponseHead` built."""
-        lname = name.lower().encode("latin-1")
-        for key, value in self.raw_headers:
-            if key.lower() == lname:
-                return value.decode("latin-1")
-        return None
-
-    @cached
-    def head(self) -> ResponseHead:
-        return ResponseHead(
-            status=self.status,
-            reason=self.reason.decode("latin-1"),
-            headers=_text(self.raw_headers),
-        )
-
-    @cached
-    def client_head(self) -> ResponseHead:
-        """The head as the door sends it: the door frames the body itself."""
-        return self.head.model_copy(
-            update={"headers": without_headers(self.head.headers, *FRAMING_HEADERS)}
-        )
-
-    def encode_client_head(self, extra: bytes) -> bytes:
-        """The client head as bytes, straight from the raw head: the upstream's headers minus
-        its framing, then ``extra`` (the door's framing lines, each ending in CRLF)."""
-        reason = self.reason or reason_phrase(self.status).encode()
-        lines = [
-            name + b": " + value + b"\r\n"
-            for name, value in self.raw_headers
-            if name.lower() not in _FRAMING
-        ]
-        return b"HTTP/1.1 %d %b\r\n%b%b\r\n" % (self.status, reason, b"".join(lines), extra)
-
-    def response(self, *, timed: bool = True) -> Response:
-        """The captured response (see :func:`~faultkit.doors.timeline.captured_response`)."""
-        return captured_response(self.head, self.chunks, self.head_ms, self.marks, timed=timed)
 
 
 class UpstreamResponse:
@@ -237,9 +145,8 @@ class UpstreamResponse:
             status,
             self._reason,
             self._headers,
-            self.started,
             (time.monotonic() - self.started) * 1000,
-            self._keep,
+            keep=self._keep,
         )
         no_body = self._head_only or status in (204, 304)
         if not no_body:
@@ -255,7 +162,11 @@ class UpstreamResponse:
     def on_body(self, body: bytes) -> None:
         if self.done:
             return
-        self.capture.add(body)  # type: ignore[union-attr]
+        capture = self.capture
+        if capture.keep:  # type: ignore[union-attr]
+            capture.add(body, (time.monotonic() - self.started) * 1000)  # type: ignore[union-attr]
+        else:
+            capture.size += len(body)  # type: ignore[union-attr]
         sink = self._sink
         if sink is None:
             self.early_chunks.append(body)

@@ -1,0 +1,202 @@
+"""The exchange flow on its own: events in, decisions and ledger facts out, no socket.
+
+Both doors drive this one object, so what a request means (mode, ending, head facts, the
+recording) is tested here once; the door tests check that each door feeds it faithfully.
+"""
+
+from __future__ import annotations
+
+import pytest
+from door_helpers import CHAT_URL, MemorySource, json_response, script, sse_response
+
+from faultkit.doors.flow import Capture, ExchangeFlow, Forward, Replay, clock
+from faultkit.engine import Engine
+from faultkit.errors import UnmatchedRequest
+from faultkit.exchange import Request, Response, ResponseHead
+from faultkit.ledger import LedgerEntry
+from faultkit.plan import Close, Plan, SendBytes, SendHead, Wait
+
+REQUEST = Request(method="POST", url=CHAT_URL, body=b'{"model": "gpt-4o"}')
+ORIGIN = 1000.0  # monotonic seconds the test clock counts from
+
+
+def flow_for(
+    engine: Engine, mode: str = "replay", *, recorder: object = None, request: Request = REQUEST
+) -> ExchangeFlow:
+    return ExchangeFlow(
+        engine,
+        request,
+        "openai",
+        mode=mode,
+        clock=clock(ORIGIN),
+        arrived_at=ORIGIN + 0.010,
+        recorder=recorder,  # type: ignore[arg-type]
+    )
+
+
+def engine_with(*responses: Response) -> Engine:
+    source = MemorySource()
+    for response in responses:
+        source.add("POST", "/v1/chat/completions", response)
+    return Engine(source=source, routes={})
+
+
+def live_capture(status: int = 200, headers: list[tuple[bytes, bytes]] | None = None) -> Capture:
+    raw = headers if headers is not None else [(b"content-type", b"application/json")]
+    return Capture(status, b"", raw, head_ms=5.0)
+
+
+def only_entry(engine: Engine) -> LedgerEntry:
+    (entry,) = engine.ledger.entries
+    return entry
+
+
+def test_replay_answers_from_the_recording_and_completes_once() -> None:
+    engine = engine_with(json_response())
+    flow = flow_for(engine)
+    decision = flow.decide()
+    assert isinstance(decision, Replay) and decision.plan.head is not None
+    flow.head_sent(ORIGIN + 0.020)
+    flow.sent(12)
+    flow.plan_ended()
+    flow.plan_ended("reset", "a second ending is ignored")
+    entry = only_entry(engine)
+    assert (entry.ending, entry.bytes_sent, entry.error) == ("completed", 12, None)
+    assert (entry.arrival_ms, entry.first_byte_ms) == (10.0, 20.0)
+
+
+def test_unmatched_replay_closes_the_entry_as_unmatched() -> None:
+    engine = engine_with()
+    flow = flow_for(engine)
+    with pytest.raises(UnmatchedRequest):
+        flow.decide()
+    assert only_entry(engine).ending == "unmatched" and flow.finished
+
+
+@pytest.mark.parametrize(
+    ("mode", "record"), [("passthrough", False), ("record", True), ("new_episodes", True)]
+)
+def test_forwarding_modes_forward_and_say_whether_to_record(mode: str, record: bool) -> None:
+    decision = flow_for(engine_with(), mode, recorder=lambda *_: None).decide()
+    assert decision == Forward(record=record, whole=False)
+
+
+def test_new_episodes_replays_what_is_recorded() -> None:
+    engine = engine_with(json_response())
+    decision = flow_for(engine, "new_episodes", recorder=lambda *_: None).decide()
+    assert isinstance(decision, Replay)
+    assert only_entry(engine).recording == "memory#/v1/chat/completions"
+
+
+@pytest.mark.parametrize("mode", ["replay", "record", "new_episodes", "passthrough"])
+def test_a_fault_that_needs_no_source_is_answered_in_every_mode(mode: str) -> None:
+    engine = engine_with()
+    answer = Plan(actions=(SendHead(head=ResponseHead(status=429)), Close()))
+    script(engine, lambda _plan: answer, alone=True)
+    decision = flow_for(engine, mode, recorder=lambda *_: None).decide()
+    assert decision == Replay(answer)
+
+
+def test_a_fault_on_a_live_answer_reads_it_whole_and_records_it_first() -> None:
+    engine = engine_with()
+    script(engine, lambda plan: plan)
+    recorded: list[tuple[Request, Response]] = []
+    flow = flow_for(engine, "record", recorder=lambda req, resp: recorded.append((req, resp)))
+    assert flow.decide() == Forward(record=True, whole=True)
+    capture = live_capture()
+    capture.add(b'{"ok": true}', 7.5)
+    plan = flow.plan_whole(capture)
+    assert plan.body_bytes() == b'{"ok": true}'
+    assert [resp.body for _, resp in recorded] == [b'{"ok": true}']
+
+
+def test_a_passed_through_429_writes_its_retry_after_into_the_ledger() -> None:
+    engine = engine_with()
+    flow = flow_for(engine, "passthrough")
+    flow.decide()
+    flow.head_received(live_capture(429, [(b"Retry-After", b"2"), (b"x-should-retry", b"true")]))
+    flow.body_complete()
+    entry = only_entry(engine)
+    assert (entry.status, entry.retry_after_ms, entry.should_retry) == (429, 2000.0, True)
+    assert entry.ending == "completed"
+
+
+def test_a_recorded_stream_keeps_when_each_event_arrived() -> None:
+    engine = engine_with()
+    recorded: list[Response] = []
+    flow = flow_for(engine, "record", recorder=lambda _req, resp: recorded.append(resp))
+    flow.decide()
+    capture = live_capture(200, [(b"content-type", b"text/event-stream")])
+    flow.head_received(capture)
+    body = sse_response().body
+    first, rest = body[:60], body[60:]
+    capture.add(first, 105.0)
+    capture.add(rest, 305.0)
+    flow.body_complete()
+    (response,) = recorded
+    assert response.body == body
+    assert response.first_byte_ms == 5.0
+    assert response.event_offsets_ms == (100.0, 300.0, 300.0)
+
+
+def test_a_client_that_leaves_a_live_answer_early_abandons_it_and_nothing_is_recorded() -> None:
+    engine = engine_with()
+    recorded: list[Response] = []
+    flow = flow_for(engine, "record", recorder=lambda _req, resp: recorded.append(resp))
+    flow.decide()
+    flow.head_received(live_capture())
+    assert flow.wants_rest
+    flow.client_gone()
+    assert only_entry(engine).ending == "client_closed" and recorded == []
+
+
+def test_a_client_gone_after_the_whole_body_arrived_unseen_is_client_closed_but_recorded() -> None:
+    engine = engine_with()
+    recorded: list[Response] = []
+    flow = flow_for(engine, "record", recorder=lambda _req, resp: recorded.append(resp))
+    flow.decide()
+    capture = live_capture()
+    flow.head_received(capture)
+    capture.add(b"{}", 6.0)
+    capture.complete = True
+    flow.client_gone(unseen=2)
+    assert only_entry(engine).ending == "client_closed" and len(recorded) == 1
+
+
+@pytest.mark.parametrize(("delivered", "ending"), [(1, "client_closed"), (3, "completed")])
+def test_a_client_leaving_a_plan_loses_content_only_if_content_was_still_to_come(
+    delivered: int, ending: str
+) -> None:
+    engine = engine_with(json_response())
+    flow = flow_for(engine)
+    flow.decide()
+    plan = Plan(
+        actions=(
+            SendHead(head=ResponseHead(status=200)),
+            SendBytes(data=b"a"),
+            Wait(ms=10),
+            SendBytes(data=b"b"),
+            Wait(ms=10),
+            Close(),
+        )
+    )
+    flow.client_gone_during_plan(plan, delivered)
+    assert only_entry(engine).ending == ending
+
+
+def test_upstream_errors_end_as_error_before_the_head_and_reset_after_it() -> None:
+    engine = Engine(source=MemorySource(), routes={})
+    before = flow_for(engine, "passthrough")
+    before.upstream_failed("cannot connect")
+    after = flow_for(engine, "passthrough")
+    after.head_received(live_capture())
+    after.upstream_broke("connection closed by the upstream")
+    first, second = engine.ledger.entries
+    assert (first.ending, first.error) == ("error", "cannot connect")
+    assert (second.ending, second.error) == ("reset", "upstream: connection closed by the upstream")
+
+
+def test_a_push_stream_is_forwarded_but_never_recorded() -> None:
+    push = Request(method="GET", url="http://tools/mcp", headers=(("accept", "text/event-stream"),))
+    flow = flow_for(Engine(routes={}), "record", recorder=lambda *_: None, request=push)
+    assert flow.decide() == Forward(record=False, whole=False)
