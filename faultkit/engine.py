@@ -122,7 +122,6 @@ def derive_rng(seed: int, *parts: object) -> random.Random:
 
 @dataclass
 class Firing:
-    rule_index: int
     label: str
     fault: Fault
     call_index: int
@@ -254,7 +253,7 @@ class Engine:
                     draw = derive_rng(self.seed, self._labels[i], call, "when").random()
                     if draw >= rule.when.probability:
                         continue
-                firings.append(Firing(i, self._labels[i], rule.fault, call))
+                firings.append(Firing(self._labels[i], rule.fault, call))
         return Selection(request=request, route=route, entry=entry, firings=firings, wall_s=wall_s)
 
     # -- step 2 ---------------------------------------------------------------------------

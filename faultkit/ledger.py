@@ -81,10 +81,6 @@ class LedgerEntry:
     ending: Ending = "pending"
     error: str | None = None
 
-    @property
-    def faulted(self) -> bool:
-        return bool(self.faults)
-
     @classmethod
     def model_validate(cls, data: Any) -> LedgerEntry:
         """An entry from its JSON form (``GET /faultkit/ledger``), validated."""

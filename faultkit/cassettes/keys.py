@@ -74,11 +74,6 @@ def canonical_query(query: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, scrub_param(k, v)) for k, v in pairs))
 
 
-def canonical_uri(url: str) -> tuple[str, str, int | None, str, tuple[tuple[str, str], ...]]:
-    p = _Parsed(url)
-    return (p.scheme, p.host, p.port, p.path, p.query)
-
-
 def _drop_fields(value: Any, ignored: frozenset[str]) -> Any:
     if isinstance(value, dict):
         return {k: _drop_fields(v, ignored) for k, v in value.items() if k not in ignored}

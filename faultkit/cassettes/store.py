@@ -247,10 +247,6 @@ class CassetteStore:
             self._dirty = True
             return interaction
 
-    @property
-    def dirty(self) -> bool:
-        return self._dirty
-
     def save(self, *, force: bool = False) -> Path | None:
         """Write the recording target (scrubbed, atomically) if anything was recorded."""
         with self._lock:

@@ -1,22 +1,21 @@
 """Reports of a load test: ``load.json`` (everything), CSV tables, and an HTML page.
 
 The HTML page is one self-contained file (inline SVG, no scripts, no network): per scenario,
-its latency over time and its latency distribution next to the baseline's. Both plots use a
-log latency axis, because a fault moves the tail by orders of magnitude; the distribution's
-x axis is in "nines" (90%, 99%, 99.9%), where tails are read. The dashed line is the raw
-service time, so the gap coordinated omission would have hidden stays visible.
+its latency over time and its latency distribution next to the baseline's, drawn by
+:func:`faultkit.report.charts.line_chart` (log latency axis; the distribution's x axis in
+"nines"). The dashed line is the raw service time, so the gap coordinated omission would have
+hidden stays visible.
 """
 
 from __future__ import annotations
 
 import csv
 import html
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from faultkit.report.charts import Series, line_chart
 from faultkit.scrub import scrub_text, scrub_url
 
 from .results import PhaseResult
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 
 BASELINE_COLOR = "#1f77b4"
 SCENARIO_COLOR = "#d62728"
-DIRECT_COLOR = "#7f7f7f"
-_W, _H, _L, _R, _T, _B = 820, 300, 64, 196, 16, 44
 
 
 def write_reports(report: LoadReport, directory: Path) -> list[Path]:
@@ -143,90 +140,7 @@ def write_timeline_csv(results: Sequence[PhaseResult], path: Path) -> None:
                 )
 
 
-# -- SVG ------------------------------------------------------------------------------------------
-@dataclass
-class Series:
-    label: str
-    points: list[tuple[float, float]]
-    color: str
-    dash: str = ""  # SVG stroke-dasharray: "" solid, "5,4" dashed, "1,3" dotted
-
-
-def _log(value: float) -> float:
-    return math.log10(max(value, 0.001))
-
-
-def _nines(percentile: float, cap: float) -> float:
-    if percentile >= 100:
-        return cap
-    return min(-math.log10(1 - percentile / 100.0), cap)
-
-
-def svg_chart(series: list[Series], *, x_label: str, x_nines: bool = False) -> str:
-    """A line chart with a log-latency y axis; x is linear, or "nines" of a percentile."""
-    series = [s for s in series if s.points]
-    if not series:
-        return '<p class="empty">no data</p>'
-    ys = [y for s in series for _, y in s.points if y > 0]
-    y_lo = math.floor(_log(min(ys))) if ys else 0
-    y_hi = math.ceil(_log(max(ys))) if ys else 1
-    y_hi = max(y_hi, y_lo + 1)
-    if x_nines:
-        top = max(_nines(x, 9) for s in series for x, _ in s.points if x < 100) + 0.5
-        xs_of = [(s, [(_nines(x, top), y) for x, y in s.points]) for s in series]
-        x_lo, x_hi = 0.0, max(top, 1.0)
-    else:
-        xs_of = [(s, s.points) for s in series]
-        all_x = [x for s in series for x, _ in s.points]
-        x_lo, x_hi = min(all_x), max(max(all_x), min(all_x) + 1)
-    pw, ph = _W - _L - _R, _H - _T - _B
-
-    def px(x: float) -> float:
-        return _L + (x - x_lo) / (x_hi - x_lo) * pw
-
-    def py(y: float) -> float:
-        return _T + ph - (_log(y) - y_lo) / (y_hi - y_lo) * ph
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
-        f'viewBox="0 0 {_W} {_H}" font-family="sans-serif" font-size="11">'
-    ]
-    parts.append(f'<rect x="{_L}" y="{_T}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc"/>')
-    for e in range(y_lo, y_hi + 1):
-        y = py(10.0**e)
-        label = f"{10.0**e:g} ms" if e < 3 else f"{10.0 ** (e - 3):g} s"
-        parts.append(f'<line x1="{_L}" x2="{_L + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        parts.append(f'<text x="{_L - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
-    if x_nines:
-        ticks = [(n, f"{100 - 10 ** (2 - n):g}%") for n in range(int(x_hi) + 1)]
-    else:
-        step = max(1, round((x_hi - x_lo) / 8))
-        ticks = [(t, f"{t:g}s") for t in range(math.ceil(x_lo), int(x_hi) + 1, step)]
-    for x, label in ticks:
-        parts.append(
-            f'<text x="{px(x):.1f}" y="{_T + ph + 16}" text-anchor="middle">'
-            f"{html.escape(label)}</text>"
-        )
-    parts.append(
-        f'<text x="{_L + pw / 2}" y="{_H - 6}" text-anchor="middle">{html.escape(x_label)}</text>'
-    )
-    for i, (s, points) in enumerate(xs_of):
-        coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points if y > 0)
-        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-        parts.append(
-            f'<polyline fill="none" stroke="{s.color}" stroke-width="1.6"{dash} '
-            f'points="{coords}"><title>{html.escape(s.label)}</title></polyline>'
-        )
-        lx, ly = _L + pw + 12, _T + 12 + 16 * i
-        parts.append(
-            f'<line x1="{lx}" x2="{lx + 22}" y1="{ly - 4}" y2="{ly - 4}" '
-            f'stroke="{s.color}" stroke-width="2"{dash}/>'
-        )
-        parts.append(f'<text x="{lx + 28}" y="{ly}">{html.escape(s.label)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
+# -- charts (drawn by faultkit.report.charts) --------------------------------------------------
 def _timeline_series(result: PhaseResult, color: str, label: str) -> list[Series]:
     p99 = [(p.t_s, p.p99_ms) for p in result.timeline if p.p99_ms]
     p50 = [(p.t_s, p.p50_ms) for p in result.timeline if p.p50_ms]
@@ -376,8 +290,8 @@ def _section(title: str, baseline: PhaseResult | None, result: PhaseResult) -> s
     heading = html.escape(title) + (" vs baseline" if baseline is not None else "")
     return (
         f'<h2>{heading}</h2><div class="charts">'
-        f"<figure>{svg_chart(timeline, x_label='time since start (s), by intended start')}"
+        f"<figure>{line_chart(timeline, x_label='time since start (s), by intended start')}"
         "<figcaption>latency over time (per second)</figcaption></figure>"
-        f"<figure>{svg_chart(distribution, x_label='percentile', x_nines=True)}"
+        f"<figure>{line_chart(distribution, x_label='percentile', x_nines=True)}"
         "<figcaption>latency distribution</figcaption></figure></div>"
     )

@@ -2,8 +2,9 @@
 
 Sections: the verdict matrix (scenario x target, linked to the details), the fault-coverage
 matrix (fault types x routes and wire formats: exercised, skipped, or not), and one section
-per scenario with its rules, a latency plot, and for every cell the verdict's findings, the
-repro command and the ledger.
+per scenario with its rules, a latency plot (:func:`latency_plot`, drawn by
+:mod:`faultkit.report.charts`), and for every cell the verdict's findings, the repro command
+and the ledger.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import re
 from html import escape
 from pathlib import Path
 
-from faultkit.oracle.facts import failure_reason
+from faultkit.oracle.facts import failed, failure_reason
 from faultkit.report import nightly
+from faultkit.report.charts import Bar, Lane, lane_chart, ms_label
 from faultkit.report.coverage import coverage
-from faultkit.report.svg import latency_plot
 from faultkit.report.terminal import cell_text
 from faultkit.runner.model import Cell, RunReport
 
@@ -37,6 +38,47 @@ text-align:center}td.cov-no{color:#9e9e9e;text-align:center}
 fill:#37474f}.tick{text-anchor:middle}details{margin:6px 0}summary{cursor:pointer}
 table.ledger td{font:12px ui-monospace,Menlo,Consolas,monospace}
 """
+
+
+COLORS = {
+    "controlled": "#2e7d32",
+    "uncontrolled": "#c62828",
+    "not_exercised": "#90a4ae",
+    "harness_error": "#6d4c41",
+    "clean": "#90a4ae",
+    "faulted": "#f9a825",
+    "failed": "#e53935",
+}
+
+
+def latency_plot(cells: list[Cell], deadline_ms: float | None = None) -> str:
+    """The lanes of one scenario (:func:`~faultkit.report.charts.lane_chart`): per (target,
+    case), the call from its start to its answer (green when the verdict is controlled, red
+    when not, grey-blue when no fault fired, brown for a harness problem) and every exchange
+    it made, from arrival to the end of the response (grey when clean, amber when a fault was
+    applied, red when it failed)."""
+    lanes = []
+    for cell in cells:
+        start = cell.started_ms
+        end = start + cell.result.duration_ms
+        status = "timed out" if cell.result.timed_out else ms_label(round(cell.result.duration_ms))
+        call = Bar(
+            start, end, COLORS[cell.category], f"{cell.target}: {cell.verdict.kind} after {status}"
+        )
+        exchanges = []
+        for entry in cell.ledger:
+            stop = entry.end_ms if entry.end_ms is not None else end
+            kind = "failed" if failed(entry) else ("faulted" if entry.faults else "clean")
+            faults = ", ".join(f.type for f in entry.faults) or "none"
+            why = failure_reason(entry) or entry.ending
+            tip = (
+                f"#{entry.id} {entry.route} {entry.model or entry.method} "
+                f"attempt {entry.attempt}: {entry.status or '-'} {why}; faults: {faults}; "
+                f"{ms_label(round(entry.arrival_ms))} to {ms_label(round(stop))}"
+            )
+            exchanges.append(Bar(entry.arrival_ms, stop, COLORS[kind], tip))
+        lanes.append(Lane(f"{cell.target} [{cell.case}]", call, exchanges))
+    return lane_chart(lanes, deadline_ms)
 
 
 def _anchor(name: str) -> str:

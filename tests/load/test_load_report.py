@@ -9,9 +9,10 @@ from pathlib import Path
 
 from faultkit.load import histogram as hist
 from faultkit.load.gates import evaluate, parse_gate
-from faultkit.load.report import Series, svg_chart, write_reports
+from faultkit.load.report import write_reports
 from faultkit.load.results import PhaseResult, TimePoint
 from faultkit.load.runner import LoadReport, Overhead
+from faultkit.report.charts import Series, line_chart
 
 
 def _result(phase: str, kind: str, base_ms: float) -> PhaseResult:
@@ -90,7 +91,7 @@ def test_write_reports(tmp_path: Path) -> None:
 
 
 def test_svg_lines_stay_inside_the_plot() -> None:
-    chart = svg_chart(
+    chart = line_chart(
         [
             Series("a", [(0, 1.0), (5, 100.0), (10, 2500.0)], "#000"),
             Series("b", [(0, 0.5), (10, 3.0)], "#f00", dash="5,4"),
@@ -105,7 +106,7 @@ def test_svg_lines_stay_inside_the_plot() -> None:
             x, y = (float(v) for v in pair.split(","))
             assert x0 - 0.1 <= x <= x0 + w + 0.1 and y0 - 0.1 <= y <= y0 + h + 0.1
     assert "1 s" in chart and "1 ms" in chart  # log axis labels span the data
-    assert svg_chart([], x_label="t").startswith("<p")
+    assert line_chart([], x_label="t").startswith("<p")
 
 
 def test_the_apps_command_line_never_reaches_the_report_files(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from report_world import sample_report
 from faultkit.report import REPORT_FILES, junit, terminal, write_reports
 from faultkit.report import html as html_report
 from faultkit.report.coverage import coverage
-from faultkit.report.svg import latency_plot
+from faultkit.report.html import latency_plot
 from faultkit.runner.model import RunReport
 
 

@@ -58,10 +58,6 @@ class ContextKey:
     session: str | None = None
     faults: tuple[str, ...] = ()
 
-    @property
-    def is_default(self) -> bool:
-        return self.scenario is None and self.session is None and not self.faults
-
     def describe(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "session": self.session, "fault": list(self.faults)}
 
