@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -62,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing = actions.add_parser("list", help="table of scenarios (default: the catalogue)")
     listing.add_argument(
         "path", nargs="?", metavar="PATH", help="file or directory (default: ./scenarios + bundled)"
+    )
+    listing.add_argument(
+        "--json", action="store_true", help="print the list as JSON (for scripts), not a table"
     )
     listing.set_defaults(run=_list)
 
@@ -137,9 +142,15 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 
 def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report = catalogue.validate([args.path]) if args.path else catalogue.catalogue()
+    found = sorted(report.scenarios, key=lambda item: item[1].name)
+    summaries = [(path, catalogue.summarize(scenario)) for path, scenario in found]
+    if args.json:
+        listed = [{**dataclasses.asdict(row), "path": str(path)} for path, row in summaries]
+        print(json.dumps(listed, indent=2, ensure_ascii=False), file=out)
+        _problems(report.problems, err)
+        return EXIT_OK if report.ok else EXIT_USAGE
     rows = [["NAME", "RULES", "FAULTS", "DESCRIPTION"]]
-    for _, scenario in sorted(report.scenarios, key=lambda item: item[1].name):
-        row = catalogue.summarize(scenario)
+    for _, row in summaries:
         rows.append([row.name, str(row.rules), ",".join(row.faults) or "-", row.description])
     if len(rows) > 1:
         _table(rows, out)

@@ -126,6 +126,19 @@ def test_list_shows_valid_rows_and_reports_broken_files(capsys, scenario_dir: Pa
     assert err.startswith(f"{scenario_dir / 'bad.yaml'}:2: seed: ")
 
 
+def test_list_json_is_the_rows_for_a_script(capsys, scenario_dir: Path) -> None:
+    (scenario_dir / "bad.yaml").write_text("name: bad\nseed: x\n")
+    code, out, err = run(capsys, "scenarios", "list", str(scenario_dir), "--json")
+    assert code == 2  # a broken file fails the listing, as without --json
+    listed = json.loads(out)
+    assert [(s["name"], s["rules"], s["faults"]) for s in listed] == [
+        ("alpha", 1, ["latency"]),
+        ("beta", 1, ["latency"]),
+    ]
+    assert listed[0]["path"].endswith(".yaml") and listed[0]["description"] == "Slow."
+    assert err.startswith(f"{scenario_dir / 'bad.yaml'}:2: seed: ")
+
+
 def test_list_missing_path(capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "scenarios", "list", str(tmp_path / "nope"))
     assert (code, out) == (2, "")

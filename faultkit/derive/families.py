@@ -116,6 +116,8 @@ def _no_quota(p: ProviderShape) -> list[Doc]:
 def _overloaded(p: ProviderShape) -> list[Doc]:
     if p.provider == "anthropic":
         fault: Doc = {"type": "http_error", "status": 529, "should_retry": True}
+    elif p.provider == "google":  # Gemini: 503 UNAVAILABLE, "The model is overloaded"
+        fault = {"type": "http_error", "status": 503}
     else:
         fault = {"type": "http_error", "status": 503, "error_type": "server_is_overloaded"}
     return [_rule(f"{p.provider}-overloaded", {"provider": p.provider}, fault, {"calls": "1-6"})]
@@ -282,7 +284,7 @@ PROVIDER_FAMILIES: tuple[ProviderFamily, ...] = (
         _overloaded,
         _expect(RECOVER, 3, 30000),
         "The provider is overloaded for its first six calls (Anthropic 529 overloaded_error, "
-        "OpenAI 503 server_is_overloaded). A controlled SUT keeps its attempts bounded, then "
+        "OpenAI 503 server_is_overloaded, Gemini 503 UNAVAILABLE). A controlled SUT keeps its attempts bounded, then "
         "falls back or returns an explicit error.",
     ),
     ProviderFamily(

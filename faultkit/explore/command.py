@@ -13,6 +13,7 @@ Exit 0 when no schedule left the target uncontrolled, 1 when some did, 2 for a u
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shlex
 import time
@@ -105,6 +106,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help=f"hypothesis example database (default {DATABASE_DIR})",
     )
     parser.add_argument("--no-database", action="store_true", help="keep no example database")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON (schedules tried, verdict counts, each failure's "
+        "verdict, saved scenario and repro command) instead of the reports",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=main)
     return parser
@@ -248,6 +255,10 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             key=key,
         )
     paths = save_failures(result, args.scenarios_out, prefix=prefix)
+    if args.json:
+        summary = _summary(result, paths, setup.repro, seed, time.monotonic() - started)
+        print(json.dumps(summary, indent=2, ensure_ascii=False), file=out)
+        return 0 if result.ok else 1
     _print(result, paths, setup.repro, out)
     tally = ", ".join(f"{k} {n}" for k, n in sorted(result.verdicts.items())) or "none"
     print(
@@ -256,6 +267,32 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         file=out,
     )
     return 0 if result.ok else 1
+
+
+def _summary(
+    result: ExploreResult,
+    paths: list[Path],
+    repro: Callable[[Path], str],
+    seed: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """What ``--json`` prints: the same facts as the reports, for a script."""
+    return {
+        "seed": seed,
+        "schedules": result.examples,
+        "seconds": round(seconds, 3),
+        "verdicts": dict(sorted(result.verdicts.items())),
+        "failures": [
+            {
+                "verdict": found.verdict.kind,
+                "explanation": found.verdict.explain(),
+                "scenario": str(path),
+                "reproduced": found.reproduced,
+                "repro": repro(path),
+            }
+            for found, path in zip(result.failures, paths, strict=True)
+        ],
+    }
 
 
 def _print(

@@ -256,6 +256,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write load.json, load.csv and load.html there (and the app's stderr)",
     )
     parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report (load.json's document) on stdout instead of the tables, for "
+        "scripts; progress and file lines go to stderr",
+    )
+    parser.add_argument(
         "--result",
         type=Path,
         default=None,
@@ -290,7 +296,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         )
         return EXIT_USAGE
     from .gates import parse_gate
-    from .report import write_reports
+    from .report import report_json, write_reports
     from .results import LoadRunError
     from .runner import LoadOptions, run_load
     from .terminal import print_report
@@ -348,8 +354,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     if args.result is not None:
         return _gate_result_file(args.result, gates, args.cases, out, err)
 
+    lines = err if args.json else out  # with --json, stdout holds the JSON alone
+
     def say(line: str) -> None:
-        print(line, file=out, flush=True)
+        print(line, file=lines, flush=True)
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # unwinds through the runner, which kills its children
@@ -372,10 +380,13 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
-    print_report(report, out)
+    if args.json:
+        print(report_json(report), file=out)
+    else:
+        print_report(report, out)
     if args.report:
         for path in write_reports(report, args.report):
-            print(f"wrote {path}", file=out)
+            print(f"wrote {path}", file=lines)
     failed = report.failed_gates
     if failed:
         names = ", ".join(sorted({o.gate.text for o in failed}))

@@ -37,11 +37,16 @@ def write_reports(report: LoadReport, directory: Path) -> list[Path]:
         directory / "load-timeline.csv",
         directory / "load.html",
     ]
-    paths[0].write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    paths[0].write_text(report_json(report), encoding="utf-8")
     write_csv(report.results, paths[1])
     write_timeline_csv(report.results, paths[2])
     paths[3].write_text(render_html(report), encoding="utf-8")
     return paths
+
+
+def report_json(report: LoadReport) -> str:
+    """``load.json``'s document (scrubbed), also what ``faultkit load --json`` prints."""
+    return _scrubbed(report).model_dump_json(indent=2)
 
 
 def _scrubbed(report: LoadReport) -> LoadReport:

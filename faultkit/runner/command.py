@@ -38,7 +38,8 @@ from typing import Any, TextIO
 import yaml
 
 from faultkit import catalogue, yamlfile
-from faultkit.report import terminal, write_reports
+from faultkit.report import json as report_json
+from faultkit.report import scrubbed, terminal, write_reports
 from faultkit.runner import bundled, compare
 from faultkit.runner.cases import CasesFile, load_cases
 from faultkit.runner.errors import RunError
@@ -136,6 +137,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="serve an OTLP/HTTP trace collector on 127.0.0.1:N and judge an http(s):// "
         "target's OpenTelemetry GenAI spans as its decision trace (faultkit[otel]; point the "
         "app's OTEL_EXPORTER_OTLP_ENDPOINT at http://127.0.0.1:N)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report (report.json's document) on stdout instead of the matrix, for "
+        "scripts; progress and the reports line go to stderr",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(run=main)
@@ -323,10 +330,13 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             collector.close()
     if previous is not None:
         report.comparison = compare.compare(previous, report.cells)
-    _print(report, out)
+    if args.json:
+        out.write(report_json.dumps(scrubbed(report)))
+    else:
+        _print(report, out)
     if report_dir is not None:
         paths = write_reports(report, report_dir)
-        print(f"reports: {', '.join(str(p) for p in paths)}", file=out)
+        print(f"reports: {', '.join(str(p) for p in paths)}", file=err if args.json else out)
     return report.exit_code
 
 

@@ -260,3 +260,20 @@ def test_no_answer_recorded_no_token_limit_or_refusal() -> None:
     found = by_name(derive_scenarios([only_an_error]))
     assert "429-burst" in found
     assert "token-limit" not in found and "refusal" not in found
+
+
+def test_gemini_recordings_get_the_provider_families_in_googles_terms() -> None:
+    """Gemini is a provider like the others: its streams, function calls and structured
+    answers get their families, matched by ``provider: google``, and its overload is the 503
+    UNAVAILABLE Gemini sends (not Anthropic's 529)."""
+    gemini = [
+        HERE.parent.parent / "cassettes" / "gemini" / "capital_stream.yaml",
+        REPO_REAL / "pydantic-ai__test_google_model_structured_output.yaml",
+    ]
+    found = by_name(derive_scenarios(gemini))
+    assert {"truncated-stream", "tool-call-invalid-arguments", "token-limit"} <= set(found)
+    assert "quota-exhausted" not in found  # only OpenAI has a 429 that never heals
+    (rule,) = found["529-overload"].rules
+    assert rule.match.provider == "google"
+    assert rule.fault.params()["status"] == 503
+    assert all(m.get("provider") == "google" for m in matches(found["truncated-stream"]))

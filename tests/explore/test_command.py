@@ -4,6 +4,7 @@ run`` reproduces."""
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -127,3 +128,18 @@ def test_user_mistakes_are_one_line_errors(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_json_summary_names_each_failure_its_scenario_and_repro(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["explore", "explore_bot:answer", "--cases", "cases.yaml", "--budget", "30"]
+    code = main([*argv, "--seed", "3", "--faults", "http_error", "latency", "--json", *FAST])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert printed["seed"] == 3 and printed["schedules"] >= 1
+    assert sum(printed["verdicts"].values()) == printed["schedules"]
+    (failure,) = printed["failures"]
+    assert failure["verdict"] == "crash"
+    assert Path(failure["scenario"]).is_file()
+    assert failure["repro"].startswith("faultkit run explore_bot:answer ")

@@ -99,6 +99,19 @@ def test_no_target_replays_the_bundled_cassettes_and_gates_on_errors(
     assert "the proxy answers from cassettes" in report["overhead"]["note"]
 
 
+def test_json_prints_load_json_alone_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = "load --scenario 429-burst --users 2 --rate 10 --duration 1s --json"
+    code = main([*argv.split(), "--gate", "p99<5s", "--report", str(tmp_path)])
+    out, err = capsys.readouterr()
+    printed = json.loads(out)
+    assert code == 0
+    assert printed == json.loads((tmp_path / "load.json").read_text())
+    assert [r["kind"] for r in printed["results"]] == ["baseline", "scenario"]
+    assert "wrote " in err and "gate ok" not in out
+
+
 @pytest.mark.slow
 def test_headline_command_provider_slowdown_breaks_a_p99_gate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

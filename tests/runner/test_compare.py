@@ -336,3 +336,16 @@ def test_a_report_of_faultkit_load_is_refused(fk, project) -> None:
         "load.json: not a faultkit run report (no 'mode' and 'cells'); --compare takes the "
         "report.json of an earlier faultkit run"
     )
+
+
+def test_json_prints_the_report_document_alone_on_stdout(fk, project) -> None:
+    """``--json``: stdout is report.json's document and nothing else (a script pipes it into
+    jq); the comparison is in it; the human lines went to stderr."""
+    fk("--report", "last", CHECK_FIELDS="1")
+    code, out, err = fk("--report", "tonight", "--compare", "last", "--json", CHECK_STATUS="1")
+    printed = json.loads(out)
+    assert code == 1 and printed["exit_code"] == 1
+    assert printed == _report(project / "tonight")
+    assert _kinds(printed)["name-dropped"] == "crash"
+    assert printed["comparison"]["regressions"] == 1, printed["comparison"]
+    assert "reports: " in err and "reports: " not in out
