@@ -33,8 +33,10 @@ from faultkit.formats.detect import (
 )
 from faultkit.suggest import closest, did_you_mean
 
-Outcome = Literal["pass", "retried", "fallback", "controlled_error"]
-CONTROLLED: tuple[Outcome, ...] = ("pass", "retried", "fallback", "controlled_error")
+# The controlled verdict kinds a scenario may allow (its ``outcomes``). Not named Outcome: the
+# oracle's Outcome is how a run ended (answer, declared error, ...), before any verdict.
+ControlledVerdict = Literal["pass", "retried", "fallback", "controlled_error"]
+CONTROLLED: tuple[ControlledVerdict, ...] = ("pass", "retried", "fallback", "controlled_error")
 
 
 class _Strict(BaseModel):
@@ -199,7 +201,7 @@ class Rule(_Strict):
 class Expectation(_Strict):
     """What the oracle accepts as a controlled outcome for this scenario."""
 
-    outcomes: list[Outcome] = Field(default_factory=lambda: list(CONTROLLED))
+    outcomes: list[ControlledVerdict] = Field(default_factory=lambda: list(CONTROLLED))
     max_attempts: int | None = Field(3, ge=1, description="Attempts allowed per logical call.")
     deadline_ms: float | None = Field(None, gt=0, description="The SUT must answer within this.")
     fallback_routes: list[str] = Field(default_factory=list)

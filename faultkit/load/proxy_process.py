@@ -46,7 +46,7 @@ _JSON = {"content-type": "application/json"}
 
 
 @dataclass
-class Door:
+class RunningDoor:
     """One door of the running proxy, as its ready file describes it."""
 
     name: str
@@ -103,7 +103,7 @@ class ProxyProcess:
             env=child_env(),
             log_path=workdir / "proxy.log",
         )
-        self.doors: list[Door] = []
+        self.doors: list[RunningDoor] = []
         self.control = ""
         self._http = httpx.Client(timeout=30.0, trust_env=False)
 
@@ -113,7 +113,7 @@ class ProxyProcess:
             if self.ready_file.is_file():
                 info = json.loads(self.ready_file.read_text(encoding="utf-8"))
                 self.doors = [
-                    Door(
+                    RunningDoor(
                         name=d["name"],
                         address=d["address"],
                         base_url=d.get("base_url") or d["address"],
