@@ -23,9 +23,7 @@ def _client(fk: FaultkitSession, retry: types.HttpRetryOptions | None = None) ->
     # google-genai takes the httpx client to send through in HttpOptions (no base URL change:
     # the door answers for generativelanguage.googleapis.com). The recordings were made on the
     # v1beta API; google-genai 3.x calls v1 unless told.
-    options = types.HttpOptions(
-        httpx_client=fk.client(), retry_options=retry, api_version="v1beta"
-    )
+    options = types.HttpOptions(httpx_client=fk.client(), retry_options=retry, api_version="v1beta")
     return genai.Client(api_key="test", http_options=options)
 
 
