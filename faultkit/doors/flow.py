@@ -37,6 +37,7 @@ from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead, cached, without_headers
 from faultkit.formats.detect import WireFormat, format_of_content_type
 from faultkit.ledger import Ending, LedgerEntry
+from faultkit.live import LivePlan
 from faultkit.plan import FRAMING_HEADERS, Plan
 
 Mode = Literal["replay", "record", "new_episodes", "passthrough"]
@@ -274,6 +275,18 @@ class ExchangeFlow:
         if self.recording and self.recorder is not None:
             self.recorder(self.request, capture.response())
         return self.plan(capture.response(timed=False))
+
+    def live(self, capture: Capture) -> LivePlan:
+        """The lazy plan for a live answer a fault fires on (``Forward.whole``): the door
+        feeds it the body as it arrives (see :mod:`faultkit.live`); it writes the head's facts
+        when the head it sends goes out."""
+        self.capture = capture
+        return self.engine.live(self.selection, capture.head)
+
+    def live_complete(self, capture: Capture) -> None:
+        """A live answer under a lazy plan was read to its end: stored when recording."""
+        capture.complete = True
+        self._store(capture)
 
     # -- events from the door --------------------------------------------------------------
     def head_received(self, capture: Capture) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from faultkit.doors.flow import Forward
+from faultkit.doors.liveplay import LivePlayer, SyncLiveSource
 from faultkit.doors.playback import PlanPlayer, Relay, stream_type
 from faultkit.doors.transport import HttpxExchange, TransportBase
 from faultkit.doors.unpatched import unpatched_transport
@@ -113,7 +114,9 @@ class SyncTransportBase(TransportBase):
             raise
 
     def _execute(self, exchange: HttpxExchange, plan: Plan) -> Any:
-        playback = PlanPlayer(exchange, plan)
+        return self._play(exchange, PlanPlayer(exchange, plan))
+
+    def _play(self, exchange: HttpxExchange, playback: PlanPlayer) -> Any:
         step = next(playback.steps)  # a timeline always has a step: it ends with close or reset
         pause, timed_out = playback.delay(step)
         _sleep(pause)
@@ -128,12 +131,13 @@ class SyncTransportBase(TransportBase):
         response = self._upstream().handle_request(exchange.upstream_request())
         capture = exchange.capture(response)
         if forward.whole:
+            # A fault fires on it: a lazy plan, fed by a reader thread as the answer arrives.
+            source = SyncLiveSource(exchange, response, capture, exchange.flow.live(capture))
             try:
-                for chunk in response.stream:
-                    capture.add(chunk, exchange.elapsed_ms())
-            finally:
-                response.close()
-            return self._execute(exchange, exchange.flow.plan_whole(capture))
+                return self._play(exchange, LivePlayer(exchange, source))
+            except BaseException:
+                source.close()
+                raise
         relay = Relay(exchange, capture)
         stream = stream_type("UpstreamStream", _SyncUpstreamStreamLogic, self._mod.SyncByteStream)
         return self._mod.Response(**relay.response_args(), stream=stream(relay, response))

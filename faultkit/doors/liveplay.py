@@ -1,0 +1,160 @@
+"""Playing a lazy plan (:class:`faultkit.live.LivePlan`) to an in-process client.
+
+When a fault fires on a live upstream answer, the answer is not read whole first: a reader
+thread takes the upstream's chunks as they arrive, stamps each with its arrival time and feeds
+it to the live plan; the client's stream plays what comes out, each action at the time it is
+due (:class:`LivePlayer`, the same head, body, timeout and reset rules as a recorded plan's
+:class:`~faultkit.doors.playback.PlanPlayer`). A thread, not the client's own reads, does the
+reading because arrival times must be real: while the client sleeps through an injected delay,
+the upstream keeps sending, and each event keeps the gap it had upstream.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from faultkit.doors.flow import Capture
+from faultkit.doors.playback import PlanPlayer
+from faultkit.doors.timeline import HEARTBEAT, Step
+from faultkit.doors.transport import HttpxExchange
+from faultkit.live import LivePlan, Timed
+from faultkit.plan import Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
+
+_END = None  # the reader is done: nothing more will come
+
+
+def steps_of(timed: Timed, index: int, head_out: bool) -> list[Step]:
+    """The steps one timed action makes: a wait makes its heartbeats (after the head) or
+    nothing (what follows it is due later already); ``at_s`` is on the monotonic clock."""
+    action, at = timed.action, timed.at_s
+    if isinstance(action, Wait):
+        beat = (action.heartbeat_ms or 0) / 1000
+        duration = max(0.0, action.ms) / 1000
+        out = []
+        if head_out and beat > 0:
+            t = beat
+            while t < duration - 1e-9:
+                out.append(Step(at + t, "heartbeat", index, data=HEARTBEAT))
+                t += beat
+        return out
+    if isinstance(action, SendHead):
+        return [Step(at, "head", index, head=action.head)]
+    if isinstance(action, SendBytes):
+        return [Step(at, "data", index, data=action.data)] if action.data else []
+    if isinstance(action, SendEvent):
+        return [Step(at, "data", index, data=action.event.encode())]
+    if isinstance(action, Close):
+        return [Step(at, "close", index)]
+    if isinstance(action, Reset):
+        return [Step(at, "reset", index, reason=action.reason)]
+    return []
+
+
+class SyncLiveSource:
+    """The reader thread: upstream chunks into the live plan as they arrive, the timed
+    actions out into a queue the client's stream takes them from."""
+
+    def __init__(
+        self, exchange: HttpxExchange, response: Any, capture: Capture, live: LivePlan
+    ) -> None:
+        self.exchange = exchange
+        self.response = response
+        self.capture = capture
+        self.live = live
+        self.queue: queue.Queue[list[Timed] | None] = queue.Queue()
+        self.stop = threading.Event()
+        self.ended = False  # the upstream answer ended (or broke): nothing more will come
+        self._thread = threading.Thread(target=self._read, name="faultkit-live", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        live, flow = self.live, self.exchange.flow
+        try:
+            self.queue.put(live.start(time.monotonic()))
+            error: str | None = None
+            try:
+                for chunk in self.response.stream:
+                    now = time.monotonic()
+                    self.capture.add(chunk, self.exchange.elapsed_ms())
+                    out = live.feed(chunk, now)
+                    if self.stop.is_set() or (live.done and not flow.recording):
+                        # Cut by a fault (or left by the client): nothing more is read.
+                        out += live.abandon(now)
+                        self.queue.put(out)
+                        return
+                    self.queue.put(out)
+            except Exception as exc:  # the upstream broke off mid-body
+                if self.stop.is_set():
+                    self.queue.put(live.abandon(time.monotonic()))
+                    return
+                error = f"{type(exc).__name__}: {exc}"
+            out = live.finish(time.monotonic(), error)
+            if error is None:
+                flow.live_complete(self.capture)
+            self.queue.put(out)
+            self.ended = True
+        finally:
+            self.queue.put(_END)
+            self.response.close()
+
+    def close(self) -> None:
+        """The client is gone: stop reading (unless recording, which wants the whole)."""
+        if not self.exchange.flow.recording:
+            self.stop.set()
+            self.response.close()
+
+
+class LivePlayer(PlanPlayer):
+    """A live plan being played to the client: :class:`PlanPlayer`'s rules, on steps that
+    come from the reader thread as the upstream answer arrives."""
+
+    def __init__(self, exchange: HttpxExchange, source: SyncLiveSource) -> None:
+        super().__init__(exchange, Plan(actions=()))
+        self.origin = 0.0  # the steps carry monotonic times
+        self.source = source
+        self.steps = self._steps()
+        self._left = False  # content may still come
+
+    def _steps(self) -> Iterator[Step]:
+        head_out = False
+        index = 0
+        timeout = self.exchange.read_timeout
+        while True:
+            try:
+                batch = self.source.queue.get(timeout=timeout)
+            except queue.Empty:
+                # Nothing arrived within the client's read timeout.
+                raise self.exchange.read_timeout_error() from None
+            if batch is _END:
+                return
+            for timed in batch:
+                for step in steps_of(timed, index, head_out):
+                    head_out = head_out or step.kind == "head"
+                    yield step
+                index += 1
+
+    def closed(self) -> None:
+        """The client closed the stream: the reader stops; abandoned unless the answer had
+        ended and all of it went out (an SDK stops reading at ``data: [DONE]``)."""
+        source = self.source
+        source.close()
+        flow = self.exchange.flow
+        if flow.finished:
+            return
+        pending = not source.ended
+        while not pending:
+            try:
+                batch = source.queue.get_nowait()
+            except queue.Empty:
+                break
+            pending = batch is not _END and any(
+                isinstance(t.action, SendBytes | SendEvent | Reset) for t in batch
+            )
+        if pending:
+            flow.finish("client_closed")
+        else:
+            flow.plan_ended()

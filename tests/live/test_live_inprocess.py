@@ -1,0 +1,132 @@
+"""Faults on a live stream through the in-process door (pass-through mode): a real httpx
+client, the real transport, a real upstream on 127.0.0.1 sending an event every 400 ms. The
+client measures when each event reaches it.
+
+Before lazy plans, a fault firing on a live answer made the door read the whole answer first
+(here 2.4 s) and then replay it without its timing: every event came at once, after the delay.
+Margins are wide (a busy 2-core machine): the upstream's gaps are 400 ms, and a kept gap is
+asserted between 200 and 800 ms, while a lost one would be about 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import httpx
+import pytest
+from _sse_upstream import EVENTS, sse_upstream
+
+from faultkit.doors import FaultkitTransport
+from faultkit.engine import Engine
+from faultkit.formats.sse import SSEParser
+from faultkit.scenario import Rule, Scenario
+
+GAP_S = 0.4
+CHAT = {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def _engine(fault: dict[str, Any]) -> Engine:
+    rule = Rule.model_validate({"name": "live", "fault": fault})
+    return Engine(Scenario(name="live", seed=1, rules=[rule]), routes={})
+
+
+def _stream(engine: Engine, url: str) -> tuple[list[float], BaseException | None]:
+    """When each event reached the client (s after the request), and the error that ended
+    the stream, if any."""
+    times: list[float] = []
+    parser = SSEParser()
+    error: BaseException | None = None
+    transport = FaultkitTransport(engine, mode="passthrough")
+    with httpx.Client(transport=transport, timeout=30) as client:
+        start = time.monotonic()
+        try:
+            with client.stream("POST", url + "/v1/chat/completions", json=CHAT) as response:
+                for chunk in response.iter_raw():
+                    for _ in parser.feed(chunk):
+                        times.append(time.monotonic() - start)
+        except httpx.HTTPError as exc:
+            error = exc
+    return times, error
+
+
+def _gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def test_slow_first_token_delays_the_first_event_and_keeps_the_gaps_after_it() -> None:
+    engine = _engine({"type": "slow_first_token", "delay_ms": 1500})
+    with sse_upstream(GAP_S) as upstream:
+        times, error = _stream(engine, upstream.url)
+    assert error is None and len(times) == len(EVENTS)
+    # upstream sends event 0 at 0.4 s: the client gets it 1.5 s later, not after the whole
+    # stream (2.4 s) has been read
+    assert 1.85 <= times[0] < 3.0, times
+    assert all(0.2 <= gap <= 0.8 for gap in _gaps(times)), _gaps(times)
+    (entry,) = engine.ledger.entries
+    assert [f.type for f in entry.faults] == ["slow_first_token"]
+    assert entry.ending == "completed"
+
+
+def test_stall_goes_silent_at_its_point_and_the_rest_keeps_its_gaps() -> None:
+    engine = _engine({"type": "stall", "stall_ms": 1200, "after_events": 2})
+    with sse_upstream(GAP_S) as upstream:
+        times, error = _stream(engine, upstream.url)
+    assert error is None and len(times) == len(EVENTS)
+    gaps = _gaps(times)
+    assert 1.45 <= gaps[1] <= 2.2, gaps  # 400 ms upstream + 1200 ms stall
+    others = gaps[:1] + gaps[2:]
+    assert all(0.2 <= gap <= 0.8 for gap in others), gaps
+    assert times[0] < 0.8, times  # nothing held before the stall point
+    (entry,) = engine.ledger.entries
+    assert entry.faults[0].alterations[0].path == "response.events[2:]"
+
+
+def test_a_reset_cuts_the_stream_when_its_event_arrives() -> None:
+    engine = _engine({"type": "reset", "after_events": 2})
+    with sse_upstream(GAP_S) as upstream:
+        start = time.monotonic()
+        times, error = _stream(engine, upstream.url)
+        ended = time.monotonic() - start
+    assert isinstance(error, httpx.RemoteProtocolError)
+    assert len(times) == 2
+    assert ended < 1.8, ended  # the upstream's second event comes at 0.8 s, its end at 2.4 s
+    (entry,) = engine.ledger.entries
+    assert entry.ending == "reset"
+    (alteration,) = entry.faults[0].alterations
+    assert alteration.value == {"events": 2, "bytes": len(EVENTS[0]) + len(EVENTS[1])}
+    assert alteration.original == {"events": None, "bytes": None}  # never read: unknown
+
+
+def test_a_whole_body_fault_holds_the_answer_until_the_upstream_ends() -> None:
+    engine = _engine({"type": "broken_sse", "kind": "missing_terminator"})
+    with sse_upstream(GAP_S) as upstream:
+        times, error = _stream(engine, upstream.url)
+    assert error is None
+    assert len(times) == len(EVENTS) - 1  # no [DONE]
+    assert times[0] >= 2.3, times  # buffered: the whole answer first
+    (entry,) = engine.ledger.entries
+    assert [f.type for f in entry.faults] == ["broken_sse"]
+
+
+def test_no_fault_passes_the_stream_through_as_it_arrives() -> None:
+    engine = Engine(Scenario(name="none"), routes={})
+    with sse_upstream(GAP_S) as upstream:
+        times, error = _stream(engine, upstream.url)
+    assert error is None and len(times) == len(EVENTS)
+    assert times[0] < 0.8 and all(0.2 <= gap <= 0.8 for gap in _gaps(times))
+
+
+@pytest.mark.parametrize("then", ["close", "reset"])
+def test_stall_then_close_or_reset_ends_after_the_stall(then: str) -> None:
+    engine = _engine({"type": "stall", "stall_ms": 800, "after_events": 1, "then": then})
+    with sse_upstream(GAP_S) as upstream:
+        start = time.monotonic()
+        times, error = _stream(engine, upstream.url)
+        ended = time.monotonic() - start
+    assert len(times) == 1
+    assert (error is None) == (then == "close")
+    assert 1.1 <= ended < 2.2, ended  # event 0 at 0.4 s, then 0.8 s of silence
+    (entry,) = engine.ledger.entries
+    assert entry.faults[0].alterations[1].value == then
