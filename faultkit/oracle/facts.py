@@ -27,7 +27,6 @@ from faultkit.ledger import mcp_is_error as mcp_is_error
 FORBIDDEN_STATUSES = frozenset({401, 403})
 # ...or the request itself is wrong: only a changed request (a re-ask) can fix it.
 BAD_REQUEST_STATUSES = frozenset({400, 404, 422})
-NON_RETRYABLE_STATUSES = FORBIDDEN_STATUSES | BAD_REQUEST_STATUSES
 # Client-error statuses that say "later", not "never" (the SDKs retry them, as they do 5xx).
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
 QUOTA_CODES = ("insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached")
@@ -42,10 +41,6 @@ def is_tool(entry: LedgerEntry, tool_routes: list[str] | None) -> bool:
     if tool_routes is not None:
         return any(fnmatch.fnmatchcase(entry.route, g) for g in tool_routes)
     return entry.format not in PROVIDER_FORMATS
-
-
-def is_provider(entry: LedgerEntry, tool_routes: list[str] | None) -> bool:
-    return not is_tool(entry, tool_routes)
 
 
 def failed(entry: LedgerEntry) -> bool:

@@ -35,10 +35,6 @@ class Coverage:
             return "skipped"
         return "no"
 
-    @property
-    def exercised_faults(self) -> list[str]:
-        return sorted({f for (f, _, _), n in self.applied.items() if n})
-
 
 def _match_text(rule: RuleInfo) -> str:
     """The route a rule matches, or its other match fields (``provider=openai``), or ``*``."""

@@ -17,14 +17,7 @@ import os
 from collections.abc import Callable, Collection, Sequence
 from typing import TextIO
 
-GREEN, RED, YELLOW, DIM, BOLD, RESET = (
-    "\033[32m",
-    "\033[31m",
-    "\033[33m",
-    "\033[2m",
-    "\033[1m",
-    "\033[0m",
-)
+GREEN, RED, YELLOW, BOLD, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[1m", "\033[0m"
 
 Paint = Callable[[int, int, str], str]
 """``paint(row, column, padded_text)`` -> the text to print (with ANSI codes around it, say);
