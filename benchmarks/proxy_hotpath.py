@@ -2,6 +2,7 @@
 
     python benchmarks/proxy_hotpath.py                 # 20000 requests per case, 5 rounds
     python benchmarks/proxy_hotpath.py --requests 5000 --rounds 3 --profile passthrough
+    python benchmarks/proxy_hotpath.py --baseline-ref 6dc3ead  # old code, same run
 
 ``proxy_overhead.py`` measures the proxy as a user sees it, over loopback with other processes
 competing for the cores; on a shared machine its figures move by 2x between hours. This one
@@ -19,6 +20,11 @@ Cases (each with a fresh proxy):
 - ``header-fault``: replay with ``x-faultkit-fault: type=latency;latency_ms=0``, the
   per-request fault selection path.
 
+With ``--baseline-ref REF``, each round also runs this benchmark as it was at git ``REF``, on
+the code of that commit (a ``git worktree`` in the temp directory, in a subprocess, between
+this code's cases), and prints each case's ratio to it: how a change moved the CPU per request,
+measured in one run on the same machine state.
+
 Baseline, in the same run: ``floor``, the minimal callback proxy of ``floor_proxy.py`` over the
 same stand-ins (httptools on both sides, headers copied, nothing else): what any asyncio proxy
 built this way pays, so ``x floor`` says how much of the cost is faultkit's own.
@@ -32,7 +38,9 @@ import cProfile
 import gc
 import json
 import pstats
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -209,11 +217,54 @@ CASES: dict[str, Callable[[int], Any]] = {
 }
 
 
+def baseline_tree(ref: str) -> Path:
+    """A worktree of ``ref`` (kept between runs; git refuses a ref it cannot resolve)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    tree = Path(tempfile.gettempdir()) / f"faultkit-hotpath-{commit[:12]}"
+    if not (tree / "benchmarks" / "proxy_hotpath.py").exists():
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), commit],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+    return tree
+
+
+def baseline_round(tree: Path, requests: int) -> dict[str, float]:
+    """One round of the benchmark of ``tree`` on its own code: seconds per request by case."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(tree / "benchmarks" / "proxy_hotpath.py"),
+            "--requests",
+            str(requests),
+            "--rounds",
+            "1",
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = re.findall(r"^\s+(\S+)\s+([\d.]+) us", out, re.MULTILINE)
+    return {name: float(value) / 1e6 for name, value in rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000, help="per case and round")
     parser.add_argument("--rounds", type=int, default=5, help="the median is reported")
     parser.add_argument("--profile", choices=sorted(CASES), help="cProfile one case instead")
+    parser.add_argument(
+        "--baseline-ref", metavar="REF", help="also run the benchmark of git REF, same run"
+    )
     args = parser.parse_args()
     if args.profile:
         profiler = cProfile.Profile()
@@ -222,21 +273,32 @@ def main() -> None:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return
+    tree = baseline_tree(args.baseline_ref) if args.baseline_ref else None
     results: dict[str, list[float]] = {name: [] for name in CASES}
+    baseline: dict[str, list[float]] = {}
     for _ in range(args.rounds):
         for name, case in CASES.items():  # interleaved, so drift hits every case alike
             results[name].append(run(case, args.requests))
+        if tree is not None:
+            for name, value in baseline_round(tree, args.requests).items():
+                baseline.setdefault(name, []).append(value)
     floor = statistics.median(results["floor"])
     print(
         f"proxy_hotpath: {args.requests} requests x {args.rounds} rounds, "
         f"median us/request [min-max], x floor"
+        + (f", x {args.baseline_ref} (its code, same run)" if tree is not None else "")
     )
     for name, values in results.items():
         med = statistics.median(values)
-        print(
+        line = (
             f"  {name:<13} {med * 1e6:7.1f} us  [{min(values) * 1e6:.1f}-{max(values) * 1e6:.1f}]"
             f"  {med / floor:5.1f}x"
         )
+        old = baseline.get(name)
+        if old:
+            old_med = statistics.median(old)
+            line += f"  {med / old_med:5.2f}x of {old_med * 1e6:.1f} us"
+        print(line)
 
 
 if __name__ == "__main__":
