@@ -232,6 +232,20 @@ def find_key(value: Any, name: str) -> list[Parts]:
     return [p for p in field_paths(value) if p[-1] == name]
 
 
+def match_fields(value: Any, fields: list[str]) -> list[Parts]:
+    """The paths in ``value`` that ``fields`` name, each once, in the order named: a plain key
+    name (``email``) matches that member at any depth, anything else is a path pattern
+    (``orders[*].total``). The one reading of a fault's ``fields`` parameter."""
+    found: dict[Parts, None] = {}
+    for spec in fields:
+        is_key = not any(c in spec for c in ".[]*")
+        paths = find_key(value, spec) if is_key else expand(value, parse_path(spec))
+        for parts in paths:
+            if parts:
+                found.setdefault(parts, None)
+    return list(found)
+
+
 # -- editing (each returns a new value; the input is never mutated) -------------------------------
 def set_value(value: Any, path: str | Parts, new: Any) -> Any:
     """A copy of ``value`` with ``new`` at ``path``. The parent must exist; an object member is
