@@ -104,10 +104,13 @@ def made_good(entry: LedgerEntry, alt: Alteration, ctx: Context) -> bool:
     return False
 
 
-def lost_values(ctx: Context) -> list[tuple[LedgerEntry, Alteration, Any]]:
+def lost_values(
+    ctx: Context, faults: tuple[str, ...] = DATA_LOSS_FAULTS
+) -> list[tuple[LedgerEntry, Alteration, Any]]:
+    """Each value a fault of ``faults`` took from what the SUT read, and not made good."""
     out = []
     for entry in ctx.entries:
-        for fault in faults_of(entry, *DATA_LOSS_FAULTS):
+        for fault in faults_of(entry, *faults):
             for alt in fault.alterations:
                 lost = lost_value(alt)
                 if lost not in (None, [], {}, "") and not made_good(entry, alt, ctx):
@@ -234,12 +237,18 @@ def stated_defaults(ctx: Context, given: Any) -> list[dict[str, Any]]:
     return out
 
 
-def check(ctx: Context) -> list[Finding]:
-    if ctx.outcome != "answer":
-        return []
+def given_values(ctx: Context) -> list[Any]:
+    """What the SUT had without its tools: what it was asked, and the URLs it called."""
+    return [ctx.result.inputs, [e.url for e in ctx.entries]]
+
+
+def leaked(ctx: Context, faults: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Where a value that a fault of ``faults`` took away turns up in the answer (the rule of
+    :mod:`faultkit.oracle.values`), unless the SUT had it without the tool. Shared with
+    ``ungrounded_answer``: the true value a lying tool replaced is a value taken away too."""
     hits: list[dict[str, Any]] = []
-    given = [ctx.result.inputs, [e.url for e in ctx.entries]]
-    for entry, alt, lost in lost_values(ctx):
+    given = given_values(ctx)
+    for entry, alt, lost in lost_values(ctx, faults):
         # A plain value taken from one list item is that item's fact: only the same item's
         # field says it, not a field of that name elsewhere nor a sentence.
         tail = () if isinstance(lost, dict | list) else item_tail(alteration_parts(alt) or ())
@@ -262,7 +271,14 @@ def check(ctx: Context) -> list[Finding]:
                     "how": hit.how,
                 }
             )
-    hits.extend(stated_defaults(ctx, given))
+    return hits
+
+
+def check(ctx: Context) -> list[Finding]:
+    if ctx.outcome != "answer":
+        return []
+    hits = leaked(ctx, DATA_LOSS_FAULTS)
+    hits.extend(stated_defaults(ctx, given_values(ctx)))
     if not hits:
         return []
     ids = list(dict.fromkeys(hit["entry"] for hit in hits))
