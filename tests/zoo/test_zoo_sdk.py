@@ -1,4 +1,4 @@
-"""faultkit on ten bare-SDK apps it has never seen, each with one planted reliability bug.
+"""faultkit on fourteen bare-SDK apps it has never seen, each with one planted reliability bug.
 
 Each app is judged as a user would judge it: ``faultkit run <app>.app:answer --cases
 <app>/cases.yaml`` with no scenario written, on the scenarios faultkit derives from the app's
@@ -71,6 +71,43 @@ PLANTED = [
     ),
     # The audit trace logs the database lookup as ok before its status is checked.
     Planted("dose_guide", "tool-error", "untraceable"),
+    # A failed refund is sent again with no idempotency key: a timeout too leaves it unknown
+    # whether the first one was paid.
+    Planted(
+        "refund_desk",
+        "tool-error",
+        "duplicate_side_effect",
+        {"tool-error": {"duplicate_side_effect"}, "tool-timeout": {"duplicate_side_effect"}},
+    ),
+    # Every failed search starts the workflow over, ten times: a silent service too.
+    Planted(
+        "trail_report",
+        "tool-error",
+        "runaway_loop",
+        {"tool-error": {"runaway_loop"}, "tool-timeout": {"runaway_loop"}},
+    ),
+    # A cut, refused or drifted answer is asked again with the whole policy in the prompt.
+    Planted(
+        "expense_policy",
+        "token-limit",
+        "budget_exceeded",
+        {
+            "token-limit": {"budget_exceeded"},
+            "refusal": {"budget_exceeded"},
+            "schema-drift-structured-output": {"budget_exceeded"},
+        },
+    ),
+    # The model's call to the staff-only freeze is run as asked: in every cell where the
+    # model's answer arrives whole (the recorded model asks for it; no fault is needed).
+    Planted(
+        "gym_desk",
+        "tool-error",
+        "unauthorized_action",
+        {
+            family: {"unauthorized_action"}
+            for family in ("provider-slowdown", "tool-error", "tool-timeout", "partial-tool-data")
+        },
+    ),
 ]
 
 
