@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from faultkit.faults import FAILURE_FAULTS, TIMING_FAULTS
 from faultkit.faults.base import Alteration
 from faultkit.formats.detect import PROVIDER_FORMATS, WireFormat
 from faultkit.formats.usage import TokenUsage
@@ -94,11 +95,8 @@ _ENTRY = TypeAdapter(LedgerEntry)
 
 # -- what an exchange delivered: the one definition the ledger and the oracle share ------------
 
-# Faults after which the exchange delivered no usable answer at all (the transport or the
-# framing broke). A client may legitimately retry these.
-FAILURE_FAULTS = frozenset({"http_error", "timeout", "reset", "malformed_body", "broken_sse"})
-# Faults that only change timing; the exchange's ending says whether the client gave up.
-TIMING_FAULTS = frozenset({"latency", "slow_first_token", "stall"})
+# Which faults leave no usable answer (FAILURE_FAULTS) and which only change timing
+# (TIMING_FAULTS) is declared by each fault module (its ``category``).
 FAILED_ENDINGS = frozenset({"reset", "timeout", "client_closed", "error", "unmatched"})
 _MCP = WireFormat.mcp.value
 

@@ -26,13 +26,27 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from faultkit.exchange import Request
 from faultkit.formats.detect import WireFormat
 from faultkit.plan import Action, Close, Plan, Reset
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
+
+# What a fault does to an exchange, as the oracle reads it (faultkit.ledger):
+# - "failure": no usable answer at all (the transport or the framing broke); a client may
+#   retry it;
+# - "timing": only when things arrive changes; the exchange's ending says whether the client
+#   gave up;
+# - "meaning": an answer arrives, but it says something else than the recording (drifted,
+#   partial, cut at the token limit, refused): trusting it is the risk.
+Category = Literal["failure", "timing", "meaning"]
 
 
 class Alteration(BaseModel):
@@ -70,7 +84,12 @@ class FaultContext:
 
 
 class Fault(BaseModel):
-    """Base of every fault. Subclasses set ``type: Literal[...]`` and implement ``apply``."""
+    """Base of every fault. A subclass is one module of ``faultkit/faults/`` and declares
+    everything the rest of faultkit needs to know about it (:mod:`faultkit.faults` builds the
+    registry, the scenario schema, the search and the docs table from these): ``type:
+    Literal[...]``, its parameters as fields, ``category``, ``search_order``, :meth:`strategy`,
+    :meth:`describe`, and ``apply`` or ``stream``. Its class docstring's first line is its
+    description in the docs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,6 +97,25 @@ class Fault(BaseModel):
 
     # Wire formats this fault understands; None means any format.
     formats: ClassVar[frozenset[WireFormat] | None] = None
+    category: ClassVar[Category]
+    # Its place in the default search: hypothesis shrinks towards the first choice, so the
+    # plainest, most common faults come first. Unique; leave gaps (http_error is 10).
+    search_order: ClassVar[int]
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """A hypothesis strategy of this fault, within ``limits``, for a call on ``route``
+        (a provider's name such as ``openai``, or None for any), shrinking towards the
+        plainest case. Import hypothesis inside: it is a dev dependency."""
+        raise NotImplementedError(f"{cls.__name__} declares no strategy")
+
+    def describe(self) -> str:
+        """The fault in a few words, as a failure report prints it (``429 retry-after
+        1s``). By default its type and the parameters that differ from their defaults."""
+        params = self.model_dump(mode="json", exclude_defaults=True)
+        params.pop("type", None)
+        inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        return f"{self.type}({inner})" if inner else self.type
 
     @property
     def needs_source(self) -> bool:

@@ -24,7 +24,7 @@ index past the end means the last event. A plan without events is returned uncha
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -34,6 +34,11 @@ from faultkit.formats.jsontext import structure
 from faultkit.formats.sse import SSEEvent, parse_event
 from faultkit.plan import Action, Close, Plan, Reset, SendBytes, SendEvent
 
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
+
 RESPONSES_TERMINALS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
@@ -41,6 +46,8 @@ class BrokenSSE(Fault):
     """Break an SSE stream's framing: cut an event, drop the terminator, or inject a bad line."""
 
     type: Literal["broken_sse"] = "broken_sse"
+    category = "failure"
+    search_order = 80
     formats = frozenset(
         {
             WireFormat.openai_chat,
@@ -63,6 +70,45 @@ class BrokenSSE(Fault):
         description="invalid_data_line: the exact text sent instead of the event, "
         "e.g. 'retry: 3000' or 'data:'.",
     )
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """SSE framing broken: an event cut inside its JSON, a missing terminator, a bad line."""
+        from hypothesis import strategies as st
+
+        from faultkit.faults._search import event_index, optional
+
+        at = optional(event_index(limits.max_event))
+        cut = st.builds(
+            lambda at_event, end: cls(kind="cut_mid_event", at_event=at_event, end=end),
+            at,
+            st.sampled_from((None, "close", "reset")),
+        )
+        terminator = st.sampled_from((None, "reset")).map(
+            lambda end: cls(kind="missing_terminator", end=end)
+        )
+        bad_line = st.builds(
+            lambda at_event, line, end: cls(
+                kind="invalid_data_line", at_event=at_event, line=line, end=end
+            ),
+            at,
+            st.sampled_from((None, "data:", "retry: 3000")),
+            st.sampled_from((None, "close")),
+        )
+        return st.one_of(cut, terminator, bad_line)
+
+    def describe(self) -> str:
+        at = f"event {self.at_event}" if self.at_event is not None else "an event"
+        if self.kind == "cut_mid_event":
+            end = "closes" if self.end == "close" else "resets"
+            return f"stream cut inside {at}'s JSON, then {end}"
+        if self.kind == "missing_terminator":
+            return "stream ends without its terminator" + (
+                " (reset)" if self.end == "reset" else ""
+            )
+        line = f" {self.line!r}" if self.line else " that is not JSON"
+        end = ", then ends" if self.end else ""
+        return f"{at} carries a data line{line}{end}"
 
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
         events = plan.events()

@@ -22,7 +22,7 @@ how a broken payload reaches a streaming client; framing faults are ``broken_sse
 from __future__ import annotations
 
 import random
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -33,11 +33,18 @@ from faultkit.formats.errors import reason_phrase
 from faultkit.formats.jsontext import structure
 from faultkit.plan import Plan, error_plan
 
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
+
 
 class MalformedBody(Fault):
     """Break the body: invalid or truncated JSON, an HTML error page, or nothing at all."""
 
     type: Literal["malformed_body"] = "malformed_body"
+    category = "failure"
+    search_order = 70
     kind: Literal["invalid_json", "truncated_json", "html_200", "empty_body"]
     truncate_at: float | None = Field(
         None, gt=0, lt=1, description="truncated_json: keep this fraction of the body (0-1)."
@@ -48,6 +55,37 @@ class MalformedBody(Fault):
     page: Literal["cloudflare", "nginx"] = Field(
         "cloudflare", description="html_200: which gateway's error page."
     )
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """Truncated or invalid JSON, an empty body, or a gateway's HTML page on a 200."""
+        from hypothesis import strategies as st
+
+        from faultkit.faults._search import optional
+
+        truncated = optional(st.integers(1, 9)).map(
+            lambda tenth: cls(
+                kind="truncated_json", truncate_at=None if tenth is None else tenth / 10
+            )
+        )
+        html = st.builds(
+            lambda status, page: cls(kind="html_200", status=status, page=page),
+            optional(st.sampled_from((502, 503, 504))),
+            st.sampled_from(("cloudflare", "nginx")),
+        )
+        return st.one_of(
+            truncated, st.just(cls(kind="invalid_json")), st.just(cls(kind="empty_body")), html
+        )
+
+    def describe(self) -> str:
+        if self.kind == "truncated_json":
+            share = f" at {round(self.truncate_at * 100)}%" if self.truncate_at is not None else ""
+            return f"body JSON truncated{share}"
+        if self.kind == "invalid_json":
+            return "body is invalid JSON"
+        if self.kind == "empty_body":
+            return "empty body"
+        return f"{self.page} HTML error page with status {self.status or 200}"
 
     @property
     def needs_source(self) -> bool:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -38,6 +38,11 @@ from faultkit.formats import jsonpath, mcp
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.jsonpath import Parts
 from faultkit.plan import Plan
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
 
 Op = Literal["drop_fields", "cut_lists", "null_values"]
 
@@ -138,6 +143,8 @@ class PartialToolData(Fault):
     """Remove, cut or null part of a tool's answer (optionally flagging an MCP error)."""
 
     type: Literal["partial_tool_data"] = "partial_tool_data"
+    category = "meaning"
+    search_order = 110
     op: Op = Field(description="drop_fields | cut_lists | null_values")
     fields: list[str] = Field(
         default_factory=list,
@@ -153,6 +160,37 @@ class PartialToolData(Fault):
     is_error: bool = Field(False, description="MCP: also set isError: true.")
 
     formats: ClassVar[frozenset[WireFormat] | None] = frozenset({WireFormat.json, WireFormat.mcp})
+
+    @classmethod
+    def strategy(
+        cls, limits: Limits, route: str | None, *, mcp: bool = False
+    ) -> SearchStrategy[Fault]:
+        """Part of a tool's answer missing, the fields picked with the scenario's seed.
+        ``mcp`` also tries flagging the result ``isError`` (MCP tools only). For faults over a
+        recorded answer's own fields, use ``faultkit.strategies.partial_tool_data(payload)``."""
+        from hypothesis import strategies as st
+
+        from faultkit.faults._search import optional
+
+        return st.builds(
+            lambda op, fraction, is_error: cls(op=op, fraction=fraction, is_error=is_error),
+            st.sampled_from(("drop_fields", "null_values", "cut_lists")),
+            optional(st.sampled_from((0.5, 1.0, 0.25))),
+            st.booleans() if mcp else st.just(False),
+        )
+
+    def describe(self) -> str:
+        fields = ", ".join(self.fields) if self.fields else None
+        if self.op == "drop_fields":
+            text = f"tool data: {fields} dropped" if fields else "tool data: some fields dropped"
+        elif self.op == "null_values":
+            text = f"tool data: {fields} null" if fields else "tool data: some values null"
+        else:
+            kept = f" to {self.keep} items" if self.keep is not None else ""
+            text = (
+                f"tool data: list {fields} cut{kept}" if fields else f"tool data: a list cut{kept}"
+            )
+        return text + (" (isError)" if self.is_error else "")
 
     @field_validator("fields")
     @classmethod

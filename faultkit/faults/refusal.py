@@ -30,7 +30,7 @@ the evidence of ``invalid_output_leaked`` when the SUT passes the refusal on as 
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -41,6 +41,11 @@ from faultkit.formats.detect import WireFormat
 from faultkit.formats.ending import Reason, end_body, end_stream
 from faultkit.formats.sse import SSEEvent
 from faultkit.plan import Action, Close, Plan, Reset, SendEvent
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
 
 DEFAULT_TEXT = "I'm sorry, but I can't help with that request."
 _REASONS: dict[str, Reason] = {
@@ -63,6 +68,8 @@ class Refusal(Fault):
     """The model declines (``refusal``), is filtered (``content_filter``) or says nothing."""
 
     type: Literal["refusal"] = "refusal"
+    category = "meaning"
+    search_order = 130
     kind: Literal["refusal", "content_filter", "empty_answer"] = Field(
         "refusal", description="How the model declines."
     )
@@ -71,6 +78,22 @@ class Refusal(Fault):
     )
 
     formats: ClassVar[frozenset[WireFormat] | None] = frozenset(MODULES)
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """A refusal first, then the content filter, then an empty answer."""
+        from hypothesis import strategies as st
+
+        return st.sampled_from(("refusal", "content_filter", "empty_answer")).map(
+            lambda kind: cls(kind=kind)
+        )
+
+    def describe(self) -> str:
+        if self.kind == "content_filter":
+            return "answer withheld by the content filter"
+        if self.kind == "empty_answer":
+            return "empty answer, no tool call"
+        return f"model refuses: {self.text!r}"
 
     @property
     def said(self) -> str:

@@ -14,12 +14,17 @@ body") needs the whole body and is buffered.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
 from faultkit.plan import Action, Close, Plan, Reset, SendBytes, SendEvent, SendHead
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
 
 
 def _data(action: Action) -> bytes | None:
@@ -231,6 +236,8 @@ class ConnectionReset(Fault):
     """Reset the connection before the response head, or partway through the body."""
 
     type: Literal["reset"] = "reset"
+    category = "failure"
+    search_order = 30
     at: Literal["before_head", "mid_body"] = Field(
         "mid_body", description="before_head: no response at all; mid_body: a partial body."
     )
@@ -240,6 +247,28 @@ class ConnectionReset(Fault):
     after_bytes: int | None = Field(
         None, ge=0, description="mid_body: body bytes sent before the reset (default half)."
     )
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """A reset before the head, or mid-body (after some events, or at the default half)."""
+        from hypothesis import strategies as st
+
+        from faultkit.faults._search import event_index, optional
+
+        before = st.just(cls(at="before_head"))
+        mid = optional(event_index(limits.max_event)).map(
+            lambda n: cls(at="mid_body", after_events=n)
+        )
+        return st.one_of(before, mid)
+
+    def describe(self) -> str:
+        if self.at == "before_head":
+            return "connection reset before any response"
+        if self.after_bytes is not None:
+            return f"connection reset after {self.after_bytes} body bytes"
+        if self.after_events is not None:
+            return f"connection reset after {self.after_events} events"
+        return "connection reset mid-body"
 
     @property
     def needs_source(self) -> bool:

@@ -44,7 +44,7 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -65,6 +65,11 @@ from faultkit.formats.common import dumps as compact
 from faultkit.formats.detect import WireFormat, structured_output_tool
 from faultkit.formats.jsonpath import Parts
 from faultkit.plan import Plan
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
 
 Op = Literal["rename", "drop", "retype", "add", "nest"]
 ADDED_NAME = "unexpected_field"
@@ -190,6 +195,8 @@ class SchemaDrift(Fault):
     arguments."""
 
     type: Literal["schema_drift"] = "schema_drift"
+    category = "meaning"
+    search_order = 100
     op: Op = Field(description="rename | drop | retype | add | nest")
     target: Literal["output", "structured", "body", "tool_arguments"] = Field(
         "output",
@@ -207,6 +214,43 @@ class SchemaDrift(Fault):
     formats: ClassVar[frozenset[WireFormat] | None] = frozenset(
         {*MODULES, WireFormat.json, WireFormat.mcp}
     )
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """Drift at a field the fault picks with the scenario's seed (no model or payload
+        known). For drift aimed at your own output model's fields, use
+        ``faultkit.strategies.schema_drifts(model=...)``."""
+        from hypothesis import strategies as st
+
+        return st.builds(
+            lambda op, target: cls(op=op, target=target),
+            st.sampled_from(("drop", "retype", "rename", "nest", "add")),
+            st.sampled_from(("output", "tool_arguments", "body")),
+        )
+
+    def describe(self) -> str:
+        where = {
+            "output": "output",
+            "structured": "structured answer",
+            "body": "response body",
+            "tool_arguments": "tool arguments",
+        }[self.target]
+        field = f"{where} field {self.path}" if self.path else f"a {where} field"
+        has_value = "value" in self.model_fields_set
+        if self.op == "rename":
+            return f"{field} renamed" + (f" to {self.new_name}" if self.new_name else "")
+        if self.op == "drop":
+            return f"{field} dropped"
+        if self.op == "nest":
+            return f"{field} nested one level down"
+        if self.op == "add":
+            value = f" = {self.value!r}" if has_value else ""
+            return f"{field} added{value}" if self.path else f"unexpected {where} field added"
+        if has_value:
+            if self.value is None:
+                return f"{field} becomes null"
+            return f"{field} becomes {self.value!r}"
+        return f"{field} changes type"
 
     @field_validator("path")
     @classmethod

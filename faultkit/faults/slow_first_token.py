@@ -11,22 +11,46 @@ Heartbeats are only sent on SSE streams: in a JSON body a comment line would be 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
 from faultkit.plan import Action, Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
+
 
 class SlowFirstToken(Fault):
     """Hold the body (not the head) for ``delay_ms`` milliseconds."""
 
     type: Literal["slow_first_token"] = "slow_first_token"
+    category = "timing"
+    search_order = 50
     delay_ms: float = Field(ge=0, description="Delay between the head and the first body byte.")
     heartbeat_ms: float | None = Field(
         None, gt=0, description="Send ': keep-alive' comments at this interval while waiting."
     )
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """The head arrives, the first token is late; optionally kept alive by heartbeats."""
+        from hypothesis import strategies as st
+
+        from faultkit.faults._search import delays, optional
+
+        return st.builds(
+            lambda ms, beat: cls(delay_ms=ms, heartbeat_ms=beat),
+            delays(limits.max_delay_ms),
+            optional(st.integers(1, 10).map(lambda n: n * 100)),
+        )
+
+    def describe(self) -> str:
+        beats = f" (keep-alive every {self.heartbeat_ms:g} ms)" if self.heartbeat_ms else ""
+        return f"first token {self.delay_ms:g} ms late{beats}"
 
     def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform:
         sse = whole.is_sse if whole is not None else ctx.live_sse

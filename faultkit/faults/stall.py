@@ -13,7 +13,7 @@ JSON body, or inside half an event, would corrupt the data instead of keeping it
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -21,11 +21,18 @@ from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
 from faultkit.faults.reset import Cutter, CutTransform
 from faultkit.plan import Action, Close, Plan, Reset, Wait
 
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
+
 
 class Stall(Fault):
     """Pause the body for ``stall_ms`` after ``after_events`` events (or ``after_bytes``)."""
 
     type: Literal["stall"] = "stall"
+    category = "timing"
+    search_order = 60
     stall_ms: float = Field(gt=0, description="How long the stream goes silent, in milliseconds.")
     after_events: int = Field(1, ge=0, description="SSE events sent before the stall.")
     after_bytes: int | None = Field(
@@ -39,6 +46,29 @@ class Stall(Fault):
     then: Literal["continue", "close", "reset"] = Field(
         "continue", description="After the stall: send the rest, end cleanly, or reset."
     )
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """The stream goes silent after some events, then resumes, ends cleanly or resets."""
+        from hypothesis import strategies as st
+
+        from faultkit.faults._search import delays, event_index
+
+        return st.builds(
+            lambda ms, after, then: cls(stall_ms=ms, after_events=after, then=then),
+            delays(limits.max_delay_ms),
+            event_index(limits.max_event),
+            st.sampled_from(("continue", "close", "reset")),
+        )
+
+    def describe(self) -> str:
+        where = (
+            f"after {self.after_bytes} bytes"
+            if self.after_bytes is not None
+            else f"after {self.after_events} events"
+        )
+        then = {"continue": "then resumes", "close": "then ends early", "reset": "then resets"}
+        return f"stream stalls {self.stall_ms:g} ms {where}, {then[self.then]}"
 
     def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform | None:
         if whole is not None and whole.head is None:

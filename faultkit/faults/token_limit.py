@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -49,6 +49,11 @@ from faultkit.formats.detect import WireFormat
 from faultkit.formats.ending import end_body, end_stream, output_tokens
 from faultkit.formats.jsontext import cut_points, structure
 from faultkit.plan import Plan
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
 
 _CLOSERS = {"{": "}", "[": "]"}
 
@@ -109,6 +114,8 @@ class TokenLimit(Fault):
     """Stop the answer at the output-token limit: cut its last part, say ``length``."""
 
     type: Literal["token_limit"] = "token_limit"
+    category = "meaning"
+    search_order = 120
     keep: float = Field(
         0.5,
         gt=0,
@@ -124,6 +131,19 @@ class TokenLimit(Fault):
     )
 
     formats: ClassVar[frozenset[WireFormat] | None] = frozenset(MODULES)
+
+    @classmethod
+    def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
+        """Half of the answer's last part kept first (shrinks there), then less or more; the
+        usage's token count left to the default (the recorded count scaled)."""
+        from hypothesis import strategies as st
+
+        return st.sampled_from((0.5, 0.1, 0.25, 0.75, 0.9)).map(lambda keep: cls(keep=keep))
+
+    def describe(self) -> str:
+        tokens = f" ({self.max_tokens} tokens)" if self.max_tokens is not None else ""
+        kept = round(self.keep * 100)
+        return f"answer stops at the token limit{tokens}, {kept}% of its last part kept"
 
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
         head = plan.head

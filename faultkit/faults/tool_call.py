@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import replace
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -49,6 +49,11 @@ from faultkit.formats.common import CallEdit, ToolCall
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.jsontext import cut_points
 from faultkit.plan import Plan
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from faultkit.faults._search import Limits
 
 # Field names, per format, for readable alteration paths: (id, name, arguments).
 _FIELDS: dict[WireFormat, tuple[str, str, str]] = {
@@ -86,6 +91,8 @@ class ToolCallFault(Fault):
     """Break one tool call: its arguments, its tool name, or its id."""
 
     type: Literal["tool_call"] = "tool_call"
+    category = "meaning"
+    search_order = 90
     kind: Literal["invalid_arguments", "unknown_tool", "missing_id", "duplicate_id"] = Field(
         description="What to break in the tool call."
     )
@@ -101,6 +108,40 @@ class ToolCallFault(Fault):
     )
 
     formats: ClassVar[frozenset[WireFormat] | None] = frozenset(MODULES)
+
+    @classmethod
+    def strategy(
+        cls, limits: Limits, route: str | None, *, max_call: int = 1
+    ) -> SearchStrategy[Fault]:
+        """A tool call the app must not trust: bad arguments, unknown tool, missing or
+        repeated id, in tool call 0 (the first) to ``max_call``."""
+        from hypothesis import strategies as st
+
+        call = st.integers(0, max_call)
+        arguments = st.builds(
+            lambda form, n: cls(kind="invalid_arguments", form=form, call=n),
+            st.sampled_from(("truncated", "empty", "double_encoded")),
+            call,
+        )
+        unknown = call.map(lambda n: cls(kind="unknown_tool", call=n))
+        missing = st.builds(
+            lambda form, n: cls(kind="missing_id", id_form=form, call=n),
+            st.sampled_from(("empty", "absent")),
+            call,
+        )
+        duplicate = call.map(lambda n: cls(kind="duplicate_id", call=n))
+        return st.one_of(arguments, unknown, missing, duplicate)
+
+    def describe(self) -> str:
+        which = "tool" if self.call == 0 else f"tool call {self.call}"
+        if self.kind == "invalid_arguments":
+            form = {"truncated": "truncated", "empty": "empty", "double_encoded": "double-encoded"}
+            return f"{which} arguments {form[self.form]}"
+        if self.kind == "unknown_tool":
+            return f"{which} names unknown tool {self.tool_name!r}"
+        if self.kind == "missing_id":
+            return f"{which} id {'missing' if self.id_form == 'absent' else 'empty'}"
+        return f"{which} id duplicated"
 
     def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
         answer = Answer.read(plan, ctx.format)

@@ -8,9 +8,6 @@ and the command that reproduces the failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from faultkit.faults import Fault
 from faultkit.scenario import Rule, Scenario, When
 
@@ -21,164 +18,10 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _http_error(f: Any) -> str:
-    parts = [str(f.status)]
-    if f.error_type:
-        parts.append(f.error_type)
-    if f.retry_after_s is not None:
-        parts.append(f"retry-after {_num(f.retry_after_s)}s")
-    if f.retry_after_ms is not None:
-        parts.append(f"retry-after-ms {f.retry_after_ms}")
-    if f.should_retry is not None:
-        parts.append(f"x-should-retry {str(f.should_retry).lower()}")
-    if f.body is not None:
-        parts.append("with an HTML page" if f.body.lstrip().startswith("<") else "with a raw body")
-    return " ".join(parts)
-
-
-def _latency(f: Any) -> str:
-    jitter = f" ± {_num(f.jitter_ms)} ms" if f.jitter_ms else ""
-    return f"answer {_num(f.latency_ms)} ms late{jitter}"
-
-
-def _slow_first_token(f: Any) -> str:
-    beats = f" (keep-alive every {_num(f.heartbeat_ms)} ms)" if f.heartbeat_ms else ""
-    return f"first token {_num(f.delay_ms)} ms late{beats}"
-
-
-def _stall(f: Any) -> str:
-    where = (
-        f"after {f.after_bytes} bytes"
-        if f.after_bytes is not None
-        else f"after {f.after_events} events"
-    )
-    then = {"continue": "then resumes", "close": "then ends early", "reset": "then resets"}[f.then]
-    return f"stream stalls {_num(f.stall_ms)} ms {where}, {then}"
-
-
-def _timeout(f: Any) -> str:
-    return f"no answer for {_num(f.timeout_ms)} ms, then reset"
-
-
-def _reset(f: Any) -> str:
-    if f.at == "before_head":
-        return "connection reset before any response"
-    if f.after_bytes is not None:
-        return f"connection reset after {f.after_bytes} body bytes"
-    if f.after_events is not None:
-        return f"connection reset after {f.after_events} events"
-    return "connection reset mid-body"
-
-
-def _malformed_body(f: Any) -> str:
-    if f.kind == "truncated_json":
-        share = f" at {round(f.truncate_at * 100)}%" if f.truncate_at is not None else ""
-        return f"body JSON truncated{share}"
-    if f.kind == "invalid_json":
-        return "body is invalid JSON"
-    if f.kind == "empty_body":
-        return "empty body"
-    return f"{f.page} HTML error page with status {f.status or 200}"
-
-
-def _broken_sse(f: Any) -> str:
-    at = f"event {f.at_event}" if f.at_event is not None else "an event"
-    if f.kind == "cut_mid_event":
-        end = "closes" if f.end == "close" else "resets"
-        return f"stream cut inside {at}'s JSON, then {end}"
-    if f.kind == "missing_terminator":
-        return "stream ends without its terminator" + (" (reset)" if f.end == "reset" else "")
-    line = f" {f.line!r}" if f.line else " that is not JSON"
-    end = ", then ends" if f.end else ""
-    return f"{at} carries a data line{line}{end}"
-
-
-def _tool_call(f: Any) -> str:
-    which = "tool" if f.call == 0 else f"tool call {f.call}"
-    if f.kind == "invalid_arguments":
-        form = {"truncated": "truncated", "empty": "empty", "double_encoded": "double-encoded"}
-        return f"{which} arguments {form[f.form]}"
-    if f.kind == "unknown_tool":
-        return f"{which} names unknown tool {f.tool_name!r}"
-    if f.kind == "missing_id":
-        return f"{which} id {'missing' if f.id_form == 'absent' else 'empty'}"
-    return f"{which} id duplicated"
-
-
-def _schema_drift(f: Any) -> str:
-    where = {
-        "output": "output",
-        "structured": "structured answer",
-        "body": "response body",
-        "tool_arguments": "tool arguments",
-    }
-    field = f"{where[f.target]} field {f.path}" if f.path else f"a {where[f.target]} field"
-    has_value = "value" in f.model_fields_set
-    if f.op == "rename":
-        return f"{field} renamed" + (f" to {f.new_name}" if f.new_name else "")
-    if f.op == "drop":
-        return f"{field} dropped"
-    if f.op == "nest":
-        return f"{field} nested one level down"
-    if f.op == "add":
-        value = f" = {f.value!r}" if has_value else ""
-        return f"{field} added{value}" if f.path else f"unexpected {where[f.target]} field added"
-    if has_value:
-        return f"{field} becomes {f.value!r}" if f.value is not None else f"{field} becomes null"
-    return f"{field} changes type"
-
-
-def _partial_tool_data(f: Any) -> str:
-    fields = ", ".join(f.fields) if f.fields else None
-    if f.op == "drop_fields":
-        text = f"tool data: {fields} dropped" if fields else "tool data: some fields dropped"
-    elif f.op == "null_values":
-        text = f"tool data: {fields} null" if fields else "tool data: some values null"
-    else:
-        kept = f" to {f.keep} items" if f.keep is not None else ""
-        text = f"tool data: list {fields} cut{kept}" if fields else f"tool data: a list cut{kept}"
-    return text + (" (isError)" if f.is_error else "")
-
-
-def _token_limit(f: Any) -> str:
-    tokens = f" ({f.max_tokens} tokens)" if f.max_tokens is not None else ""
-    return f"answer stops at the token limit{tokens}, {round(f.keep * 100)}% of its last part kept"
-
-
-def _refusal(f: Any) -> str:
-    if f.kind == "content_filter":
-        return "answer withheld by the content filter"
-    if f.kind == "empty_answer":
-        return "empty answer, no tool call"
-    return f"model refuses: {f.text!r}"
-
-
-_DESCRIBERS: dict[str, Callable[[Any], str]] = {
-    "http_error": _http_error,
-    "latency": _latency,
-    "slow_first_token": _slow_first_token,
-    "stall": _stall,
-    "timeout": _timeout,
-    "reset": _reset,
-    "malformed_body": _malformed_body,
-    "broken_sse": _broken_sse,
-    "tool_call": _tool_call,
-    "schema_drift": _schema_drift,
-    "partial_tool_data": _partial_tool_data,
-    "token_limit": _token_limit,
-    "refusal": _refusal,
-}
-
-
 def describe_fault(fault: Fault) -> str:
-    """One fault in a few words (``429 retry-after 1s``); unknown faults list their params."""
-    describer = _DESCRIBERS.get(fault.type)
-    if describer is not None:
-        return describer(fault)
-    params = fault.model_dump(mode="json", exclude_defaults=True)
-    params.pop("type", None)
-    inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    return f"{fault.type}({inner})" if inner else fault.type
+    """One fault in a few words (``429 retry-after 1s``), as its module words it
+    (:meth:`~faultkit.faults.base.Fault.describe`)."""
+    return fault.describe()
 
 
 def describe_when(when: When, route: str | None) -> str:
