@@ -17,7 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from faultkit import catalogue
 from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, PLAYBACKS
@@ -29,8 +29,10 @@ from faultkit.otel.hook import export_from_environment
 
 from .config import (
     ConfigError,
+    TcpProxy,
     find_config,
     load_routes,
+    load_tcp_proxies,
     resolve_upstreams,
 )
 from .proxy import MODES, Proxy
@@ -85,6 +87,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="first door port; doors take N, N+1, ... (default: configured or free ports)",
     )
     parser.add_argument(
+        "--tcp-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="first TCP front port; the doors' fronts (where TCP toxics act) take N, N+1, ... "
+        "(default: each upstream's tcp_port in faultkit.toml, else free ports)",
+    )
+    parser.add_argument(
+        "--toxiproxy-config",
+        metavar="PATH",
+        help="create the proxies of a toxiproxy-server -config JSON file at start "
+        "(also: [proxies.NAME] listen/upstream in faultkit.toml)",
+    )
+    parser.add_argument(
         "--control-port",
         type=int,
         default=DEFAULT_CONTROL_PORT,
@@ -95,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--upstream",
         action="append",
         default=[],
-        metavar="NAME=URL[,env=VAR][,port=N]",
+        metavar="NAME=URL[,env=VAR][,port=N][,tcp_port=N]",
         help="add or override an upstream",
     )
     parser.add_argument(
@@ -225,7 +241,11 @@ def _check_options(args: argparse.Namespace) -> None:
     """Every numeric option in range and every output path writable, before anything is
     bound or loaded: a bad value is one line naming the option, never a traceback after the
     doors went up."""
-    for option, value in (("--port", args.port), ("--control-port", args.control_port)):
+    for option, value in (
+        ("--port", args.port),
+        ("--tcp-port", args.tcp_port),
+        ("--control-port", args.control_port),
+    ):
         if value is not None and not 0 <= value <= 65535:
             raise ConfigError(f"{option} {value}: a port is 1..65535 (0 = a free port)")
     for option, value, zero_ok in (
@@ -241,6 +261,8 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ConfigError(
             f"--log-level {args.log_level}: unknown level (one of: {', '.join(LOG_LEVELS)})"
         )
+    if args.toxiproxy_config and not Path(args.toxiproxy_config).is_file():
+        raise ConfigError(f"--toxiproxy-config {args.toxiproxy_config}: file not found")
     if args.ready_file:
         parent = Path(args.ready_file).absolute().parent
         if not parent.is_dir():
@@ -249,25 +271,44 @@ def _check_options(args: argparse.Namespace) -> None:
             raise ConfigError(f"--ready-file {args.ready_file}: directory {parent} not writable")
 
 
-def _check_ports(proxy: Proxy, ports: dict[str, int], control_port: int) -> None:
-    """No two listeners of this proxy on one port: say which, instead of letting the second
-    bind fail as if another program held the port."""
+def _check_ports(plan: Plan, control_port: int) -> None:
+    """No two listeners of this proxy on one port (doors, their TCP fronts, declared
+    proxies, the control API): say which, instead of letting the second bind fail as if
+    another program held the port."""
     taken: dict[int, str] = {}
-    for door in proxy.doors:
-        port = ports.get(door.route, door.upstream.port or 0)
+
+    def take(port: int, what: str, option: str, first: int | None) -> None:
         if port > 65535:
             raise ConfigError(
-                f"--port {min(ports.values())}: door {door.route} would get port {port}; "
-                f"the {len(proxy.doors)} doors need ports up to 65535"
+                f"{option} {first}: {what} would get port {port}; "
+                f"the {len(plan.proxy.doors)} doors need ports up to 65535"
             )
         if port and port in taken:
-            raise ConfigError(f"door {door.route} and door {taken[port]} both want port {port}")
+            raise ConfigError(f"{what} and {taken[port]} both want port {port}")
         if port:
-            taken[port] = f"{door.route}"
+            taken[port] = what
+
+    first_port = min(plan.ports.values(), default=None)
+    first_tcp = min(plan.tcp_ports.values(), default=None)
+    for door in plan.proxy.doors:
+        port = plan.ports.get(door.route, door.upstream.port or 0)
+        take(port, f"door {door.route}", "--port", first_port)
+    for door in plan.proxy.doors:
+        port = plan.tcp_ports.get(door.route, door.upstream.tcp_port or 0)
+        take(port, f"the TCP front of door {door.route}", "--tcp-port", first_tcp)
+    doors = {door.route for door in plan.proxy.doors}
+    for declared in plan.tcp_proxies:
+        if declared.name in doors:
+            raise ConfigError(
+                f"[proxies.{declared.name}]: a door of this proxy is the Toxiproxy proxy "
+                f"{declared.name!r}; give yours another name"
+            )
+        port = declared.listen.rpartition(":")[2]
+        take(int(port) if port.isdigit() else 0, f"proxy {declared.name}", "listen", None)
     if control_port and control_port in taken:
         raise ConfigError(
-            f"--control-port {control_port}: door {taken[control_port]} of this proxy takes "
-            f"that port (doors get --port N, N+1, ... in order); choose another port"
+            f"--control-port {control_port}: {taken[control_port]} of this proxy takes "
+            f"that port; choose another port"
         )
 
 
@@ -283,12 +324,31 @@ def _toxiproxy_only(args: argparse.Namespace) -> bool:
         args.upstream,
         args.only,
         args.port is not None,
+        args.tcp_port is not None,
         args.toxiproxy_url,
     )
     return not any(asked)
 
 
-def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
+class Plan(NamedTuple):
+    """What ``faultkit proxy`` will start: the proxy, its doors' ports and TCP front ports
+    (by upstream; absent: the upstream's own or a free one) and the user's declared
+    Toxiproxy proxies."""
+
+    proxy: Proxy
+    ports: dict[str, int]
+    tcp_ports: dict[str, int]
+    tcp_proxies: list[TcpProxy]
+
+
+def _consecutive(first: int | None, names: Sequence[str]) -> dict[str, int]:
+    """``--port N``/``--tcp-port N``: N, N+1, ... in door order (0: each a free port)."""
+    if first is None:
+        return {}
+    return {name: first + i if first else 0 for i, name in enumerate(names)}
+
+
+def _build(args: argparse.Namespace) -> Plan:
     config = Path(args.config) if args.config else find_config()
     if args.config and not config.is_file():  # type: ignore[union-attr]
         raise ConfigError(f"{args.config}: config file not found")
@@ -321,12 +381,14 @@ def _build(args: argparse.Namespace) -> tuple[Proxy, dict[str, int]]:
     )
     for scenario in scenarios[1:]:
         proxy.state.add_scenario(scenario)
-    ports: dict[str, int] = {}
-    if args.port is not None:
-        for i, name in enumerate(upstreams):
-            ports[name] = args.port + i if args.port else 0
-    _check_ports(proxy, ports, args.control_port)
-    return proxy, ports
+    plan = Plan(
+        proxy,
+        _consecutive(args.port, list(upstreams)),
+        _consecutive(args.tcp_port, list(upstreams)),
+        load_tcp_proxies(config),
+    )
+    _check_ports(plan, args.control_port)
+    return plan
 
 
 def _write_ready(path: str, info: dict[str, Any]) -> None:
@@ -368,11 +430,21 @@ def _announce(proxy: Proxy, out: TextIO, loop_name: str) -> None:
             f"event loop {loop_name}",
             file=out,
         )
-    width = max([len(d["name"]) for d in info["doors"]] + [7])
+    width = max([len(d["name"]) for d in info["doors"] + info["proxies"]] + [7])
     for door in info["doors"]:
-        tcp = f"  (tcp toxics: {door['tcp']})" if door.get("tcp") else ""
+        print(f"  {door['name']:<{width}}  {door['address']}  ->  {door['upstream']}", file=out)
+        if door.get("tcp_url"):
+            # TCP toxics act only on connections through the front, never on the door.
+            print(
+                f"  {'':<{width}}  tcp toxics act on {door['tcp_url']}  "
+                f"(front {door['tcp']} -> door {door['address'].removeprefix('http://')})",
+                file=out,
+            )
+    for declared in info["proxies"]:
         print(
-            f"  {door['name']:<{width}}  {door['address']}  ->  {door['upstream']}{tcp}", file=out
+            f"  {declared['name']:<{width}}  tcp {declared['listen']}  ->  "
+            f"{declared['upstream']}  (tcp toxics act on {declared['listen']})",
+            file=out,
         )
     if info["control"]:
         print(f"  {'control':<{width}}  {info['control']}  (Toxiproxy API + /faultkit/)", file=out)
@@ -382,21 +454,26 @@ def _announce(proxy: Proxy, out: TextIO, loop_name: str) -> None:
     out.flush()
 
 
-async def _serve(
-    args: argparse.Namespace, proxy: Proxy, ports: dict[str, int], loop_name: str
-) -> int:
+async def _serve(args: argparse.Namespace, plan: Plan, loop_name: str) -> int:
+    proxy = plan.proxy
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         try:
-            await proxy.start_doors(args.host, ports)
+            await proxy.start_doors(args.host, plan.ports)
             await proxy.start_control(
-                args.host, args.control_port, args.toxiproxy_url, allow_remote=args.allow_remote
+                args.host,
+                args.control_port,
+                args.toxiproxy_url,
+                allow_remote=args.allow_remote,
+                tcp_ports=plan.tcp_ports,
+                tcp_proxies=plan.tcp_proxies,
+                toxiproxy_config=args.toxiproxy_config,
             )
-        except (BindError, ControlApiBindError, RemoteToxiproxyError) as exc:
-            return _fail(str(exc), sys.stderr)
+        except (BindError, ControlApiBindError, RemoteToxiproxyError, FaultkitError) as exc:
+            return _fail(_one_line(exc), sys.stderr)
         if args.ready_file:
             try:
                 _write_ready(args.ready_file, {**proxy.describe(), "event_loop": loop_name})
@@ -446,7 +523,7 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         loop_name, loop_factory = event_loop(getattr(args, "loop", "auto"))
-        proxy, ports = _build(args)
+        plan = _build(args)
     except FaultkitError as exc:
         return _fail(_one_line(exc), sys.stderr)
     # Faults out (faultkit[otel]): spans to OTEL_EXPORTER_OTLP_ENDPOINT when it is set.
@@ -455,7 +532,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"faultkit proxy: {note}", file=sys.stderr)
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(_serve(args, proxy, ports, loop_name))
+            return runner.run(_serve(args, plan, loop_name))
     except KeyboardInterrupt:
         return EXIT_OK
     finally:

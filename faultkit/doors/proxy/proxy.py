@@ -26,12 +26,13 @@ from faultkit.cassettes.write import remove_stale_temp_files
 from faultkit.config import RouteAliases
 from faultkit.doors.flow import MODES, clock
 from faultkit.doors.toxiproxy import guard
+from faultkit.doors.toxiproxy.errors import ApiError, TcpFrontError
 from faultkit.errors import CassetteError, FaultkitError
 from faultkit.exchange import Request, Response
 from faultkit.scenario import Scenario
 
 from .bridge import HttpFaultBridge
-from .config import Upstream
+from .config import TcpProxy, Upstream
 from .control import FaultkitRoutes, Reply
 from .door import Door
 from .server import CLIENT_TIMEOUT_S, HttpConnection, IncomingRequest, Listener, listen
@@ -135,6 +136,8 @@ class Proxy:
         self.control_url: str | None = None
         self.toxiproxy: Any = None
         self.fronts: dict[str, str] = {}
+        # The user's own Toxiproxy proxies declared at start: name -> (listen, upstream).
+        self.tcp_proxies: dict[str, tuple[str, str]] = {}
         self.remote_toxiproxy: Any = None
         self.routes = FaultkitRoutes(self)
         self.connections: set[HttpConnection] = set()
@@ -234,6 +237,9 @@ class Proxy:
             }
             if door.route in self.fronts:
                 entry["tcp"] = self.fronts[door.route]
+                # The URL whose connections the TCP toxics act on: the same paths as the
+                # door, through its front.
+                entry["tcp_url"] = upstream.door_url(f"http://{self.fronts[door.route]}")
             if address is not None:
                 entry["base_url"] = upstream.door_url(address)
                 if upstream.env:
@@ -244,6 +250,10 @@ class Proxy:
             "scenario": self.state.active.name if self.state.active else None,
             "recordings": len(self.store) if self.store is not None else 0,
             "doors": doors,
+            "proxies": [
+                {"name": name, "listen": listen, "upstream": upstream}
+                for name, (listen, upstream) in self.tcp_proxies.items()
+            ],
             "control": self.control_url,
         }
 
@@ -287,13 +297,22 @@ class Proxy:
         toxiproxy_url: str | None = None,
         *,
         allow_remote: bool = False,
+        tcp_ports: dict[str, int] | None = None,
+        tcp_proxies: Sequence[TcpProxy] = (),
+        toxiproxy_config: str | None = None,
     ) -> None:
         """The control API: Toxiproxy's (with the doors as proxies and the HTTP faults as
         extra toxic types) plus ``/faultkit/...``; only the latter when the Toxiproxy door is
         not installed. With ``toxiproxy_url`` (a team's own Toxiproxy server), the doors' TCP
         fronts are proxies on that server instead, so its TCP toxics apply. Without
         ``allow_remote`` the API answers loopback ``Host`` names only and refuses proxies
-        that would listen on a non-loopback address (see ``toxiproxy.guard``)."""
+        that would listen on a non-loopback address (see ``toxiproxy.guard``).
+
+        Each door's front listens on ``tcp_ports[door]``, else the upstream's ``tcp_port``,
+        else a free port; ``tcp_proxies`` (``faultkit.toml``'s ``[proxies]``) and the
+        Toxiproxy ``-config`` file ``toxiproxy_config`` are the user's own proxies, created
+        before anything is announced, so a suite can hard-code every TCP address."""
+        tcp_ports = tcp_ports or {}
         try:
             from faultkit.doors.toxiproxy import ApiRequest, ToxiproxyServer
             from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
@@ -320,7 +339,7 @@ class Proxy:
         self.toxiproxy = server
         self.control_url = server.url
         if toxiproxy_url:
-            await self._remote_fronts(toxiproxy_url)
+            await self._remote_fronts(toxiproxy_url, tcp_ports, tcp_proxies)
             return
         # Each door is a Toxiproxy proxy of the same name: a TCP front (TCP toxics apply to
         # connections through it) whose HTTP fault toxics apply to the door itself.
@@ -329,36 +348,56 @@ class Proxy:
                 listener = self.listeners.get(door.route)
                 if listener is None:
                     continue
-                front = await server.collection.create(
-                    door.route, f"{host}:0", f"{listener.host}:{listener.port}", True
-                )
+                port = tcp_ports.get(door.route, door.upstream.tcp_port or 0)
+                try:
+                    front = await server.collection.create(
+                        door.route, f"{host}:{port}", f"{listener.host}:{listener.port}", True
+                    )
+                except ApiError as exc:
+                    raise TcpFrontError(
+                        f"door {door.route}: its TCP front cannot listen: {exc.message}"
+                    ) from None
                 self.fronts[door.route] = front.listen
+        if tcp_proxies:
+            body = json.dumps([p.populate_entry() for p in tcp_proxies]).encode()
+            for made in await server.populate(body, "faultkit.toml [proxies]"):
+                self.tcp_proxies[made.name] = (made.listen, made.upstream)
+        if toxiproxy_config:
+            for made in await server.load_config(toxiproxy_config):
+                self.tcp_proxies[made.name] = (made.listen, made.upstream)
 
-    async def _remote_fronts(self, url: str) -> None:
+    async def _remote_fronts(
+        self, url: str, tcp_ports: dict[str, int], tcp_proxies: Sequence[TcpProxy]
+    ) -> None:
         """Create (or replace) one proxy per door on the external Toxiproxy at ``url``, each
-        forwarding to its door. The server must reach the doors: run it on this host, or bind
-        the doors where it can see them. The proxies are deleted again on shutdown."""
+        forwarding to its door (on its declared TCP port, if any), and the user's declared
+        proxies. The server must reach the doors: run it on this host, or bind the doors
+        where it can see them. The proxies are deleted again on shutdown."""
         from faultkit.doors.toxiproxy.remote import AsyncToxiproxyClient
 
         client = AsyncToxiproxyClient(url)
         wanted = [
             {
                 "name": door.route,
-                "listen": "127.0.0.1:0",
+                "listen": f"127.0.0.1:{tcp_ports.get(door.route, door.upstream.tcp_port or 0)}",
                 "upstream": f"{listener.host}:{listener.port}",
                 "enabled": True,
             }
             for door in self.doors
             if (listener := self.listeners.get(door.route)) is not None
         ]
+        declared = {p.name for p in tcp_proxies}
         try:
-            created = await client.populate(wanted)
+            created = await client.populate(wanted + [p.populate_entry() for p in tcp_proxies])
         except FaultkitError:
             await client.aclose()
             raise
         self.remote_toxiproxy = client
         for proxy in (created or {}).get("proxies") or []:
-            self.fronts[proxy["name"]] = proxy["listen"]
+            if proxy["name"] in declared:
+                self.tcp_proxies[proxy["name"]] = (proxy["listen"], proxy["upstream"])
+            else:
+                self.fronts[proxy["name"]] = proxy["listen"]
 
     async def keep_gc_young(self, interval_s: float = GC_INTERVAL_S) -> None:
         """Run the cycle collector ourselves, in small steps: collect what is new, then freeze
@@ -415,7 +454,7 @@ class Proxy:
         if self.remote_toxiproxy is not None:
             client, self.remote_toxiproxy = self.remote_toxiproxy, None
             try:
-                for name in list(self.fronts):
+                for name in [*self.fronts, *self.tcp_proxies]:
                     await client.delete_proxy(name)
             finally:
                 await client.aclose()

@@ -32,6 +32,10 @@ class ControlApiBindError(FaultkitError):
         )
 
 
+class TcpFrontError(FaultkitError):
+    """A door's TCP front cannot listen on its declared port (usually: the port is in use)."""
+
+
 class ToxicRejected(FaultkitError):
     """Raised by a toxic bridge when it refuses a toxic's attributes; the API answers 400."""
 

@@ -116,10 +116,16 @@ class ToxiproxyServer:
             json.loads(body)
         except (OSError, ValueError) as exc:
             raise FaultkitError(f"{path}: cannot read Toxiproxy config: {exc}") from None
+        return await self.populate(body, f"{path}: Toxiproxy config")
+
+    async def populate(self, body: bytes, source: str) -> list[Proxy]:
+        """Create (or update) proxies from a ``/populate`` JSON array, exactly as the API
+        would; a refusal is a FaultkitError naming ``source`` (the file or table they came
+        from) with Toxiproxy's own reason."""
         reply = await self.api.handle(ApiRequest("POST", "/populate", body=body))
         if reply.status != 201:
             message = json.loads(reply.body).get("error", reply.body.decode())
-            raise FaultkitError(f"{path}: Toxiproxy config rejected: {message}")
+            raise FaultkitError(f"{source} rejected: {message}")
         return [self.collection.proxies[p["name"]] for p in json.loads(reply.body)["proxies"] or []]
 
     async def stop(self) -> None:
