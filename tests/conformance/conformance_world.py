@@ -1,0 +1,313 @@
+"""The conformance matrix: every bundled scenario x every bundled cassette, through both doors.
+
+Issue 14 asks that "the same scenario and cassette through either door give the same ledger
+(timings aside) and the same verdict". This module holds what the tests need to check that:
+
+- the cells (every file in ``scenarios/`` x every cassette in ``cassettes/`` and
+  ``tests/cassettes-real/``);
+- a client that sends a cassette's recorded requests with real clients (the official openai and
+  anthropic SDKs for provider requests, httpx for tool requests), through either door;
+- what is compared: the ledger entries without their timings, what the client got, and the
+  verdict the real oracle gives for that.
+
+Both doors get the same store settings (method + URI + body, ``repeat``, the JSON-RPC ``id``
+ignored: the proxy's own defaults, :data:`~faultkit.cassettes.store.APP_MATCH_ON`), the same
+cassette files in the same order, and timing scale 0, so only the door differs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import anthropic
+import httpx
+import httpx2
+import openai
+from anthropic.types import Message, MessageTokensCount, RawMessageStreamEvent
+from anthropic.types.beta import BetaMessage, BetaRawMessageStreamEvent
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response as ResponsesResponse
+from openai.types.responses import ResponseStreamEvent
+
+from faultkit.cassettes.load import load_cassette
+from faultkit.cassettes.model import Interaction
+from faultkit.formats.detect import detect_format
+from faultkit.ledger import LedgerEntry
+from faultkit.oracle import Contract, Result, Verdict, capture, judge
+from faultkit.oracle.checks.exercised import scenario_rules
+from faultkit.scenario import Scenario
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
+CASSETTES = sorted((REPO / "cassettes").rglob("*.yaml")) + sorted(
+    (REPO / "tests" / "cassettes-real").glob("*.yaml")
+)
+# Door name (the proxy's upstream, the in-process transport's route) -> the real base URL.
+UPSTREAMS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+    "orders": "http://orders.internal",
+}
+ROUTE_OF_HOST = {urlsplit(url).hostname: name for name, url in UPSTREAMS.items()}
+
+# How long a client waits for data. The scenarios' own waits are not scaled by the timing
+# scale (a 2.5 s latency, a 30 s tool timeout, a 60 s stall), so the client gives up first,
+# as an app with its own timeout would. Long enough for a replayed answer on a busy machine.
+READ_TIMEOUT_S = 1.0
+TIMEOUT = httpx.Timeout(READ_TIMEOUT_S, connect=5.0, write=5.0, pool=5.0)
+# The SDKs speak httpx2 (their default HTTP library); the tool client speaks httpx.
+SDK_TIMEOUT = httpx2.Timeout(READ_TIMEOUT_S, connect=5.0, write=5.0, pool=5.0)
+
+# Ledger fields left out of the comparison. Measured, not decided: when the request arrived,
+# when the first byte and the end went out (ms since the door's clock origin); two runs through
+# one door differ there too. And ``error``: diagnostic text, worded by each door (the in-process
+# door knows a client's read timeout as such, the proxy only sees the client go); the ending
+# that it explains is compared.
+EXCLUDED_FIELDS = frozenset({"arrival_ms", "first_byte_ms", "end_ms", "error"})
+# Left out only where the client dropped an answer the proxy had already written whole into
+# the socket (an SDK that gives up on a stream at its first malformed event): what a real socket
+# took before the client left is buffering, i.e. timing. Detected, not listed: the in-process
+# entry ends ``client_closed`` and the proxy's sent more bytes than the client read.
+BUFFERED_FIELDS = frozenset({"ending", "bytes_sent"})
+
+
+@dataclass(frozen=True)
+class Clients:
+    """One door's clients: what an app would hold. ``http`` speaks plain httpx to the routes
+    with no SDK here: the tool, and Gemini (google-genai builds its request body from typed
+    parameters, so a recorded body cannot be sent through it unchanged)."""
+
+    openai: openai.OpenAI
+    anthropic: anthropic.Anthropic
+    http: dict[str, httpx.Client]
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request
+
+
+@cache
+def interactions(cassette: Path) -> list[Interaction]:
+    return load_cassette(cassette).interactions
+
+
+def route_of(url: str) -> str:
+    return ROUTE_OF_HOST[urlsplit(url).hostname]
+
+
+def _sdk_call(clients: Clients, interaction: Interaction) -> Any:
+    """Send one recorded provider request with the official SDK, the way the SDK's own
+    ``create`` does (its ``post``, with the response type it parses into), and read the whole
+    answer, every streamed event included."""
+    request = interaction.request
+    parts = urlsplit(request.url)
+    body = json.loads(request.body)
+    stream = bool(body.get("stream"))
+    params = dict(parse_qsl(parts.query))
+    options: dict[str, Any] = {"headers": clients.headers}
+    if params:
+        options["params"] = params
+    beta = params.get("beta") == "true"
+    if route_of(request.url) == "openai":
+        path = parts.path.removeprefix("/v1")
+        if path == "/responses":
+            cast, event = ResponsesResponse, ResponseStreamEvent
+        else:
+            cast, event = ChatCompletion, ChatCompletionChunk
+        sdk: Any = clients.openai
+        stream_cls = openai.Stream[event]  # type: ignore[valid-type]
+    else:
+        path = parts.path
+        if path.endswith("/count_tokens"):
+            cast, event = MessageTokensCount, RawMessageStreamEvent
+        elif beta:
+            cast, event = BetaMessage, BetaRawMessageStreamEvent
+        else:
+            cast, event = Message, RawMessageStreamEvent
+        sdk = clients.anthropic
+        stream_cls = anthropic.Stream[event]  # type: ignore[valid-type]
+    answer = sdk.post(
+        path, body=body, cast_to=cast, stream=stream, stream_cls=stream_cls, options=options
+    )
+    if stream:
+        return [e.model_dump(mode="json", warnings=False) for e in answer]
+    return answer.model_dump(mode="json", warnings=False)
+
+
+def _http_call(clients: Clients, interaction: Interaction) -> Any:
+    """Send one recorded request with httpx and read its answer whole: JSON, or a stream's
+    lines (an error status is raised, as an app that checks it would)."""
+    request = interaction.request
+    parts = urlsplit(request.url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    content_type = request.header("content-type") or "application/json"
+    headers = {"content-type": content_type} if request.body else {}
+    headers.update(clients.headers)
+    client = clients.http[route_of(request.url)]
+    with client.stream(
+        request.method, target, content=request.body or None, headers=headers
+    ) as response:
+        response.raise_for_status()
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            return [line for line in response.iter_lines() if line]
+        return json.loads(response.read())
+
+
+def send(clients: Clients, interaction: Interaction) -> Any:
+    if route_of(interaction.request.url) in clients.http:
+        return _http_call(clients, interaction)
+    return _sdk_call(clients, interaction)
+
+
+# The replayer never waits between requests, so the gap before a re-ask is however long the
+# requests in between took: tens of ms, near the default 50 ms backoff bound, and on which side
+# of it depends on the machine's load. A bound far above any gap it makes (its longest: a few
+# read timeouts) judges every re-ask after a failure as hurried, through either door alike.
+CONTRACT = Contract(min_backoff_ms=30_000)
+
+
+@dataclass
+class Run:
+    """What one door did for one cell: the client's view and the oracle's."""
+
+    outcomes: list[tuple[str, Any]]  # per request: ("answer", value) or ("error", exc type)
+    result: Result
+    ledger: list[LedgerEntry]
+
+    def verdict(self, scenario: Scenario) -> Verdict:
+        return judge(self.ledger, self.result, CONTRACT, scenario, rules=scenario_rules(scenario))
+
+
+def replay(clients: Clients, cassette: Path) -> tuple[list[tuple[str, Any]], Result]:
+    """The SUT: send the cassette's requests in recorded order; every one is sent (a failure
+    does not stop the next, so each cell covers the whole cassette). It returns the answers,
+    or raises the first error the client got: that is what the oracle judges."""
+    outcomes: list[tuple[str, Any]] = []
+    errors: list[BaseException] = []
+
+    def app() -> list[Any]:
+        for interaction in interactions(cassette):
+            try:
+                outcomes.append(("answer", send(clients, interaction)))
+            except Exception as exc:  # what the client got is the outcome under test
+                outcomes.append(("error", type(exc).__qualname__))
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return [value for _, value in outcomes]
+
+    return outcomes, capture(app)
+
+
+def facts(entry: LedgerEntry, left_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A ledger entry's fields but :data:`EXCLUDED_FIELDS` and ``left_out``."""
+    data = entry.model_dump(mode="json")
+    return {k: v for k, v in data.items() if k not in EXCLUDED_FIELDS | left_out}
+
+
+def buffered(local: LedgerEntry, remote: LedgerEntry) -> bool:
+    """The client left an answer the proxy had already written further than it was read."""
+    return local.ending == "client_closed" and remote.bytes_sent > local.bytes_sent
+
+
+def verdict_facts(verdict: Verdict) -> dict[str, Any]:
+    """What the oracle decided: the verdict and each finding's kind and ledger entries.
+    Summaries and ``timings_ms`` carry measured gaps and durations, so they are left out."""
+    return {
+        "kind": verdict.kind,
+        "expected": verdict.expected,
+        "findings": [(f.kind, f.entry_ids) for f in verdict.findings],
+    }
+
+
+@contextmanager
+def timed(label: str, spent: dict[str, float]) -> Iterator[None]:
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        spent[label] = spent.get(label, 0.0) + time.monotonic() - start
+
+
+CellRunner = Callable[[Scenario, Path], Run]
+
+
+def differences(local: Run, remote: Run, scenario: Scenario) -> list[str]:
+    """Every way the proxy's run differs from the in-process door's, one line each: what the
+    client got, each ledger entry's facts, the verdict."""
+    lines: list[str] = []
+    if local.outcomes != remote.outcomes:
+        lines.append(f"client got {_shown(local.outcomes)} in-process, {_shown(remote.outcomes)}")
+    if len(local.ledger) != len(remote.ledger):
+        lines.append(
+            f"ledger has {len(local.ledger)} entries in-process, {len(remote.ledger)} in the proxy"
+        )
+    for ours, theirs in zip(local.ledger, remote.ledger, strict=False):
+        left_out = BUFFERED_FIELDS if buffered(ours, theirs) else frozenset()
+        a, b = facts(ours, left_out), facts(theirs, left_out)
+        for name in sorted(a.keys() | b.keys()):
+            if a.get(name) != b.get(name):
+                lines.append(
+                    f"entry #{ours.id} {name}: {_short(a.get(name))} in-process, "
+                    f"{_short(b.get(name))} in the proxy"
+                )
+    mine, yours = verdict_facts(local.verdict(scenario)), verdict_facts(remote.verdict(scenario))
+    if mine != yours:
+        lines.append(f"verdict {mine} in-process, {yours} in the proxy")
+    return lines
+
+
+def _shown(outcomes: list[tuple[str, Any]]) -> str:
+    return "[" + ", ".join(v if k == "error" else "answer" for k, v in outcomes) + "]"
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# -- which cells run by default ---------------------------------------------------------------
+
+WAIT_PARAMS = ("latency_ms", "delay_ms", "stall_ms", "timeout_ms")
+
+
+def waits_out_client(scenario: Scenario) -> bool:
+    """Whether the scenario holds answers back longer than the client's read timeout: each
+    exchange it fires on then costs the client that timeout (the waits are not scaled)."""
+    for rule in scenario.rules:
+        params = rule.fault.params()
+        if any((params.get(name) or 0) >= READ_TIMEOUT_S * 1000 for name in WAIT_PARAMS):
+            return True
+    return False
+
+
+def shape(cassette: Path) -> set[tuple[str, str, bool, int]]:
+    """What a cassette exercises: per interaction, its route, wire format, whether the answer
+    streams, and its status class."""
+    found = set()
+    for interaction in interactions(cassette):
+        response = interaction.response
+        fmt = detect_format(interaction.request, response.content_type).value
+        found.add(
+            (route_of(interaction.request.url), fmt, response.is_sse, response.head.status // 100)
+        )
+    return found
+
+
+def representative(cassettes: list[Path]) -> list[Path]:
+    """The fewest cassettes (greedy, in order) that together show every shape any of them
+    shows: the default set for a scenario that makes the client wait out its timeout."""
+    seen: set[tuple[str, str, bool, int]] = set()
+    chosen = []
+    for cassette in cassettes:
+        new = shape(cassette) - seen
+        if new:
+            chosen.append(cassette)
+            seen |= new
+    return chosen

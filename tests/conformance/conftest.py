@@ -1,0 +1,27 @@
+"""Fixtures for the conformance suite: one in-process door and one real proxy process per
+module, both over every bundled cassette."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conformance_doors import InProcessDoor, ProxyDoor
+from conformance_world import CASSETTES
+from proxy_process import ProxyFactory
+
+
+@pytest.fixture(scope="module")
+def inprocess() -> InProcessDoor:
+    return InProcessDoor(CASSETTES)
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyDoor]:
+    factory = ProxyFactory(tmp_path_factory.mktemp("conformance-proxy"))
+    try:
+        door = ProxyDoor(factory, CASSETTES)
+        yield door
+        door.close()
+    finally:
+        factory.close()
