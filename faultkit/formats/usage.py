@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faultkit.formats import anthropic_messages, gemini, openai_chat, openai_responses
-from faultkit.formats.sse import SSEEvent, parse_events
+from faultkit.formats.sse import SSEEvent, SSEParser, parse_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,3 +209,42 @@ def read_answer(fmt: str, body: bytes = b"", events: list[SSEEvent] | None = Non
     else:
         reader.body(body)
     return reader
+
+
+# A JSON answer larger than this is not kept for its usage (a pass-through door must not hold
+# an unbounded body); its usage is then unknown (None), never guessed.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+
+
+class AnswerFeed:
+    """An :class:`AnswerReader` fed the raw chunks of a live answer as a door passes them on
+    (pass-through, record): a stream is parsed event by event as its blank lines arrive, a
+    JSON body is kept (up to :data:`MAX_ANSWER_BYTES`) and read once it ended. Call
+    :meth:`finish` at the end, then ``faultkit.engine.note_answer(entry, feed.finish())``."""
+
+    def __init__(self, fmt: str, content_type: str | None) -> None:
+        self.reader = AnswerReader(fmt)
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        self._parser = SSEParser() if ctype == "text/event-stream" else None
+        self._body: bytearray | None = None if self._parser is not None else bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        if self._parser is not None:
+            for event in self._parser.feed(chunk):
+                self.reader.event(event)
+        elif self._body is not None:
+            if len(self._body) + len(chunk) > MAX_ANSWER_BYTES:
+                self._body = None
+            else:
+                self._body += chunk
+
+    def finish(self) -> AnswerReader:
+        """The reader, having read everything that arrived (a cut stream: what it had)."""
+        if self._parser is not None:
+            for event in self._parser.flush():
+                self.reader.event(event)
+            self._parser = None
+        elif self._body is not None:
+            self.reader.body(bytes(self._body))
+            self._body = None
+        return self.reader

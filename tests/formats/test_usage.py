@@ -9,7 +9,7 @@ import json
 import pytest
 
 from faultkit.formats.sse import SSEEvent, parse_events
-from faultkit.formats.usage import AnswerReader, TokenUsage, read_answer
+from faultkit.formats.usage import AnswerFeed, AnswerReader, TokenUsage, read_answer
 from tests.formats._format_samples import (
     ANTHROPIC_EMPTY_INPUT_STREAM,
     ANTHROPIC_TOOL_BODY,
@@ -125,3 +125,36 @@ def test_non_provider_formats_and_bodies_that_are_not_json_give_nothing() -> Non
     assert read_answer("json", b'{"usage": {"prompt_tokens": 5}}').usage is None
     assert read_answer("openai_chat", b"<html>502</html>").usage is None
     assert read_answer("openai_chat", b"").tool_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "fmt"),
+    [
+        (CHAT_STREAMS, 0, "openai_chat"),
+        (RESPONSES_STREAMS, 0, "openai_responses"),
+        (ANTHROPIC_TOOLS_STREAM, 0, "anthropic_messages"),
+        (ANTHROPIC_TOOL_BODY, 0, "anthropic_messages"),
+        (CHAT_TOOL_BODY, 0, "openai_chat"),
+    ],
+)
+@pytest.mark.parametrize("size", [1, 7, 4096])
+def test_a_live_answer_fed_in_chunks_reads_as_the_whole(
+    name: str, index: int, fmt: str, size: int
+) -> None:
+    """A door passes an answer on in chunks of any size, a blank line or a JSON value split
+    across them; the feed reads what the whole body gives."""
+    body = real_body(name, index)
+    sse = body.lstrip()[:1] != b"{"
+    feed = AnswerFeed(fmt, "text/event-stream; charset=utf-8" if sse else "application/json")
+    for start in range(0, len(body), size):
+        feed.feed(body[start : start + size])
+    reader, whole = feed.finish(), read_answer(fmt, body)
+    assert reader.usage == whole.usage and reader.usage is not None
+    assert reader.tool_calls() == whole.tool_calls()
+
+
+def test_a_json_answer_past_the_bound_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("faultkit.formats.usage.MAX_ANSWER_BYTES", 64)
+    feed = AnswerFeed("openai_chat", "application/json")
+    feed.feed(real_body(CHAT_TOOL_BODY))
+    assert feed.finish().usage is None
