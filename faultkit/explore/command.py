@@ -170,7 +170,7 @@ def routes_of(recordings: list[Any]) -> list[str]:
 
 def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, list[str]]:
     """The per-schedule trial (every case, as one `faultkit run` cell each) and the routes."""
-    from faultkit.runner.run import RunPlan, engine_factory, load_recordings, run_cell
+    from faultkit.runner.cells import RunPlan, engine_factory, load_recordings, run_cell
 
     plan = RunPlan(
         mode="target",
@@ -216,7 +216,7 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "faultkit explore needs hypothesis: pip install hypothesis (or faultkit[dev])"
         ) from None
     from faultkit.explore.search import explore, save_failures
-    from faultkit.runner.run import placeholder_keys
+    from faultkit.runner.cells import placeholder_keys
     from faultkit.strategies import fault_plans
 
     for name, value, least in (("--budget", args.budget, 1), ("--calls", args.calls, 1)):

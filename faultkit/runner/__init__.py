@@ -9,9 +9,10 @@ The command line lives in :mod:`faultkit.runner.command`; the report formats in
 """
 
 from faultkit.runner.cases import Case, CasesFile, load_cases
+from faultkit.runner.cells import RunPlan, engine_factory, load_recordings, run_cell
 from faultkit.runner.errors import RunError
 from faultkit.runner.model import Cell, RunReport
-from faultkit.runner.run import RunPlan, engine_factory, load_recordings, run, run_cell
+from faultkit.runner.run import run
 from faultkit.runner.target import CallableTarget, HttpTarget, Target, call_bounded, load_target
 
 __all__ = [

@@ -38,7 +38,7 @@ from faultkit.oracle.contract import Contract
 from faultkit.oracle.judge import judge
 from faultkit.oracle.result import Result, acapture
 from faultkit.oracle.verdict import Verdict
-from faultkit.runner.run import limit_s, placeholder_keys
+from faultkit.runner.cells import limit_s, placeholder_keys
 from faultkit.runner.target import FACTORY_PARAM, INJECTED, Seam, call_bounded, seam_of
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def replay_keys(session: FaultkitSession) -> AbstractContextManager[None]:
 def wait_limit_s(session: FaultkitSession, contract: Contract) -> float:
     """How long to wait for a target run on ``session``, in seconds: the stricter deadline of
     ``contract`` and the session's scenario plus a grace period (see
-    :func:`faultkit.runner.run.limit_s`), the same wait ``faultkit run`` allows a cell."""
+    :func:`faultkit.runner.cells.limit_s`), the same wait ``faultkit run`` allows a cell."""
     return limit_s(contract, session.engine.scenario)[1]
 
 

@@ -10,7 +10,7 @@ A worker gets no pickled plan (targets are functions, the plan holds callables):
 the plan from the same command-line arguments (``rebuild``, a picklable
 ``functools.partial``), once, when it starts, and is sent (target, scenario, case) indices and a
 seed; it checks the names at those indices, runs the cell through the same
-:func:`~faultkit.runner.run.run_cell` as a thread would, and returns the cell as JSON (the
+:func:`~faultkit.runner.cells.run_cell` as a thread would, and returns the cell as JSON (the
 target's own return value may be an object only its module knows; the verdict is already
 made). Workers start from a ``forkserver`` (``spawn`` where there is none), never by forking
 this process: a fork of a process running threads can inherit a held lock.
@@ -26,11 +26,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
+from faultkit.runner.cells import RunPlan, engine_factory, run_cell
 from faultkit.runner.errors import RunError
 from faultkit.runner.model import Cell
 
 if TYPE_CHECKING:
-    from faultkit.runner.run import RunPlan
     from faultkit.runner.target import EngineFactory
 
 # (target index, scenario index, case index, seed) in the plan.
@@ -44,8 +44,6 @@ def _start(rebuild: Callable[[], RunPlan], environ: dict[str, str]) -> None:
     parsed once per worker). The environment is sent, not inherited: a worker forks from the
     fork server, whose environment is the one of the first run that started it (a later run in
     the same process may have set other variables, the SDK key placeholders among them)."""
-    from faultkit.runner.run import engine_factory
-
     os.environ.clear()
     os.environ.update(environ)
     # Ctrl-C reaches every process of the terminal's group: the parent decides what it stops
@@ -57,8 +55,6 @@ def _start(rebuild: Callable[[], RunPlan], environ: dict[str, str]) -> None:
 
 
 def _one(task: Task, names: tuple[str, str, str]) -> dict[str, Any]:
-    from faultkit.runner.run import run_cell
-
     plan: RunPlan = _worker["plan"]
     engines: EngineFactory = _worker["engines"]
     ti, si, ci, seed = task

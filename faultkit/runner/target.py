@@ -63,7 +63,7 @@ FACTORY_PARAM = "http_client_factory"
 CLIENT_PARAM = "http_client"
 INJECTED = (FACTORY_PARAM, CLIENT_PARAM)
 
-# Builds a fresh engine for one (scenario, seed): see faultkit.runner.run.engine_factory.
+# Builds a fresh engine for one (scenario, seed): see faultkit.runner.cells.engine_factory.
 EngineFactory = Callable[[Scenario, int], Engine]
 
 
