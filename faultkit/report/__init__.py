@@ -5,6 +5,9 @@
 * :mod:`.html` — one self-contained page: verdict matrix, latency plots, fault coverage;
 * :mod:`.terminal` — the verdict matrix as a text table.
 
+Shared with ``faultkit load``'s report, the CLI and the pytest plugin: :mod:`.charts` (inline
+SVG charts) and :mod:`.table` (text tables and the colour rule).
+
 :func:`write_reports` writes the three files into a directory, and :func:`details` of the
 terminal view prints lines; both go through :func:`scrubbed` first, so no key reaches a report:
 neither one in the ledger entries a verdict rests on, nor one the target returned or raised
