@@ -7,8 +7,8 @@ makes from a recording, or forward to the real upstream:
 
 - with no fault firing, the upstream's answer streams through chunk by chunk as it arrives
   (and is recorded, timed, in ``record`` mode);
-- with a fault firing, the answer is read whole, the engine applies the faults, and the plan
-  is executed: a fault edits a complete plan, so that request is buffered.
+- with a fault firing, the answer goes through the faults as it arrives (a lazy plan,
+  :mod:`.live`): stream faults keep its real timing; only a whole-body fault holds it whole.
 
 A request that no recording matches in ``replay`` mode gets a 502 whose JSON body names the
 closest recordings, and never reaches the network.
@@ -24,7 +24,6 @@ continues in a coroutine. Measured by ``benchmarks/proxy_hotpath.py`` and, over 
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
@@ -47,6 +46,7 @@ from faultkit.plan import Plan
 from .config import Upstream
 from .execute import Delivery, encode_live_head, error_head, execute, execute_now
 from .headers import CONTROL_HEADERS, ContextKey, HeaderError, split_control_headers
+from .live import play_live
 from .server import HttpConnection, IncomingRequest, Work, json_error
 from .upstream import SEPARATE_WRITE_BYTES, UpstreamError, UpstreamResponse
 
@@ -334,19 +334,13 @@ class Door:
     ) -> bool:
         upstreams = self.proxy.upstreams
         assert upstreams is not None
-        if forward.whole:
-            try:
-                capture = await upstreams.fetch(flow.request)
-            except UpstreamError as exc:
-                return self._upstream_failed(flow, incoming, conn, exc)
-            plan = flow.plan_whole(capture)
-            return await self._execute(
-                flow, incoming, conn, plan, asyncio.get_running_loop().time()
-            )
         try:
             capture, response = await upstreams.open(flow.request, keep_body=forward.record)
         except UpstreamError as exc:
             return self._upstream_failed(flow, incoming, conn, exc)
+        if forward.whole:
+            # A fault fires on it: through the faults as it arrives (a lazy plan).
+            return await play_live(flow, incoming, conn, capture, response)
         passing = self._pass_head(flow, incoming, conn, capture, response)
         if passing.done:
             return passing.keep
@@ -500,6 +494,8 @@ def _played(flow: ExchangeFlow, plan: Plan, delivery: Delivery) -> None:
         plan,
         delivery.ending,
         delivered=delivery.delivered,
+        waited_s=delivery.waited_s,
+        wait_left_s=delivery.wait_left_s,
         head_at=delivery.first_byte_at,
         sent=delivery.bytes_sent,
         reason=delivery.reason,
