@@ -42,17 +42,23 @@ async def _lateness(delays: list[float]) -> list[float]:
 DELAYS = [0.0004, 0.0017, 0.0031, 0.0105, 0.0203, 0.0009, 0.0252]
 
 
+# The median lateness bound: about a ms idle, but on a busy 2-core machine (other test
+# sessions running) the loop can wait a scheduler slice or two for the CPU at every wake-up.
+# 8 ms still fails a timer that only wakes on a coarse tick (10 ms and up).
+LATE_S = 0.008
+
+
 async def test_sleep_until_is_never_early_and_at_most_about_a_ms_late() -> None:
     late = await _lateness(DELAYS)
     assert min(late) >= 0
-    assert sorted(late)[len(late) // 2] < 0.003  # median; a busy CI box may stall once
+    assert sorted(late)[len(late) // 2] < LATE_S  # median; a busy CI box may stall once
 
 
 def test_sleep_until_is_never_early_on_uvloop_whose_clock_counts_whole_ms() -> None:
     uvloop = pytest.importorskip("uvloop")
     late = uvloop.run(_lateness(DELAYS))
     assert min(late) >= 0
-    assert sorted(late)[len(late) // 2] < 0.003
+    assert sorted(late)[len(late) // 2] < LATE_S
 
 
 PLANS = {
