@@ -44,6 +44,7 @@ from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fi
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
 from faultkit.pytest_failures import caused_by_unmatched, unmatched_message, where_raised
 from faultkit.pytest_network import NetworkGuard, parse_allowed, project_upstreams
+from faultkit.pytest_proxy import ProxyContext, run_uid, session_id, worker_id
 from faultkit.pytest_vcr import (
     VcrCounts,
     cassette_name,
@@ -86,6 +87,17 @@ class _TestRecord:
     faults: Counter[tuple[str, str]] = field(default_factory=Counter)
     rules: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        """As carried on the test's teardown report: a pytest-xdist worker sends its reports
+        (their JSON-safe attributes included) to the controller, which prints the summary."""
+        faults = [[rule, kind, n] for (rule, kind), n in sorted(self.faults.items())]
+        return {"nodeid": self.nodeid, "seed": self.seed, "faults": faults, "rules": self.rules}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _TestRecord:
+        faults = Counter({(rule, kind): n for rule, kind, n in data["faults"]})
+        return cls(data["nodeid"], data["seed"], faults, list(data["rules"]))
+
 
 _SESSION_KEY = pytest.StashKey[FaultkitSession]()
 # The scenario the session was built with: when a test replaces it (faultkit.assert_controlled
@@ -94,6 +106,7 @@ _SCENARIO_KEY = pytest.StashKey[Scenario | None]()
 # Whether that scenario is the test's own (marker, faultkit_scenarios) or --faultkit-scenario's.
 _OWN_SCENARIO_KEY = pytest.StashKey[bool]()
 _RECORDS_KEY = pytest.StashKey[list[_TestRecord]]()
+_RECORD_KEY = pytest.StashKey[_TestRecord]()  # one test's, until its teardown report
 _GUARD_KEY = pytest.StashKey[NetworkGuard]()
 # pytest-recording's vcrpy cassette for the test and its counts when faultkit's began.
 _VCR_KEY = pytest.StashKey[tuple[Any, VcrCounts]]()
@@ -146,6 +159,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="connections --faultkit-block-network lets through (a live app, a proxy)",
     )
     group.addoption(
+        "--faultkit-proxy",
+        default=None,
+        metavar="URL",
+        help="control URL of a running faultkit proxy for the faultkit_proxy fixture "
+        "(e.g. http://127.0.0.1:8474); each test gets its own context on it",
+    )
+    group.addoption(
         "--faultkit-timing-scale",
         type=float,
         default=1.0,
@@ -169,6 +189,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", "default_cassette(name): the test's cassette name")
     pytest_scenarios.register(config)
     config.stash[_RECORDS_KEY] = []
+    config.pluginmanager.register(_Collector(config.stash[_RECORDS_KEY]), "faultkit-records")
     try:
         parse_allowed(config.getoption("faultkit_allow_hosts", None))
     except FaultkitError as exc:
@@ -347,6 +368,45 @@ def faultkit(
             _remember(request, session)
 
 
+@pytest.fixture
+def faultkit_proxy(request: pytest.FixtureRequest) -> Iterator[ProxyContext]:
+    """This test's context on the running proxy named by ``--faultkit-proxy``: its own session
+    (call counters, ledger) even when xdist workers share the proxy. ``.headers`` /
+    ``.client(route)`` / ``.base_url(route)``, ``.inject(...)``, ``.ledger``, ``.check(...)``.
+    The ``faultkit`` marker's ``scenario``, ``seed`` and ``allow_unfired`` apply."""
+    config = request.config
+    control = config.getoption("faultkit_proxy")
+    if not control:
+        pytest.fail(
+            "faultkit: faultkit_proxy needs a running proxy: start `faultkit proxy --cassettes "
+            "DIR` and pass its control URL, --faultkit-proxy http://127.0.0.1:8474",
+            pytrace=False,
+        )
+    args = _marker_args(request.node)
+    ref = args["scenario"] if "scenario" in args else config.getoption("faultkit_scenario")
+    seed = args.get("seed")
+    if seed is None:
+        seed = config.getoption("faultkit_seed")
+    session = session_id(run_uid(config), worker_id(), request.node.nodeid)
+    try:
+        scenario = resolve_scenario(ref, config, request.node.path.parent)
+        if scenario is not None and seed is not None:
+            scenario = scenario.model_copy(update={"seed": seed})
+        context = ProxyContext(
+            control,
+            session,
+            scenario,
+            seed=seed,
+            allow_unfired=bool(args.get("allow_unfired", False)),
+        )
+    except FaultkitError as exc:
+        pytest.fail(f"faultkit: {exc}", pytrace=False)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
 def _network_guard(config: pytest.Config) -> NetworkGuard | None:
     """The ``--faultkit-block-network`` guard for a test (None: the option is off)."""
     if not config.getoption("faultkit_block_network"):
@@ -363,7 +423,7 @@ def _remember(request: pytest.FixtureRequest, session: FaultkitSession) -> None:
     )
     for _entry, applied in session.engine.ledger.faults_applied():
         record.faults[(applied.rule, applied.type)] += 1
-    request.config.stash[_RECORDS_KEY].append(record)
+    request.node.stash[_RECORD_KEY] = record
 
 
 def rules_in_force(item: pytest.Item, session: FaultkitSession) -> dict[str, Rule]:
@@ -420,6 +480,8 @@ def bypassed_by_vcrpy(item: pytest.Item) -> str | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
+    if call.when == "teardown" and _RECORD_KEY in item.stash:
+        report.faultkit_record = item.stash[_RECORD_KEY].to_json()
     if call.when != "call":
         return report
     session = item.stash.get(_SESSION_KEY, None)
@@ -453,6 +515,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 # -- terminal summary -----------------------------------------------------------------------------
+
+
+class _Collector:
+    """Collects each test's record from its teardown report: in this process, or, under
+    pytest-xdist, in the controller, which receives every worker's reports. A plugin object
+    per run (``pytest_runtest_logreport`` is given no config, and pytester nests runs)."""
+
+    def __init__(self, records: list[_TestRecord]) -> None:
+        self.records = records
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "faultkit_record", None)
+        if data is not None:
+            self.records.append(_TestRecord.from_json(data))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -76,10 +76,15 @@ class FaultState:
         return self._active
 
     def add_scenario(self, scenario: Scenario) -> None:
-        """Make ``scenario`` selectable by name (``x-faultkit-scenario``)."""
+        """Make ``scenario`` selectable by name (``x-faultkit-scenario``). Contexts that use
+        the name start afresh, unless it is re-sent unchanged: every pytest-xdist worker
+        registers the scenario its tests run, and must not reset another worker's counters."""
         with self._lock:
+            unchanged = self._known.get(scenario.name) == scenario
             self._known[scenario.name] = scenario
             self._unknown.pop(scenario.name, None)
+            if unchanged:
+                return
             for key in [k for k in self._engines if k.scenario == scenario.name]:
                 self._forget(key)
 
