@@ -39,6 +39,7 @@ from openai.types.responses import ResponseStreamEvent
 
 from faultkit.cassettes.load import load_cassette
 from faultkit.cassettes.model import Interaction
+from faultkit.exchange import Request
 from faultkit.formats.detect import detect_format
 from faultkit.ledger import LedgerEntry
 from faultkit.oracle import Contract, Result, Verdict, capture, judge
@@ -101,11 +102,10 @@ def route_of(url: str) -> str:
     return ROUTE_OF_HOST[urlsplit(url).hostname]
 
 
-def _sdk_call(clients: Clients, interaction: Interaction) -> Any:
+def _sdk_call(clients: Clients, request: Request) -> Any:
     """Send one recorded provider request with the official SDK, the way the SDK's own
     ``create`` does (its ``post``, with the response type it parses into), and read the whole
     answer, every streamed event included."""
-    request = interaction.request
     parts = urlsplit(request.url)
     body = json.loads(request.body)
     stream = bool(body.get("stream"))
@@ -140,10 +140,9 @@ def _sdk_call(clients: Clients, interaction: Interaction) -> Any:
     return answer.model_dump(mode="json", warnings=False)
 
 
-def _http_call(clients: Clients, interaction: Interaction) -> Any:
+def _http_call(clients: Clients, request: Request) -> Any:
     """Send one recorded request with httpx and read its answer whole: JSON, or a stream's
     lines (an error status is raised, as an app that checks it would)."""
-    request = interaction.request
     parts = urlsplit(request.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     content_type = request.header("content-type") or "application/json"
@@ -159,10 +158,12 @@ def _http_call(clients: Clients, interaction: Interaction) -> Any:
         return json.loads(response.read())
 
 
-def send(clients: Clients, interaction: Interaction) -> Any:
-    if route_of(interaction.request.url) in clients.http:
-        return _http_call(clients, interaction)
-    return _sdk_call(clients, interaction)
+def send(clients: Clients, request: Request) -> Any:
+    """Send ``request`` (its URL names the real service; the clients know the door) with the
+    client an app would use for that route, and read the whole answer."""
+    if route_of(request.url) in clients.http:
+        return _http_call(clients, request)
+    return _sdk_call(clients, request)
 
 
 # The replayer never waits between requests, so the gap before a re-ask is however long the
@@ -180,21 +181,22 @@ class Run:
     result: Result
     ledger: list[LedgerEntry]
 
-    def verdict(self, scenario: Scenario) -> Verdict:
-        return judge(self.ledger, self.result, CONTRACT, scenario, rules=scenario_rules(scenario))
+    def verdict(self, scenario: Scenario | None) -> Verdict:
+        rules = scenario_rules(scenario) if scenario is not None else None
+        return judge(self.ledger, self.result, CONTRACT, scenario, rules=rules)
 
 
-def replay(clients: Clients, cassette: Path) -> tuple[list[tuple[str, Any]], Result]:
-    """The SUT: send the cassette's requests in recorded order; every one is sent (a failure
-    does not stop the next, so each cell covers the whole cassette). It returns the answers,
-    or raises the first error the client got: that is what the oracle judges."""
+def replay(clients: Clients, requests: list[Request]) -> tuple[list[tuple[str, Any]], Result]:
+    """The SUT: send ``requests`` in order (a cassette's, recorded order); every one is sent (a
+    failure does not stop the next, so each cell covers the whole cassette). It returns the
+    answers, or raises the first error the client got: that is what the oracle judges."""
     outcomes: list[tuple[str, Any]] = []
     errors: list[BaseException] = []
 
     def app() -> list[Any]:
-        for interaction in interactions(cassette):
+        for request in requests:
             try:
-                outcomes.append(("answer", send(clients, interaction)))
+                outcomes.append(("answer", send(clients, request)))
             except Exception as exc:  # what the client got is the outcome under test
                 outcomes.append(("error", type(exc).__qualname__))
                 errors.append(exc)
@@ -203,6 +205,10 @@ def replay(clients: Clients, cassette: Path) -> tuple[list[tuple[str, Any]], Res
         return [value for _, value in outcomes]
 
     return outcomes, capture(app)
+
+
+def requests_of(cassette: Path) -> list[Request]:
+    return [interaction.request for interaction in interactions(cassette)]
 
 
 def facts(entry: LedgerEntry, left_out: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -238,7 +244,7 @@ def timed(label: str, spent: dict[str, float]) -> Iterator[None]:
 CellRunner = Callable[[Scenario, Path], Run]
 
 
-def differences(local: Run, remote: Run, scenario: Scenario) -> list[str]:
+def differences(local: Run, remote: Run, scenario: Scenario | None) -> list[str]:
     """Every way the proxy's run differs from the in-process door's, one line each: what the
     client got, each ledger entry's facts, the verdict."""
     lines: list[str] = []

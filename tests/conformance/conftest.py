@@ -7,20 +7,21 @@ from collections.abc import Iterator
 
 import pytest
 from conformance_doors import InProcessDoor, ProxyDoor
-from conformance_world import CASSETTES
+from conformance_world import CASSETTES, UPSTREAMS
 from proxy_process import ProxyFactory
 
 
 @pytest.fixture(scope="module")
 def inprocess() -> InProcessDoor:
-    return InProcessDoor(CASSETTES)
+    return InProcessDoor(UPSTREAMS, CASSETTES)
 
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyDoor]:
     factory = ProxyFactory(tmp_path_factory.mktemp("conformance-proxy"))
     try:
-        door = ProxyDoor(factory, CASSETTES)
+        cassettes = [arg for path in CASSETTES for arg in ("--cassettes", str(path))]
+        door = ProxyDoor(factory, UPSTREAMS, *cassettes)
         yield door
         door.close()
     finally:

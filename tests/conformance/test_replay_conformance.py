@@ -40,6 +40,7 @@ from conformance_world import (
     SCENARIOS,
     differences,
     representative,
+    requests_of,
     waits_out_client,
 )
 
@@ -83,7 +84,7 @@ def _check(
     scenario = Scenario.load(scenario_file)
     report = []
     for cassette in cassettes:
-        local, remote = run_cell(inprocess, proxy, scenario_file, cassette)
+        local, remote = run_cell(inprocess, proxy, scenario_file, requests_of(cassette))
         assert local.ledger, f"{cassette.name}: no request reached the in-process door"
         lines = differences(local, remote, scenario)
         report += [f"{scenario_file.stem} x {cassette.name}: {line}" for line in lines]
@@ -104,3 +105,42 @@ def test_waiting_scenarios_agree_on_the_other_cassettes(
 ) -> None:
     chosen = set(representative(CASSETTES))
     _check(inprocess, proxy, scenario_file, [c for c in CASSETTES if c not in chosen])
+
+
+REAL = Path(__file__).resolve().parents[1] / "cassettes-real"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@pytest.mark.parametrize(
+    ("scenario_name", "cassette_name", "verdict", "skipped"),
+    [
+        # No rule matches (no tool route): nothing fired, nothing skipped.
+        ("partial-tool-data", "pydantic-ai__test_request_simple_usage.yaml", "not_exercised", []),
+        # The rule fires on every provider call and finds no structured answer to drift.
+        (
+            "schema-drift-structured-output",
+            "llm__test_tool_use_chain_of_two_calls.yaml",
+            "not_exercised",
+            [(i, "schema_drift", "nothing to alter") for i in (1, 2, 3)],
+        ),
+    ],
+    ids=["no-rule-matches", "fires-on-nothing"],
+)
+def test_cells_where_nothing_applies_agree(
+    inprocess: InProcessDoor,
+    proxy: ProxyDoor,
+    scenario_name: str,
+    cassette_name: str,
+    verdict: str,
+    skipped: list[tuple[int, str, str]],
+) -> None:
+    """A cell whose fault does not apply says so the same way through both doors: the same
+    skipped firings with the same reasons, no fault applied, and ``not_exercised``."""
+    scenario_file = SCENARIO_DIR / f"{scenario_name}.yaml"
+    local, remote = run_cell(inprocess, proxy, scenario_file, requests_of(REAL / cassette_name))
+    scenario = Scenario.load(scenario_file)
+    for run in (local, remote):
+        assert [(e.id, s.type, s.reason) for e in run.ledger for s in e.skipped] == skipped
+        assert not any(e.faults for e in run.ledger)
+        assert run.verdict(scenario).kind == verdict
+    assert differences(local, remote, scenario) == []
