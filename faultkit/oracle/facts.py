@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
+from faultkit.faults import MEANING_FAULTS
 from faultkit.ledger import (
     FAILED_ENDINGS,
     PROVIDER_FORMATS,
@@ -29,6 +30,8 @@ FORBIDDEN_STATUSES = frozenset({401, 403})
 BAD_REQUEST_STATUSES = frozenset({400, 404, 422})
 # Client-error statuses that say "later", not "never" (the SDKs retry them, as they do 5xx).
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
+# Failure faults that deliver a body the client cannot use (rather than no body, or an error).
+BROKEN_BODY_FAULTS = frozenset({"malformed_body", "broken_sse"})
 QUOTA_CODES = ("insufficient_quota", "enforced_spend_limit_reached", "billing_hard_limit_reached")
 # The ledger facts :func:`failed`, :func:`failure_reason` and :func:`degradation` read: a
 # check that asks whether an exchange failed needs them (its ``Check.needs``).
@@ -110,11 +113,25 @@ def backoff_reason(entry: LedgerEntry) -> str | None:
     status = entry.status
     if status is not None and (status in TRANSIENT_STATUSES or status >= 500):
         return f"HTTP {status}"
-    if entry.ending in FAILED_ENDINGS:
-        return f"ended by {entry.ending}"
     if any(f.params.get("kind") == "html_200" for f in faults_of(entry, "malformed_body")):
         return "a gateway's error page"
+    if entry.ending in FAILED_ENDINGS and not rejected_by_client(entry):
+        return f"ended by {entry.ending}"
     return None
+
+
+def rejected_by_client(entry: LedgerEntry) -> bool:
+    """The client hung up on an answer it had started to read because what it read was
+    broken or altered (malformed JSON, a broken SSE line, drifted data): the server answered,
+    and is not in trouble. Whether the door saw that hang-up (``client_closed``) or the whole
+    body already sat in the socket buffer (``completed``) depends on buffering, so a re-ask
+    after either is judged alike. A client that gave up *waiting* (a timing fault, a timeout)
+    or a transport that broke (a reset) still owes the upstream a backoff."""
+    if entry.ending != "client_closed" or entry.status is None or entry.status >= 400:
+        return False
+    return bool(entry.faults) and all(
+        f.type in BROKEN_BODY_FAULTS or f.type in MEANING_FAULTS for f in entry.faults
+    )
 
 
 def gap_ms(previous: LedgerEntry, following: LedgerEntry) -> float:

@@ -9,7 +9,9 @@ import httpx
 import pytest
 from oracle_world import Answer, OrderLookupError, World, model_answer, rules, sleep_ms
 
+from faultkit.ledger import AppliedFault, LedgerEntry
 from faultkit.oracle import Contract
+from faultkit.oracle.facts import backoff_reason
 
 CONTRACT = Contract(output_model=Answer, error_types=[OrderLookupError], max_attempts=3)
 # For a SUT that retries at once: an immediate in-process retry takes well under 1 ms, but a
@@ -274,3 +276,35 @@ def test_a_changed_request_after_an_exhausted_quota_is_still_non_retryable() -> 
     assert [e.logical_call for e in world.engine.ledger.entries] == [1, 1]
     assert verdict.has("retried_non_retryable"), verdict.explain()
     assert verdict.has("retry_storm")  # and a 429 is owed a wait
+
+
+def _closed(*faults: tuple[str, dict[str, object]], status: int = 200) -> LedgerEntry:
+    return LedgerEntry(
+        id=1,
+        route="openai",
+        method="POST",
+        url="https://api.openai.com/v1/chat/completions",
+        format="openai_chat",
+        logical_call=1,
+        attempt=1,
+        arrival_ms=0.0,
+        status=status,
+        ending="client_closed",
+        faults=[AppliedFault(rule=t, type=t, params=p) for t, p in faults],
+    )
+
+
+def test_no_backoff_is_owed_after_an_answer_the_client_rejected() -> None:
+    # The SDK read a broken line (or drifted data) and hung up: the server is not in trouble.
+    assert backoff_reason(_closed(("broken_sse", {"kind": "invalid_data_line"}))) is None
+    assert backoff_reason(_closed(("malformed_body", {"kind": "invalid_json"}))) is None
+    assert backoff_reason(_closed(("schema_drift", {"op": "drop"}))) is None
+
+
+def test_a_backoff_is_still_owed_after_giving_up_waiting_or_a_gateway_page() -> None:
+    assert backoff_reason(_closed(("stall", {"stall_ms": 5000}))) == "ended by client_closed"
+    assert backoff_reason(_closed(("timeout", {"timeout_ms": 5000}))) == "ended by client_closed"
+    assert backoff_reason(_closed()) == "ended by client_closed"
+    page = ("malformed_body", {"kind": "html_200"})
+    assert backoff_reason(_closed(page)) == "a gateway's error page"
+    assert backoff_reason(_closed(("broken_sse", {}), status=503)) == "HTTP 503"
