@@ -3,7 +3,8 @@
 Library-agnostic (``_mod`` is httpx or httpx2); sleeps with anyio, so it runs under asyncio and
 trio alike. See :mod:`faultkit.doors.inprocess`. Only the I/O is here; what each step means is
 in :mod:`faultkit.doors.playback`, shared with the sync half, whose loops this one mirrors with
-``await`` (an async generator cannot be shared with a sync one).
+``await`` (an async generator cannot be shared with a sync one). A fault firing on a live
+answer plays a lazy plan (:mod:`faultkit.doors.liveplay`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import anyio
 
 from faultkit.doors.flow import Forward
+from faultkit.doors.liveplay import AsyncLivePlayer, AsyncLiveSource
 from faultkit.doors.playback import PlanPlayer, Relay, stream_type
 from faultkit.doors.transport import HttpxExchange, TransportBase
 from faultkit.doors.unpatched import unpatched_transport
@@ -54,6 +56,34 @@ class _AsyncPlanStreamLogic:
     async def aclose(self) -> None:
         await _aclose(self._body)
         self._playback.closed()
+
+
+class _AsyncLiveStreamLogic:
+    """Body of a live answer through a lazy plan: the player's steps as they come."""
+
+    def __init__(self, player: AsyncLivePlayer) -> None:
+        self._player = player
+        self._body: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        self._body = self._produce()
+        return self._body
+
+    async def _produce(self) -> AsyncIterator[bytes]:
+        player = self._player
+        async for step in player.asteps:
+            pause, timed_out = player.delay(step)
+            if pause > 0:
+                await anyio.sleep(pause)
+            data = player.body(step, timed_out)
+            if data is None:
+                break
+            yield data
+        player.ended()
+
+    async def aclose(self) -> None:
+        await _aclose(self._body)
+        self._player.closed()
 
 
 class _AsyncUpstreamStreamLogic:
@@ -127,12 +157,22 @@ class AsyncTransportBase(TransportBase):
         response = await self._upstream().handle_async_request(exchange.upstream_request())
         capture = exchange.capture(response)
         if forward.whole:
+            # A fault fires on it: a lazy plan, fed by a reader task as the answer arrives.
+            source = AsyncLiveSource(exchange, response, capture, exchange.flow.live(capture))
+            player = AsyncLivePlayer(exchange, source)
             try:
-                async for chunk in response.stream:
-                    capture.add(chunk, exchange.elapsed_ms())
-            finally:
-                await response.aclose()
-            return await self._execute(exchange, exchange.flow.plan_whole(capture))
+                step = await player.asteps.__anext__()
+                pause, timed_out = player.delay(step)
+                if pause > 0:
+                    await anyio.sleep(pause)
+                head = player.head(step, timed_out)
+            except BaseException:
+                source.close()
+                raise
+            stream = stream_type(
+                "AsyncLiveStream", _AsyncLiveStreamLogic, self._mod.AsyncByteStream
+            )
+            return self._mod.Response(**exchange.response_args(head), stream=stream(player))
         relay = Relay(exchange, capture)
         stream = stream_type(
             "AsyncUpstreamStream", _AsyncUpstreamStreamLogic, self._mod.AsyncByteStream

@@ -6,16 +6,23 @@ it to the live plan; the client's stream plays what comes out, each action at th
 due (:class:`LivePlayer`, the same head, body, timeout and reset rules as a recorded plan's
 :class:`~faultkit.doors.playback.PlanPlayer`). A thread, not the client's own reads, does the
 reading because arrival times must be real: while the client sleeps through an injected delay,
-the upstream keeps sending, and each event keeps the gap it had upstream.
+the upstream keeps sending, and each event keeps the gap it had upstream. An async client
+gets the same with a reader task (:class:`AsyncLiveSource`, asyncio or trio).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
+
+import anyio
+import sniffio
 
 from faultkit.doors.flow import Capture
 from faultkit.doors.playback import PlanPlayer
@@ -150,6 +157,133 @@ class LivePlayer(PlanPlayer):
             try:
                 batch = source.queue.get_nowait()
             except queue.Empty:
+                break
+            pending = batch is not _END and any(
+                isinstance(t.action, SendBytes | SendEvent | Reset) for t in batch
+            )
+        if pending:
+            flow.finish("client_closed")
+        else:
+            flow.plan_ended()
+
+
+def _spawn(fn: Callable[[], Awaitable[None]]) -> object:
+    """Run ``fn`` as a task of its own that outlives the caller (the reader must go on while
+    the client reads the response): a plain task under asyncio, a system task under trio.
+    The caller holds what it returns (an asyncio task is otherwise only weakly held)."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.lowlevel.spawn_system_task(fn)
+    return asyncio.get_running_loop().create_task(fn())
+
+
+def _cancel_scope() -> Any:
+    """A cancel scope another task can cancel; trio's own under trio, because anyio 4.16
+    passes ``trio.CancelScope.cancel`` a ``reason`` that older trio (0.22 here) rejects."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.CancelScope()
+    return anyio.CancelScope()
+
+
+class AsyncLiveSource:
+    """:class:`SyncLiveSource` for an async client: a reader task instead of a thread."""
+
+    def __init__(
+        self, exchange: HttpxExchange, response: Any, capture: Capture, live: LivePlan
+    ) -> None:
+        self.exchange = exchange
+        self.response = response
+        self.capture = capture
+        self.live = live
+        self._send, self.receive = anyio.create_memory_object_stream[list[Timed] | None](math.inf)
+        self.ended = False
+        self._scope = _cancel_scope()
+        self._task = _spawn(self._read)
+
+    def _put(self, batch: list[Timed] | None) -> None:
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            self._send.send_nowait(batch)
+
+    async def _read(self) -> None:
+        live, flow = self.live, self.exchange.flow
+        try:
+            with self._scope:
+                self._put(live.start(time.monotonic()))
+                error: str | None = None
+                try:
+                    async for chunk in self.response.stream:
+                        now = time.monotonic()
+                        self.capture.add(chunk, self.exchange.elapsed_ms())
+                        out = live.feed(chunk, now)
+                        if live.done and not flow.recording:
+                            self._put(out + live.abandon(now))  # cut by a fault
+                            return
+                        self._put(out)
+                except Exception as exc:  # the upstream broke off mid-body
+                    error = f"{type(exc).__name__}: {exc}"
+                out = live.finish(time.monotonic(), error)
+                if error is None:
+                    flow.live_complete(self.capture)
+                self._put(out)
+                self.ended = True
+        except BaseException:
+            pass  # a trio system task must not raise; the ending is put below either way
+        finally:
+            self._put(live.abandon(time.monotonic()))  # nothing when finished already
+            self._put(_END)
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await self.response.aclose()
+
+    def close(self) -> None:
+        """The client is gone: stop reading (unless recording, which wants the whole)."""
+        if not self.exchange.flow.recording:
+            self._scope.cancel()
+
+
+class AsyncLivePlayer(PlanPlayer):
+    """:class:`LivePlayer` for an async client: ``asteps`` instead of ``steps``."""
+
+    def __init__(self, exchange: HttpxExchange, source: AsyncLiveSource) -> None:
+        super().__init__(exchange, Plan(actions=()))
+        self.origin = 0.0  # the steps carry monotonic times
+        self.source = source
+        self.asteps = self._steps()
+
+    async def _steps(self) -> AsyncIterator[Step]:
+        head_out = False
+        index = 0
+        timeout = self.exchange.read_timeout
+        while True:
+            try:
+                with anyio.fail_after(timeout):
+                    batch = await self.source.receive.receive()
+            except TimeoutError:
+                # Nothing arrived within the client's read timeout.
+                raise self.exchange.read_timeout_error() from None
+            except anyio.EndOfStream:
+                return
+            if batch is _END:
+                return
+            for timed in batch:
+                for step in steps_of(timed, index, head_out):
+                    head_out = head_out or step.kind == "head"
+                    yield step
+                index += 1
+
+    def closed(self) -> None:
+        source = self.source
+        source.close()
+        flow = self.exchange.flow
+        if flow.finished:
+            return
+        pending = not source.ended
+        while not pending:
+            try:
+                batch = source.receive.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
                 break
             pending = batch is not _END and any(
                 isinstance(t.action, SendBytes | SendEvent | Reset) for t in batch

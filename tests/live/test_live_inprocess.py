@@ -14,11 +14,12 @@ import itertools
 import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from _sse_upstream import EVENTS, sse_upstream
 
-from faultkit.doors import FaultkitTransport
+from faultkit.doors import AsyncFaultkitTransport, FaultkitTransport
 from faultkit.engine import Engine
 from faultkit.formats.sse import SSEParser
 from faultkit.scenario import Rule, Scenario
@@ -130,3 +131,57 @@ def test_stall_then_close_or_reset_ends_after_the_stall(then: str) -> None:
     assert 1.1 <= ended < 2.2, ended  # event 0 at 0.4 s, then 0.8 s of silence
     (entry,) = engine.ledger.entries
     assert entry.faults[0].alterations[1].value == then
+
+
+# -- the async transport (a reader task instead of a thread), under asyncio and trio ---------
+def _astream(engine: Engine, url: str, backend: str) -> tuple[list[float], BaseException | None]:
+    async def run() -> tuple[list[float], BaseException | None]:
+        times: list[float] = []
+        parser = SSEParser()
+        error: BaseException | None = None
+        transport = AsyncFaultkitTransport(engine, mode="passthrough")
+        async with httpx.AsyncClient(transport=transport, timeout=30) as client:
+            start = time.monotonic()
+            try:
+                async with client.stream(
+                    "POST", url + "/v1/chat/completions", json=CHAT
+                ) as response:
+                    async for chunk in response.aiter_raw():
+                        for _ in parser.feed(chunk):
+                            times.append(time.monotonic() - start)
+            except httpx.HTTPError as exc:
+                error = exc
+        return times, error
+
+    return anyio.run(run, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_async_slow_first_token_and_stall_keep_the_live_gaps(backend: str) -> None:
+    engine = _engine({"type": "slow_first_token", "delay_ms": 1500})
+    engine.add_rule(
+        Rule.model_validate({"fault": {"type": "stall", "stall_ms": 1000, "after_events": 3}})
+    )
+    with sse_upstream(GAP_S) as upstream:
+        times, error = _astream(engine, upstream.url, backend)
+    assert error is None and len(times) == len(EVENTS)
+    assert 1.85 <= times[0] < 3.0, times
+    gaps = _gaps(times)
+    assert 1.25 <= gaps[2] <= 2.0, gaps  # 400 ms upstream + 1000 ms stall
+    assert all(0.2 <= gap <= 0.8 for gap in gaps[:2] + gaps[3:]), gaps
+    (entry,) = engine.ledger.entries
+    assert [f.type for f in entry.faults] == ["slow_first_token", "stall"]
+    assert entry.ending == "completed"
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_async_reset_cuts_when_its_event_arrives(backend: str) -> None:
+    engine = _engine({"type": "reset", "after_events": 2})
+    with sse_upstream(GAP_S) as upstream:
+        start = time.monotonic()
+        times, error = _astream(engine, upstream.url, backend)
+        ended = time.monotonic() - start
+    assert isinstance(error, httpx.RemoteProtocolError)
+    assert len(times) == 2 and ended < 1.8, (times, ended)
+    (entry,) = engine.ledger.entries
+    assert entry.ending == "reset"
