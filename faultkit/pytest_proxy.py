@@ -212,7 +212,7 @@ class ProxyContext:
     ) -> Verdict:
         """Run ``fn(*args, **kwargs)`` (waited for as ``faultkit run`` waits for a cell), judge
         it, and fail the test unless the verdict is controlled (or is ``expect``)."""
-        from faultkit.runner.run import limit_s
+        from faultkit.runner.cells import limit_s
         from faultkit.runner.target import call_bounded
 
         __tracebackhide__ = True

@@ -58,6 +58,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, metavar="N", help="search seed (default: a new one)")
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N independent searches in worker processes, the budget shared between them, "
+        "seeds derived from the search seed; findings merged, one per verdict kind (default 1)",
+    )
+    parser.add_argument(
         "--routes",
         nargs="+",
         metavar="ROUTE",
@@ -168,9 +176,9 @@ def routes_of(recordings: list[Any]) -> list[str]:
     return sorted(seen, key=lambda route: route not in providers)
 
 
-def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, list[str]]:
-    """The per-schedule trial (every case, as one `faultkit run` cell each) and the routes."""
-    from faultkit.runner.cells import RunPlan, engine_factory, load_recordings, run_cell
+def _plan(args: argparse.Namespace, setup: _Setup) -> tuple[Any, list[Any]]:
+    """The run plan a trial runs its cells in, and the recordings it replays."""
+    from faultkit.runner.cells import RunPlan, load_recordings
 
     plan = RunPlan(
         mode="target",
@@ -183,7 +191,20 @@ def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, l
         ignore_body_fields=tuple(setup.cases_file.ignore_body_fields),
         timing_scale=args.timing_scale,
     )
-    recordings = load_recordings(plan)
+    return plan, load_recordings(plan)
+
+
+def _trial(
+    args: argparse.Namespace,
+    setup: _Setup,
+    plan: Any,
+    recordings: list[Any],
+    err: TextIO,
+    label: str,
+) -> Any:
+    """The per-schedule trial: every case, as one `faultkit run` cell each."""
+    from faultkit.runner.cells import engine_factory, run_cell
+
     engines = engine_factory(plan, recordings)
     counts: dict[str, int] = {}
     tried = [0]
@@ -201,10 +222,165 @@ def _trial(args: argparse.Namespace, setup: _Setup, err: TextIO) -> tuple[Any, l
         if not args.quiet and tried[0] % PROGRESS_EVERY == 0:
             tally = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
             elapsed = time.monotonic() - started
-            print(f"[{tried[0]} schedules, {elapsed:.0f} s] {tally}", file=err, flush=True)
+            print(f"[{label}{tried[0]} schedules, {elapsed:.0f} s] {tally}", file=err, flush=True)
         return verdict
 
-    return trial, args.routes or routes_of(recordings)
+    return trial
+
+
+def _search(
+    args: argparse.Namespace,
+    setup: _Setup,
+    err: TextIO,
+    *,
+    seed: int,
+    budget: int,
+    targeted: bool,
+    label: str = "",
+    loaded: tuple[Any, list[Any]] | None = None,
+) -> ExploreResult:
+    """One search of ``budget`` schedules from ``seed``: the whole of ``faultkit explore``,
+    or one part of it in a worker process (``--jobs``)."""
+    from faultkit.explore.search import explore
+    from faultkit.runner.cells import placeholder_keys
+    from faultkit.strategies import fault_plans
+
+    plan, recordings = loaded or _plan(args, setup)
+    routes = args.routes or routes_of(recordings)
+    strategy = fault_plans(
+        routes=routes or None,
+        max_faults=args.max_faults,
+        faults=args.faults,
+        calls=args.calls,
+        name=_prefix(setup),
+        max_delay_ms=args.max_delay_ms,
+        max_retry_after_s=args.max_retry_after_s,
+    )
+    key = "|".join([setup.target.ref, *(c.name for c in setup.cases)])
+    with placeholder_keys():
+        return explore(
+            _trial(args, setup, plan, recordings, err, label),
+            strategy,
+            budget=budget,
+            seed=seed,
+            database=None if args.no_database else args.database,
+            key=key,
+            targeted=targeted,
+        )
+
+
+def _prefix(setup: _Setup) -> str:
+    return f"explored-{readable(setup.target.name)}"
+
+
+# -- parts in worker processes (--jobs) --------------------------------------------------------
+# Hypothesis runs one search at a time per process (its engine state is global), and a trial
+# mostly waits (faults' delays, the app's backoffs), so parallel searches go in processes, and
+# more of them than cores still help. Each worker is an independent search with a seed derived
+# from the search seed (part_seed) and its share of the budget; the parent merges what they
+# found, one failure per verdict kind, the smallest. Independent searches rather than one
+# search's examples farmed out: hypothesis generates, targets and shrinks each example from the
+# results before it, so only whole searches split without changing what each one does.
+
+
+def _part(
+    options: dict[str, Any],
+    cwd: str,
+    environ: dict[str, str],
+    seed: int,
+    budget: int,
+    targeted: bool,
+    label: str,
+) -> dict[str, Any]:
+    """One part of the search, in a worker process: the target loaded again from the same
+    options (as ``faultkit run --processes`` rebuilds its plan), the result returned as JSON
+    (the verdicts are made; a target's own values stay in the worker)."""
+    import os
+    import signal
+    import sys
+
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(environ)
+    # Ctrl-C reaches every process of the group: the parent decides and ends the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    args = argparse.Namespace(**options)
+    setup = _Setup(args)
+    found = _search(
+        args, setup, sys.stderr, seed=seed, budget=budget, targeted=targeted, label=label
+    )
+    return {
+        "examples": found.examples,
+        "verdicts": found.verdicts,
+        "seed": seed,
+        "failures": [
+            {
+                "plan": f.plan.model_dump(mode="json"),
+                "verdict": f.verdict.model_dump(mode="json"),
+                "report": f.report,
+                "reproduced": f.reproduced,
+            }
+            for f in found.failures
+        ],
+    }
+
+
+def _from_json(data: dict[str, Any]) -> ExploreResult:
+    from faultkit.explore.search import Found
+    from faultkit.oracle import Verdict
+
+    failures = [
+        Found(
+            Scenario.model_validate(f["plan"]),
+            Verdict.model_validate(f["verdict"]),
+            f["report"],
+            reproduced=f["reproduced"],
+        )
+        for f in data["failures"]
+    ]
+    return ExploreResult(data["examples"], failures, data["seed"], data["verdicts"])
+
+
+def _in_processes(args: argparse.Namespace, seed: int) -> ExploreResult:
+    """``--jobs N``: N parts in N worker processes, merged (see the note above)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from faultkit.explore.search import TARGETED_FROM, merge, part_budgets, part_seed
+    from faultkit.runner.processes import _context, _stop
+
+    budgets = part_budgets(args.budget, args.jobs)
+    targeted = args.budget >= TARGETED_FROM
+    plain = (str, int, float, bool, list, tuple, type(None))
+    options = {k: v for k, v in vars(args).items() if isinstance(v, plain)}
+    pool = ProcessPoolExecutor(max_workers=len(budgets), mp_context=_context())
+    try:
+        futures = [
+            pool.submit(
+                _part,
+                options,
+                os.getcwd(),
+                dict(os.environ),
+                part_seed(seed, i),
+                budget,
+                targeted,
+                "" if args.quiet else f"part {i + 1}/{len(budgets)}: ",
+            )
+            for i, budget in enumerate(budgets)
+        ]
+        parts = [_from_json(future.result()) for future in futures]
+    except BrokenProcessPool:
+        _stop(pool)
+        raise FaultkitError(
+            "a search worker process died (did the target end its process, or crash in C "
+            "code?); rerun with --jobs 1 to see which schedule"
+        ) from None
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+    return merge(parts)
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -215,54 +391,53 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise FaultkitError(
             "faultkit explore needs hypothesis: pip install hypothesis (or faultkit[dev])"
         ) from None
-    from faultkit.explore.search import explore, save_failures
-    from faultkit.runner.cells import placeholder_keys
+    from faultkit.explore.search import TARGETED_FROM, part_budgets, save_failures
     from faultkit.strategies import fault_plans
 
-    for name, value, least in (("--budget", args.budget, 1), ("--calls", args.calls, 1)):
+    for name, value, least in (
+        ("--budget", args.budget, 1),
+        ("--calls", args.calls, 1),
+        ("--jobs", args.jobs, 1),
+    ):
         if value < least:
             raise FaultkitError(f"{name} must be at least {least}, got {value}")
     setup = _Setup(args)
-    trial, routes = _trial(args, setup, err)
-    prefix = f"explored-{readable(setup.target.name)}"
-    strategy = fault_plans(
-        routes=routes or None,
-        max_faults=args.max_faults,
-        faults=args.faults,
-        calls=args.calls,
-        name=prefix,
-        max_delay_ms=args.max_delay_ms,
-        max_retry_after_s=args.max_retry_after_s,
-    )
+    loaded = _plan(args, setup)
+    routes = args.routes or routes_of(loaded[1])
+    # Built here too, so a bad --faults is one line before any worker starts.
+    fault_plans(routes=routes or None, faults=args.faults, calls=args.calls)
+    prefix = _prefix(setup)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    jobs = len(part_budgets(args.budget, args.jobs))
     if not args.quiet:
         where = ", ".join(routes) if routes else "any route"
+        split = f" in {jobs} parallel searches" if jobs > 1 else ""
         print(
             f"faultkit explore: {setup.target.name} x {len(setup.cases)} case(s), faults on "
-            f"{where}, budget {args.budget}, seed {seed}",
+            f"{where}, budget {args.budget}{split}, seed {seed}",
             file=err,
             flush=True,
         )
     started = time.monotonic()
-    key = "|".join([setup.target.ref, *(c.name for c in setup.cases)])
-    with placeholder_keys():
-        result = explore(
-            trial,
-            strategy,
-            budget=args.budget,
-            seed=seed,
-            database=None if args.no_database else args.database,
-            key=key,
+    if jobs > 1:
+        result = _in_processes(args, seed)
+    else:
+        targeted = args.budget >= TARGETED_FROM
+        result = _search(
+            args, setup, err, seed=seed, budget=args.budget, targeted=targeted, loaded=loaded
         )
+    result.seed = seed
     paths = save_failures(result, args.scenarios_out, prefix=prefix)
     if args.json:
         summary = _summary(result, paths, setup.repro, seed, time.monotonic() - started)
+        summary["jobs"] = jobs
         print(json.dumps(summary, indent=2, ensure_ascii=False), file=out)
         return 0 if result.ok else 1
     _print(result, paths, setup.repro, out)
     tally = ", ".join(f"{k} {n}" for k, n in sorted(result.verdicts.items())) or "none"
+    split = f" in {jobs} parallel searches" if jobs > 1 else ""
     print(
-        f"explored {result.examples} schedule(s) in {time.monotonic() - started:.1f} s "
+        f"explored {result.examples} schedule(s){split} in {time.monotonic() - started:.1f} s "
         f"({tally}); search seed {seed}",
         file=out,
     )

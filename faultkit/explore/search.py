@@ -10,6 +10,7 @@ weaknesses, each with its own minimal schedule.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,6 +124,7 @@ def explore(
     repro: Callable[[Scenario], str] | None = None,
     derandomize: bool = False,
     polish: bool = True,
+    targeted: bool | None = None,
 ) -> ExploreResult:
     """Search ``strategy``'s plans for ones under which ``trial`` gives an uncontrolled verdict.
 
@@ -133,7 +135,10 @@ def explore(
 
     With ``polish`` each finding is re-run, then its rules are dropped one at a time while the
     same kind of failure remains (:func:`polish_plan`): hypothesis stops shrinking every
-    finding when one of several stops reproducing, which a target with real timing can do."""
+    finding when one of several stops reproducing, which a target with real timing can do.
+
+    ``targeted`` steers the search by :func:`depth` (None: when ``budget`` is at least
+    :data:`TARGETED_FROM`); a search split into parts passes the whole search's choice."""
     from hypothesis import HealthCheck, Phase, given, settings, target
     from hypothesis import seed as fixed_seed
     from hypothesis.database import DirectoryBasedExampleDatabase
@@ -141,6 +146,8 @@ def explore(
     if budget < 1:
         raise FaultkitError(f"budget must be at least 1, got {budget}")
     result = ExploreResult(seed=seed)
+    if targeted is None:
+        targeted = budget >= TARGETED_FROM
     db = None
     if database is not None:
         folder = Path(database)
@@ -155,7 +162,7 @@ def explore(
         # the retry after a 429) needs two faults in a row, which blind sampling rarely draws
         # among a dozen fault types (1500 blind draws missed it; steered, found on every seed
         # tried). A short search cannot afford the hill-climbing and samples blindly.
-        if budget >= TARGETED_FROM:
+        if targeted:
             target(depth(verdict), label="depth")
         result.examples += 1
         result.verdicts[verdict.kind] = result.verdicts.get(verdict.kind, 0) + 1
@@ -192,6 +199,45 @@ def explore(
     if polish:
         result.failures = [_polished(trial, found, repro) for found in result.failures]
     return result
+
+
+def part_seed(seed: int, index: int) -> int:
+    """The seed of part ``index`` of a search split into parts (``faultkit explore --jobs``):
+    part 0 keeps ``seed``, so one part is the plain search; the others are hashed from
+    (seed, index), so the parts draw independently and the same seed and ``--jobs`` give the
+    same parts again."""
+    if index == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}/{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def part_budgets(budget: int, parts: int) -> list[int]:
+    """``budget`` shared by ``parts`` searches as evenly as it divides (none gets 0)."""
+    parts = max(1, min(parts, budget))
+    return [budget // parts + (1 if i < budget % parts else 0) for i in range(parts)]
+
+
+def _smallness(found: Found) -> tuple[bool, int, int]:
+    return (not found.reproduced, len(found.plan.rules), len(found.plan.to_yaml()))
+
+
+def merge(parts: list[ExploreResult]) -> ExploreResult:
+    """One result from independent searches of the same target: schedules and verdicts
+    summed, and one failure per verdict kind, the smallest found (reproduced first, then
+    fewest rules, then the shortest YAML), as a single search reports one per kind."""
+    merged = ExploreResult(seed=parts[0].seed if parts else None)
+    best: dict[str, Found] = {}
+    for part in parts:
+        merged.examples += part.examples
+        for kind, count in part.verdicts.items():
+            merged.verdicts[kind] = merged.verdicts.get(kind, 0) + count
+        for found in part.failures:
+            kind = found.verdict.kind
+            if kind not in best or _smallness(found) < _smallness(best[kind]):
+                best[kind] = found
+    merged.failures = list(best.values())
+    return merged
 
 
 def polish_plan(trial: Trial, plan: Scenario, kind: str) -> tuple[Scenario, Verdict | None]:
@@ -269,11 +315,22 @@ def slug(text: str) -> str:
     return f"{readable(text)}-{digest}"
 
 
+def schedule_name(prefix: str, found: Found) -> str:
+    """``<prefix>-<verdict>-<hash>``: the verdict kind, then a short hash of the schedule
+    itself (its seed and rules, not its name or description). Two different schedules of the
+    same kind, from two runs or two parts of one, get two names (a second crash found next
+    week must not overwrite this week's regression file); the same schedule found again gets
+    the same name, so re-running a search overwrites rather than piles up its findings."""
+    plan = found.plan.model_dump(mode="json", exclude={"name", "description"})
+    digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{prefix}-{found.verdict.kind.replace('_', '-')}-{digest}"
+
+
 def save_failures(
     result: ExploreResult, out_dir: str | Path, *, prefix: str = "explored"
 ) -> list[Path]:
-    """Write each minimal failing plan as ``<prefix>-<verdict>.yaml`` in ``out_dir`` (named
-    after its verdict so re-running a search overwrites, not piles up, the same finding)."""
+    """Write each minimal failing plan as ``<name>.yaml`` in ``out_dir``, its name from
+    :func:`schedule_name`."""
     folder = Path(out_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -281,7 +338,7 @@ def save_failures(
         raise FaultkitError(f"{folder}: cannot create: {exc.strerror or exc}") from None
     written: list[Path] = []
     for found in result.failures:
-        name = f"{prefix}-{found.verdict.kind.replace('_', '-')}"
+        name = schedule_name(prefix, found)
         plan = found.plan.model_copy(update={"name": name})
         path = folder / f"{name}.yaml"
         header = f"# found by faultkit explore: {found.verdict.kind}\n"

@@ -81,7 +81,7 @@ def test_explore_finds_saves_and_reproduces_the_weakness(
     out = capsys.readouterr().out
     assert code == 1, out
     assert "minimal failing fault schedule: call 1 of openai → 500" in out
-    saved = project / ".faultkit" / "explored" / "explored-explore_bot-answer-crash.yaml"
+    (saved,) = (project / ".faultkit" / "explored").glob("explored-explore_bot-answer-crash-*.yaml")
     assert f"saved as {saved.relative_to(project)}" in out
     plan = Scenario.load(saved)
     assert [(r.match.route, r.when.nth, r.fault.type) for r in plan.rules] == [
@@ -143,3 +143,34 @@ def test_json_summary_names_each_failure_its_scenario_and_repro(
     assert failure["verdict"] == "crash"
     assert Path(failure["scenario"]).is_file()
     assert failure["repro"].startswith("faultkit run explore_bot:answer ")
+
+
+def test_jobs_split_the_search_into_worker_processes(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two searches in two worker processes, seeds derived from --seed, budget shared: the
+    weakness is found once (one failure per kind), saved, and the repro command reproduces
+    it in this process."""
+    argv = ["explore", "explore_bot:answer", "--cases", "cases.yaml", "--budget", "30"]
+    faults = ["--faults", "http_error", "latency"]
+    code = main([*argv, "--seed", "3", *faults, "--jobs", "2", "--json", *FAST])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert printed["jobs"] == 2
+    assert printed["schedules"] >= 30  # both parts ran their share (shrinking comes on top)
+    assert sum(printed["verdicts"].values()) == printed["schedules"]
+    (failure,) = printed["failures"]
+    assert failure["verdict"] == "crash"
+    plan = Scenario.load(failure["scenario"])
+    assert [(r.match.route, r.when.nth, r.fault.type) for r in plan.rules] == [
+        ("openai", 1, "http_error")
+    ]
+    assert main([*failure["repro"].split()[1:], "--no-report", "-q"]) == 1
+    assert "verdict crash (UNCONTROLLED)" in capsys.readouterr().out
+
+
+def test_jobs_below_one_is_a_one_line_error(project: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["explore", "explore_bot:answer", "--cases", "cases.yaml", "--jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--jobs must be at least 1, got 0" in err
+    assert "Traceback" not in err

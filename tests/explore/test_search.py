@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from _world import run_plan
 from hypothesis import strategies as st
 
 from faultkit.errors import FaultkitError
-from faultkit.explore import ExploreResult, explore, save_failures
+from faultkit.explore import ExploreResult, Found, explore, save_failures
+from faultkit.explore.search import merge, part_budgets, part_seed, schedule_name
 from faultkit.faults.http_error import HttpError
 from faultkit.scenario import Scenario
 from faultkit.strategies import (
@@ -120,11 +122,59 @@ def test_found_schedules_are_saved_as_scenario_files(tmp_path: Path, planted: Ex
     paths = save_failures(planted, tmp_path / "explored", prefix="explored-bot")
     assert len(paths) == len(planted.failures)
     for path, found in zip(paths, planted.failures, strict=True):
-        assert path.name == f"explored-bot-{found.verdict.kind.replace('_', '-')}.yaml"
+        assert re.fullmatch(
+            rf"explored-bot-{found.verdict.kind.replace('_', '-')}-[0-9a-f]{{8}}\.yaml", path.name
+        )
         loaded = Scenario.load(path)
         assert loaded.rules == found.plan.rules
         assert loaded.name == path.stem
         assert found.path == path
+    # the same findings saved again: the same files, overwritten, not piled up
+    assert save_failures(planted, tmp_path / "explored", prefix="explored-bot") == paths
+    assert len(list((tmp_path / "explored").iterdir())) == len(paths)
+
+
+def test_two_schedules_of_one_kind_get_two_stable_names(planted: ExploreResult) -> None:
+    """Two runs that each found a crash, by different schedules, must not overwrite each
+    other's regression file; the same schedule keeps its name whatever it is called."""
+    found = planted.failures[0]
+    other_rules = [
+        r.model_copy(update={"when": r.when.model_copy(update={"nth": 3})})
+        for r in found.plan.rules
+    ]
+    other = Found(found.plan.model_copy(update={"rules": other_rules}), found.verdict, "")
+    renamed = Found(
+        found.plan.model_copy(update={"name": "x", "description": "y"}), found.verdict, ""
+    )
+    assert schedule_name("p", found) != schedule_name("p", other)
+    assert schedule_name("p", found) == schedule_name("p", renamed)
+    assert schedule_name("p", found).startswith(f"p-{found.verdict.kind.replace('_', '-')}-")
+
+
+def test_parts_of_a_split_search_merge_into_one_failure_per_kind(
+    planted: ExploreResult,
+) -> None:
+    found = planted.failures[0]
+    bigger = Found(
+        found.plan.model_copy(update={"rules": [*found.plan.rules, *found.plan.rules[:1]]}),
+        found.verdict,
+        "",
+    )
+    first = ExploreResult(10, [bigger], 1, {found.verdict.kind: 1, "pass": 9})
+    second = ExploreResult(5, [found], 2, {found.verdict.kind: 2, "pass": 3})
+    merged = merge([first, second])
+    assert merged.examples == 15
+    assert merged.verdicts == {found.verdict.kind: 3, "pass": 12}
+    assert merged.failures == [found]  # one per kind: the smaller schedule
+
+
+def test_split_searches_get_their_own_seeds_and_share_the_budget() -> None:
+    assert part_seed(7, 0) == 7  # one part is the plain search
+    seeds = [part_seed(7, i) for i in range(4)]
+    assert len(set(seeds)) == 4 and seeds == [part_seed(7, i) for i in range(4)]
+    assert part_budgets(200, 2) == [100, 100]
+    assert part_budgets(7, 3) == [3, 2, 2]
+    assert part_budgets(2, 5) == [1, 1]  # never a part with nothing to do
 
 
 def test_a_bad_budget_is_refused() -> None:
