@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 
 from faultkit import catalogue
-from faultkit.cassettes.store import TEST_PLAYBACK
+from faultkit.cassettes.store import TEST_MATCH_ON, TEST_PLAYBACK
 from faultkit.errors import FaultkitError
 from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fixture
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
@@ -60,7 +60,7 @@ from faultkit.runner.pytest_scenarios import (  # noqa: F401 - the marker's hook
     pytest_generate_tests,
 )
 from faultkit.scenario import Rule, Scenario
-from faultkit.session import DEFAULT_MATCH_ON, FaultkitSession
+from faultkit.session import FaultkitSession
 from faultkit.suggest import did_you_mean
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
@@ -307,7 +307,7 @@ def _build_session(
         # Recording into a new file: replay only from cassettes that exist.
         cassettes = [cassettes[0], *(p for p in cassettes[1:] if p.exists())]
 
-    match_on = _names(args.get("match_on")) or paths.match_on or DEFAULT_MATCH_ON
+    match_on = _names(args.get("match_on")) or paths.match_on or TEST_MATCH_ON
     session = FaultkitSession(
         scenario,
         cassettes=cassettes,

@@ -35,8 +35,6 @@ from faultkit.faults import Fault
 from faultkit.ledger import LedgerEntry
 from faultkit.scenario import Match, Rule, Scenario, When, validation_problems
 
-DEFAULT_MATCH_ON = TEST_MATCH_ON  # kept importable under its old name
-
 
 class FaultkitSession:
     """An engine over a cassette store, plus the httpx/httpx2 doors and clients that use it.
@@ -59,7 +57,7 @@ class FaultkitSession:
         mode: str = "replay",
         seed: int | None = None,
         timing_scale: float = 1.0,
-        match_on: Sequence[str] = DEFAULT_MATCH_ON,
+        match_on: Sequence[str] = TEST_MATCH_ON,
         playback: str = TEST_PLAYBACK,
         ignore_body_fields: Sequence[str] = (),
         base_dir: str | Path | None = None,

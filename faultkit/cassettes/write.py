@@ -38,9 +38,9 @@ from typing import Any
 
 from faultkit.cassettes._yaml import dump_yaml
 from faultkit.cassettes.model import Interaction
-from faultkit.cassettes.scrub import scrub_request, scrub_response
 from faultkit.errors import CassetteError
 from faultkit.exchange import Headers, Request, Response
+from faultkit.scrub.bodies import scrub_request, scrub_response
 
 try:
     import fcntl

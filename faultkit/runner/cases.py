@@ -38,8 +38,6 @@ from faultkit.oracle.contract import Contract
 from faultkit.runner.errors import RunError
 from faultkit.scenario import NAME_PATTERN
 
-DEFAULT_MATCH_ON = APP_MATCH_ON
-
 
 class Case(BaseModel):
     """One input to run the target with, under every scenario."""
@@ -59,7 +57,7 @@ class CasesFile(BaseModel):
     target: str | None = Field(None, description="Default target (module:function or URL).")
     contract: Contract = Field(default_factory=Contract)
     cassettes: list[str] = Field(default_factory=list)
-    match_on: list[str] = Field(default_factory=lambda: list(DEFAULT_MATCH_ON))
+    match_on: list[str] = Field(default_factory=lambda: list(APP_MATCH_ON))
     ignore_body_fields: list[str] = Field(default_factory=list)
     playback: Playback = APP_PLAYBACK
     cases: list[Case] = Field(default_factory=lambda: [Case(name="default")])

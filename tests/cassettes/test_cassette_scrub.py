@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faultkit.cassettes import load_cassette, serialize_cassette, write_cassette
-from faultkit.cassettes.scrub import scrub_json, scrub_url, secret_field
+from faultkit.scrub import scrub_json, scrub_url, secret_field
 
 _secret = st.text(alphabet=string.ascii_letters + string.digits, min_size=12, max_size=40).map(
     lambda s: "SECRETzq" + s
