@@ -45,6 +45,12 @@ MODES: tuple[str, ...] = ("replay", "record", "new_episodes", "passthrough")
 RECORDING_MODES = ("record", "new_episodes")
 
 Clock = Callable[[float | None], float]
+# A client that hangs up within GAVE_UP_S of the last bytes it got was done reading (an SDK
+# closes at once after ``data: [DONE]``, milliseconds even on a busy machine); one that hangs
+# up later, while a planned wait still had more than WAIT_LEFT_S to run, gave up on that wait
+# (its read timeout, its deadline). Read timeouts are seconds; SDK hang-ups are milliseconds.
+GAVE_UP_S = 0.1
+WAIT_LEFT_S = 0.005
 Recorder = Callable[[Request, Response], None]
 
 # Every door over one engine shares one clock origin, so sync and async clients of a test see
@@ -283,10 +289,13 @@ class ExchangeFlow:
         self.capture = capture
         return self.engine.live(self.selection, capture.head)
 
-    def live_complete(self, capture: Capture) -> None:
-        """A live answer under a lazy plan was read to its end: stored when recording."""
+    def live_complete(self, capture: Capture, *, record: bool) -> None:
+        """A live answer under a lazy plan was read to its end: stored when ``record`` (what
+        :attr:`recording` said when the answer began: the client may have had its ending,
+        a fault's cut, long before the upstream's answer ended)."""
         capture.complete = True
-        self._store(capture)
+        if record and self.recorder is not None:
+            self.recorder(self.request, capture.response())
 
     # -- events from the door --------------------------------------------------------------
     def head_received(self, capture: Capture) -> None:
@@ -330,12 +339,19 @@ class ExchangeFlow:
             self._store(capture)  # type: ignore[arg-type]
         self.finish("completed" if complete and not unseen else "client_closed")
 
-    def client_gone_during_plan(self, plan: Plan, delivered: int) -> None:
-        """The client left while ``plan`` was played, after action ``delivered`` went out:
-        abandoned if content was still to come, else completed (an SDK stops reading at
-        ``data: [DONE]`` with only a clean close left)."""
+    def client_gone_during_plan(
+        self, plan: Plan, delivered: int, *, waited_s: float = 0.0, wait_left_s: float = 0.0
+    ) -> None:
+        """The client left while ``plan`` was played, after action ``delivered`` went out,
+        ``waited_s`` after the last bytes reached it and ``wait_left_s`` before the plan's end
+        was due. Abandoned (``client_closed``) if content was still to come, or if it gave up
+        on a planned wait (a stall before the close: it had waited ``GAVE_UP_S`` or more and
+        the wait was not over); else completed (an SDK stops reading at ``data: [DONE]`` and
+        hangs up at once, with only a clean close left). Both doors see exactly this on the
+        wire, so both write the same ending."""
         if not self.finished:
-            pending = content_after(plan.actions, delivered)
+            gave_up = waited_s >= GAVE_UP_S and wait_left_s > WAIT_LEFT_S
+            pending = content_after(plan.actions, delivered) or gave_up
             self.finish("client_closed" if pending else "completed")
 
     def plan_ended(self, ending: Ending = "completed", reason: str = "") -> None:
@@ -348,24 +364,31 @@ class ExchangeFlow:
         ending: Ending | None,
         *,
         delivered: int = -1,
+        waited_s: float = 0.0,
+        wait_left_s: float = 0.0,
         head_at: float | None = None,
         sent: int = 0,
         reason: str = "",
     ) -> None:
         """A door that plays a whole plan in one go (the proxy) reports how it went:
-        ``ending`` None when the client left after action ``delivered`` went out; ``head_at``
+        ``ending`` None when the client left after action ``delivered`` went out (see
+        :meth:`client_gone_during_plan` for ``waited_s`` and ``wait_left_s``); ``head_at``
         the monotonic time the head went out; ``sent`` the body bytes, unframed."""
         if head_at is not None and self.first_byte_ms is None:
             self.head_sent(head_at)
         self.bytes_sent = sent
         if ending is None:
-            self.client_gone_during_plan(plan, delivered)
+            self.client_gone_during_plan(
+                plan, delivered, waited_s=waited_s, wait_left_s=wait_left_s
+            )
         else:
             self.plan_ended(ending, reason)
 
     def timed_out(self, message: str) -> None:
-        """The client's read timed out before the plan's next bytes were due."""
-        self.finish("timeout", message)
+        """The client's read timed out before the plan's next bytes were due. On the wire
+        that is a client that stopped waiting, which is all the proxy can see of it, so the
+        ending is ``client_closed`` in both doors; the cause is kept in ``error``."""
+        self.finish("client_closed", message)
 
     def upstream_failed(self, message: str) -> None:
         """The upstream could not be reached, or gave no usable head."""
@@ -380,7 +403,7 @@ class ExchangeFlow:
         if isinstance(exc, UnmatchedRequest):
             self.finish("unmatched", str(exc))
         elif timeout:
-            self.finish("timeout", str(exc) or type(exc).__name__)
+            self.timed_out(str(exc) or type(exc).__name__)
         elif isinstance(exc, GeneratorExit | KeyboardInterrupt) or _is_cancellation(exc):
             self.finish("client_closed")
         else:

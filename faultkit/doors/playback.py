@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from faultkit.doors.flow import Capture
-from faultkit.doors.timeline import Step, timeline
+from faultkit.doors.timeline import Step, duration_s, timeline
 from faultkit.doors.transport import HttpxExchange
 from faultkit.exchange import ResponseHead
 from faultkit.plan import Plan
@@ -42,6 +42,7 @@ class PlanPlayer:
         self.exchange = exchange
         self.plan = plan
         self.origin = time.monotonic()
+        self.last_out = self.origin  # when the client last got bytes
         self.steps = timeline(plan.actions)
         self.delivered = -1
 
@@ -62,6 +63,7 @@ class PlanPlayer:
             assert step.head is not None
             exchange.flow.head_sent()
             self.delivered = step.action_index
+            self.last_out = time.monotonic()
             return step.head
         if step.kind in ("data", "heartbeat"):
             raise exchange.bytes_before_head_error()
@@ -77,6 +79,7 @@ class PlanPlayer:
             raise exchange.read_timeout_error()
         if step.kind in ("data", "heartbeat"):
             exchange.flow.sent(len(step.data))
+            self.last_out = time.monotonic()
             if step.kind == "data":
                 self.delivered = step.action_index
             return step.data
@@ -89,7 +92,13 @@ class PlanPlayer:
 
     def closed(self) -> None:
         """The client closed the stream (see :meth:`ExchangeFlow.client_gone_during_plan`)."""
-        self.exchange.flow.client_gone_during_plan(self.plan, self.delivered)
+        now = time.monotonic()
+        self.exchange.flow.client_gone_during_plan(
+            self.plan,
+            self.delivered,
+            waited_s=now - self.last_out,
+            wait_left_s=self.origin + duration_s(self.plan.actions) - now,
+        )
 
 
 class Relay:

@@ -78,6 +78,17 @@ def timeline(actions: Sequence[Action]) -> Iterator[Step]:
     yield Step(now, "close", len(actions))
 
 
+def duration_s(actions: Sequence[Action]) -> float:
+    """When the plan ends (its close or reset), in seconds after the exchange began."""
+    total = 0.0
+    for action in actions:
+        if isinstance(action, Wait):
+            total += max(0.0, action.ms) / 1000
+        elif isinstance(action, Close | Reset):
+            break
+    return total
+
+
 def content_after(actions: Sequence[Action], index: int) -> bool:
     """True when a body byte or a reset is planned after action ``index``.
 

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from typing import Literal, Protocol
 
 from faultkit.doors.flow import Capture
-from faultkit.doors.timeline import timeline
+from faultkit.doors.timeline import duration_s, timeline
 from faultkit.exchange import ResponseHead
 from faultkit.ledger import Ending
 from faultkit.plan import FRAMING_HEADERS, Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
@@ -70,8 +70,9 @@ class Sink(Protocol):
 @dataclass
 class Delivery:
     """How the writing of a plan went, for the exchange flow and the connection loop.
-    ``ending`` None: the client left after action ``delivered`` went out (the flow decides
-    whether anything that mattered was lost)."""
+    ``ending`` None: the client left after action ``delivered`` went out, ``wait_left_s``
+    before a planned wait was over (the flow decides whether anything that mattered was
+    lost)."""
 
     ending: Ending | None
     first_byte_at: float | None  # clock() time the head went out
@@ -79,6 +80,8 @@ class Delivery:
     keep_alive: bool
     reason: str = ""
     delivered: int = -1
+    waited_s: float = 0.0  # since the client last got bytes, when it left
+    wait_left_s: float = 0.0  # of the plan's planned waits, when it left
 
 
 def reason_phrase(status: int) -> str:
@@ -254,7 +257,9 @@ async def execute(
             if fixed.wait_s and start + fixed.wait_s - clock() > COALESCE_S:
                 await sleep_until(start + fixed.wait_s)
         except asyncio.CancelledError:
-            return Delivery(None, None, 0, False)
+            now = clock()
+            left = start + fixed.wait_s - now
+            return Delivery(None, None, 0, False, waited_s=now - start, wait_left_s=left)
         delivery = _write_fixed(fixed, sink)
         if callable(on_head) and delivery.first_byte_at is not None:
             on_head(delivery.first_byte_at)
@@ -269,10 +274,14 @@ async def execute(
     sent = 0
     declared: int | None = None
 
+    last_out = start  # clock() time bytes last went to the client
+
     async def flush() -> None:
+        nonlocal last_out
         if pending:
             sink.write(bytes(pending))
             pending.clear()
+            last_out = clock()
             await sink.drain()
 
     extra: list[tuple[str, str]] = []
@@ -291,11 +300,22 @@ async def execute(
         for step in timeline(plan.actions):
             step_index = step.action_index
             due = start + step.at_s
-            if due - clock() > COALESCE_S:
+            slept = due - clock()
+            if slept > COALESCE_S:
                 await flush()
                 await sleep_until(due)
             if sink.closed:
-                return Delivery(None, first_byte_at, sent, False, delivered=step_index - 1)
+                # Gone while the door waited for this step: it gave up on that wait.
+                left = slept if slept > COALESCE_S else 0.0
+                return Delivery(
+                    None,
+                    first_byte_at,
+                    sent,
+                    False,
+                    delivered=step_index - 1,
+                    waited_s=clock() - last_out,
+                    wait_left_s=left,
+                )
             if step.kind == "head":
                 # Encoded before the wait, so a delayed head costs one write when it is due.
                 pending += head_bytes if step.head is plan.head else encode_head(step.head, extra)
@@ -333,4 +353,14 @@ async def execute(
     except asyncio.CancelledError:
         # The client hung up (the connection cancels its handler). If nothing that mattered
         # was still to come (an SDK stops reading at ``data: [DONE]``), the exchange completed.
-        return Delivery(None, first_byte_at, sent, False, delivered=step_index - 1)
+        now = clock()
+        left = start + duration_s(plan.actions) - now
+        return Delivery(
+            None,
+            first_byte_at,
+            sent,
+            False,
+            delivered=step_index - 1,
+            waited_s=now - last_out,
+            wait_left_s=left,
+        )
