@@ -101,6 +101,9 @@ class Fault(BaseModel):
     # Its place in the default search: hypothesis shrinks towards the first choice, so the
     # plainest, most common faults come first. Unique; leave gaps (http_error is 10).
     search_order: ClassVar[int]
+    # The values its alterations add or replace are wrong: an answer that carries one passed
+    # the fault on (the oracle's invalid_output_leaked looks for them). Schema drift does.
+    leaks_values: ClassVar[bool] = False
 
     @classmethod
     def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:

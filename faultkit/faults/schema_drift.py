@@ -197,6 +197,7 @@ class SchemaDrift(Fault):
     type: Literal["schema_drift"] = "schema_drift"
     category = "meaning"
     search_order = 100
+    leaks_values = True
     op: Op = Field(description="rename | drop | retype | add | nest")
     target: Literal["output", "structured", "body", "tool_arguments"] = Field(
         "output",

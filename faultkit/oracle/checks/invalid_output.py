@@ -1,7 +1,8 @@
 """``invalid_output_leaked``: the SUT returned, as a success, an answer that fails its declared
-output model, or that carries what a schema-drift fault put into the payload.
+output model, or that carries what a schema-drift fault (or another fault that declares
+``leaks_values``, such as a repeated stream event) put into the payload.
 
-Drift evidence comes from the ledger's alterations of ``schema_drift`` faults:
+Drift evidence comes from the ledger's alterations of those faults:
 
 * values the fault added or replaced are searched in the answer by the rule of
   :mod:`faultkit.oracle.values`;
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from faultkit.faults import FAULTS
 from faultkit.formats.jsonpath import format_path, walk
 from faultkit.ledger import AppliedFault, LedgerEntry
 from faultkit.oracle.checks.base import MISLEADING, Check, Kind
@@ -38,7 +40,9 @@ from faultkit.oracle.verdict import Finding
 
 INVALID_OUTPUT_LEAKED = Kind("invalid_output_leaked", MISLEADING + 2, "uncontrolled")
 
-DRIFT_FAULTS = ("schema_drift",)
+# Faults whose added or replaced values are wrong wherever they show up (``Fault.leaks_values``):
+# schema drift, a repeated stream event.
+DRIFT_FAULTS = tuple(name for name, cls in FAULTS.items() if cls.leaks_values)
 VALUE_ACTIONS = frozenset({"added", "replaced", "injected"})
 NAME_ACTIONS = frozenset({"added", "renamed"})
 
@@ -63,10 +67,12 @@ def check(ctx: Context) -> list[Finding]:
     drift = _drift_hits(ctx)
     if drift:
         ids = sorted({i for i, _ in drift})
+        types = {f.type for e in ctx.entries if e.id in ids for f in faults_of(e, *DRIFT_FAULTS)}
+        what = "drifted data" if types == {"schema_drift"} else "data a fault made wrong"
         findings.append(
             Finding(
                 kind="invalid_output_leaked",
-                summary="returned drifted data as a valid answer: "
+                summary=f"returned {what} as a valid answer: "
                 + "; ".join(text for _, text in drift[:3]),
                 entry_ids=ids,
                 values={"drifted": [text for _, text in drift]},
