@@ -25,7 +25,7 @@ from faultkit.doors.proxy.command import add_parser as add_proxy_parser
 from faultkit.errors import FaultkitError
 from faultkit.explore.command import add_parser as add_explore_parser
 from faultkit.load.command import add_parser as add_load_parser
-from faultkit.report.table import text_table
+from faultkit.report.rich_view import show_table
 from faultkit.runner.command import add_parser as add_run_parser
 
 EXIT_OK = 0
@@ -136,8 +136,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _table(rows: list[list[str]], out: TextIO) -> None:
-    for line in text_table(rows[1:], header=rows[0]):
-        print(line, file=out)
+    show_table(out, rows[1:], header=rows[0])
 
 
 def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from faultkit.errors import FaultkitError
+from faultkit.report.rich_view import progress_bar
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -355,9 +356,14 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         return _gate_result_file(args.result, gates, args.cases, out, err)
 
     lines = err if args.json else out  # with --json, stdout holds the JSON alone
+    # On a terminal with rich: a bar per phase instead of a progress line every few seconds.
+    bar = progress_bar(lines, None)
 
     def say(line: str) -> None:
-        print(line, file=lines, flush=True)
+        if bar is not None:
+            bar.note(line)
+        else:
+            print(line, file=lines, flush=True)
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # unwinds through the runner, which kills its children
@@ -367,7 +373,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     if main_thread:
         signal.signal(signal.SIGTERM, on_term)
     try:
-        report = run_load(options, say=say)
+        report = run_load(options, say=say, bar=bar)
     except LoadRunError as exc:
         print(f"faultkit load: {exc}", file=err)
         return EXIT_RUN
@@ -378,6 +384,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         print("faultkit load: interrupted; load stopped", file=err)
         return 130
     finally:
+        if bar is not None:
+            bar.close()
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
     if args.json:

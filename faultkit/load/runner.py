@@ -34,6 +34,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
+from faultkit.report.rich_view import Bar
+
 from .accounting import Overhead, check_baseline, overhead, route_warnings, run_warnings
 from .answers import judge_answers, wants_bodies
 from .app_process import AppProcess, wait_answering
@@ -108,7 +110,9 @@ def _run_deadline(duration_s: float, drain_s: float) -> float:
     ).deadline_s
 
 
-def _progress_line(line: dict[str, Any]) -> str:
+def _progress_figures(line: dict[str, Any]) -> str:
+    """Users, requests, rps, errors and corrected p50/p99 so far (the bar's status)."""
+
     def ms(value: Any) -> str:
         return "-" if value is None else f"{value:.1f} ms"
 
@@ -116,14 +120,21 @@ def _progress_line(line: dict[str, Any]) -> str:
     errors = (line.get("failures") or 0) / requests * 100 if requests else 0.0
     workers = f"  workers {line['workers']}" if line.get("workers") is not None else ""
     return (
-        f"  [{line.get('phase')}] {line.get('elapsed_s', 0):>5.1f}s  users {line.get('users')}"
-        f"{workers}  req {requests}  rps {line.get('rps', 0):.1f}  err {errors:.1f}%"
-        f"  p50 {ms(line.get('p50_ms'))}  p99 {ms(line.get('p99_ms'))} (corrected)"
+        f"users {line.get('users')}{workers}  req {requests}  rps {line.get('rps', 0):.1f}"
+        f"  err {errors:.1f}%  p50 {ms(line.get('p50_ms'))}  p99 {ms(line.get('p99_ms'))}"
+        " (corrected)"
     )
 
 
-def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadReport:
-    """Run the whole load test; ``say`` receives the live progress lines.
+def _progress_line(line: dict[str, Any]) -> str:
+    return f"  [{line.get('phase')}] {line.get('elapsed_s', 0):>5.1f}s  {_progress_figures(line)}"
+
+
+def run_load(
+    options: LoadOptions, say: Callable[[str], None] = print, bar: Bar | None = None
+) -> LoadReport:
+    """Run the whole load test; ``say`` receives the live progress lines, or, with a ``bar``
+    (a terminal with rich), each phase is a bar over its duration and ``say`` the rest.
 
     Raises FaultkitError for a usage mistake and LoadRunError (exit 3) when the test cannot
     measure anything true: the proxy or the app did not start, the target never answered, the
@@ -173,7 +184,19 @@ def run_load(options: LoadOptions, say: Callable[[str], None] = print) -> LoadRe
             answers=answers,
             deadline_ms=plan.contract.deadline_ms or 0.0,
         )
-        result = run_locust(run, workdir, on_progress=lambda line: say(_progress_line(line)))
+        if bar is None:
+            result = run_locust(run, workdir, on_progress=lambda line: say(_progress_line(line)))
+        else:
+            bar.restart(phase, duration_s)
+            result = run_locust(
+                run,
+                workdir,
+                on_progress=lambda line: bar.update(
+                    completed=min(float(line.get("elapsed_s") or 0), duration_s),
+                    status=_progress_figures(line),
+                ),
+            )
+            bar.update(completed=duration_s, status=f"{result.requests} requests")
         result.answers = judge_answers(
             result.answer_keys, plan.contract, result.counts.get("answers_unjudged", 0)
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from faultkit.report.table import text_table
+from faultkit.report.rich_view import show_table
 
 if TYPE_CHECKING:
     from .results import PhaseResult
@@ -33,8 +33,7 @@ def table(results: list[PhaseResult], view: str, out: TextIO) -> None:
             + [_ms(v) for v in (s.p50_ms, s.p95_ms, s.p99_ms, s.p99_9_ms, s.max_ms)]
         )
     numbers = range(1, len(HEADER))
-    for line in text_table(rows, header=HEADER, right=numbers, min_widths=WIDTHS, indent="  "):
-        print(line, file=out)
+    show_table(out, rows, header=HEADER, right=numbers, min_widths=WIDTHS, indent="  ")
 
 
 def print_report(report: LoadReport, out: TextIO) -> None:

@@ -1,17 +1,31 @@
 """The verdict matrix as a text table, for the terminal (ANSI colour only on a TTY, and never
 with ``NO_COLOR`` set: :mod:`faultkit.report.table`). Plain ASCII, so it prints on any console
-encoding."""
+encoding; on a terminal with rich installed, :func:`show_matrix` draws rich's table instead
+(:mod:`faultkit.report.rich_view`)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TextIO
 
 from faultkit.report import nightly
-from faultkit.report.table import BOLD, GREEN, RED, RESET, YELLOW, text_table, use_color
+from faultkit.report.rich_view import StyleOf, painter, show_table
+from faultkit.report.table import text_table, use_color
 from faultkit.runner.model import Cell, RunReport
 from faultkit.scrub import scrub_text
 
-__all__ = ["cell_text", "changes", "details", "matrix", "stability", "summary", "use_color"]
+__all__ = [
+    "cell_style",
+    "cell_text",
+    "changes",
+    "details",
+    "matrix",
+    "matrix_table",
+    "show_matrix",
+    "stability",
+    "summary",
+    "use_color",
+]
 
 
 def cell_text(cell: Cell) -> str:
@@ -35,18 +49,19 @@ def _verdict_text(cell: Cell) -> str:
     return f"{kind} ! want {wanted}"
 
 
-def _paint(text: str, cell: Cell, color: bool) -> str:
-    if not color:
-        return text
+def cell_style(cell: Cell) -> str:
+    """The :data:`~faultkit.report.rich_view.STYLES` name a matrix cell is painted with: a
+    failing cell stands out most, a cell where no fault fired is neither green nor red."""
     if not cell.passed:
-        return f"{BOLD}{RED}{text}{RESET}"
+        return "fail"
     if cell.category == "not_exercised":
-        return f"{YELLOW}{text}{RESET}"
-    return f"{GREEN if cell.controlled else RED}{text}{RESET}"
+        return "unfired"
+    return "ok" if cell.controlled else "bad"
 
 
-def matrix(report: RunReport, color: bool = False) -> str:
-    """Rows: scenarios (with their case when there are several); columns: targets."""
+def matrix_table(report: RunReport) -> tuple[list[str], list[list[str]], StyleOf]:
+    """The verdict matrix as a header, rows of texts and each cell's style. Rows: scenarios
+    (with their case when there are several); columns: targets."""
     targets = list(dict.fromkeys(c.target for c in report.cells))
     several = len(report.cases) > 1
     rows: list[tuple[str, list[Cell | None]]] = []
@@ -60,11 +75,25 @@ def matrix(report: RunReport, color: bool = False) -> str:
                 rows.append((label, [found.get(t) for t in targets]))
     texts = [[label, *(cell_text(c) if c else "-" for c in cells)] for label, cells in rows]
 
-    def paint(row: int, column: int, padded: str) -> str:
+    def style_of(row: int, column: int) -> str | None:
         cell = rows[row][1][column - 1] if column else None
-        return _paint(padded, cell, color) if cell is not None else padded
+        return cell_style(cell) if cell is not None else None
 
-    return "\n".join(text_table(texts, header=["SCENARIO", *targets], paint=paint))
+    return ["SCENARIO", *targets], texts, style_of
+
+
+def matrix(report: RunReport, color: bool = False) -> str:
+    """The verdict matrix as plain text (ANSI colour with ``color``)."""
+    header, texts, style_of = matrix_table(report)
+    paint = painter(style_of) if color else None
+    return "\n".join(text_table(texts, header=header, paint=paint))
+
+
+def show_matrix(report: RunReport, out: TextIO) -> None:
+    """The verdict matrix on ``out``: rich's table on a terminal, else :func:`matrix`'s text
+    (coloured on a terminal without rich)."""
+    header, texts, style_of = matrix_table(report)
+    show_table(out, texts, header=header, style_of=style_of)
 
 
 def details(report: RunReport) -> list[str]:

@@ -40,6 +40,7 @@ import yaml
 from faultkit import catalogue, yamlfile
 from faultkit.report import json as report_json
 from faultkit.report import scrubbed, terminal, write_reports
+from faultkit.report.rich_view import Bar, progress_bar
 from faultkit.runner import bundled, compare
 from faultkit.runner.cases import CasesFile, load_cases
 from faultkit.runner.errors import RunError
@@ -287,19 +288,30 @@ def repro_command(plan: RunPlan, common: list[str], report_dir: str | None) -> A
 # -- running ---------------------------------------------------------------------------------------
 
 
-def _progress(err: TextIO, repeated: bool) -> Any:
+def _cell_line(cell: Cell, repeated: bool) -> str:
+    state = "!!" if not cell.passed else "--" if cell.category == "not_exercised" else "ok"
+    seed = f" seed {cell.seed}" if repeated else ""
+    return (
+        f"{state} {cell.target} x {cell.scenario} [{cell.case}]"
+        f"{seed}: {cell.verdict.kind} ({cell.result.duration_ms / 1000:.1f} s)"
+    )
+
+
+def _progress(err: TextIO, repeated: bool, bar: Bar | None) -> Any:
+    """A line per finished cell on ``err``; on a terminal with rich, a bar over the cells
+    instead, with each failing cell's line kept above it."""
+
     def show(cell: Cell, done: int, total: int) -> None:
         width = len(str(total))
-        state = "!!" if not cell.passed else "--" if cell.category == "not_exercised" else "ok"
-        seed = f" seed {cell.seed}" if repeated else ""
-        print(
-            f"[{done:>{width}}/{total}] {state} {cell.target} x {cell.scenario} [{cell.case}]"
-            f"{seed}: {cell.verdict.kind} ({cell.result.duration_ms / 1000:.1f} s)",
-            file=err,
-            flush=True,
-        )
+        print(f"[{done:>{width}}/{total}] {_cell_line(cell, repeated)}", file=err, flush=True)
 
-    return show
+    def advance(cell: Cell, done: int, total: int) -> None:
+        assert bar is not None
+        if not cell.passed:
+            bar.note(_cell_line(cell, repeated))
+        bar.advance(f"{cell.target} x {cell.scenario}: {cell.verdict.kind}", total=total)
+
+    return show if bar is None else advance
 
 
 def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -320,12 +332,15 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
             flush=True,
         )
+    bar = None if args.quiet else progress_bar(err, "cells", cells * plan.repeat)
     try:
-        report = run(plan, None if args.quiet else _progress(err, plan.repeat > 1))
+        report = run(plan, None if args.quiet else _progress(err, plan.repeat > 1, bar))
     except KeyboardInterrupt:
         print("faultkit run: interrupted; no verdict matrix, no report written", file=err)
         return EXIT_INTERRUPTED
     finally:
+        if bar is not None:
+            bar.close()
         if collector is not None:
             collector.close()
     if previous is not None:
@@ -358,7 +373,7 @@ def _otlp_collector(plan: RunPlan, common: list[str], args: argparse.Namespace) 
 
 def _print(report: RunReport, out: TextIO) -> None:
     print(file=out)
-    print(terminal.matrix(report, color=terminal.use_color(out)), file=out)
+    terminal.show_matrix(report, out)
     print(file=out)
     for line in terminal.details(report):
         print(line, file=out)
