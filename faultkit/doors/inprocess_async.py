@@ -83,7 +83,7 @@ class _AsyncLiveStreamLogic:
 
     async def aclose(self) -> None:
         await _aclose(self._body)
-        self._player.closed()
+        await self._player.aclosed()
 
 
 class _AsyncUpstreamStreamLogic:
@@ -167,7 +167,7 @@ class AsyncTransportBase(TransportBase):
                     await anyio.sleep(pause)
                 head = player.head(step, timed_out)
             except BaseException:
-                source.close()
+                await source.close()
                 raise
             stream = stream_type(
                 "AsyncLiveStream", _AsyncLiveStreamLogic, self._mod.AsyncByteStream

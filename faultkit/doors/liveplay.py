@@ -73,6 +73,7 @@ class SyncLiveSource:
         self.capture = capture
         self.live = live
         self.queue: queue.Queue[list[Timed] | None] = queue.Queue()
+        self.record = exchange.flow.recording  # decided before the client gets any ending
         self.stop = threading.Event()
         self.ended = False  # the upstream answer ended (or broke): nothing more will come
         self._thread = threading.Thread(target=self._read, name="faultkit-live", daemon=True)
@@ -88,7 +89,7 @@ class SyncLiveSource:
                     now = time.monotonic()
                     self.capture.add(chunk, self.exchange.elapsed_ms())
                     out = live.feed(chunk, now)
-                    if self.stop.is_set() or (live.done and not flow.recording):
+                    if self.stop.is_set() or (live.done and not self.record):
                         # Cut by a fault (or left by the client): nothing more is read.
                         out += live.abandon(now)
                         self.queue.put(out)
@@ -101,7 +102,7 @@ class SyncLiveSource:
                 error = f"{type(exc).__name__}: {exc}"
             out = live.finish(time.monotonic(), error)
             if error is None:
-                flow.live_complete(self.capture)
+                flow.live_complete(self.capture, record=self.record)
             self.queue.put(out)
             self.ended = True
         finally:
@@ -109,8 +110,11 @@ class SyncLiveSource:
             self.response.close()
 
     def close(self) -> None:
-        """The client is gone: stop reading (unless recording, which wants the whole)."""
-        if not self.exchange.flow.recording:
+        """The client is gone: stop reading; when recording, read the rest first (a recording
+        must not depend on how much the client read), as a pass-through recording does."""
+        if self.record:
+            self._thread.join()
+        else:
             self.stop.set()
             self.response.close()
 
@@ -200,7 +204,9 @@ class AsyncLiveSource:
         self.live = live
         self._send, self.receive = anyio.create_memory_object_stream[list[Timed] | None](math.inf)
         self.ended = False
+        self.record = exchange.flow.recording  # decided before the client gets any ending
         self._scope = _cancel_scope()
+        self._done = anyio.Event()
         self._task = _spawn(self._read)
 
     def _put(self, batch: list[Timed] | None) -> None:
@@ -218,7 +224,7 @@ class AsyncLiveSource:
                         now = time.monotonic()
                         self.capture.add(chunk, self.exchange.elapsed_ms())
                         out = live.feed(chunk, now)
-                        if live.done and not flow.recording:
+                        if live.done and not self.record:
                             self._put(out + live.abandon(now))  # cut by a fault
                             return
                         self._put(out)
@@ -226,7 +232,7 @@ class AsyncLiveSource:
                     error = f"{type(exc).__name__}: {exc}"
                 out = live.finish(time.monotonic(), error)
                 if error is None:
-                    flow.live_complete(self.capture)
+                    flow.live_complete(self.capture, record=self.record)
                 self._put(out)
                 self.ended = True
         except BaseException:
@@ -236,10 +242,13 @@ class AsyncLiveSource:
             self._put(_END)
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await self.response.aclose()
+            self._done.set()
 
-    def close(self) -> None:
-        """The client is gone: stop reading (unless recording, which wants the whole)."""
-        if not self.exchange.flow.recording:
+    async def close(self) -> None:
+        """The client is gone: stop reading; when recording, read the rest first."""
+        if self.record:
+            await self._done.wait()
+        else:
             self._scope.cancel()
 
 
@@ -273,9 +282,10 @@ class AsyncLivePlayer(PlanPlayer):
                     yield step
                 index += 1
 
-    def closed(self) -> None:
+    async def aclosed(self) -> None:
+        """:meth:`LivePlayer.closed`, awaiting the reader when it records the rest."""
         source = self.source
-        source.close()
+        await source.close()
         flow = self.exchange.flow
         if flow.finished:
             return

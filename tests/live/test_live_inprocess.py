@@ -21,6 +21,8 @@ from _sse_upstream import EVENTS, sse_upstream
 
 from faultkit.doors import AsyncFaultkitTransport, FaultkitTransport
 from faultkit.engine import Engine
+from faultkit.errors import UnmatchedRequest
+from faultkit.exchange import Request, Response
 from faultkit.formats.sse import SSEParser
 from faultkit.scenario import Rule, Scenario
 
@@ -185,3 +187,46 @@ def test_async_reset_cuts_when_its_event_arrives(backend: str) -> None:
     assert len(times) == 2 and ended < 1.8, (times, ended)
     (entry,) = engine.ledger.entries
     assert entry.ending == "reset"
+
+
+# -- record mode: the client gets the faulted stream live, the cassette the whole answer ----
+class _Recorder:
+    """A cassette store that only records (the door asks for ``record``)."""
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[Request, Response]] = []
+
+    def match(self, request: Request) -> Any:
+        raise UnmatchedRequest(request.method, request.url, [], "nothing recorded")
+
+    def record(self, request: Request, response: Response) -> None:
+        self.recorded.append((request, response))
+
+
+def test_record_mode_records_the_whole_answer_while_the_client_sees_the_cut() -> None:
+    recorder = _Recorder()
+    rule = Rule.model_validate({"name": "cut", "fault": {"type": "reset", "after_events": 2}})
+    engine = Engine(Scenario(name="rec", rules=[rule]), source=recorder, routes={})
+    times: list[float] = []
+    parser = SSEParser()
+    with (
+        sse_upstream(GAP_S) as upstream,
+        httpx.Client(transport=FaultkitTransport(engine, mode="record"), timeout=30) as client,
+    ):
+        start = time.monotonic()
+        with (
+            pytest.raises(httpx.RemoteProtocolError),
+            client.stream("POST", upstream.url + "/v1/chat/completions", json=CHAT) as response,
+        ):
+            for chunk in response.iter_raw():
+                for _ in parser.feed(chunk):
+                    times.append(time.monotonic() - start)
+    assert len(times) == 2 and times[-1] < 1.5, times
+    ((_, recorded),) = recorder.recorded  # stored by the time the client's stream closed
+    assert recorded.body == b"".join(EVENTS)
+    offsets = recorded.event_offsets_ms
+    assert offsets is not None and len(offsets) == len(EVENTS)
+    assert offsets[-1] - offsets[0] >= (len(EVENTS) - 1) * GAP_S * 1000 * 0.5
+    (entry,) = engine.ledger.entries
+    dropped = entry.faults[0].alterations[0].original
+    assert dropped["events"] == len(EVENTS) - 2  # read to the end: known

@@ -14,6 +14,7 @@ import time
 
 import httpx
 import pytest
+import yaml
 from _sse_upstream import EVENTS, sse_upstream
 
 from faultkit.formats.sse import SSEParser
@@ -108,3 +109,30 @@ def test_live_stream_faults_through_the_proxy(door) -> None:  # type: ignore[no-
     assert reset["value"] == {"events": 2, "bytes": len(EVENTS[0]) + len(EVENTS[1])}
     assert reset["original"] == {"events": None, "bytes": None}
     assert entries[2]["faults"][0]["alterations"][0]["path"] == "response.events[2:]"
+
+
+def test_record_mode_records_the_whole_answer_while_the_client_sees_the_cut(
+    proxy, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    cassettes = tmp_path / "cassettes"
+    with sse_upstream(GAP_S) as upstream:
+        recorder = proxy(
+            "--mode", "record", "--cassettes", str(cassettes),
+            "--upstream", f"llm={upstream.url}", "--only", "llm",
+        )  # fmt: skip
+        url = recorder.door("llm").rstrip("/")
+        times, error, _ = _stream(url, "type=reset;after_events=2")
+        assert isinstance(error, httpx.ReadError | httpx.RemoteProtocolError), error
+        assert len(times) == 2 and times[-1] < 1.5, times
+        time.sleep(2.5)  # the proxy reads the rest of the answer for the recording
+        entries = recorder.ledger()
+        code, _, err = recorder.stop()
+        assert code == 0, err
+    (interaction,) = yaml.safe_load((cassettes / "llm.yaml").read_text())["interactions"]
+    assert interaction["response"]["body"]["string"] == b"".join(EVENTS).decode()
+    offsets = interaction["faultkit"]["event_offsets_ms"]
+    assert len(offsets) == len(EVENTS)
+    assert offsets[-1] - offsets[0] >= (len(EVENTS) - 1) * GAP_S * 1000 * 0.5
+    (entry,) = entries
+    assert entry["ending"] == "reset"
+    assert entry["faults"][0]["alterations"][0]["original"]["events"] == len(EVENTS) - 2

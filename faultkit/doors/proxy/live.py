@@ -129,7 +129,7 @@ async def play_live(
                 feed.abort()
         reader.cancel()
     if feed.complete:
-        flow.live_complete(capture)
+        flow.live_complete(capture, record=recording)
     return keep
 
 
