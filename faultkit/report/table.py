@@ -6,9 +6,10 @@ Each had its own padding loop; they now share :func:`text_table` and the one col
 :func:`use_color`.
 
 Plain ASCII with ANSI colour only on a terminal (never when piped, never with ``NO_COLOR``
-set, https://no-color.org). Not rich, even where it is installed: the output is checked by
-tests and quoted in the README, so it must be the same on every install, and a table this
-simple gains nothing from a layout engine.
+set, https://no-color.org). This is the output for pipes, files and tests, and the README
+quotes it, so it is the same on every install; on a terminal with rich installed,
+:mod:`faultkit.report.rich_view` draws the same rows with rich instead (and falls back to
+this renderer everywhere else).
 """
 
 from __future__ import annotations
