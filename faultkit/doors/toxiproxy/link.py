@@ -245,8 +245,6 @@ class Pipeline:
         self._tasks: list[asyncio.Task[None]] = []
         self.finished = False
         self.dead = False  # cancelled: a rewire in progress must not restart stages
-        self.bytes_in = 0
-        self.bytes_out = 0
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -271,7 +269,6 @@ class Pipeline:
                 data = await self._source.read(READ_SIZE)
                 if not data:
                     break
-                self.bytes_in += len(data)
                 while head.full():
                     self._reader_poke.clear()
                     await self._reader_poke.wait()
@@ -298,7 +295,6 @@ class Pipeline:
                 try:
                     self._dest.write(item.data)
                     await self._dest.drain()
-                    self.bytes_out += len(item.data)
                 except OSError:
                     broken = True
                     self._dest.close()  # tell the other direction now
