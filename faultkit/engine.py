@@ -37,7 +37,7 @@ from faultkit.formats.detect import (
 )
 from faultkit.formats.errors import error_code, should_retry_header
 from faultkit.formats.usage import USAGE_FORMATS, AnswerReader, read_answer
-from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault
+from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault, conversation_of
 from faultkit.live import LivePlan
 from faultkit.otel.hook import fault_applied
 from faultkit.plan import Plan
@@ -185,6 +185,9 @@ class Engine:
         # (route, logical call) -> the entry and the recording that last answered it, so a
         # re-ask the cassette never saw can be answered as the model answered the call before.
         self._answered: dict[tuple[str, int], tuple[LedgerEntry, Recording]] = {}
+        # route -> the latest provider exchange whose answer a usable-answer fault changed,
+        # its recording and its request body: what a continued conversation is answered by.
+        self._changed: dict[str, tuple[LedgerEntry, Recording, bytes]] = {}
 
     # -- rules ----------------------------------------------------------------------------
     @property
@@ -208,10 +211,12 @@ class Engine:
         with old._lock:
             counts = dict(zip(old._labels, old._counts, strict=True))
             first_ms, answered = old._first_ms, dict(old._answered)
+            changed = dict(old._changed)
         with self._lock:
             self.ledger = old.ledger
             self._first_ms = first_ms
             self._answered = answered
+            self._changed = changed
             self._counts = [counts.get(label, 0) for label in self._labels]
 
     def clear_rules(self) -> None:
@@ -271,12 +276,16 @@ class Engine:
                 entry.recording = recording.source
             except UnmatchedRequest as exc:
                 earlier = self._reask_answer(entry)
+                how = "re-ask of"
+                if earlier is None:
+                    earlier = self._continued_answer(entry, request)
+                    how = "continues the conversation a fault changed in"
                 if earlier is None:
                     entry.ending = "unmatched"
                     entry.error = str(exc)
                     raise
                 recording = earlier[1]
-                entry.recording = f"{recording.source} (re-ask of #{earlier[0].id})"
+                entry.recording = f"{recording.source} ({how} #{earlier[0].id})"
             self._remember_answer(entry, recording)
             response = recording.response
             recorded = True
@@ -296,6 +305,8 @@ class Engine:
             changed = bool(alterations) or new_plan != plan
             if self.fault_result(selection, firing, changed, alterations):
                 plan = new_plan
+                if recorded and firing.fault.answer_usable:
+                    self._changed[entry.route] = (entry, recording, request.body)
         if plan.head is not None:
             if response is None:
                 # A fault made the whole response: its content type says what format it speaks.
@@ -396,6 +407,28 @@ class Engine:
         entry.faults.append(applied)
         fault_applied(entry, applied, self.scenario.name, self.seed, selection.request)  # otel
         return True
+
+    def _continued_answer(
+        self, entry: LedgerEntry, request: Request
+    ) -> tuple[LedgerEntry, Recording] | None:
+        """The earlier exchange and its recording, when ``request`` continues the
+        conversation of the latest provider answer on its route that a usable-answer fault
+        changed (``Fault.answer_usable``): after a repeated tool call the app sends the call
+        and its result back, a request no cassette holds, since the recorded model never
+        made that call. Matching tolerates what the fault itself changed: the model, as the
+        fault has it, answers the continued conversation as it answered the one it changed
+        (and the fault acts on that answer again). The ledger names the recording and the
+        exchange it continues."""
+        earlier = self._changed.get(entry.route)
+        if earlier is None or earlier[0].id >= entry.id:
+            return None
+        before = conversation_of(earlier[0].format, earlier[2])
+        now = conversation_of(entry.format, request.body)
+        if before is None or now is None or len(now.turns) <= len(before.turns):
+            return None
+        if now.turns[: len(before.turns)] != before.turns:
+            return None
+        return earlier[0], earlier[1]
 
     def _remember_answer(self, entry: LedgerEntry, recording: Recording) -> None:
         if len(self._answered) >= PLAN_CACHE_SIZE:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from faultkit.faults import FAILURE_FAULTS, TIMING_FAULTS
+from faultkit.faults import FAILURE_FAULTS, TIMING_FAULTS, USABLE_FAULTS
 from faultkit.faults.base import Alteration
 from faultkit.formats.detect import PROVIDER_FORMATS, WireFormat
 from faultkit.formats.usage import TokenUsage
@@ -138,12 +138,14 @@ def degradation(entry: LedgerEntry) -> str | None:
     meaning (schema drift, partial tool data, a broken tool call, an answer cut at the token
     limit, a refusal or an empty answer). Asking again after either is a retry; a fallback
     after either is a controlled reaction. Every fault but a timing one counts, so a new
-    meaning fault is known here without a list to keep up."""
+    meaning fault is known here without a list to keep up, except one whose answer a client
+    may act on (``USABLE_FAULTS``: a repeated tool call is run, and its result sent back is
+    the next step)."""
     reason = failure_reason(entry)
     if reason is not None:
         return reason
     for fault in entry.faults:
-        if fault.type not in TIMING_FAULTS:
+        if fault.type not in TIMING_FAULTS and fault.type not in USABLE_FAULTS:
             return f"{fault.type} fault"
     return None
 

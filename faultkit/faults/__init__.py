@@ -95,6 +95,8 @@ FAILURE_FAULTS = _of("failure")
 TIMING_FAULTS = _of("timing")
 # Faults after which an answer arrived that means something else than the recording.
 MEANING_FAULTS = _of("meaning")
+# Meaning faults whose answer a client may still act on (``Fault.answer_usable``).
+USABLE_FAULTS = frozenset(name for name, cls in FAULTS.items() if cls.answer_usable)
 
 __all__ = [
     "CATEGORIES",
@@ -102,6 +104,7 @@ __all__ = [
     "FAULTS",
     "MEANING_FAULTS",
     "TIMING_FAULTS",
+    "USABLE_FAULTS",
     "Alteration",
     "Applied",
     "Fault",

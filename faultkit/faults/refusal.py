@@ -36,11 +36,11 @@ from pydantic import Field
 
 from faultkit.faults.answer import MODULES, Answer
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
-from faultkit.formats.common import event_kind, event_payloads, write_json_body
+from faultkit.formats.common import event_kind, event_payloads, with_events, write_json_body
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.ending import Reason, end_body, end_stream
 from faultkit.formats.sse import SSEEvent
-from faultkit.plan import Action, Close, Plan, Reset, SendEvent
+from faultkit.plan import Plan
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -115,7 +115,7 @@ class Refusal(Fault):
         if answer.events is not None:
             events, item = _STREAMS[ctx.format](answer.events, self)
             events, changes = end_stream(events, ctx.format, reason, None, item)
-            new = _with_events(plan, events)
+            new = with_events(plan, events)
         else:
             doc, item = _BODIES[ctx.format](answer.doc, self)
             doc, changes = end_body(doc, ctx.format, reason, None, item)
@@ -145,26 +145,6 @@ def _is_answer(answer: Answer, fmt: WireFormat) -> bool:
         WireFormat.gemini: "candidates",
     }[fmt]
     return isinstance(doc.get(key), list)
-
-
-def _with_events(plan: Plan, events: list[SSEEvent]) -> Plan:
-    """``plan`` sending ``events`` in the places of its recorded events (the waits between
-    them stay, so the pacing is as recorded); events beyond the recorded count go just
-    before the ending."""
-    out: list[Action] = []
-    queue = list(events)
-    for action in plan.actions:
-        if isinstance(action, SendEvent):
-            if queue:
-                out.append(SendEvent(event=queue.pop(0)))
-        elif isinstance(action, Close | Reset):
-            out.extend(SendEvent(event=e) for e in queue)
-            queue = []
-            out.append(action)
-        else:
-            out.append(action)
-    out.extend(SendEvent(event=e) for e in queue)
-    return plan.replace(out)
 
 
 # -- Chat Completions -----------------------------------------------------------------------------

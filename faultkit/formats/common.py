@@ -19,7 +19,7 @@ from typing import Any
 from faultkit.exchange import without_headers
 from faultkit.formats.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.formats.sse import SSEEvent
-from faultkit.plan import Action, Plan, SendEvent
+from faultkit.plan import Action, Close, Plan, Reset, SendEvent
 
 NOT_JSON: Any = object()
 """Returned by :func:`read_json_body` when the body is empty, not JSON or not decodable."""
@@ -262,6 +262,27 @@ def replace_events(
             index += 1
         else:
             out.append(action)
+    return plan.replace(out)
+
+
+def with_events(plan: Plan, events: list[SSEEvent]) -> Plan:
+    """``plan`` sending ``events`` in the places of its recorded events (the waits between
+    them stay, so the pacing is as recorded); events beyond the recorded count go just
+    before the ending. For a fault that rewrites an answer into another number of events
+    (a refusal, a repeated tool call)."""
+    out: list[Action] = []
+    queue = list(events)
+    for action in plan.actions:
+        if isinstance(action, SendEvent):
+            if queue:
+                out.append(SendEvent(event=queue.pop(0)))
+        elif isinstance(action, Close | Reset):
+            out.extend(SendEvent(event=e) for e in queue)
+            queue = []
+            out.append(action)
+        else:
+            out.append(action)
+    out.extend(SendEvent(event=e) for e in queue)
     return plan.replace(out)
 
 

@@ -1,0 +1,234 @@
+"""tool_loop: the model asks for the same tool call again on every turn. Small agents on the
+official openai and anthropic SDKs, streamed and not, replay a two-turn conversation (a tool
+call, then the answer) recorded with the SDKs' own request bodies and matched on the body;
+the fault turns every later answer into the same call again. Replay answers the turns no
+cassette holds (the conversation the fault changed, continued), so the loop runs until the
+agent's own step budget stops it: within ``max_steps`` controlled, past it ``runaway_loop``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import httpx2
+import openai
+import pytest
+from zoo.zoo_runner import zoo_importable
+
+from faultkit.exchange import Request
+from faultkit.faults.tool_loop import ToolLoop, last_call
+from faultkit.formats.detect import WireFormat
+from faultkit.oracle import Contract, capture, judge
+from faultkit.session import FaultkitSession
+
+zoo_importable()
+from recorder import record  # noqa: E402  (tests/zoo helpers: real wire-format answers)
+from wire import chat_json, chat_sse, messages_json, messages_sse  # noqa: E402
+
+ARGS = {"order": "1042"}
+TOOL = "lookup_order"
+ORDER_URL = "http://orders.tool-loop.test/orders/1042"
+CHAT_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": TOOL,
+            "parameters": {"type": "object", "properties": {"order": {"type": "string"}}},
+        },
+    }
+]
+ANTHROPIC_TOOLS = [
+    {"name": TOOL, "input_schema": {"type": "object", "properties": {"order": {"type": "string"}}}}
+]
+
+
+class AgentStopped(Exception):
+    """The agents' declared error: no answer within their turn budget."""
+
+
+# -- the agents -----------------------------------------------------------------------------------
+def openai_agent(stream: bool) -> Callable[..., str]:
+    def answer(*, turns: int, http_client_factory: Callable[..., Any] = httpx.Client) -> str:
+        with http_client_factory() as http:
+            llm = openai.OpenAI(
+                api_key="sk-test",
+                base_url="https://api.openai.com/v1",
+                http_client=http,
+                max_retries=0,
+            )
+            messages: list[dict[str, Any]] = [{"role": "user", "content": "Where is order 1042?"}]
+            for _ in range(turns):
+                kwargs: dict[str, Any] = {"model": "gpt-4o-mini", "messages": messages}
+                if stream:
+                    with llm.chat.completions.stream(**kwargs, tools=CHAT_TOOLS) as s:
+                        message = s.get_final_completion().choices[0].message
+                else:
+                    completion = llm.chat.completions.create(**kwargs, tools=CHAT_TOOLS)
+                    message = completion.choices[0].message
+                if not message.tool_calls:
+                    return message.content or ""
+                messages.append(message.model_dump(exclude_none=True, exclude={"parsed"}))
+                for call in message.tool_calls:
+                    result = http.get(ORDER_URL).text
+                    messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+        raise AgentStopped(f"no answer within {turns} turns")
+
+    return answer
+
+
+def anthropic_agent(stream: bool) -> Callable[..., str]:
+    def answer(*, turns: int, http_client_factory: Callable[..., Any] = httpx2.Client) -> str:
+        with http_client_factory() as http:
+            llm = anthropic.Anthropic(
+                api_key="sk-ant-test",
+                base_url="https://api.anthropic.com",
+                http_client=http,
+                max_retries=0,
+            )
+            messages: list[dict[str, Any]] = [{"role": "user", "content": "Where is order 1042?"}]
+            for _ in range(turns):
+                kwargs: dict[str, Any] = {
+                    "model": "claude-haiku-4-5",
+                    "max_tokens": 512,
+                    "messages": messages,
+                    "tools": ANTHROPIC_TOOLS,
+                }
+                if stream:
+                    with llm.messages.stream(**kwargs) as s:
+                        message = s.get_final_message()
+                else:
+                    message = llm.messages.create(**kwargs)
+                uses = [b for b in message.content if b.type == "tool_use"]
+                if not uses:
+                    return "".join(b.text for b in message.content if b.type == "text")
+                messages.append(
+                    {"role": "assistant", "content": [b.model_dump() for b in message.content]}
+                )
+                results = [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": u.id,
+                        "content": http.get(ORDER_URL).text,
+                    }
+                    for u in uses
+                ]
+                messages.append({"role": "user", "content": results})
+        raise AgentStopped(f"no answer within {turns} turns")
+
+    return answer
+
+
+# -- recordings: the SDK's own requests, answered in the providers' wire format --------------------
+def upstream(provider: str, stream: bool) -> Callable[[str, str, Any], Any]:
+    def answer(method: str, url: str, body: Any) -> Any:
+        if url.startswith("http://orders."):
+            from wire import tool_json
+
+            return tool_json({"id": "1042", "status": "shipped"})
+        asked = any(
+            m.get("role") == "tool"
+            or (
+                isinstance(m.get("content"), list)
+                and any(b.get("type") == "tool_result" for b in m["content"])
+            )
+            for m in body["messages"]
+        )
+        if provider == "openai":
+            make = chat_sse if stream else chat_json
+            if asked:
+                return make("chatcmpl-loop2", "gpt-4o-mini", content="Order 1042 has shipped.")
+            return make(
+                "chatcmpl-loop1", "gpt-4o-mini", tool_calls=[("call_1", TOOL, json.dumps(ARGS))]
+            )
+        make = messages_sse if stream else messages_json
+        if asked:
+            return make("msg_01Loop2", "claude-haiku-4-5", text="Order 1042 has shipped.")
+        return make("msg_01Loop1", "claude-haiku-4-5", tool_uses=[("toolu_01", TOOL, ARGS)])
+
+    return answer
+
+
+AGENTS = {"openai": openai_agent, "anthropic": anthropic_agent}
+CASES = [
+    pytest.param(p, s, id=f"{p}-{'stream' if s else 'json'}")
+    for p in ("openai", "anthropic")
+    for s in (False, True)
+]
+
+
+def recorded(tmp_path: Path, provider: str, stream: bool) -> Path:
+    path = tmp_path / f"{provider}-{stream}.yaml"
+    record(AGENTS[provider](stream), {"turns": 3}, upstream(provider, stream), path)
+    return path
+
+
+def run(path: Path, provider: str, stream: bool, turns: int, contract: Contract):
+    with FaultkitSession(
+        cassettes=[path], match_on=("method", "uri", "body"), playback="repeat"
+    ) as fk:
+        fk.inject({"type": "tool_loop"}, match={"kind": "provider"})
+        factory = fk.httpx2_client if provider == "anthropic" else fk.client
+        result = capture(
+            AGENTS[provider](stream), turns=turns, http_client_factory=lambda: factory()
+        )
+        return judge(fk.ledger, result, contract), list(fk.ledger)
+
+
+@pytest.mark.parametrize(("provider", "stream"), CASES)
+def test_the_model_keeps_asking_and_an_agent_without_a_budget_runs_away(
+    tmp_path: Path, provider: str, stream: bool
+) -> None:
+    path = recorded(tmp_path, provider, stream)
+    contract = Contract(max_steps=4, error_types=[AgentStopped])
+    verdict, ledger = run(path, provider, stream, 8, contract)
+    assert verdict.kind == "runaway_loop", verdict.explain()
+    models = [e for e in ledger if e.route == provider]
+    assert len(models) == 8 and [e.logical_call for e in models] == list(range(1, 9))
+    assert all(e.tool_calls == [TOOL] for e in models)
+    assert not models[0].faults and models[0].skipped[0].reason == "nothing to alter"
+    assert all(e.faults[0].type == "tool_loop" for e in models[1:])
+    assert models[1].faults[0].alterations[0].original["text"] == "Order 1042 has shipped."
+    # Turns 3 on: no cassette holds them; replay continues the conversation the fault changed.
+    assert all("continues the conversation a fault changed in" in e.recording for e in models[2:])
+    assert all(e.ending == "completed" for e in ledger)
+
+
+@pytest.mark.parametrize(("provider", "stream"), CASES)
+def test_an_agent_that_stops_within_its_budget_is_controlled(
+    tmp_path: Path, provider: str, stream: bool
+) -> None:
+    path = recorded(tmp_path, provider, stream)
+    contract = Contract(max_steps=4, error_types=[AgentStopped])
+    verdict, ledger = run(path, provider, stream, 4, contract)
+    assert verdict.kind == "controlled_error", verdict.explain()
+    assert len([e for e in ledger if e.route == provider]) == 4
+
+
+def test_last_call_reads_each_formats_conversation() -> None:
+    def req(body: dict[str, Any]) -> Request:
+        return Request(method="POST", url="https://x/v1", body=json.dumps(body).encode())
+
+    chat = {
+        "messages": [
+            {"role": "assistant", "tool_calls": [{"function": {"name": "a", "arguments": "{}"}}]}
+        ]
+    }
+    assert last_call(WireFormat.openai_chat, req(chat)) == ("a", "{}")
+    claude = {
+        "messages": [
+            {"role": "assistant", "content": [{"type": "tool_use", "name": "b", "input": {"x": 1}}]}
+        ]
+    }
+    assert last_call(WireFormat.anthropic_messages, req(claude)) == ("b", '{"x":1}')
+    responses = {"input": [{"type": "function_call", "name": "c", "arguments": '{"y":2}'}]}
+    assert last_call(WireFormat.openai_responses, req(responses)) == ("c", '{"y":2}')
+    assert (
+        last_call(WireFormat.openai_chat, req({"messages": [{"role": "user", "content": "hi"}]}))
+        is None
+    )
+    assert ToolLoop().describe() == "model repeats its tool call every turn"
