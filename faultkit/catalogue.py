@@ -320,7 +320,7 @@ def scenario_set(
             raise ScenarioError(
                 [
                     f"unknown scenario {', '.join(map(repr, missing))} in {where}; "
-                    f"known: {', '.join(sorted(known))}"
+                    f"{did_you_mean(missing[0], known)}known: {', '.join(sorted(known))}"
                 ]
             )
         found = [(p, s) for p, s in found if s.name in names]

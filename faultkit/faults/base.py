@@ -104,6 +104,10 @@ class Fault(BaseModel):
     # The values its alterations add or replace are wrong: an answer that carries one passed
     # the fault on (the oracle's invalid_output_leaked looks for them). Schema drift does.
     leaks_values: ClassVar[bool] = False
+    # The changed answer is still one a client may act on (a tool call the model repeats):
+    # the request that follows it is the conversation's next step, not a re-ask, and replay
+    # answers it as the changed answer's recording (see ``Engine.plan``).
+    answer_usable: ClassVar[bool] = False
 
     @classmethod
     def strategy(cls, limits: Limits, route: str | None) -> SearchStrategy[Fault]:
