@@ -59,11 +59,30 @@ def _is_scenario_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in SCENARIO_SUFFIXES
 
 
+SETS = ("red-team", "model-behaviour")
+"""Opt-in sets bundled beside the catalogue (``scenarios/<set>/``), named by their word
+(``--scenarios red-team``): they test what a model or an attacker does, not what a broken
+network does, so a run takes them only when asked and the catalogue leaves them out."""
+
+
+def set_dir(name: str) -> Path | None:
+    """The bundled directory of set ``name`` (one of :data:`SETS`), or None."""
+    bundled = bundled_dir("scenarios")
+    if name not in SETS or bundled is None or not (bundled / name).is_dir():
+        return None
+    return bundled / name
+
+
 def _files_under(directory: Path) -> Iterator[Path]:
-    """Scenario files below ``directory``, sorted, skipping hidden files and folders."""
+    """Scenario files below ``directory``, sorted, skipping hidden files and folders, and (in
+    the bundled catalogue) the opt-in :data:`SETS`."""
+    bundled = bundled_dir("scenarios")
+    is_catalogue = bundled is not None and directory.resolve() == bundled.resolve()
     for path in sorted(directory.rglob("*")):
         rel = path.relative_to(directory)
         if any(part.startswith(".") for part in rel.parts):
+            continue
+        if is_catalogue and len(rel.parts) > 1 and rel.parts[0] in SETS:
             continue
         if _is_scenario_file(path):
             yield path
@@ -287,14 +306,21 @@ def scenario_set(
     """The scenarios ``refs`` name, narrowed to ``names`` (``--scenario``).
 
     A ref is a scenario file or directory, or one of the words ``derived`` (the scenarios
-    derived from ``cassettes``, see :mod:`faultkit.derive`) and ``catalogue`` (the bundled
-    catalogue); they combine. A derived scenario whose name a file already uses is renamed
-    ``derived.<name>``, so each name still picks one scenario and a repro command that repeats
-    the same refs finds it again. ``deadline_ms`` (the contract's) is what derived silences
-    outlast. Raises ScenarioError (or CassetteError), one line each.
+    derived from ``cassettes``, see :mod:`faultkit.derive`), ``catalogue`` (the bundled
+    catalogue) and the bundled sets' names (:data:`SETS`); they combine. A derived scenario
+    whose name a file already uses is renamed ``derived.<name>``, so each name still picks one
+    scenario and a repro command that repeats the same refs finds it again. ``deadline_ms``
+    (the contract's) is what derived silences outlast. Raises ScenarioError (or
+    CassetteError), one line each.
     """
-    files = [r for r in refs if r not in (DERIVED, BUNDLED)]
+    files = [r for r in refs if r not in (DERIVED, BUNDLED, *SETS)]
     sources = list(files)
+    for word in (r for r in refs if r in SETS):
+        directory = set_dir(word)
+        if directory is None:
+            raise ScenarioError([f"--scenarios {word}: the bundled set is missing"])
+        files.append(str(directory))
+        sources.append(f"the bundled {word} set")
     if BUNDLED in refs:
         bundled = bundled_dir("scenarios")
         if bundled is None:

@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = actions.add_parser("list", help="table of scenarios (default: the catalogue)")
     listing.add_argument(
-        "path", nargs="?", metavar="PATH", help="file or directory (default: ./scenarios + bundled)"
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="file or directory, or a bundled set (red-team, model-behaviour); default: "
+        "./scenarios + the bundled catalogue",
     )
     listing.add_argument(
         "--json", action="store_true", help="print the list as JSON (for scripts), not a table"
@@ -140,6 +144,8 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 
 
 def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.path in catalogue.SETS and not Path(args.path).exists():
+        args.path = str(catalogue.set_dir(args.path) or args.path)
     report = catalogue.validate([args.path]) if args.path else catalogue.catalogue()
     found = sorted(report.scenarios, key=lambda item: item[1].name)
     summaries = [(path, catalogue.summarize(scenario)) for path, scenario in found]

@@ -46,6 +46,20 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tool-call-invalid-arguments": "crash",
         "tool-timeout": "silent_tool_failure",
         "truncated-stream": "crash",
+        # the opt-in sets (--scenarios red-team, --scenarios model-behaviour): the naive app
+        # keeps to the model's structured answer, so planted tool text never reaches its user
+        # (it is judged on its missing trace), but it states a lying tool's true values and
+        # crashes on an answer it cannot parse
+        "answer-injection": "crash",
+        "tool-injection": "untraceable",
+        "tool-exfiltration-link": "untraceable",
+        "tool-script": "untraceable",
+        "lying-tool-numbers": "ungrounded_answer",
+        "lying-tool-dates": "ungrounded_answer",
+        "token-limit": "crash",
+        "refusal": "crash",
+        "content-filter": "crash",
+        "empty-answer": "crash",
     },
 }
 DEFAULT_EXPECTATION = {"robust": "controlled"}
