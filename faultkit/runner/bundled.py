@@ -60,6 +60,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "refusal": "crash",
         "content-filter": "crash",
         "empty-answer": "crash",
+        "tool-loop": "crash",
     },
 }
 DEFAULT_EXPECTATION = {"robust": "controlled"}

@@ -23,6 +23,7 @@ MODEL_BEHAVIOUR = {
     "refusal": "crash",
     "content-filter": "crash",
     "empty-answer": "crash",
+    "tool-loop": "crash",
 }
 
 
@@ -56,3 +57,4 @@ def test_the_example_apps_under_both_sets(capsys: pytest.CaptureFixture[str]) ->
     assert all(k in ("pass", "retried", "fallback", "controlled_error") for k in robust.values())
     assert robust["answer-injection"] == "controlled_error"  # every answer carries the link
     assert robust["token-limit"] == "retried"
+    assert robust["tool-loop"] == "controlled_error"  # its own step budget stops it
