@@ -18,15 +18,14 @@ names); two optional object attributes, ``match`` and ``when``, narrow it like a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from faultkit.faults import FAULTS
 from faultkit.scenario import Rule
 
-if TYPE_CHECKING:
-    from .proxy import Proxy
+from .host import BridgeHost
 
 _RULE = TypeAdapter(Rule)
 PREFIX = "http_"
@@ -51,7 +50,7 @@ def rule_key(proxy_name: str, toxic_name: str) -> str:
 class HttpFaultBridge:
     """The ``bridge=`` of the Toxiproxy-compatible server: toxics -> runtime rules."""
 
-    def __init__(self, proxy: Proxy, tcp_types: Iterable[str]) -> None:
+    def __init__(self, proxy: BridgeHost, tcp_types: Iterable[str]) -> None:
         self.proxy = proxy
         self.types = toxic_types(tcp_types)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import TypeAdapter, ValidationError
@@ -41,8 +41,7 @@ from pydantic import TypeAdapter, ValidationError
 from faultkit.errors import FaultkitError
 from faultkit.scenario import Rule, Scenario
 
-if TYPE_CHECKING:
-    from .proxy import Proxy
+from .host import ControlHost
 
 _RULE = TypeAdapter(Rule)
 
@@ -101,7 +100,7 @@ def rule_from(data: Any, default_name: str | None = None) -> tuple[str, Rule]:
 class FaultkitRoutes:
     """Answers ``/faultkit/...`` requests; ``None`` for any other path."""
 
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: ControlHost) -> None:
         self.proxy = proxy
 
     def __call__(

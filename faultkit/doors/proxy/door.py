@@ -28,7 +28,6 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from faultkit.doors.flow import (
@@ -46,12 +45,10 @@ from faultkit.plan import Plan
 from .config import Upstream
 from .execute import Delivery, encode_live_head, error_head, execute, execute_now
 from .headers import CONTROL_HEADERS, ContextKey, HeaderError, split_control_headers
+from .host import DoorHost
 from .live import play_live
 from .server import HttpConnection, IncomingRequest, Work, json_error
 from .upstream import SEPARATE_WRITE_BYTES, UpstreamError, UpstreamResponse
-
-if TYPE_CHECKING:
-    from .proxy import Proxy
 
 log = logging.getLogger("faultkit.proxy")
 
@@ -184,7 +181,7 @@ class _PassThrough:
 class Door:
     """Answers requests for one upstream on its own port."""
 
-    def __init__(self, upstream: Upstream, proxy: Proxy) -> None:
+    def __init__(self, upstream: Upstream, proxy: DoorHost) -> None:
         self.upstream = upstream
         self.proxy = proxy
         self.route = upstream.name
