@@ -331,6 +331,18 @@ def validation_problems(exc: ValidationError, where: Callable[[tuple[Any, ...]],
     """Pydantic errors as ``<where>: field: message`` lines a user can act on: unknown fault
     types list the known ones, and union branches never show up as fields. ``where(loc)``
     says where a location is (``file:line`` for a file, ``inject`` for an inline rule)."""
+    return [f"{where(loc)}: {field}: {msg}" for loc, field, msg in _problems(exc)]
+
+
+def inline_problems(exc: ValidationError) -> str:
+    """The problems of a rule given inline (a control API body, a header, a toxic) on one
+    line, worded as :func:`validation_problems` words them for a file:
+    ``fault.statsu: unknown field; did you mean 'status'?``."""
+    return "; ".join(f"{field}: {msg}" for _, field, msg in _problems(exc))
+
+
+def _problems(exc: ValidationError) -> list[tuple[tuple[Any, ...], str, str]]:
+    """(location, field as the user writes it, message) for each error of ``exc``."""
     from faultkit.faults import FAULTS
 
     _UNION_TAGS.update(FAULTS)
@@ -347,7 +359,7 @@ def validation_problems(exc: ValidationError, where: Callable[[tuple[Any, ...]],
             msg = "a fault needs a 'type' (one of: " + ", ".join(sorted(FAULTS)) + ")"
         elif err["type"] == "extra_forbidden":
             msg = "unknown field" + _field_hint(loc, FAULTS, exc.title)
-        problems.append(f"{where(loc)}: {_field_name(loc)}: {msg}")
+        problems.append((loc, _field_name(loc), msg))
     return problems
 
 

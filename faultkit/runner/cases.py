@@ -37,6 +37,7 @@ from faultkit.errors import CassetteError
 from faultkit.oracle.contract import Contract
 from faultkit.runner.errors import RunError
 from faultkit.scenario import NAME_PATTERN
+from faultkit.suggest import did_you_mean, field_hint
 
 
 class Case(BaseModel):
@@ -87,7 +88,7 @@ class CasesFile(BaseModel):
         if missing:
             raise RunError(
                 f"unknown case {', '.join(map(repr, missing))}; "
-                f"known: {', '.join(known) or '(none)'}"
+                f"{did_you_mean(missing[0], known)}known: {', '.join(known) or '(none)'}"
             )
         return [known[n] for n in names]
 
@@ -123,7 +124,7 @@ def load_cases(path: str | Path) -> CasesFile:
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = "unknown field" + field_hint(CasesFile, err["loc"])
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise RunError(f"{path}: {where}: {msg}{more}") from None
     names = [c.name for c in parsed.cases]

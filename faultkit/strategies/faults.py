@@ -43,6 +43,7 @@ from faultkit.faults.timeout import Timeout
 from faultkit.faults.token_limit import TokenLimit
 from faultkit.faults.tool_call import ToolCallFault
 from faultkit.formats.detect import PROVIDER_OF, WireFormat
+from faultkit.suggest import did_you_mean
 
 SearchStrategy = st.SearchStrategy
 
@@ -235,8 +236,9 @@ def fault_specs(
                 chosen.append(family(FAULT_STRATEGIES[item](limits, route)))
         else:
             known = ", ".join(FAULT_STRATEGIES)
+            hint = did_you_mean(item, FAULT_STRATEGIES)
             raise FaultkitError(
-                f"no strategy for fault {item!r}; use one of: {known} (or pass a strategy)"
+                f"no strategy for fault {item!r}; {hint}use one of: {known} (or pass a strategy)"
             )
     if not chosen and route is not None and faults:
         raise NoFaultForRoute(f"none of the faults given can act on route {route!r}")

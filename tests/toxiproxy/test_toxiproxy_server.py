@@ -144,7 +144,8 @@ async def test_unknown_type_is_still_invalid_with_a_bridge() -> None:
     ):
         await api.post("/proxies", json={"name": "llm", "upstream": "127.0.0.1:1"})
         reply = await api.post("/proxies/llm/toxics", json={"type": "nope"})
-        assert reply.json()["error"] == "invalid toxic type"
+        # Toxiproxy's words, and the known type it is probably a typo of.
+        assert reply.json()["error"] == "invalid toxic type; did you mean 'noop'?"
 
 
 async def test_extra_routes() -> None:

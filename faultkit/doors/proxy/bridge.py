@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from faultkit.faults import FAULTS
-from faultkit.scenario import Rule
+from faultkit.scenario import Rule, inline_problems
 
 from .host import BridgeHost
 
@@ -83,12 +83,7 @@ class HttpFaultBridge:
                 }
             )
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'] if p not in FAULTS)}: "
-                f"{e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
-            raise ValueError(f"invalid {toxic['type']} toxic: {problems}") from None
+            raise ValueError(f"invalid {toxic['type']} toxic: {inline_problems(exc)}") from None
         listed = rule.fault.params()
         listed.pop("type", None)
         if match:

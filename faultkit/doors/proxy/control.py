@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import TypeAdapter, ValidationError
 
 from faultkit.errors import FaultkitError
-from faultkit.scenario import Rule, Scenario
+from faultkit.scenario import Rule, Scenario, inline_problems
 
 from .host import ControlHost
 
@@ -87,9 +87,7 @@ def rule_from(data: Any, default_name: str | None = None) -> tuple[str, Rule]:
     try:
         rule = _RULE.validate_python({**data, "name": name})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise FaultkitError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+        raise FaultkitError(inline_problems(exc)) from None
     if upstream is not None:
         rule = rule.model_copy(
             update={"match": rule.match.model_copy(update={"route": str(upstream)})}

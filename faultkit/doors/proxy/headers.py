@@ -34,7 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 from faultkit.errors import FaultkitError
 from faultkit.exchange import Headers
 from faultkit.faults import FAULTS
-from faultkit.scenario import Rule
+from faultkit.scenario import Rule, inline_problems
 from faultkit.suggest import did_you_mean
 
 SCENARIO_HEADER = "x-faultkit-scenario"
@@ -118,12 +118,7 @@ def _rule(item: Any, index: int) -> Rule:
     try:
         return _RULE.validate_python(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'] if p not in FAULTS) or 'fault'}: "
-            f"{e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        raise HeaderError(f"{FAULT_HEADER}: {problems}") from None
+        raise HeaderError(f"{FAULT_HEADER}: {inline_problems(exc)}") from None
 
 
 def header_rules(values: tuple[str, ...]) -> list[Rule]:

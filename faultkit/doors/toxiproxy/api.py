@@ -35,6 +35,7 @@ from faultkit.doors.toxiproxy.proxies import (
     ToxicSpec,
 )
 from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
+from faultkit.suggest import closest
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,11 @@ class ControlApi:
             toxic_name = toxic_name or f"{toxic_type}_{stream}"
             cls = TCP_TOXICS.get(toxic_type)
             if cls is None and toxic_type not in self.collection.bridge_types():
-                raise ApiError(400, "invalid toxic type")
+                # Toxiproxy's words, plus the type it is probably a typo of (if any).
+                hint = closest(toxic_type, [*TCP_TOXICS, *self.collection.bridge_types()])
+                raise ApiError(
+                    400, "invalid toxic type" + (f"; did you mean {hint!r}?" if hint else "")
+                )
             if proxy.find_toxic(toxic_name) is not None:
                 raise ApiError(409, "toxic already exists")
             spec = ToxicSpec(toxic_name, toxic_type, stream, 1.0 if toxicity is None else toxicity)
