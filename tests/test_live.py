@@ -49,13 +49,20 @@ STREAM_FAULTS: list[dict[str, Any]] = [
     {"type": "reset", "after_bytes": 10**6},
     {"type": "reset", "at": "before_head"},
     {"type": "timeout", "timeout_ms": 3000},
+    {"type": "broken_sse", "kind": "missing_terminator"},
+    {"type": "broken_sse", "kind": "missing_terminator", "end": "reset"},
+    {"type": "broken_sse", "kind": "cut_mid_event", "at_event": 3},
+    {"type": "broken_sse", "kind": "cut_mid_event", "at_event": 0, "end": "close"},
+    {"type": "broken_sse", "kind": "invalid_data_line", "at_event": 2},
+    {"type": "broken_sse", "kind": "invalid_data_line", "at_event": 1, "line": "retry: 3000"},
+    {"type": "broken_sse", "kind": "invalid_data_line", "at_event": 4, "end": "close"},
 ]
 # Faults that need the whole body (or parameters that do): the buffering adaptor runs them.
 WHOLE_FAULTS: list[dict[str, Any]] = [
     {"type": "reset"},
     {"type": "stall", "stall_ms": 500},
     {"type": "broken_sse", "kind": "cut_mid_event"},
-    {"type": "broken_sse", "kind": "missing_terminator"},
+    {"type": "broken_sse", "kind": "invalid_data_line"},
     {"type": "malformed_body", "kind": "truncated_json"},
     {"type": "http_error", "status": 429, "retry_after_s": 2},
     {"type": "schema_drift", "op": "drop", "target": "body"},
@@ -279,3 +286,17 @@ def test_whole_body_faults_hold_the_answer_until_it_ends(fault: dict[str, Any]) 
     assert [type(stage) for _, stage in live.stages] == [WholeBody]
     assert live.start(0.0) + live.feed(response.body, 1.0) == []
     assert live.finish(2.0)
+
+
+def test_a_live_stream_shorter_than_at_event_is_not_broken() -> None:
+    """Planned, an index past the end means the last event; live, the end is not known when
+    the events pass, so nothing is broken, and the ledger says so."""
+    request, response = real(OPENAI_STREAM)
+    fault = ({"type": "broken_sse", "kind": "cut_mid_event", "at_event": 10_000},)
+    timed, entry, _ = _live(fault, request, response)
+    assert _merged([t.action for t in timed]) == _merged(
+        Plan.from_response(response.model_copy(update={"event_offsets_ms": None})).actions
+    )
+    assert entry.faults == [] and [s.reason for s in entry.skipped] == ["nothing to alter"]
+    _, planned = _planned(fault, request, response)
+    assert planned.faults[0].alterations[0].path.startswith("response.events[")

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
+from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.jsontext import structure
 from faultkit.formats.sse import SSEEvent, parse_event
@@ -110,16 +110,22 @@ class BrokenSSE(Fault):
         end = ", then ends" if self.end else ""
         return f"{at} carries a data line{line}{end}"
 
-    def apply(self, plan: Plan, ctx: FaultContext) -> Applied:
-        events = plan.events()
-        if not events:
-            return Applied(plan, [])
+    def stream(self, ctx: FaultContext, whole: Plan | None = None) -> Transform | None:
+        """Every kind acts on events as they pass. Only a target drawn from the seed needs the
+        whole stream (the draw is among all its events); and "an index past the end means the
+        last event" is known only from a whole plan: live, a stream that ends before
+        ``at_event`` is not broken (the ledger says "nothing to alter")."""
+        if whole is not None and not whole.is_sse:
+            return Transform()  # no events: nothing to break
         if self.kind == "missing_terminator":
-            return self._drop_terminator(plan, events, ctx.format)
-        target = self._target(events, ctx.rng)
-        if self.kind == "cut_mid_event":
-            return self._cut(plan, events, target, ctx.rng)
-        return self._invalid_line(plan, events, target, ctx.rng)
+            return _DropTerminator(self, ctx.format)
+        if whole is not None:
+            target = self._target(whole.events(), ctx.rng)
+        elif self.at_event is not None:
+            target = self.at_event
+        else:
+            return None
+        return _BreakEvent(self, target, ctx.rng, complete=whole is not None)
 
     # -- kinds ------------------------------------------------------------------------------
     def _ending(self, default: str) -> Action:
@@ -132,60 +138,134 @@ class BrokenSSE(Fault):
         candidates = [i for i, e in enumerate(events) if e.json() is not None]
         return rng.choice(candidates or list(range(len(events))))
 
-    def _drop_terminator(self, plan: Plan, events: list[SSEEvent], fmt: WireFormat) -> Applied:
-        index = next((i for i in reversed(range(len(events))) if is_terminal(events[i], fmt)), None)
-        if index is None:
-            return Applied(plan, [])
-        kept = _before_event(plan, index)
-        dropped = [e.data for e in events[index:]]
-        alteration = Alteration(
-            path=f"response.events[{index}:]", action="removed", original=dropped, value=None
-        )
-        return Applied(plan.replace([*kept, self._ending("close")]), [alteration])
+    def _replacement(self, event: SSEEvent, rng: random.Random) -> tuple[SSEEvent, Any]:
+        """The event sent instead of ``event`` by ``invalid_data_line``, and its line."""
+        if self.line is not None:
+            return parse_event((self.line.rstrip("\r\n") + "\n\n").encode()), self.line
+        data = _json_prefix(event.data or "", rng)
+        return SSEEvent(event=event.event, id=event.id, data=data), data
 
-    def _cut(self, plan: Plan, events: list[SSEEvent], target: int, rng: random.Random) -> Applied:
-        raw = events[target].encode()
-        cut = _cut_inside_data(raw, rng)
-        actions = [*_before_event(plan, target), SendBytes(data=raw[:cut]), self._ending("reset")]
-        alterations = [
+
+class _BreakEvent(Transform):
+    """``cut_mid_event`` and ``invalid_data_line``: event ``target`` is broken when it
+    passes; with an ending, what follows is dropped (and counted while it still comes)."""
+
+    def __init__(self, fault: BrokenSSE, target: int, rng: random.Random, complete: bool) -> None:
+        super().__init__()
+        self.fault = fault
+        self.target = target
+        self.rng = rng
+        self.complete = complete  # fed a whole plan: what follows the cut is all known
+        self.index = 0
+        self.finished = False  # the stream was ended at the target
+        self.ended = False  # the source's own ending was fed
+        self.after = 0  # events dropped after the target
+
+    def feed(self, action: Action) -> list[Action]:
+        if self.finished:
+            if isinstance(action, SendEvent):
+                self.after += 1
+            self.ended = self.ended or isinstance(action, Close | Reset)
+            return []
+        if not isinstance(action, SendEvent):
+            return [action]
+        index = self.index
+        self.index += 1
+        if index != self.target:
+            return [action]
+        fault = self.fault
+        if fault.kind == "cut_mid_event":
+            raw = action.event.encode()
+            cut = _cut_inside_data(raw, self.rng)
+            path = f"response.events[{index}]"
+            self.alterations = [
+                Alteration(path=path, action="truncated", original=len(raw), value=cut)
+            ]
+            self.finished = True
+            return [SendBytes(data=raw[:cut]), fault._ending("reset")]
+        replacement, value = fault._replacement(action.event, self.rng)
+        self.alterations = [
             Alteration(
-                path=f"response.events[{target}]", action="truncated", original=len(raw), value=cut
+                path=f"response.events[{index}].data",
+                action="replaced",
+                original=action.event.data,
+                value=value,
             )
         ]
-        if target + 1 < len(events):
-            alterations.append(
-                Alteration(
-                    path=f"response.events[{target + 1}:]",
-                    action="removed",
-                    original=len(events) - target - 1,
-                    value=0,
-                )
-            )
-        return Applied(plan.replace(actions), alterations)
+        if fault.end is None:
+            return [SendEvent(event=replacement)]
+        self.finished = True
+        return [SendEvent(event=replacement), fault._ending("close")]
 
-    def _invalid_line(
-        self, plan: Plan, events: list[SSEEvent], target: int, rng: random.Random
-    ) -> Applied:
-        event = events[target]
-        if self.line is not None:
-            replacement = parse_event((self.line.rstrip("\r\n") + "\n\n").encode())
-            value: Any = self.line
-        else:
-            data = _json_prefix(event.data or "", rng)
-            replacement = SSEEvent(event=event.event, id=event.id, data=data)
-            value = data
-        alteration = Alteration(
-            path=f"response.events[{target}].data",
-            action="replaced",
-            original=event.data,
-            value=value,
-        )
-        if self.end is None:
-            new = plan.map_events(lambda i, e: replacement if i == target else e)
-        else:
-            actions = [*_before_event(plan, target), SendEvent(event=replacement)]
-            new = plan.replace([*actions, self._ending("close")])
-        return Applied(new, [alteration])
+    def end(self) -> list[Action]:
+        if self.fault.kind == "cut_mid_event" and self.finished:
+            known = self.complete or self.ended
+            if not known or self.after:
+                self.alterations.append(
+                    Alteration(
+                        path=f"response.events[{self.target + 1}:]",
+                        action="removed",
+                        original=self.after if known else None,
+                        value=0,
+                    )
+                )
+        return []
+
+
+class _DropTerminator(Transform):
+    """``missing_terminator``: each terminal event is held back with whatever follows it,
+    until another terminal event arrives (then they pass) or the stream ends (then they are
+    dropped and the stream ends cleanly): the last terminal event and all after it never go
+    out. Live, only the terminal event waits, and a stream ends right after it anyway."""
+
+    def __init__(self, fault: BrokenSSE, fmt: WireFormat) -> None:
+        super().__init__()
+        self.fault = fault
+        self.fmt = fmt
+        self.index = 0
+        self.held: list[Action] | None = None
+        self.held_at = 0
+        self.held_events: list[SSEEvent] = []
+        self.done = False
+
+    def feed(self, action: Action) -> list[Action]:
+        if self.done:
+            return []
+        if isinstance(action, SendEvent):
+            index = self.index
+            self.index += 1
+            if is_terminal(action.event, self.fmt):
+                out, self.held = self.held or [], [action]
+                self.held_at, self.held_events = index, [action.event]
+                return out
+            if self.held is not None:
+                self.held.append(action)
+                self.held_events.append(action.event)
+                return []
+            return [action]
+        if isinstance(action, Close | Reset):
+            return self._drop() if self.held is not None else [action]
+        if self.held is not None:
+            self.held.append(action)
+            return []
+        return [action]
+
+    def end(self) -> list[Action]:
+        return self._drop() if self.held is not None and not self.done else []
+
+    def _drop(self) -> list[Action]:
+        self.done = True
+        self.held = None
+        dropped = [e.data for e in self.held_events]
+        self.alterations = [
+            Alteration(
+                path=f"response.events[{self.held_at}:]",
+                action="removed",
+                original=dropped,
+                value=None,
+            )
+        ]
+        return [self.fault._ending("close")]
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -211,22 +291,6 @@ def is_terminal(event: SSEEvent, fmt: WireFormat) -> bool:
             and ("result" in payload or "error" in payload)
         )
     return False
-
-
-def _before_event(plan: Plan, index: int) -> list[Action]:
-    """The plan's actions before event ``index`` (the head, earlier events and their gaps,
-    and the recorded gap before that event), without the plan's ending."""
-    out: list[Action] = []
-    seen = 0
-    for action in plan.actions:
-        if isinstance(action, SendEvent):
-            if seen == index:
-                break
-            seen += 1
-        if isinstance(action, Close | Reset):
-            break
-        out.append(action)
-    return out
 
 
 def _cut_inside_data(raw: bytes, rng: random.Random) -> int:

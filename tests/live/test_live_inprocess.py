@@ -103,11 +103,11 @@ def test_a_reset_cuts_the_stream_when_its_event_arrives() -> None:
 
 
 def test_a_whole_body_fault_holds_the_answer_until_the_upstream_ends() -> None:
-    engine = _engine({"type": "broken_sse", "kind": "missing_terminator"})
+    engine = _engine({"type": "broken_sse", "kind": "invalid_data_line"})
     with sse_upstream(GAP_S) as upstream:
         times, error = _stream(engine, upstream.url)
     assert error is None
-    assert len(times) == len(EVENTS) - 1  # no [DONE]
+    assert len(times) == len(EVENTS)  # one of them carries a line that is not JSON
     assert times[0] >= 2.3, times  # buffered: the whole answer first
     (entry,) = engine.ledger.entries
     assert [f.type for f in entry.faults] == ["broken_sse"]
@@ -230,3 +230,13 @@ def test_record_mode_records_the_whole_answer_while_the_client_sees_the_cut() ->
     (entry,) = engine.ledger.entries
     dropped = entry.faults[0].alterations[0].original
     assert dropped["events"] == len(EVENTS) - 2  # read to the end: known
+
+
+def test_missing_terminator_passes_the_events_live_and_drops_the_done() -> None:
+    engine = _engine({"type": "broken_sse", "kind": "missing_terminator"})
+    with sse_upstream(GAP_S) as upstream:
+        times, error = _stream(engine, upstream.url)
+    assert error is None and len(times) == len(EVENTS) - 1  # no [DONE]
+    assert times[0] < 0.8 and all(0.2 <= gap <= 0.8 for gap in _gaps(times)), times
+    (entry,) = engine.ledger.entries
+    assert entry.faults[0].alterations[0].original == ["[DONE]"]
