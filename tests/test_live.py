@@ -56,6 +56,8 @@ STREAM_FAULTS: list[dict[str, Any]] = [
     {"type": "broken_sse", "kind": "invalid_data_line", "at_event": 2},
     {"type": "broken_sse", "kind": "invalid_data_line", "at_event": 1, "line": "retry: 3000"},
     {"type": "broken_sse", "kind": "invalid_data_line", "at_event": 4, "end": "close"},
+    {"type": "duplicate_sse_event"},
+    {"type": "duplicate_sse_event", "at_event": 2, "times": 3},
 ]
 # Faults that need the whole body (or parameters that do): the buffering adaptor runs them.
 WHOLE_FAULTS: list[dict[str, Any]] = [
