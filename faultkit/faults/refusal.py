@@ -39,6 +39,7 @@ from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
 from faultkit.formats.common import event_kind, event_payloads, with_events, write_json_body
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.ending import Reason, end_body, end_stream
+from faultkit.formats.openai_responses import with_output
 from faultkit.formats.sse import SSEEvent
 from faultkit.plan import Plan
 
@@ -54,7 +55,6 @@ _REASONS: dict[str, Reason] = {
     "empty_answer": "stop",
 }
 _ANTHROPIC_BLOCK_EVENTS = ("content_block_start", "content_block_delta", "content_block_stop")
-_RESPONSES_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 # Where the answer is, for the alteration that records what it was and what it became.
 _ANSWER_PATHS = {
     WireFormat.openai_chat: "choices[0].message.content",
@@ -268,33 +268,7 @@ def _responses_stream(events: list[SSEEvent], fault: Refusal) -> tuple[list[SSEE
             "output_index": 0,
         },
     ]
-    out: list[dict[str, Any] | tuple[SSEEvent, Any]] = []
-    inserted = False
-    for event, payload in zip(events, payloads, strict=True):
-        is_item_event = isinstance(payload, dict) and "output_index" in payload
-        if is_item_event:
-            if not inserted:
-                out.extend(told)
-                inserted = True
-            continue
-        if event_kind(payload, event) in _RESPONSES_TERMINAL and isinstance(payload, dict):
-            if not inserted:
-                out.extend(told)
-                inserted = True
-            response = payload.get("response")
-            if isinstance(response, dict):
-                response["output"] = [_message_item(item_id, fault, "completed")]
-        out.append((event, payload))
-    new: list[SSEEvent] = []
-    for seq, entry in enumerate(out):
-        event, payload = entry if isinstance(entry, tuple) else (None, entry)
-        if event is None or (isinstance(payload, dict) and "sequence_number" in payload):
-            payload["sequence_number"] = seq
-        if event is None:
-            new.append(SSEEvent(event=payload["type"]).with_json(payload))
-        else:
-            new.append(event.with_json(payload) if isinstance(payload, dict) else event)
-    return new, 0
+    return with_output(events, told, [_message_item(item_id, fault, "completed")]), 0
 
 
 # -- Gemini ---------------------------------------------------------------------------------------

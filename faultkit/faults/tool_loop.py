@@ -11,9 +11,10 @@ Per format: Chat Completions (``message.tool_calls``, ``finish_reason: "tool_cal
 stream a first fragment with id and name, one with the arguments, a closing chunk; the usage
 chunk and ``[DONE]`` stay), Anthropic Messages (one ``tool_use`` block, ``stop_reason:
 "tool_use"``; in a stream its ``content_block_*`` events in place of the recorded blocks, the
-``message_delta`` saying ``tool_use``), OpenAI Responses (one ``function_call`` output item, not
-streamed: a Responses stream is left unchanged and the ledger says so). Usage is kept as
-recorded. An error answer is left as it is.
+``message_delta`` saying ``tool_use``), OpenAI Responses (one ``function_call`` output item; in
+a stream its ``output_item`` and ``function_call_arguments`` events in place of the recorded
+items, and the terminal event's ``response.output`` that item). Usage is kept as recorded. An
+error answer is left as it is.
 
 The answer is usable (``answer_usable``): the app may run the call, and the request that
 carries its result is the next step of the conversation, not a re-ask. Replay answers it
@@ -36,6 +37,7 @@ from faultkit.faults.answer import Answer
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
 from faultkit.formats.common import event_kind, event_payloads, with_events, write_json_body
 from faultkit.formats.detect import WireFormat
+from faultkit.formats.openai_responses import with_output
 from faultkit.formats.sse import SSEEvent
 from faultkit.plan import Plan
 
@@ -265,14 +267,7 @@ def _responses_body(doc: Any, name: str, arguments: str, call_id: str) -> Any:
     if not isinstance(doc, dict) or not isinstance(doc.get("output"), list):
         return None
     new = copy.deepcopy(doc)
-    item = {
-        "id": f"fc_{call_id}",
-        "type": "function_call",
-        "status": "completed",
-        "arguments": arguments,
-        "call_id": call_id,
-        "name": name,
-    }
+    item = _function_call(name, arguments, call_id)
     new["output"] = [
         i for i in new["output"] if isinstance(i, dict) and i.get("type") == "reasoning"
     ]
@@ -285,7 +280,30 @@ def _responses_body(doc: Any, name: str, arguments: str, call_id: str) -> Any:
 def _responses_stream(
     events: list[SSEEvent], name: str, arguments: str, call_id: str
 ) -> list[SSEEvent] | None:
-    return None  # not built: the stream is left as recorded, and the ledger says so
+    done = _function_call(name, arguments, call_id)
+    at = {"item_id": done["id"], "output_index": 0}
+    told: list[dict[str, Any]] = [
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**done, "status": "in_progress", "arguments": ""},
+        },
+        {"type": "response.function_call_arguments.delta", **at, "delta": arguments},
+        {"type": "response.function_call_arguments.done", **at, "arguments": arguments},
+        {"type": "response.output_item.done", "output_index": 0, "item": done},
+    ]
+    return with_output(events, told, [done])
+
+
+def _function_call(name: str, arguments: str, call_id: str) -> dict[str, Any]:
+    return {
+        "id": f"fc_{call_id}",
+        "type": "function_call",
+        "status": "completed",
+        "arguments": arguments,
+        "call_id": call_id,
+        "name": name,
+    }
 
 
 _BODIES = {

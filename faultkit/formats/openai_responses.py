@@ -357,3 +357,41 @@ def set_stream_output_text(events: list[SSEEvent], key: Any, text: str) -> list[
         )
 
     return _edit_stream_item(events, index, item_fn, is_delta, text, done_fn)
+
+
+def with_output(
+    events: list[SSEEvent], told: list[dict[str, Any]], output: list[Any]
+) -> list[SSEEvent]:
+    """``events`` answering with another output: every output-item event (one that has an
+    ``output_index``) gives way to ``told`` (event payloads, sent where the first of them was,
+    or just before the terminal event), the terminal event's ``response.output`` becomes
+    ``output``, and ``sequence_number`` is renumbered so it stays monotonic. The envelope
+    events (``response.created``, ``.in_progress``) and the usage stay as recorded. For a
+    fault that rewrites the whole answer (a refusal, a repeated tool call)."""
+    payloads = event_payloads(events)
+    out: list[dict[str, Any] | tuple[SSEEvent, Any]] = []
+    inserted = False
+    for event, payload in zip(events, payloads, strict=True):
+        if isinstance(payload, dict) and "output_index" in payload:
+            if not inserted:
+                out.extend(told)
+                inserted = True
+            continue
+        if event_kind(payload, event) in _TERMINAL and isinstance(payload, dict):
+            if not inserted:
+                out.extend(told)
+                inserted = True
+            response = payload.get("response")
+            if isinstance(response, dict):
+                response["output"] = output
+        out.append((event, payload))
+    new: list[SSEEvent] = []
+    for seq, entry in enumerate(out):
+        event, payload = entry if isinstance(entry, tuple) else (None, entry)
+        if event is None or (isinstance(payload, dict) and "sequence_number" in payload):
+            payload["sequence_number"] = seq
+        if event is None:
+            new.append(SSEEvent(event=payload["type"]).with_json(payload))
+        else:
+            new.append(event.with_json(payload) if isinstance(payload, dict) else event)
+    return new

@@ -232,3 +232,112 @@ def test_last_call_reads_each_formats_conversation() -> None:
         is None
     )
     assert ToolLoop().describe() == "model repeats its tool call every turn"
+
+
+# -- OpenAI Responses: a real recorded stream (llm's multiply tool), and a recorded body ---------
+REAL = Path(__file__).resolve().parents[1] / "cassettes-real"
+RESPONSES_STREAMS = REAL / "llm__test_responses_tool_use_streaming.yaml"  # 0: tool, 1: text
+MULTIPLY = [
+    {
+        "type": "function",
+        "name": "multiply",
+        "description": "Multiply two numbers.",
+        "parameters": {
+            "type": "object",
+            "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+        },
+    }
+]
+
+
+def responses_agent(stream: bool, tool: Callable[[str, str], str]) -> Callable[..., str]:
+    """An agent on the Responses API: ``tool(name, arguments)`` runs a call."""
+
+    def answer(*, turns: int, http_client_factory: Callable[..., Any] = httpx.Client) -> str:
+        with http_client_factory() as http:
+            llm = openai.OpenAI(
+                api_key="sk-test",
+                base_url="https://api.openai.com/v1",
+                http_client=http,
+                max_retries=0,
+            )
+            items: list[Any] = [{"role": "user", "content": "What is 1231 * 2331?"}]
+            for _ in range(turns):
+                kwargs: dict[str, Any] = {"model": "gpt-5.5", "input": items, "tools": MULTIPLY}
+                if stream:
+                    with llm.responses.stream(**kwargs) as s:
+                        response = s.get_final_response()
+                else:
+                    response = llm.responses.create(**kwargs)
+                calls = [o for o in response.output if o.type == "function_call"]
+                if not calls:
+                    return response.output_text
+                for c in calls:
+                    items.append(
+                        {
+                            "type": "function_call",
+                            "call_id": c.call_id,
+                            "name": c.name,
+                            "arguments": c.arguments,
+                        }
+                    )
+                    output = tool(c.name, c.arguments)
+                    items.append(
+                        {"type": "function_call_output", "call_id": c.call_id, "output": output}
+                    )
+        raise AgentStopped(f"no answer within {turns} turns")
+
+    return answer
+
+
+def multiply(name: str, arguments: str) -> str:
+    args = json.loads(arguments)
+    return str(args["a"] * args["b"])
+
+
+def test_a_streamed_responses_answer_becomes_the_same_function_call() -> None:
+    """The real recorded stream: the SDK assembles the repeated call from the rewritten events
+    (output item, argument deltas, terminal snapshot) on every turn after the first."""
+    with FaultkitSession(
+        cassettes=[RESPONSES_STREAMS], match_on=("method", "path"), playback="repeat"
+    ) as fk:
+        fk.inject({"type": "tool_loop"}, match={"kind": "provider"})
+        agent = responses_agent(True, multiply)
+        result = capture(agent, turns=5, http_client_factory=fk.client)
+        verdict = judge(fk.ledger, result, Contract(max_steps=3, error_types=[AgentStopped]))
+        ledger = list(fk.ledger)
+    assert verdict.kind == "runaway_loop", verdict.explain()
+    assert [e.tool_calls for e in ledger] == [["multiply"]] * 5
+    assert [bool(e.faults) for e in ledger] == [False, True, True, True, True]
+    change = ledger[1].faults[0].alterations[0]
+    assert change.value["name"] == "multiply"
+    assert json.loads(change.value["arguments"]) == {"a": 1231, "b": 2331}
+    assert change.original["tool_calls"] == []
+    assert all(e.usage is not None for e in ledger)
+
+
+def responses_upstream(method: str, url: str, body: Any) -> Any:
+    from wire import responses_json
+
+    asked = any(
+        i.get("type") == "function_call_output" for i in body["input"] if isinstance(i, dict)
+    )
+    if asked:
+        return responses_json("resp_loop2", "gpt-5.5", text="1231 * 2331 = 2869461.")
+    call = ("call_1", "multiply", json.dumps({"a": 1231, "b": 2331}))
+    return responses_json("resp_loop1", "gpt-5.5", function_calls=[call])
+
+
+def test_a_responses_body_loops_past_the_recorded_turns(tmp_path: Path) -> None:
+    path = tmp_path / "responses.yaml"
+    record(responses_agent(False, multiply), {"turns": 3}, responses_upstream, path)
+    with FaultkitSession(
+        cassettes=[path], match_on=("method", "uri", "body"), playback="repeat"
+    ) as fk:
+        fk.inject({"type": "tool_loop"}, match={"kind": "provider"})
+        result = capture(responses_agent(False, multiply), turns=3, http_client_factory=fk.client)
+        verdict = judge(fk.ledger, result, Contract(max_steps=3, error_types=[AgentStopped]))
+        ledger = list(fk.ledger)
+    assert verdict.kind == "controlled_error", verdict.explain()
+    assert [e.logical_call for e in ledger] == [1, 2, 3]
+    assert "continues the conversation a fault changed in #2" in (ledger[2].recording or "")
