@@ -36,6 +36,7 @@ from faultkit.formats.detect import (
     request_tool,
 )
 from faultkit.formats.errors import error_code, should_retry_header
+from faultkit.formats.mcp import call_key as mcp_call_key
 from faultkit.formats.usage import USAGE_FORMATS, AnswerReader, read_answer
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault, conversation_of
 from faultkit.live import LivePlan
@@ -242,6 +243,8 @@ class Engine:
             arrival_ms=now_ms,
             idempotency_key=idempotency_key(request),
         )
+        if fmt == WireFormat.mcp:
+            entry.call_key = mcp_call_key(request.json_body)
         firings: list[Firing] = []
         with self._lock:
             if self._first_ms is None:

@@ -75,6 +75,9 @@ class LedgerEntry:
     # The request's Idempotency-Key (or X-Idempotency-Key), scrubbed: with it a tool can
     # tell a repeated request from a new one (duplicate_side_effect).
     idempotency_key: str | None = None
+    # An MCP tools/call's name and arguments, hashed without its JSON-RPC id (which a retry
+    # changes): how a repeated call is found when its body is not byte-identical.
+    call_key: str | None = None
     arrival_ms: float
     first_byte_ms: float | None = None
     end_ms: float | None = None

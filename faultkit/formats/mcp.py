@@ -10,6 +10,7 @@ that change tool data change every copy consistently, because a client may read 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -176,3 +177,18 @@ def with_response_id(response: Response, old: Any, new: Any) -> Response:
         return response
     body = json.dumps(updated, separators=(",", ":"), ensure_ascii=False).encode()
     return response.model_copy(update={"body": body})
+
+
+def call_key(body: Any) -> str | None:
+    """What a ``tools/call`` request asks, without its JSON-RPC id: its tool's name and
+    arguments as canonical JSON, hashed; None for any other body. A client that retries a
+    call sends it with a new id, so the body differs and this stays: what tells a repeated
+    side effect (``duplicate_side_effect``) from a new one."""
+    if not isinstance(body, dict) or body.get("method") != "tools/call":
+        return None
+    params = body.get("params")
+    if not isinstance(params, dict):
+        return None
+    asked = {"name": params.get("name"), "arguments": params.get("arguments")}
+    text = json.dumps(asked, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

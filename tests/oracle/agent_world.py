@@ -27,6 +27,7 @@ from faultkit.scenario import Scenario
 
 ORDER_URL = "https://orders.example/orders/1042"
 REFUND_URL = "https://payments.example/v1/refunds"
+MCP_URL = "https://tickets.example/mcp"
 ORDER = {"id": "1042", "status": "delivered", "total": 129.99}
 TOOLS = [
     {
@@ -103,6 +104,16 @@ class ScriptedSource:
                     head=ResponseHead(status=200, headers=JSON), body=json.dumps(body).encode()
                 ),
                 "script#model",
+            )
+        rpc = request.json_body
+        if isinstance(rpc, dict) and rpc.get("jsonrpc") == "2.0":
+            result = {"content": [{"type": "text", "text": "ticket T-77 opened"}], "isError": False}
+            body = {"jsonrpc": "2.0", "id": rpc.get("id"), "result": result}
+            return Recording(
+                Response(
+                    head=ResponseHead(status=200, headers=JSON), body=json.dumps(body).encode()
+                ),
+                "script#mcp",
             )
         if request.path.endswith("/refunds"):
             body = {"refund_id": "rf_1", "status": "issued"}

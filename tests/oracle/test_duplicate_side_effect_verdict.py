@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from agent_world import REFUND_URL, AgentWorld, agent
+from agent_world import MCP_URL, REFUND_URL, AgentWorld, agent
 
 from faultkit.oracle import Contract
 
@@ -111,3 +111,54 @@ def test_a_tool_named_side_effecting_counts_whatever_its_method() -> None:
         lambda w: agent(w, max_turns=4, run_tool=get_twice), Contract(min_backoff_ms=0)
     )
     assert not verdict.has("duplicate_side_effect"), verdict.explain()
+
+
+def mcp_call(world: AgentWorld, rpc_id: int, title: str) -> int:
+    body = {
+        "jsonrpc": "2.0",
+        "id": rpc_id,
+        "method": "tools/call",
+        "params": {"name": "create_ticket", "arguments": {"title": title}},
+    }
+    return world.http.post(MCP_URL, json=body).status_code
+
+
+def test_an_mcp_tool_call_retried_with_a_new_id_is_the_same_call() -> None:
+    """An MCP client sends its retry with the next JSON-RPC id: the bodies differ, the call
+    (tool and arguments) is the same. Only a tool the contract names counts: every MCP call
+    is a POST."""
+    rules = [
+        {
+            "match": {"route": "tickets.example"},
+            "when": {"nth": 1},
+            "fault": {"type": "http_error", "status": 502},
+        }
+    ]
+
+    def retries(world: AgentWorld) -> str:
+        if mcp_call(world, 1, "Kettle broken") >= 500:
+            mcp_call(world, 2, "Kettle broken")
+        return "ticket opened"
+
+    named = Contract(min_backoff_ms=0, side_effecting_tools=["create_ticket"])
+    world = AgentWorld("lookup", rules)
+    verdict = world.run(retries, named)
+    assert verdict.kind == "duplicate_side_effect", verdict.explain()
+    assert verdict.headline.values["tool"] == "create_ticket"
+    assert verdict.headline.values["sent"] == 2
+    ids = [e.body_hash for e in world.engine.ledger.entries]
+    assert ids[0] != ids[1]  # not byte-identical: the call key found them
+    # The same retries, the tool not named side-effecting: silent.
+    world = AgentWorld("lookup", rules)
+    assert not world.run(retries, Contract(min_backoff_ms=0)).has("duplicate_side_effect")
+
+
+def test_two_different_mcp_calls_are_not_a_repeat() -> None:
+    def two_tickets(world: AgentWorld) -> str:
+        mcp_call(world, 1, "Kettle broken")
+        mcp_call(world, 2, "Toaster broken")
+        return "two tickets"
+
+    world = AgentWorld("lookup")
+    verdict = world.run(two_tickets, Contract(side_effecting_tools=["create_ticket"]))
+    assert verdict.kind == "pass", verdict.explain()

@@ -5,7 +5,9 @@ request.
 A request is side-effecting when its method is POST, PUT, PATCH or DELETE, or when it runs a
 tool the contract lists in ``side_effecting_tools`` (named as in
 :mod:`faultkit.oracle.tools`). Repeats are requests to the same route with the same method,
-URL and body (the ledger's ``body_hash``). The tool can run them once only if they carry one
+URL and body (the ledger's ``body_hash``); an MCP ``tools/call`` repeats one with the same tool
+and arguments whatever its JSON-RPC id (the ledger's ``call_key``), since a client's retry
+sends a new id. The tool can run them once only if they carry one
 idempotency key (``Idempotency-Key`` or ``X-Idempotency-Key``): each request without a key is
 one execution, and each distinct key one more. A request answered with a 4xx status was
 refused, so it ran nothing and is not counted (a retry after a 429 is safe); an error status
@@ -36,7 +38,7 @@ def check(ctx: Context) -> list[Finding]:
         named = names.get(entry.id) in side_effecting
         by_method = entry.method.upper() in UNSAFE_METHODS and entry.format != "mcp"
         if named or by_method:
-            groups.setdefault((entry.route, entry.body_hash), []).append(entry)
+            groups.setdefault((entry.route, entry.call_key or entry.body_hash), []).append(entry)
     findings = []
     for group in groups.values():
         keys = {e.idempotency_key for e in group if e.idempotency_key}
@@ -78,6 +80,7 @@ def _refused(entry: LedgerEntry) -> bool:
 
 CHECK = Check(
     kinds=(DUPLICATE_SIDE_EFFECT,),
-    needs=TOOL_FACTS | {"body_hash", "idempotency_key", "status", "ending", "logical_call"},
+    needs=TOOL_FACTS
+    | {"body_hash", "call_key", "idempotency_key", "status", "ending", "logical_call"},
     run=check,
 )
