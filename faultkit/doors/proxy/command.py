@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import logging
 import math
@@ -480,11 +479,7 @@ async def _serve(args: argparse.Namespace, plan: Plan, loop_name: str) -> int:
             except OSError as exc:
                 return _fail(f"--ready-file {args.ready_file}: {exc.strerror or exc}", sys.stderr)
         _announce(proxy, sys.stdout, loop_name)
-        gc.collect()
-        gc.freeze()  # startup objects (modules, scenarios, cassettes) are never garbage
-        housekeeping = asyncio.ensure_future(proxy.keep_gc_young())
         await stop.wait()
-        housekeeping.cancel()
         print("faultkit proxy: shutting down", file=sys.stderr)
         await proxy.drain(args.grace_s)
         return EXIT_OK

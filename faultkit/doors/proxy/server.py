@@ -295,8 +295,7 @@ class HttpConnection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         # Break the reference cycles (parser <-> protocol <-> transport) so a closed connection
-        # is freed by reference counting: the proxy freezes long-lived objects out of the
-        # cycle collector's sight (Proxy.keep_gc_young), and a frozen cycle would never go.
+        # is freed by reference counting at once, without waiting for the cycle collector.
         self._parser = _CLOSED_PARSER
         self._queue.clear()
         self.transport = None
