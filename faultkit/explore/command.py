@@ -392,6 +392,7 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "faultkit explore needs hypothesis: pip install hypothesis (or faultkit[dev])"
         ) from None
     from faultkit.explore.search import TARGETED_FROM, part_budgets, save_failures
+    from faultkit.runner.command import EXIT_INTERRUPTED
     from faultkit.strategies import fault_plans
 
     for name, value, least in (
@@ -419,13 +420,19 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             flush=True,
         )
     started = time.monotonic()
-    if jobs > 1:
-        result = _in_processes(args, seed)
-    else:
-        targeted = args.budget >= TARGETED_FROM
-        result = _search(
-            args, setup, err, seed=seed, budget=args.budget, targeted=targeted, loaded=loaded
-        )
+    try:
+        if jobs > 1:
+            result = _in_processes(args, seed)
+        else:
+            targeted = args.budget >= TARGETED_FROM
+            result = _search(
+                args, setup, err, seed=seed, budget=args.budget, targeted=targeted, loaded=loaded
+            )
+    except KeyboardInterrupt:
+        # The workers are ended already (_in_processes); hypothesis's database keeps what
+        # failed so far, so the next search replays it first.
+        print("faultkit explore: interrupted; no schedule saved", file=err)
+        return EXIT_INTERRUPTED
     result.seed = seed
     paths = save_failures(result, args.scenarios_out, prefix=prefix)
     if args.json:

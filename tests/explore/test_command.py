@@ -5,8 +5,11 @@ run`` reproduces."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,3 +177,62 @@ def test_jobs_below_one_is_a_one_line_error(project: Path, capsys: pytest.Captur
     err = capsys.readouterr().err
     assert "--jobs must be at least 1, got 0" in err
     assert "Traceback" not in err
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found |= {child, *_descendants(child)}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_ctrl_c_ends_the_search_workers_with_one_line(project: Path) -> None:
+    """Ctrl-C during a --jobs search: exit 130, one line, and no worker process left over."""
+    argv = ["explore", "explore_bot:answer", "--cases", "cases.yaml", "--budget", "2000"]
+    argv += ["--jobs", "2", "--no-database", "--faults", "latency", "--max-delay-ms", "300"]
+    code = "import sys; from faultkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *argv],
+        cwd=project,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    try:
+        first = proc.stderr.readline()  # the header line: the workers are starting
+        assert "in 2 parallel searches" in first, first
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while time.monotonic() < deadline:  # the two searching workers and the fork server
+            workers = _descendants(proc.pid)
+            if len(workers) >= 3:
+                break
+            time.sleep(0.1)
+        assert len(workers) >= 3, workers
+        time.sleep(1.0)  # both searches under way
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "faultkit explore: interrupted; no schedule saved" in rest
+    assert "Traceback" not in rest
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)]
