@@ -28,6 +28,7 @@ ELSEWHERE = {
     "test_release_gate": "needs the user's app (uvicorn myapp:api); tests/load covers the fixture",
     "test_retry_after_503": "pytest-recording's layout; tests/plugin/test_vcr.py runs it",
     "test_drifted_answer_is_re_asked": "framework recipe: tests/frameworks/test_frameworks_dev.py",
+    "test_second_call_fails": "needs a running proxy: tests/plugin/test_xdist_proxy.py runs it",
 }
 
 
