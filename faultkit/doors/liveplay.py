@@ -119,13 +119,36 @@ class SyncLiveSource:
             self.response.close()
 
 
-class LivePlayer(PlanPlayer):
+class _ReadWindow(PlanPlayer):
+    """The client's read timeout on a live plan: a real read times out when nothing arrives
+    within the timeout after the read began (when the client asked for more), however long
+    the door then waited for the upstream."""
+
+    read_started = 0.0
+
+    def left(self) -> float | None:
+        """How long the current read may still wait for the upstream; None: no timeout."""
+        timeout = self.exchange.read_timeout
+        if timeout is None:
+            return None
+        return max(0.0, self.read_started + timeout - time.monotonic())
+
+    def delay(self, step: Step) -> tuple[float, bool]:
+        timeout = self.exchange.read_timeout
+        now = time.monotonic()
+        if timeout is not None and step.at_s - self.read_started > timeout:
+            return max(0.0, self.read_started + timeout - now), True
+        return max(0.0, step.at_s - now), False
+
+
+class LivePlayer(_ReadWindow):
     """A live plan being played to the client: :class:`PlanPlayer`'s rules, on steps that
     come from the reader thread as the upstream answer arrives."""
 
     def __init__(self, exchange: HttpxExchange, source: SyncLiveSource) -> None:
         super().__init__(exchange, Plan(actions=()))
         self.origin = 0.0  # the steps carry monotonic times
+        self.read_started = time.monotonic()
         self.source = source
         self.steps = self._steps()
         self._left = False  # content may still come
@@ -133,12 +156,10 @@ class LivePlayer(PlanPlayer):
     def _steps(self) -> Iterator[Step]:
         head_out = False
         index = 0
-        timeout = self.exchange.read_timeout
         while True:
             try:
-                batch = self.source.queue.get(timeout=timeout)
+                batch = self.source.queue.get(timeout=self.left())
             except queue.Empty:
-                # Nothing arrived within the client's read timeout.
                 raise self.exchange.read_timeout_error() from None
             if batch is _END:
                 return
@@ -146,6 +167,7 @@ class LivePlayer(PlanPlayer):
                 for step in steps_of(timed, index, head_out):
                     head_out = head_out or step.kind == "head"
                     yield step
+                    self.read_started = time.monotonic()  # the client asks for more
                 index += 1
 
     def closed(self) -> None:
@@ -252,25 +274,24 @@ class AsyncLiveSource:
             self._scope.cancel()
 
 
-class AsyncLivePlayer(PlanPlayer):
+class AsyncLivePlayer(_ReadWindow):
     """:class:`LivePlayer` for an async client: ``asteps`` instead of ``steps``."""
 
     def __init__(self, exchange: HttpxExchange, source: AsyncLiveSource) -> None:
         super().__init__(exchange, Plan(actions=()))
         self.origin = 0.0  # the steps carry monotonic times
+        self.read_started = time.monotonic()
         self.source = source
         self.asteps = self._steps()
 
     async def _steps(self) -> AsyncIterator[Step]:
         head_out = False
         index = 0
-        timeout = self.exchange.read_timeout
         while True:
             try:
-                with anyio.fail_after(timeout):
+                with anyio.fail_after(self.left()):
                     batch = await self.source.receive.receive()
             except TimeoutError:
-                # Nothing arrived within the client's read timeout.
                 raise self.exchange.read_timeout_error() from None
             except anyio.EndOfStream:
                 return
@@ -280,6 +301,7 @@ class AsyncLivePlayer(PlanPlayer):
                 for step in steps_of(timed, index, head_out):
                     head_out = head_out or step.kind == "head"
                     yield step
+                    self.read_started = time.monotonic()  # the client asks for more
                 index += 1
 
     async def aclosed(self) -> None:

@@ -92,7 +92,7 @@ def test_a_reset_cuts_the_stream_when_its_event_arrives() -> None:
         start = time.monotonic()
         times, error = _stream(engine, upstream.url)
         ended = time.monotonic() - start
-    assert isinstance(error, httpx.RemoteProtocolError)
+    assert isinstance(error, httpx.ReadError)  # a reset, as through the proxy
     assert len(times) == 2
     assert ended < 1.8, ended  # the upstream's second event comes at 0.8 s, its end at 2.4 s
     (entry,) = engine.ledger.entries
@@ -183,7 +183,7 @@ def test_async_reset_cuts_when_its_event_arrives(backend: str) -> None:
         start = time.monotonic()
         times, error = _astream(engine, upstream.url, backend)
         ended = time.monotonic() - start
-    assert isinstance(error, httpx.RemoteProtocolError)
+    assert isinstance(error, httpx.ReadError)  # a reset, as through the proxy
     assert len(times) == 2 and ended < 1.8, (times, ended)
     (entry,) = engine.ledger.entries
     assert entry.ending == "reset"
@@ -215,7 +215,7 @@ def test_record_mode_records_the_whole_answer_while_the_client_sees_the_cut() ->
     ):
         start = time.monotonic()
         with (
-            pytest.raises(httpx.RemoteProtocolError),
+            pytest.raises(httpx.ReadError),
             client.stream("POST", upstream.url + "/v1/chat/completions", json=CHAT) as response,
         ):
             for chunk in response.iter_raw():
@@ -240,3 +240,41 @@ def test_missing_terminator_passes_the_events_live_and_drops_the_done() -> None:
     assert times[0] < 0.8 and all(0.2 <= gap <= 0.8 for gap in _gaps(times)), times
     (entry,) = engine.ledger.entries
     assert entry.faults[0].alterations[0].original == ["[DONE]"]
+
+
+@pytest.mark.parametrize(("heartbeat", "read_s"), [(True, 0.9), (False, 0.9), (True, 0.5)])
+def test_a_live_slow_first_token_against_the_clients_read_timeout(
+    heartbeat: bool, read_s: float
+) -> None:
+    """Heartbeats (': keep-alive' comments) during the delay keep a 0.9 s read timeout from
+    firing, as a gateway's keep-alives do; without them the client times out. The delay
+    starts when the first event arrives, 0.4 s after the head, so the first heartbeat comes
+    0.6 s after the head: a 0.5 s read timeout fires before it, as it does through the real
+    proxy (the door times a read from when the client asked, not from when data came)."""
+    fault: dict[str, Any] = {"type": "slow_first_token", "delay_ms": 1500}
+    if heartbeat:
+        fault["heartbeat_ms"] = 200
+    engine = _engine(fault)
+    transport = FaultkitTransport(engine, mode="passthrough")
+    raw = b""
+    with (
+        sse_upstream(GAP_S) as upstream,
+        httpx.Client(transport=transport, timeout=httpx.Timeout(30, read=read_s)) as client,
+    ):
+        try:
+            with client.stream(
+                "POST", upstream.url + "/v1/chat/completions", json=CHAT
+            ) as response:
+                for chunk in response.iter_raw():
+                    raw += chunk
+            error = None
+        except httpx.ReadTimeout as exc:
+            error = exc
+    (entry,) = engine.ledger.entries
+    if heartbeat and read_s > 0.6:
+        assert error is None
+        assert raw.count(b": keep-alive") >= 4
+        assert raw.replace(b": keep-alive\n\n", b"") == b"".join(EVENTS)
+    else:
+        assert error is not None and raw == b""
+        assert entry.ending == "client_closed"

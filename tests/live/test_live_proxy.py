@@ -136,3 +136,17 @@ def test_record_mode_records_the_whole_answer_while_the_client_sees_the_cut(
     (entry,) = entries
     assert entry["ending"] == "reset"
     assert entry["faults"][0]["alterations"][0]["original"]["events"] == len(EVENTS) - 2
+
+
+def test_heartbeats_keep_a_short_read_timeout_alive_through_the_proxy(door) -> None:  # type: ignore[no-untyped-def]
+    url, _ = door
+    raw = b""
+    headers = {"x-faultkit-fault": "type=slow_first_token;delay_ms=1500;heartbeat_ms=200"}
+    with (
+        httpx.Client(timeout=httpx.Timeout(30, read=0.9)) as client,
+        client.stream("POST", url + "/v1/chat/completions", json=CHAT, headers=headers) as response,
+    ):
+        for chunk in response.iter_raw():
+            raw += chunk
+    assert raw.count(b": keep-alive") >= 4
+    assert raw.replace(b": keep-alive\n\n", b"") == b"".join(EVENTS)
