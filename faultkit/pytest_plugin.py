@@ -17,6 +17,10 @@ ledger says. Fault, matching and verdict logic live elsewhere.
   ``UnmatchedRequest``: silently answering nothing is exactly what a replay must not do.
 - ``faultkit_load``: a short, bounded ``faultkit load`` step (:mod:`faultkit.load.fixture`);
   Locust runs in subprocesses, so this process never imports it.
+- ``faultkit_proxy``: the test's own context on a running ``faultkit proxy``
+  (``--faultkit-proxy URL``), so pytest-xdist workers sharing one proxy never share call
+  counters or a ledger (:mod:`faultkit.pytest_proxy`). Under xdist, each test's record for the
+  summary travels to the controller on its teardown report.
 - Nothing silent: a test whose own rules (its marker's or ``faultkit_scenarios``' scenario,
   ``faultkit.inject``) applied no fault fails, naming the rules and the routes seen, unless its
   marker says ``allow_unfired=True``. A test with no rules (plain replay) is not affected, nor
