@@ -9,7 +9,10 @@ and methods. A tool request is named, in this order:
 3. derived from the run itself: a provider answer asked for tool calls (the ledger's
    ``tool_calls``), and the tool requests that followed it, before the next provider request,
    ran them: one name names them all; as many names as tool calls name them in order;
-   otherwise nothing is derived (a guess would blame the wrong request).
+   otherwise nothing is derived (a guess would blame the wrong request). A derived name must
+   also share a word with the request's URL path (``issue_refund`` and ``/v1/refunds``,
+   ``freeze_membership`` and ``/members/7/freeze``): an app that refuses the call the model
+   asked for and looks something else up instead must not be taken for running it.
 
 Steps: a model step is one logical provider call, a tool step one logical tool call (a
 retry or a re-ask is an attempt of the same step, judged by the retry checks). An MCP
@@ -19,7 +22,9 @@ not steps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from faultkit.ledger import LedgerEntry
 from faultkit.oracle.contract import Contract
@@ -66,7 +71,8 @@ def _derive(asked: list[str], window: list[LedgerEntry], names: dict[int, str]) 
         return
     if len(set(asked)) == 1:
         for entry in window:
-            names[entry.id] = asked[0]
+            if _related(asked[0], entry):
+                names[entry.id] = asked[0]
         return
     # One logical call per tool call (a retried request keeps its call's name).
     calls: list[tuple[str, int]] = []
@@ -77,7 +83,34 @@ def _derive(asked: list[str], window: list[LedgerEntry], names: dict[int, str]) 
         return
     by_call = dict(zip(calls, asked, strict=True))
     for entry in window:
-        names[entry.id] = by_call[(entry.route, entry.logical_call)]
+        name = by_call[(entry.route, entry.logical_call)]
+        if _related(name, entry):
+            names[entry.id] = name
+
+
+# Words of a tool name that say what it does to anything (``get_order``, ``issue_refund``):
+# left out when a name is compared with a path, which names the thing.
+_VERBS = frozenset(
+    "get set lookup look search find fetch list create update delete remove issue run call "  # noqa: SIM905
+    "do make send post put add check read write query".split()
+)
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case words of a name or a path, a plural's ``s`` dropped, numbers and short
+    words left out."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    out = set()
+    for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()):
+        if len(word) < 3 or word.isdigit():
+            continue
+        out.add(word[:-1] if word.endswith("s") and len(word) > 3 else word)
+    return out
+
+
+def _related(name: str, entry: LedgerEntry) -> bool:
+    """Whether tool ``name`` and ``entry``'s URL path share a word (its verbs aside)."""
+    return bool((_words(name) - _VERBS) & _words(urlsplit(entry.url).path))
 
 
 def steps(entries: Iterable[LedgerEntry], contract: Contract) -> tuple[list, list]:

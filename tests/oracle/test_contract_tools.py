@@ -113,3 +113,10 @@ def test_a_bad_tools_entry_in_a_cases_file_is_one_located_line(
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "contract.tools.issue_refund" in err and "METHOD route/path" in err
+
+
+def test_a_derived_name_needs_a_word_of_the_path() -> None:
+    asked = model(["issue_refund"])
+    lookup = entry("shop.example", "https://shop.example/orders/1042", method="GET")
+    refund = entry("shop.example", "https://shop.example/v1/refunds")
+    assert tool_names([asked, lookup, refund], Contract()) == {refund.id: "issue_refund"}

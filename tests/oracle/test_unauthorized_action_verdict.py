@@ -51,3 +51,16 @@ def test_allowed_tools_are_silent() -> None:
     world = AgentWorld("lookup")
     verdict = world.run(lambda w: agent(w, max_turns=4), CONTRACT)
     assert verdict.kind == "pass", verdict.explain()
+
+
+def test_looking_something_else_up_instead_is_not_running_the_forbidden_tool() -> None:
+    """The model asks for issue_refund; the app declines it and looks the order up instead.
+    The lookup follows the forbidden call, but its path shares no word with the tool's name,
+    so it is not taken for the refund."""
+
+    def looks_up_instead(world: AgentWorld, name: str) -> str:
+        return world.http.get("https://orders.example/orders/1042").text
+
+    world = AgentWorld("refund")
+    verdict = world.run(lambda w: agent(w, max_turns=4, run_tool=looks_up_instead), CONTRACT)
+    assert verdict.kind == "pass", verdict.explain()
