@@ -89,6 +89,14 @@ class InProcessDoor:
         )
         self.scenario: str | None = None
 
+    def warm(self, requests: list[Request]) -> None:
+        """Send ``requests`` once, unfaulted, from this thread alone. The SDKs build their
+        response types' parsers on first use, and two threads doing that at once can parse the
+        same event into different union members (seen: a Responses ``response.completed``
+        event, only when both doors ran concurrently); :func:`run_cell` runs the doors in two
+        threads, so the parsers are built here first."""
+        self.run(None, requests, 0)
+
     def run(self, scenario: Scenario | None, requests: list[Request], max_retries: int) -> Run:
         """One cell with a new engine; the store is rewound when the scenario changes, as the
         proxy's is (:meth:`ProxyDoor.use`)."""

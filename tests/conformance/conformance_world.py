@@ -6,7 +6,7 @@ Issue 14 asks that "the same scenario and cassette through either door give the 
 - the cells (every file in ``scenarios/`` x every cassette in ``cassettes/`` and
   ``tests/cassettes-real/``);
 - a client that sends a cassette's recorded requests with real clients (the official openai and
-  anthropic SDKs for provider requests, httpx for tool requests), through either door;
+  anthropic SDKs for their providers, httpx for the tool and for Gemini), through either door;
 - what is compared: the ledger entries without their timings, what the client got, and the
   verdict the real oracle gives for that.
 
@@ -18,9 +18,6 @@ cassette files in the same order, and timing scale 0, so only the door differs.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -169,7 +166,8 @@ def send(clients: Clients, request: Request) -> Any:
 # The replayer never waits between requests, so the gap before a re-ask is however long the
 # requests in between took: tens of ms, near the default 50 ms backoff bound, and on which side
 # of it depends on the machine's load. A bound far above any gap it makes (its longest: a few
-# read timeouts) judges every re-ask after a failure as hurried, through either door alike.
+# read timeouts, or the SDKs' own backoff of at most 8 s) judges every re-ask after a failure
+# as hurried, through either door alike.
 CONTRACT = Contract(min_backoff_ms=30_000)
 
 
@@ -230,18 +228,6 @@ def verdict_facts(verdict: Verdict) -> dict[str, Any]:
         "expected": verdict.expected,
         "findings": [(f.kind, f.entry_ids) for f in verdict.findings],
     }
-
-
-@contextmanager
-def timed(label: str, spent: dict[str, float]) -> Iterator[None]:
-    start = time.monotonic()
-    try:
-        yield
-    finally:
-        spent[label] = spent.get(label, 0.0) + time.monotonic() - start
-
-
-CellRunner = Callable[[Scenario, Path], Run]
 
 
 def differences(local: Run, remote: Run, scenario: Scenario | None) -> list[str]:

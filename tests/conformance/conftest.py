@@ -7,13 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 from conformance_doors import InProcessDoor, ProxyDoor
-from conformance_world import CASSETTES, UPSTREAMS
+from conformance_world import CASSETTES, UPSTREAMS, requests_of
 from proxy_process import ProxyFactory
 
 
 @pytest.fixture(scope="module")
 def inprocess() -> InProcessDoor:
-    return InProcessDoor(UPSTREAMS, CASSETTES)
+    door = InProcessDoor(UPSTREAMS, CASSETTES)
+    for cassette in CASSETTES:
+        door.warm(requests_of(cassette))
+    return door
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,9 @@ def _urls(base: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def passthrough(live: LiveProvider) -> InProcessDoor:
-    return InProcessDoor(_urls(live.url), mode="passthrough")
+    door = InProcessDoor(_urls(live.url), mode="passthrough")
+    door.warm(SESSION)
+    return door
 
 
 @pytest.fixture(scope="module")
