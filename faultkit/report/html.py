@@ -17,6 +17,7 @@ from faultkit.oracle.facts import failed, failure_reason
 from faultkit.report import nightly
 from faultkit.report.charts import Bar, Lane, lane_chart, ms_label
 from faultkit.report.coverage import coverage
+from faultkit.report.ledger_table import abbreviate, request_text
 from faultkit.report.terminal import cell_text
 from faultkit.runner.model import Cell, RunReport
 
@@ -36,7 +37,8 @@ td.cov-exercised{background:#c8e6c9;text-align:center}td.cov-skipped{background:
 text-align:center}td.cov-no{color:#9e9e9e;text-align:center}
 .summary{font-size:15px}.muted{color:#607080}.lane,.tick{font:11px system-ui,sans-serif;
 fill:#37474f}.tick{text-anchor:middle}details{margin:6px 0}summary{cursor:pointer}
-table.ledger td{font:12px ui-monospace,Menlo,Consolas,monospace}
+table.ledger td{font:12px ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere;
+max-width:28em}
 """
 
 
@@ -222,6 +224,9 @@ def _coverage(report: RunReport) -> str:
     )
 
 
+HTML_REQUEST_CHARS = 60  # a long path or query would widen the table past a laptop screen
+
+
 def _ledger(cell: Cell) -> str:
     if not cell.ledger:
         return '<p class="muted">No exchanges.</p>'
@@ -233,17 +238,22 @@ def _ledger(cell: Cell) -> str:
             if e.end_ms is not None
             else (f"{e.arrival_ms:.0f}&rarr;")
         )
+        # The request as the terminal shows it (path, middle abbreviated); the full URL on
+        # hover and in report.json.
+        request = abbreviate(request_text(e), HTML_REQUEST_CHARS)
         rows.append(
             "<tr>"
-            f"<td>#{e.id}</td><td>{escape(e.route)}</td><td>{escape(e.model or e.method)}</td>"
+            f"<td>#{e.id}</td><td>{escape(e.route)}</td>"
+            f'<td title="{escape(e.url)}">{escape(request)}</td>'
+            f"<td>{escape(e.model or '')}</td>"
             f"<td>{e.logical_call}.{e.attempt}</td><td>{e.status or ''}</td>"
             f"<td>{escape(e.ending)}</td><td>{timing}</td><td>{escape(faults)}</td>"
             f"<td>{escape(failure_reason(e) or '')}</td></tr>"
         )
     return (
-        '<table class="ledger"><thead><tr><th>#</th><th>route</th><th>model</th>'
-        "<th>call.attempt</th><th>status</th><th>ending</th><th>ms</th><th>faults</th>"
-        f"<th>failure</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        '<table class="ledger"><thead><tr><th>#</th><th>route</th><th>request</th>'
+        "<th>model</th><th>call.attempt</th><th>status</th><th>ending</th><th>ms</th>"
+        f"<th>faults</th><th>failure</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 

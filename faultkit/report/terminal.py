@@ -5,10 +5,12 @@ encoding; on a terminal with rich installed, :func:`show_matrix` draws rich's ta
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import TextIO
 
 from faultkit.report import nightly
+from faultkit.report.ledger_table import ledger_lines, wrap
 from faultkit.report.rich_view import StyleOf, painter, show_table
 from faultkit.report.table import text_table, use_color
 from faultkit.runner.model import Cell, RunReport
@@ -26,6 +28,9 @@ __all__ = [
     "summary",
     "use_color",
 ]
+
+
+DEFAULT_WIDTH, MIN_WIDTH, MAX_WIDTH = 100, 80, 120
 
 
 def cell_text(cell: Cell) -> str:
@@ -96,10 +101,12 @@ def show_matrix(report: RunReport, out: TextIO) -> None:
     show_table(out, texts, header=header, style_of=style_of)
 
 
-def details(report: RunReport) -> list[str]:
+def details(report: RunReport, width: int = DEFAULT_WIDTH) -> list[str]:
     """What follows the matrix: the repro command of every verdict that is uncontrolled or
-    failed the run, each failing verdict explained, the cells where no fault fired, and the
-    harness problems apart from the target's verdicts. Scrubbed, as the files are."""
+    failed the run, each failing verdict explained with its ledger, the cells where no fault
+    fired, and the harness problems apart from the target's verdicts. Scrubbed, as the files
+    are. Findings, ledgers and URLs fit ``width`` columns (wrapped or abbreviated: the full
+    values are in report.json); a repro command is never wrapped, so it can be copied."""
     lines: list[str] = []
     harness = report.harness_problems()
     judged = [c for c in report.cells if c.category in ("controlled", "uncontrolled")]
@@ -112,14 +119,15 @@ def details(report: RunReport) -> list[str]:
         lines.append("")
     for cell in failing:
         if not cell.passed:
-            lines.extend([cell.verdict.explain(), ""])
+            lines.extend(_explained(cell, width))
     if unfired:
         lines.append(
             "not exercised (no fault fired, so these cells say nothing about the target"
             + ("" if any(not c.passed for c in unfired) else "; --require-exercised fails them")
             + "):"
         )
-        lines.extend(f"  {_where(c)}: {c.reason}" for c in unfired)
+        for c in unfired:
+            lines.extend(_wrapped(f"  {_where(c)}: {c.reason}", width))
         lines.append("")
     if harness:
         lines.append(
@@ -129,10 +137,52 @@ def details(report: RunReport) -> list[str]:
         for cell in harness:
             lines.append(f"  {_where(cell)}: {cell.reason}")
             for entry in cell.unmatched:
-                lines.append(f"    #{entry.id} {entry.method} {entry.url}: no recording")
+                lines.extend(
+                    wrap(f"#{entry.id} {entry.method} {entry.url}: no recording", width, "    ")
+                )
                 lines.extend(f"      closest: {c}" for c in _closest(cell, entry.id))
         lines.append("")
     return [scrub_text(line) for line in lines]
+
+
+def _explained(cell: Cell, width: int) -> list[str]:
+    """A failing verdict's explanation, its findings wrapped to ``width``, then its ledger."""
+    lines = []
+    for line in cell.verdict.explain().split("\n"):
+        if len(line) <= width or line.startswith("  reproduce: "):
+            lines.append(line)
+        else:
+            lines.extend(_wrapped(line, width))
+    lines.append("  ledger:")
+    lines.extend(ledger_lines(cell.ledger, width))
+    lines.append("")
+    return lines
+
+
+def _wrapped(line: str, width: int) -> list[str]:
+    """A long line wrapped to ``width``: continuation lines under a ``- `` bullet's text, or
+    two spaces deeper than the line itself."""
+    body = line.lstrip(" ")
+    lead = line[: len(line) - len(body)]
+    if body.startswith("- "):
+        lead, body = lead + "- ", body[2:]
+        under = " " * len(lead)
+    else:
+        under = lead + "  "
+    wrapped = wrap(body, width, under)
+    return [lead + wrapped[0][len(under) :], *wrapped[1:]]
+
+
+def terminal_width(stream: TextIO) -> int:
+    """The width the details are fitted to: the terminal's, held to 80..120 columns (a wider
+    line is no easier to read); ``COLUMNS`` or 100 when not a terminal."""
+    import shutil
+
+    columns = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    isatty = getattr(stream, "isatty", lambda: False)()
+    if not isatty and "COLUMNS" not in os.environ:
+        columns = DEFAULT_WIDTH
+    return max(MIN_WIDTH, min(MAX_WIDTH, columns))
 
 
 def _where(cell: Cell) -> str:

@@ -375,7 +375,7 @@ def _print(report: RunReport, out: TextIO) -> None:
     print(file=out)
     terminal.show_matrix(report, out)
     print(file=out)
-    for line in terminal.details(report):
+    for line in terminal.details(report, terminal.terminal_width(out)):
         print(line, file=out)
     for line in terminal.stability(report):
         print(line, file=out)
