@@ -7,7 +7,8 @@ planned delay, then each body chunk or SSE event lazily, as the client reads, ne
 A planned wait longer than the client's read timeout (``request.extensions["timeout"]``) raises
 the client's own ``ReadTimeout`` after that timeout, as a socket read would; before the head
 the read timeout applies too (the connection is open, the client is waiting for the head). A
-planned reset raises the ``RemoteProtocolError`` a dropped socket gives.
+planned reset raises the ``ReadError`` ("connection reset by peer") a reset socket gives, as
+through the proxy, which sends a real TCP RST.
 
 It is an ``httpx.BaseTransport`` subclass (not ``MockTransport``), so it composes with vcrpy,
 which patches only httpx's own transports.

@@ -67,7 +67,7 @@ class PlanPlayer:
             return step.head
         if step.kind in ("data", "heartbeat"):
             raise exchange.bytes_before_head_error()
-        raise exchange.reset_error(before_head=True, reason=step.reason)
+        raise exchange.reset_error(step.reason)
 
     def body(self, step: Step, timed_out: bool) -> bytes | None:
         """The bytes to hand the client once ``step``'s wait is over; None at the plan's end.
@@ -84,7 +84,7 @@ class PlanPlayer:
                 self.delivered = step.action_index
             return step.data
         if step.kind == "reset":
-            raise exchange.reset_error(before_head=False, reason=step.reason)
+            raise exchange.reset_error(step.reason)
         return None
 
     def ended(self) -> None:

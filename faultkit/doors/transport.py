@@ -33,10 +33,10 @@ from faultkit.engine import Engine
 from faultkit.errors import FaultkitError
 from faultkit.exchange import Request, ResponseHead
 
-RESET_BEFORE_HEAD = "Server disconnected without sending a response."
-RESET_MID_BODY = (
-    "peer closed connection without sending complete message body (incomplete chunked read)"
-)
+# What a client's socket read gives when the server resets the connection (a TCP RST, which
+# is what the proxy sends): httpx maps ConnectionResetError to ReadError, before the head and
+# mid-body alike, so both doors give the client the same exception.
+RESET_BY_PEER = "[Errno 104] Connection reset by peer"
 
 
 class HttpxExchange:
@@ -80,10 +80,9 @@ class HttpxExchange:
             request=self.http_request,
         )
 
-    def reset_error(self, before_head: bool, reason: str = "") -> Exception:
-        message = RESET_BEFORE_HEAD if before_head else RESET_MID_BODY
-        self.flow.plan_ended("reset", reason or message)
-        return self.mod.RemoteProtocolError(message, request=self.http_request)
+    def reset_error(self, reason: str = "") -> Exception:
+        self.flow.plan_ended("reset", reason or RESET_BY_PEER)
+        return self.mod.ReadError(RESET_BY_PEER, request=self.http_request)
 
     def bytes_before_head_error(self) -> Exception:
         self.flow.finish("error", "plan sends body bytes before the response head")

@@ -1,9 +1,9 @@
 """Connection reset: the peer drops the TCP connection, before the response or in the middle of it.
 
 Before the head the client sees no response at all (the SDKs retry it as a connection error);
-in the middle of a body it sees an incomplete read (``RemoteProtocolError: peer closed connection
-without sending complete message body``), which for a stream the SDKs never retry, so recovery is
-the application's job. The alterations say exactly what the client never received: the oracle
+in the middle of a body its read fails (httpx's ``ReadError: connection reset by peer``, through
+the proxy and in-process alike), which for a stream the SDKs never retry, so recovery is the
+application's job. The alterations say exactly what the client never received: the oracle
 needs that to judge whether the answer used data that did not arrive.
 
 Where a body is cut (by events or bytes) is one rule, :class:`Cutter`, shared with the
