@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from faultkit.config import load_routes, load_scrub_patterns
-from faultkit.doors.proxy.config import DEFAULT_UPSTREAMS, Upstream, load_upstreams
+from faultkit.doors.proxy.config import DEFAULT_UPSTREAMS, TcpProxy, Upstream, load_upstreams
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry
 from faultkit.oracle import Contract, Result, judge
 from faultkit.oracle.checks.exercised import scenario_rules
@@ -151,6 +151,8 @@ def test_every_faultkit_toml_field_is_documented() -> None:
     upstreams = table_names(subsection("faultkit.toml", "`[upstreams.NAME]`"))
     assert sorted(upstreams) == sorted(set(Upstream.model_fields) - {"name"})  # NAME is the name
     assert table_names(subsection("faultkit.toml", "`[scrub]`")) == ["patterns"]
+    proxies = table_names(subsection("faultkit.toml", "`[proxies.NAME]`"))
+    assert sorted(proxies) == sorted(set(TcpProxy.model_fields) - {"name"})
 
 
 def test_the_faultkit_toml_examples_load(tmp_path: Path) -> None:
