@@ -39,8 +39,9 @@ from faultkit.doors.toxiproxy.errors import (
     RemoteToxiproxyError,
     ToxicRejected,
 )
-from faultkit.doors.toxiproxy.proxies import Proxy, ProxyCollection, ToxicBridge, ToxicSpec
+from faultkit.doors.toxiproxy.proxies import Proxy, ProxyCollection, ToxicBridge
 from faultkit.doors.toxiproxy.server import ToxiproxyServer, serve_control_api
+from faultkit.doors.toxiproxy.spec import ToxicSpec
 
 __all__ = [
     "ApiRequest",

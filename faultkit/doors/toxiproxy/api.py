@@ -32,8 +32,8 @@ from faultkit.doors.toxiproxy.proxies import (
     PopulateFailed,
     Proxy,
     ProxyCollection,
-    ToxicSpec,
 )
+from faultkit.doors.toxiproxy.spec import ToxicSpec
 from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
 from faultkit.suggest import closest
 

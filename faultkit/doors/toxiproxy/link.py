@@ -29,13 +29,11 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from faultkit.doors.toxiproxy.spec import ToxicSpec
 from faultkit.doors.toxiproxy.toxics import EOF, Chunk, Interrupted
 from faultkit.doors.toxiproxy.toxics.base import Item, forward
-
-if TYPE_CHECKING:
-    from faultkit.doors.toxiproxy.proxies import ToxicSpec
 
 log = logging.getLogger(__name__)
 

@@ -19,15 +19,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from faultkit.doors.toxiproxy import addresses
 from faultkit.doors.toxiproxy.errors import ApiError, ToxicRejected
-from faultkit.doors.toxiproxy.jsonbody import float32_json
 from faultkit.doors.toxiproxy.link import Connection
-from faultkit.doors.toxiproxy.toxics import TcpToxic
+from faultkit.doors.toxiproxy.spec import ToxicSpec
 
 STREAMS = ("upstream", "downstream")
 
@@ -52,43 +50,6 @@ class ToxicBridge(Protocol):
 
 async def _call(result: Any) -> Any:
     return await result if inspect.isawaitable(result) else result
-
-
-@dataclass(frozen=True, eq=False)
-class ToxicSpec:
-    """A toxic as configured on a proxy. ``toxic`` is None for a bridge toxic."""
-
-    name: str
-    type: str
-    stream: str  # exactly as the client sent it
-    toxicity: float  # a 32-bit float value
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    toxic: TcpToxic | None = None
-
-    @property
-    def direction(self) -> str:
-        return self.stream.lower()
-
-    @property
-    def buffer_size(self) -> int:
-        return self.toxic.buffer_size if self.toxic else 0
-
-    @property
-    def closes_on_removal(self) -> bool:
-        return bool(self.toxic and self.toxic.closes_on_removal)
-
-    @property
-    def resets_peer(self) -> bool:
-        return bool(self.toxic and self.toxic.resets_peer)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "attributes": dict(self.attributes),
-            "name": self.name,
-            "type": self.type,
-            "stream": self.stream,
-            "toxicity": float32_json(self.toxicity),
-        }
 
 
 class Proxy:
