@@ -85,7 +85,6 @@ class LivePlan:
         self._started = False
         self._finished = False
         self.done = False
-        self.sent_head: ResponseHead | None = None
         self._answer: AnswerReader | None = None  # usage and tool calls of an answer
         self._body: bytearray | None = None  # a body read whole: an error's, a JSON answer's
 
@@ -166,7 +165,6 @@ class LivePlan:
         return out
 
     def _note_head(self, head: ResponseHead) -> None:
-        self.sent_head = head
         entry = self.selection.entry
         self.engine.head_facts(entry, head)
         if head.status >= 400:

@@ -126,6 +126,13 @@ class _ReadWindow(PlanPlayer):
 
     read_started = 0.0
 
+    def __init__(self, exchange: HttpxExchange) -> None:
+        super().__init__(exchange, Plan(actions=()))
+        self.origin = 0.0  # the steps carry monotonic times
+        self.read_started = time.monotonic()
+        self.seen: list[Timed] = []  # every action the reader handed over, in order
+        self.head_out = False
+
     def left(self) -> float | None:
         """How long the current read may still wait for the upstream; None: no timeout."""
         timeout = self.exchange.read_timeout
@@ -140,22 +147,39 @@ class _ReadWindow(PlanPlayer):
             return max(0.0, self.read_started + timeout - now), True
         return max(0.0, step.at_s - now), False
 
+    def batch_steps(self, batch: list[Timed]) -> Iterator[Step]:
+        """The steps of one batch from the reader, each action kept in :attr:`seen` (a
+        step's ``action_index`` is its place there)."""
+        first = len(self.seen)
+        self.seen += batch  # all of it at once: what the client has not read yet is pending
+        for index, timed in enumerate(batch, first):
+            yield from steps_of(timed, index, self.head_out)
+
+    def end_for_client_gone(self, ended: bool, queued: list[list[Timed] | None]) -> None:
+        """The client closed the stream: abandoned if content was still to come (not
+        delivered yet, still queued, or the upstream had not ended), else completed (an SDK
+        stops reading at ``data: [DONE]`` with only a clean close left)."""
+        flow = self.exchange.flow
+        if flow.finished:
+            return
+        later = self.seen[self.delivered + 1 :] + [t for b in queued if b for t in b]
+        content = any(isinstance(t.action, SendBytes | SendEvent | Reset) for t in later)
+        if content or not ended:
+            flow.finish("client_closed")
+        else:
+            flow.plan_ended()
+
 
 class LivePlayer(_ReadWindow):
     """A live plan being played to the client: :class:`PlanPlayer`'s rules, on steps that
     come from the reader thread as the upstream answer arrives."""
 
     def __init__(self, exchange: HttpxExchange, source: SyncLiveSource) -> None:
-        super().__init__(exchange, Plan(actions=()))
-        self.origin = 0.0  # the steps carry monotonic times
-        self.read_started = time.monotonic()
+        super().__init__(exchange)
         self.source = source
         self.steps = self._steps()
-        self._left = False  # content may still come
 
     def _steps(self) -> Iterator[Step]:
-        head_out = False
-        index = 0
         while True:
             try:
                 batch = self.source.queue.get(timeout=self.left())
@@ -163,34 +187,22 @@ class LivePlayer(_ReadWindow):
                 raise self.exchange.read_timeout_error() from None
             if batch is _END:
                 return
-            for timed in batch:
-                for step in steps_of(timed, index, head_out):
-                    head_out = head_out or step.kind == "head"
-                    yield step
-                    self.read_started = time.monotonic()  # the client asks for more
-                index += 1
+            for step in self.batch_steps(batch):
+                self.head_out = self.head_out or step.kind == "head"
+                yield step
+                self.read_started = time.monotonic()  # the client asks for more
 
     def closed(self) -> None:
-        """The client closed the stream: the reader stops; abandoned unless the answer had
-        ended and all of it went out (an SDK stops reading at ``data: [DONE]``)."""
+        """The client closed the stream: the reader stops (after the rest, when recording)."""
         source = self.source
         source.close()
-        flow = self.exchange.flow
-        if flow.finished:
-            return
-        pending = not source.ended
-        while not pending:
+        queued: list[list[Timed] | None] = []
+        while True:
             try:
-                batch = source.queue.get_nowait()
+                queued.append(source.queue.get_nowait())
             except queue.Empty:
                 break
-            pending = batch is not _END and any(
-                isinstance(t.action, SendBytes | SendEvent | Reset) for t in batch
-            )
-        if pending:
-            flow.finish("client_closed")
-        else:
-            flow.plan_ended()
+        self.end_for_client_gone(source.ended, queued)
 
 
 def _spawn(fn: Callable[[], Awaitable[None]]) -> object:
@@ -278,15 +290,11 @@ class AsyncLivePlayer(_ReadWindow):
     """:class:`LivePlayer` for an async client: ``asteps`` instead of ``steps``."""
 
     def __init__(self, exchange: HttpxExchange, source: AsyncLiveSource) -> None:
-        super().__init__(exchange, Plan(actions=()))
-        self.origin = 0.0  # the steps carry monotonic times
-        self.read_started = time.monotonic()
+        super().__init__(exchange)
         self.source = source
         self.asteps = self._steps()
 
     async def _steps(self) -> AsyncIterator[Step]:
-        head_out = False
-        index = 0
         while True:
             try:
                 with anyio.fail_after(self.left()):
@@ -297,30 +305,19 @@ class AsyncLivePlayer(_ReadWindow):
                 return
             if batch is _END:
                 return
-            for timed in batch:
-                for step in steps_of(timed, index, head_out):
-                    head_out = head_out or step.kind == "head"
-                    yield step
-                    self.read_started = time.monotonic()  # the client asks for more
-                index += 1
+            for step in self.batch_steps(batch):
+                self.head_out = self.head_out or step.kind == "head"
+                yield step
+                self.read_started = time.monotonic()  # the client asks for more
 
     async def aclosed(self) -> None:
         """:meth:`LivePlayer.closed`, awaiting the reader when it records the rest."""
         source = self.source
         await source.close()
-        flow = self.exchange.flow
-        if flow.finished:
-            return
-        pending = not source.ended
-        while not pending:
+        queued: list[list[Timed] | None] = []
+        while True:
             try:
-                batch = source.receive.receive_nowait()
+                queued.append(source.receive.receive_nowait())
             except (anyio.WouldBlock, anyio.EndOfStream):
                 break
-            pending = batch is not _END and any(
-                isinstance(t.action, SendBytes | SendEvent | Reset) for t in batch
-            )
-        if pending:
-            flow.finish("client_closed")
-        else:
-            flow.plan_ended()
+        self.end_for_client_gone(source.ended, queued)

@@ -278,3 +278,26 @@ def test_a_live_slow_first_token_against_the_clients_read_timeout(
     else:
         assert error is not None and raw == b""
         assert entry.ending == "client_closed"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        None,
+        {"type": "broken_sse", "kind": "invalid_data_line"},
+        {"type": "latency", "latency_ms": 1},
+    ],
+    ids=str,
+)
+def test_a_client_that_leaves_after_the_head_abandoned_the_answer(
+    fault: dict[str, Any] | None,
+) -> None:
+    """With or without a fault, buffered or not: the body was never read (H3's D6)."""
+    engine = _engine(fault) if fault else Engine(Scenario(name="none"), routes={})
+    transport = FaultkitTransport(engine, mode="passthrough")
+    with sse_upstream(0.05) as upstream, httpx.Client(transport=transport, timeout=30) as client:
+        with client.stream("POST", upstream.url + "/v1/chat/completions", json=CHAT) as response:
+            assert response.status_code == 200
+        time.sleep(0.1)
+    (entry,) = engine.ledger.entries
+    assert (entry.ending, entry.bytes_sent) == ("client_closed", 0)
