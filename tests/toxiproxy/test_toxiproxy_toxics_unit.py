@@ -9,7 +9,7 @@ import random
 import pytest
 
 from faultkit.doors.toxiproxy.link import Channel, Stage
-from faultkit.doors.toxiproxy.proxies import ToxicSpec
+from faultkit.doors.toxiproxy.spec import ToxicSpec
 from faultkit.doors.toxiproxy.toxics import EOF, TCP_TOXICS, Chunk
 from faultkit.doors.toxiproxy.toxics.latency import Latency
 from faultkit.doors.toxiproxy.toxics.limit_data import LimitData
