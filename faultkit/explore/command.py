@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from faultkit.errors import FaultkitError
 from faultkit.explore.search import DATABASE_DIR, DEFAULT_BUDGET, ExploreResult, readable
 from faultkit.faults import FAULTS
+from faultkit.report.rich_view import Bar, progress_bar
 from faultkit.runner.options import add_replay_options, cassette_paths, replay_args
 from faultkit.scenario import Scenario
 
@@ -201,8 +202,10 @@ def _trial(
     recordings: list[Any],
     err: TextIO,
     label: str,
+    bar: Bar | None = None,
 ) -> Any:
-    """The per-schedule trial: every case, as one `faultkit run` cell each."""
+    """The per-schedule trial: every case, as one `faultkit run` cell each. Progress: a line
+    every PROGRESS_EVERY schedules, or ``bar`` (a terminal with rich, one process)."""
     from faultkit.runner.cells import engine_factory, run_cell
 
     engines = engine_factory(plan, recordings)
@@ -219,7 +222,9 @@ def _trial(
         assert verdict is not None
         tried[0] += 1
         counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
-        if not args.quiet and tried[0] % PROGRESS_EVERY == 0:
+        if bar is not None:
+            bar.advance(", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+        elif not args.quiet and tried[0] % PROGRESS_EVERY == 0:
             tally = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
             elapsed = time.monotonic() - started
             print(f"[{label}{tried[0]} schedules, {elapsed:.0f} s] {tally}", file=err, flush=True)
@@ -238,6 +243,7 @@ def _search(
     targeted: bool,
     label: str = "",
     loaded: tuple[Any, list[Any]] | None = None,
+    bar: Bar | None = None,
 ) -> ExploreResult:
     """One search of ``budget`` schedules from ``seed``: the whole of ``faultkit explore``,
     or one part of it in a worker process (``--jobs``)."""
@@ -259,7 +265,7 @@ def _search(
     key = "|".join([setup.target.ref, *(c.name for c in setup.cases)])
     with placeholder_keys():
         return explore(
-            _trial(args, setup, plan, recordings, err, label),
+            _trial(args, setup, plan, recordings, err, label, bar),
             strategy,
             budget=budget,
             seed=seed,
@@ -425,9 +431,23 @@ def main(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             result = _in_processes(args, seed)
         else:
             targeted = args.budget >= TARGETED_FROM
-            result = _search(
-                args, setup, err, seed=seed, budget=args.budget, targeted=targeted, loaded=loaded
-            )
+            # On a terminal with rich, a bar over the budget (schedules past it are
+            # hypothesis shrinking a failure: the bar stays full). Workers keep their lines.
+            bar = None if args.quiet else progress_bar(err, "schedules", args.budget)
+            try:
+                result = _search(
+                    args,
+                    setup,
+                    err,
+                    seed=seed,
+                    budget=args.budget,
+                    targeted=targeted,
+                    loaded=loaded,
+                    bar=bar,
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
     except KeyboardInterrupt:
         # The workers are ended already (_in_processes); hypothesis's database keeps what
         # failed so far, so the next search replays it first.

@@ -188,3 +188,13 @@ def test_faultkit_load_on_a_terminal_draws_a_bar_per_phase_and_rich_tables(
     assert re.search(r"baseline ━+ 2/2 .* \d+ requests", plain), plain[-3000:]
     assert re.search(r"┃ run\s+┃ requests ┃ err% ┃", plain)
     assert re.search(r"│ baseline │\s+\d+ │ 0\.00 │", plain)
+
+
+def test_faultkit_explore_on_a_terminal_draws_a_bar_over_the_budget(
+    tmp_path: Path, term_env: dict[str, str]
+) -> None:
+    argv = [*FAULTKIT, "explore", "robust", "--budget", "4", "--no-database"]
+    shown = run_in_pty([*argv, "--scenarios-out", str(tmp_path / "found")], tmp_path, term_env)
+    plain = ANSI.sub("", shown)
+    assert re.search(r"schedules ━+\s+4/4 ", plain), plain[-2000:]
+    assert "explored 4 schedule(s)" in plain
