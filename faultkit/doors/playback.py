@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from faultkit.doors.flow import Capture
-from faultkit.doors.timeline import Step, duration_s, timeline
+from faultkit.doors.timeline import COALESCE_S, Step, duration_s, timeline
 from faultkit.doors.transport import HttpxExchange
 from faultkit.exchange import ResponseHead
 from faultkit.plan import Plan
@@ -91,9 +91,31 @@ class PlanPlayer:
         self.exchange.flow.plan_ended()
 
     def closed(self) -> None:
-        """The client closed the stream (see :meth:`ExchangeFlow.client_gone_during_plan`)."""
+        """The client closed the stream. A server writes what is due without waiting for the
+        client to read it, so the steps already due when the client left count as sent, as a
+        socket would have taken them (the proxy's ledger says exactly that): up to a close
+        (``completed``: an SDK that stops at ``data: [DONE]``, or retries a 429 without
+        reading its body, lost nothing) or a reset. What was not yet due is judged by
+        :meth:`ExchangeFlow.client_gone_during_plan`."""
+        flow = self.exchange.flow
+        if flow.finished:
+            return
         now = time.monotonic()
-        self.exchange.flow.client_gone_during_plan(
+        for step in self.steps:
+            if self.origin + step.at_s > now + COALESCE_S:
+                break  # not due yet: the client left before it
+            if step.kind in ("data", "heartbeat"):
+                flow.sent(len(step.data))
+                self.last_out = max(self.last_out, self.origin + step.at_s)
+                if step.kind == "data":
+                    self.delivered = step.action_index
+            elif step.kind == "close":
+                flow.plan_ended()
+                return
+            elif step.kind == "reset":
+                flow.plan_ended("reset", step.reason)
+                return
+        flow.client_gone_during_plan(
             self.plan,
             self.delivered,
             waited_s=now - self.last_out,

@@ -21,6 +21,9 @@ from faultkit.formats.sse import parse_events
 from faultkit.plan import Action, Close, Reset, SendBytes, SendEvent, SendHead, Wait
 
 HEARTBEAT = b": keep-alive\n\n"
+# Steps due within this many seconds of each other are due together: a door writes them in one
+# go, and counts them as sent together when the client leaves.
+COALESCE_S = 0.0005
 
 StepKind = Literal["head", "data", "heartbeat", "close", "reset"]
 

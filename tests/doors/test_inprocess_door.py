@@ -262,13 +262,29 @@ def test_plan_ending_early_gives_a_short_but_clean_stream() -> None:
 
 
 def test_client_closing_early_is_client_closed() -> None:
-    engine = _engine(sse_response())
+    # Events 200 ms apart: the client leaves after the first, before the rest is due. (Had
+    # they all been due at once, a server would have written them all: completed.)
+    engine = _engine(sse_response((0.0, 200.0, 400.0)))
     with (
         httpx.Client(transport=FaultkitTransport(engine)) as client,
         client.stream("POST", CHAT_URL, json=CHAT) as response,
     ):
         next(response.iter_raw())
     assert engine.ledger.entries[0].ending == "client_closed"
+
+
+def test_a_client_that_stops_reading_what_was_all_due_lost_nothing() -> None:
+    """A server writes what is due without waiting for the client to read it, as the proxy
+    does: a client that reads one event of a body all due at once and hangs up got the rest
+    in its socket (H3's D2/D8: an SDK retrying a 429 without reading its body)."""
+    engine = _engine(sse_response())
+    with (
+        httpx.Client(transport=FaultkitTransport(engine)) as client,
+        client.stream("POST", CHAT_URL, json=CHAT) as response,
+    ):
+        next(response.iter_raw())
+    (entry,) = engine.ledger.entries
+    assert (entry.ending, entry.bytes_sent) == ("completed", len(SSE_BODY))
 
 
 def test_closing_after_the_last_event_counts_as_completed() -> None:

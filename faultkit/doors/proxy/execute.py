@@ -22,15 +22,13 @@ from http import HTTPStatus
 from typing import Literal, Protocol
 
 from faultkit.doors.flow import Capture
-from faultkit.doors.timeline import duration_s, timeline
+from faultkit.doors.timeline import COALESCE_S, duration_s, timeline
 from faultkit.exchange import ResponseHead
 from faultkit.ledger import Ending
 from faultkit.plan import FRAMING_HEADERS, Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
 Framing = Literal["length", "chunked", "close", "none", "raw"]
 
-# Writes due within this many seconds of each other go out together.
-COALESCE_S = 0.0005
 # The shortest timer asked of the loop: epoll waits whole milliseconds, and uvloop's clock
 # counts them, so a shorter one would only spin the loop.
 MIN_TIMER_S = 0.001
