@@ -261,3 +261,36 @@ def test_a_front_port_in_use_names_the_door(tmp_path: Path) -> None:
         f"faultkit proxy: door orders: its TCP front cannot listen: "
         f"listen tcp 127.0.0.1:{port}: bind: address already in use"
     )
+
+
+def test_on_an_external_toxiproxy_the_declared_ports_and_proxies_are_created_there(
+    proxy: ProxyFactory, client_of, echo_server: int
+) -> None:
+    """With --toxiproxy-url (here a second faultkit proxy, whose API is Toxiproxy's), the
+    fronts take their declared ports there and the declared proxies live there too; both are
+    deleted when the proxy stops."""
+    front, listen = free_ports(2)
+    external = proxy()  # a plain Toxiproxy-compatible server
+    (proxy.tmp_path / "faultkit.toml").write_text(
+        f'[proxies.db]\nlisten = "127.0.0.1:{listen}"\nupstream = "127.0.0.1:{echo_server}"\n'
+    )
+    served = proxy(
+        "--cassettes",
+        str(SUPPORT_CASSETTES),
+        *ORDERS,
+        "--tcp-port",
+        str(front),
+        "--toxiproxy-url",
+        external.control,
+    )
+    remote = client_of(external).proxies()
+    assert remote["orders"].listen == f"127.0.0.1:{front}"
+    assert remote["db"].listen == f"127.0.0.1:{listen}"
+    assert served.info["proxies"] == [
+        {"name": "db", "listen": f"127.0.0.1:{listen}", "upstream": f"127.0.0.1:{echo_server}"}
+    ]
+    assert echo_through(listen, b"over there") == b"over there"
+    assert httpx.get(f"http://127.0.0.1:{front}/orders/1234", timeout=5).status_code == 200
+    code, _, _ = served.stop()
+    assert code == 0
+    assert set(client_of(external).proxies()) == set()
