@@ -171,8 +171,8 @@ class Replay:
 @dataclass(frozen=True, slots=True)
 class Forward:
     """Send the request upstream. ``record``: store the answer. ``whole``: a fault fires on
-    it, so read the answer to its end and ask :meth:`ExchangeFlow.plan_whole` for the plan;
-    else pass it through as it arrives (:meth:`ExchangeFlow.head_received` and on)."""
+    it, so the answer goes through the faults as it arrives (:meth:`ExchangeFlow.live`); else
+    it passes through as it arrives (:meth:`ExchangeFlow.head_received` and on)."""
 
     record: bool
     whole: bool
@@ -272,15 +272,6 @@ class ExchangeFlow:
         except UnmatchedRequest as exc:
             self.finish("unmatched", str(exc))
             raise
-
-    def plan_whole(self, capture: Capture) -> Plan:
-        """The plan for an upstream answer read whole because a fault fires on it, stored
-        first when recording. Untimed: its waiting already happened once, upstream."""
-        self.capture = capture
-        capture.complete = True
-        if self.recording and self.recorder is not None:
-            self.recorder(self.request, capture.response())
-        return self.plan(capture.response(timed=False))
 
     def live(self, capture: Capture) -> LivePlan:
         """The lazy plan for a live answer a fault fires on (``Forward.whole``): the door

@@ -97,16 +97,16 @@ def test_a_fault_that_needs_no_source_is_answered_in_every_mode(mode: str) -> No
     assert decision == Replay(answer)
 
 
-def test_a_fault_on_a_live_answer_reads_it_whole_and_records_it_first() -> None:
+def test_a_fault_on_a_live_answer_goes_through_the_faults_as_it_arrives() -> None:
     engine = engine_with()
     script(engine, lambda plan: plan)
     recorded: list[tuple[Request, Response]] = []
     flow = flow_for(engine, "record", recorder=lambda req, resp: recorded.append((req, resp)))
     assert flow.decide() == Forward(record=True, whole=True)
     capture = live_capture()
+    flow.live(capture)
     capture.add(b'{"ok": true}', 7.5)
-    plan = flow.plan_whole(capture)
-    assert plan.body_bytes() == b'{"ok": true}'
+    flow.live_complete(capture, record=True)
     assert [resp.body for _, resp in recorded] == [b'{"ok": true}']
 
 

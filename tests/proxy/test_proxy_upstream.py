@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from faultkit.doors.flow import Capture
 from faultkit.doors.proxy.execute import encode_live_head
 from faultkit.doors.proxy.upstream import UpstreamError, Upstreams
 from faultkit.exchange import Request
@@ -57,6 +58,19 @@ def get(url: str, method: str = "GET", **headers: str) -> Request:
     return Request(method=method, url=url, headers=tuple(headers.items()))
 
 
+async def fetch(client: Upstreams, request: Request) -> Capture:
+    """The whole answer, its body kept in the capture (the door reads it chunk by chunk)."""
+    capture, response = await client.open(request, keep_body=True)
+    try:
+        while not response.done:
+            await response.wait()
+        if response.error is not None:
+            raise response.error
+    finally:
+        response.abort()
+    return capture
+
+
 def reply(data: bytes) -> Script:
     return lambda head, transport, n: transport.write(data)
 
@@ -72,7 +86,7 @@ async def test_a_kept_alive_connection_is_reused_for_the_next_request() -> None:
     async with ScriptedServer(reply(OK)) as server:
         client = Upstreams()
         for _ in range(3):
-            capture = await client.fetch(get(server.url + "/x?y=1"))
+            capture = await fetch(client, get(server.url + "/x?y=1"))
             assert capture.status == 200 and b"".join(capture.chunks) == JSON
             assert capture.head.header("content-type") == "application/json"
         await client.aclose()
@@ -87,7 +101,7 @@ async def test_hop_by_hop_headers_are_not_forwarded() -> None:
         request = get(
             server.url + "/", connection="keep-alive", te="trailers", authorization="Bearer k"
         )
-        await client.fetch(request)
+        await fetch(client, request)
         await client.aclose()
     head = server.heads[0].lower()
     assert b"connection:" not in head and b"te:" not in head
@@ -129,8 +143,8 @@ async def test_a_close_delimited_body_ends_at_eof_and_the_connection_is_not_reus
 
     async with ScriptedServer(script) as server:
         client = Upstreams()
-        first = await client.fetch(get(server.url + "/"))
-        second = await client.fetch(get(server.url + "/"))
+        first = await fetch(client, get(server.url + "/"))
+        second = await fetch(client, get(server.url + "/"))
         await client.aclose()
     assert b"".join(first.chunks) == b"all of it" and first.complete
     assert b"".join(second.chunks) == b"all of it"
@@ -145,9 +159,9 @@ async def test_head_response_ends_after_the_head_and_the_connection_is_reused() 
 
     async with ScriptedServer(script) as server:
         client = Upstreams()
-        capture = await asyncio.wait_for(client.fetch(get(server.url + "/", "HEAD")), 2)
+        capture = await asyncio.wait_for(fetch(client, get(server.url + "/", "HEAD")), 2)
         assert capture.content_length == b"1234" and capture.chunks == []
-        after = await asyncio.wait_for(client.fetch(get(server.url + "/")), 2)
+        after = await asyncio.wait_for(fetch(client, get(server.url + "/")), 2)
         assert b"".join(after.chunks) == JSON
         await client.aclose()
     assert server.connections == 1
@@ -157,7 +171,7 @@ async def test_informational_responses_before_the_answer_are_skipped() -> None:
     data = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n" + OK
     async with ScriptedServer(reply(data)) as server:
         client = Upstreams()
-        capture = await client.fetch(get(server.url + "/"))
+        capture = await fetch(client, get(server.url + "/"))
         await client.aclose()
     assert capture.status == 200 and b"".join(capture.chunks) == JSON
     assert capture.head.header("link") is None
@@ -171,7 +185,7 @@ async def test_upstream_closing_mid_body_is_an_upstream_error() -> None:
     async with ScriptedServer(script) as server:
         client = Upstreams()
         with pytest.raises(UpstreamError, match="closed by the upstream"):
-            await client.fetch(get(server.url + "/"))
+            await fetch(client, get(server.url + "/"))
         await client.aclose()
 
 
@@ -183,9 +197,9 @@ async def test_a_pooled_connection_the_upstream_closed_is_retried_on_a_new_one()
 
     async with ScriptedServer(script) as server:
         client = Upstreams()
-        await client.fetch(get(server.url + "/"))
+        await fetch(client, get(server.url + "/"))
         await asyncio.sleep(0.2)  # the idle connection is closed meanwhile
-        capture = await client.fetch(get(server.url + "/"))
+        capture = await fetch(client, get(server.url + "/"))
         await client.aclose()
     assert b"".join(capture.chunks) == JSON
     assert server.connections == 2
@@ -197,7 +211,7 @@ async def test_a_silent_upstream_is_a_read_timeout() -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         with pytest.raises(UpstreamError, match="read timeout"):
-            await client.fetch(get(server.url + "/"))
+            await fetch(client, get(server.url + "/"))
         assert 0.15 <= loop.time() - started < 2
         await client.aclose()
 
@@ -206,14 +220,14 @@ async def test_an_invalid_response_is_an_upstream_error() -> None:
     async with ScriptedServer(reply(b"SMTP ready\r\n\r\n")) as server:
         client = Upstreams()
         with pytest.raises(UpstreamError, match="invalid response"):
-            await client.fetch(get(server.url + "/"))
+            await fetch(client, get(server.url + "/"))
         await client.aclose()
 
 
 async def test_an_unreachable_upstream_is_an_upstream_error() -> None:
     client = Upstreams()
     with pytest.raises(UpstreamError, match="cannot connect"):
-        await client.fetch(get("http://127.0.0.1:9/"))
+        await fetch(client, get("http://127.0.0.1:9/"))
     await client.aclose()
 
 
@@ -224,7 +238,7 @@ async def test_the_client_head_is_the_upstream_head_minus_its_framing() -> None:
     )
     async with ScriptedServer(reply(data)) as server:
         client = Upstreams()
-        capture = await client.fetch(get(server.url + "/"))
+        capture = await fetch(client, get(server.url + "/"))
         await client.aclose()
     head = encode_live_head(capture, b"content-length: 2\r\n")
     assert head == b"HTTP/1.1 201 Created\r\nX-Trace: abc\r\ncontent-length: 2\r\n\r\n"

@@ -555,15 +555,3 @@ class Upstreams:
             break
         assert exchange.capture is not None
         return exchange.capture, exchange
-
-    async def fetch(self, request: Request) -> Capture:
-        """The whole response (for a request a fault will edit, or to record)."""
-        capture, response = await self.open(request, keep_body=True)
-        try:
-            while not response.done:
-                await response.wait()
-            if response.error is not None:
-                raise response.error
-        finally:
-            response.abort()
-        return capture
