@@ -10,7 +10,8 @@ recording, replayed with its recorded waits) or as a live stream (an upstream an
 action as it arrives, with no waits: the real timing is the timing). Each fault writes its
 behaviour once and gets the other form from this module:
 
-- a **stream fault** (latency, slow first token, stall, reset, timeout) implements
+- a **stream fault** (latency, slow first token, stall, reset, timeout, broken SSE framing,
+  a duplicated event) implements
   :meth:`Fault.stream`, a :class:`Transform` that turns actions into actions as they pass; its
   ``apply`` is that transform run over the plan (:func:`run`);
 - a **whole-body fault** (schema drift, a tool call's arguments, a malformed body, ...) needs the
