@@ -4,6 +4,10 @@ Faults turn plans into plans; doors execute them. A plan is a sequence of action
 response head, send bytes, send one SSE event, close cleanly, or reset the connection. Keeping it
 as data is what lets the same fault run in-process, in the proxy and under load, and lets the
 ledger say exactly what was sent.
+
+A :class:`Plan` is whole: a recording, with its recorded waits. A live upstream answer is the
+same actions as they arrive, a lazy plan (:mod:`faultkit.live`), which the same faults
+transform action by action (:class:`faultkit.faults.base.Transform`).
 """
 
 from __future__ import annotations
