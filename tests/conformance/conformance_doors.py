@@ -68,25 +68,27 @@ def sdk_clients(
     )
 
 
+def replay_store(cassettes: Sequence[Path]) -> CassetteStore:
+    """The cassettes as the proxy loads them: its matching settings, in the same order."""
+    return CassetteStore(
+        cassettes,
+        match_on=APP_MATCH_ON,
+        playback=APP_PLAYBACK,
+        ignore_body_fields=IGNORED_BODY_FIELDS,
+    )
+
+
 class InProcessDoor:
     """The in-process door: clients at ``urls`` (route -> the base URL an app uses), answered
-    from ``cassettes`` in replay, forwarded to those URLs in pass-through."""
+    from ``store`` in replay, forwarded to those URLs in pass-through, and recorded into
+    ``store`` too in record mode."""
 
     def __init__(
-        self, urls: dict[str, str], cassettes: Sequence[Path] = (), *, mode: str = "replay"
+        self, urls: dict[str, str], store: CassetteStore | None = None, *, mode: str = "replay"
     ) -> None:
         self.urls = urls
         self.mode = mode
-        self.store = (
-            CassetteStore(
-                cassettes,
-                match_on=APP_MATCH_ON,
-                playback=APP_PLAYBACK,
-                ignore_body_fields=IGNORED_BODY_FIELDS,
-            )
-            if cassettes
-            else None
-        )
+        self.store = store
         self.scenario: str | None = None
 
     def warm(self, requests: list[Request]) -> None:
@@ -101,7 +103,7 @@ class InProcessDoor:
         """One cell with a new engine; the store is rewound when the scenario changes, as the
         proxy's is (:meth:`ProxyDoor.use`)."""
         name = scenario.name if scenario else None
-        if self.store is not None and name != self.scenario:
+        if self.store is not None and self.mode == "replay" and name != self.scenario:
             self.store.rewind()
         self.scenario = name
         engine = Engine(scenario, source=self.store, timing_scale=0)

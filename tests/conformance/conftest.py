@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conformance_doors import InProcessDoor, ProxyDoor
+from conformance_doors import InProcessDoor, ProxyDoor, replay_store
 from conformance_world import CASSETTES, UPSTREAMS, requests_of
 from proxy_process import ProxyFactory
 
 
 @pytest.fixture(scope="module")
 def inprocess() -> InProcessDoor:
-    door = InProcessDoor(UPSTREAMS, CASSETTES)
+    door = InProcessDoor(UPSTREAMS, replay_store(CASSETTES))
     for cassette in CASSETTES:
         door.warm(requests_of(cassette))
     return door

@@ -83,6 +83,7 @@ KNOWN: dict[str | None, str] = {
     "malformed-json-output": D5,
     "partial-tool-data": f"{D5}; {D6}",
     "tool-call-invalid-arguments": D5,
+    "tool-timeout": D5,
 }
 
 
@@ -92,13 +93,13 @@ def live() -> Iterator[LiveProvider]:
         yield upstream
 
 
-def _urls(base: str) -> dict[str, str]:
+def urls_of(base: str) -> dict[str, str]:
     return {"openai": f"{base}/v1", "anthropic": base, "orders": base}
 
 
 @pytest.fixture(scope="module")
 def passthrough(live: LiveProvider) -> InProcessDoor:
-    door = InProcessDoor(_urls(live.url), mode="passthrough")
+    door = InProcessDoor(urls_of(live.url), mode="passthrough")
     door.warm(SESSION)
     return door
 
@@ -107,7 +108,7 @@ def passthrough(live: LiveProvider) -> InProcessDoor:
 def proxy(live: LiveProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyDoor]:
     factory = ProxyFactory(tmp_path_factory.mktemp("conformance-passthrough"))
     try:
-        door = ProxyDoor(factory, _urls(live.url), "--mode", "passthrough")
+        door = ProxyDoor(factory, urls_of(live.url), "--mode", "passthrough")
         yield door
         door.close()
     finally:
