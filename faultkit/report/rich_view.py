@@ -15,6 +15,7 @@ Cells are coloured by *style names* (:data:`STYLES`: ``ok``, ``bad``, ``fail``,
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -142,6 +143,10 @@ class Bar:
             console=console,
             transient=False,
             refresh_per_second=4,  # a shared 2-core machine: redraws cost the run CPU
+            # Lines printed meanwhile go above the bar only from the stream it draws on: the
+            # app's stdout must stay stdout when the bar is on stderr.
+            redirect_stdout=console.file is sys.stdout,
+            redirect_stderr=console.file is sys.stderr,
         )
         self.progress.start()
         self.task = None if label is None else self.progress.add_task(label, total=total, status="")

@@ -81,6 +81,27 @@ def test_a_pty_gets_rich_a_pipe_or_no_color_does_not(monkeypatch) -> None:
     assert progress_bar(io.StringIO(), "cells", 3) is None
 
 
+def test_a_bar_on_stderr_leaves_the_apps_stdout_alone(monkeypatch) -> None:
+    """While the run's bar draws on a terminal's stderr, what the app prints on stdout (a
+    pipe, say) stays on stdout instead of being moved above the bar."""
+    leader, follower = pty.openpty()
+    try:
+        with open(follower, "w", closefd=False) as tty:
+            stdout = io.StringIO()
+            monkeypatch.setattr(sys, "stderr", tty)
+            monkeypatch.setattr(sys, "stdout", stdout)
+            bar = progress_bar(sys.stderr, "cells", 2)
+            assert bar is not None
+            print("the app's own line")
+            bar.advance("one")
+            bar.note("a failing cell")
+            bar.close()
+            assert stdout.getvalue() == "the app's own line\n"
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
 def test_without_rich_a_terminal_keeps_the_plain_table_in_ansi_colour(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "rich.console", None)  # import fails as if not installed
 
