@@ -12,6 +12,7 @@ Recorded timing (first byte, per-event offsets) is measured, so it is left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from test_passthrough_conformance import SESSION, urls_of
 from faultkit.cassettes.load import load_cassette
 from faultkit.cassettes.model import Interaction
 from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, CassetteStore
+from faultkit.scenario import Scenario
 
 # The upstream's ``date`` on a response is the second it answered: the one header left out.
 UNRECORDED_RESPONSE = frozenset({"date"})
@@ -52,26 +54,44 @@ def recorded(interaction: Interaction) -> dict[str, Any]:
 
 @dataclass
 class Recorded:
+    scenario: Scenario | None
     local: Run
     remote: Run
     mine: list[Interaction]  # the in-process store's cassette, in recorded order
     theirs: dict[str, list[Interaction]]  # the proxy's files, by route
 
 
-@pytest.fixture(scope="module")
-def recorded_both(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(None, id="no-scenario"),
+        # A fault on a live stream while recording: the cassette keeps the whole answer.
+        pytest.param("truncated-stream", id="truncated-stream", marks=pytest.mark.slow),
+        # A whole-body fault on a live tool answer while recording.
+        pytest.param("partial-tool-data", id="partial-tool-data", marks=pytest.mark.slow),
+    ],
+)
+def recorded_both(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Recorded:
+    name: str | None = request.param
+    scenario_file = SCENARIO_DIR / f"{name}.yaml" if name else None
+    scenario = Scenario.load(scenario_file) if scenario_file else None
     tmp = tmp_path_factory.mktemp("conformance-record")
     with LiveProvider() as live:
         urls = urls_of(live.url)
         target = tmp / "inprocess.yaml"
         store = CassetteStore.for_recording(target, match_on=APP_MATCH_ON, playback=APP_PLAYBACK)
-        local = InProcessDoor(urls, store, mode="record").run(None, SESSION, 0)
+        local = InProcessDoor(urls, store, mode="record").run(scenario, SESSION, 0)
         store.save()
         factory = ProxyFactory(tmp)
         try:
             door = ProxyDoor(factory, urls, "--mode", "record", "--cassettes", str(tmp / "proxy"))
             try:
-                remote = door.run(None, SESSION, 0)
+                remote = door.run(scenario_file, SESSION, 0)
             finally:
                 door.close()
             code, _, err = door.process.stop()  # writes the recordings
@@ -79,7 +99,7 @@ def recorded_both(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
         finally:
             factory.close()
     theirs = {p.stem: load_cassette(p).interactions for p in (tmp / "proxy").glob("*.yaml")}
-    return Recorded(local, remote, load_cassette(target).interactions, theirs)
+    return Recorded(scenario, local, remote, load_cassette(target).interactions, theirs)
 
 
 def test_both_doors_record_the_same_interactions(recorded_both: Recorded) -> None:
@@ -94,5 +114,5 @@ def test_both_doors_record_the_same_interactions(recorded_both: Recorded) -> Non
 
 
 def test_recording_ledgers_read_the_same(recorded_both: Recorded) -> None:
-    lines = differences(recorded_both.local, recorded_both.remote, None)
+    lines = differences(recorded_both.local, recorded_both.remote, recorded_both.scenario)
     assert not lines, "the doors disagree while recording:\n" + "\n".join(lines)
