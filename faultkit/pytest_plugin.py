@@ -48,7 +48,14 @@ from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fi
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
 from faultkit.pytest_failures import caused_by_unmatched, unmatched_message, where_raised
 from faultkit.pytest_network import NetworkGuard, parse_allowed, project_upstreams
-from faultkit.pytest_proxy import ProxyContext, run_uid, session_id, worker_id
+from faultkit.pytest_proxy import (
+    WORKER_INPUT_KEY,
+    ProxyContext,
+    run_uid,
+    session_id,
+    start_run_proxy,
+    worker_id,
+)
 from faultkit.pytest_vcr import (
     VcrCounts,
     cassette_name,
@@ -170,6 +177,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(e.g. http://127.0.0.1:8474); each test gets its own context on it",
     )
     group.addoption(
+        "--faultkit-proxy-cassettes",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="start one faultkit proxy replaying DIR for the faultkit_proxy fixture, shared by "
+        "every xdist worker, stopped at the end (repeatable)",
+    )
+    group.addoption(
         "--faultkit-timing-scale",
         type=float,
         default=1.0,
@@ -198,6 +213,45 @@ def pytest_configure(config: pytest.Config) -> None:
         parse_allowed(config.getoption("faultkit_allow_hosts", None))
     except FaultkitError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _shared_proxy(config)
+
+
+_PROXY_KEY = pytest.StashKey[Any]()  # the run's proxy, when this process started it
+
+
+def _shared_proxy(config: pytest.Config) -> None:
+    """``--faultkit-proxy-cassettes``: one proxy for the run. An xdist worker takes the
+    controller's (sent in its workerinput); the controller, or pytest alone, starts it."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        if workerinput.get(WORKER_INPUT_KEY):
+            config.option.faultkit_proxy = workerinput[WORKER_INPUT_KEY]
+        return
+    cassettes = config.getoption("faultkit_proxy_cassettes", None)
+    if not cassettes:
+        return
+    if config.getoption("faultkit_proxy"):
+        raise pytest.UsageError("give --faultkit-proxy or --faultkit-proxy-cassettes, not both")
+    try:
+        proxy = start_run_proxy(cassettes, config.rootpath)
+    except FaultkitError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_PROXY_KEY] = proxy
+    config.option.faultkit_proxy = proxy.control
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, in the controller: tell each worker the run's proxy."""
+    control = node.config.getoption("faultkit_proxy", None)
+    if control:
+        node.workerinput[WORKER_INPUT_KEY] = control
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    proxy = config.stash.get(_PROXY_KEY, None)
+    if proxy is not None:
+        proxy.close()
 
 
 # -- resolving options ------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import re
 import shlex
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -251,3 +252,33 @@ def run_uid(config: pytest.Config) -> str:
 
 
 _LOCAL_RUN = hashlib.sha256(f"{os.getpid()}-{time.time_ns()}".encode()).hexdigest()[:16]
+
+
+# -- one proxy for the run, started by the plugin ------------------------------------------------
+WORKER_INPUT_KEY = "faultkit_proxy"  # how the controller tells xdist workers the control URL
+RUN_LIFETIME_S = 24 * 3600.0  # the proxy's own alarm, should pytest be killed without cleanup
+
+
+def start_run_proxy(cassettes: list[str], rootdir: Path) -> Any:
+    """``faultkit proxy`` replaying ``cassettes`` for this run (``--faultkit-proxy-cassettes``):
+    started once, by the xdist controller (or the single pytest process), in the project's
+    directory, on ephemeral loopback ports; the caller passes its control URL on and closes it
+    at the end. The very process ``faultkit load`` runs (:mod:`faultkit.load.proxy_process`)."""
+    import tempfile
+
+    from faultkit.load.proxy_process import ProxyProcess, ProxyShape
+    from faultkit.load.results import LoadRunError
+
+    paths = [Path(c) if Path(c).is_absolute() else rootdir / c for c in cassettes]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FaultkitError(f"--faultkit-proxy-cassettes: not found: {', '.join(missing)}")
+    workdir = Path(tempfile.mkdtemp(prefix="faultkit-proxy-"))
+    proxy = ProxyProcess(
+        ProxyShape(cassettes=paths), workdir=workdir, cwd=rootdir, lifetime_s=RUN_LIFETIME_S
+    )
+    try:
+        proxy.wait_ready()
+    except LoadRunError as exc:
+        raise FaultkitError(f"--faultkit-proxy-cassettes: {exc}") from None
+    return proxy

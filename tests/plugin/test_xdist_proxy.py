@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from proxy_process import SUPPORT_CASSETTES, ProxyFactory
@@ -103,6 +104,7 @@ def test_counts_its_own_calls(faultkit_proxy, i):
         f"calls-{i}",
         {
             "session": faultkit_proxy.session,
+            "control": faultkit_proxy.control,
             "statuses": statuses,
             "ledger": [[e.status, [f.type for f in e.faults]] for e in ledger],
         },
@@ -146,7 +148,7 @@ def _suite(root: Path) -> Path:
     return project
 
 
-def _pytest(project: Path, control: str, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+def _pytest(project: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     results = project / "results"
     if results.exists():
         for old in results.iterdir():
@@ -162,8 +164,6 @@ def _pytest(project: Path, control: str, *args: str) -> tuple[subprocess.Complet
             "-q",
             "-rfE",
             *args,
-            "--faultkit-proxy",
-            control,
         ],
         cwd=project,
         env=env,
@@ -181,8 +181,8 @@ def test_xdist_workers_share_one_proxy_without_mixing(tmp_path: Path) -> None:
     factory = ProxyFactory(tmp_path)
     try:
         proxy = factory("--cassettes", str(SUPPORT_CASSETTES), "--timing-scale", "0")
-        parallel, in_parallel = _pytest(project, proxy.control, "-n", "2")
-        serial, in_serial = _pytest(project, proxy.control, "-p", "no:xdist")
+        parallel, in_parallel = _pytest(project, "-n", "2", "--faultkit-proxy", proxy.control)
+        serial, in_serial = _pytest(project, "-p", "no:xdist", "--faultkit-proxy", proxy.control)
     finally:
         factory.close()
     assert parallel.returncode == 0, parallel.stdout + parallel.stderr
@@ -211,13 +211,9 @@ def test_xdist_workers_share_one_proxy_without_mixing(tmp_path: Path) -> None:
         assert in_parallel[f"verdict-careless-{i}"]["calls"] == 1
         assert in_parallel[f"inprocess-{i}"]["statuses"] == [503, 200]
     # The same suite without xdist gives the same results, test by test.
-    strip = {"worker"}
-    assert {
-        k: {f: x for f, x in v.items() if f not in strip | {"session"}}
-        for k, v in in_parallel.items()
-    } == {
-        k: {f: x for f, x in v.items() if f not in strip | {"session"}}
-        for k, v in in_serial.items()
+    strip = {"worker", "session"}
+    assert {k: {f: x for f, x in v.items() if f not in strip} for k, v in in_parallel.items()} == {
+        k: {f: x for f, x in v.items() if f not in strip} for k, v in in_serial.items()
     }
 
     # The controller's summary has the in-process tests of every worker (the faultkit_proxy
@@ -260,3 +256,28 @@ def test_the_fixture_without_a_proxy_says_how_to_start_one(pytester: pytest.Pyte
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*faultkit_proxy needs a running proxy*--faultkit-proxy*"])
     assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.slow
+def test_the_plugin_starts_one_proxy_for_all_workers(tmp_path: Path) -> None:
+    """--faultkit-proxy-cassettes: the controller starts one proxy, every worker uses it, and
+    it is stopped at the end of the run."""
+    project = _suite(tmp_path)
+    # one argument with "=": a path as an argument of its own would move pytest's rootdir
+    run, found = _pytest(project, "-n", "2", f"--faultkit-proxy-cassettes={SUPPORT_CASSETTES}")
+    assert run.returncode == 0, run.stdout + run.stderr
+    calls = [row for name, row in found.items() if name.startswith("calls-")]
+    assert len(calls) == TESTS
+    assert {row["worker"] for row in calls} == {"gw0", "gw1"}
+    (control,) = {row["control"] for row in calls}
+    assert all(row["ledger"] == [[200, []], [500, ["http_error"]], [200, []]] for row in calls)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{control}/faultkit/doors", timeout=5)
+
+
+def test_a_missing_cassette_directory_is_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_it(faultkit_proxy):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--faultkit-proxy-cassettes=nowhere")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--faultkit-proxy-cassettes: not found: *nowhere*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
