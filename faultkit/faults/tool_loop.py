@@ -13,8 +13,10 @@ chunk and ``[DONE]`` stay), Anthropic Messages (one ``tool_use`` block, ``stop_r
 "tool_use"``; in a stream its ``content_block_*`` events in place of the recorded blocks, the
 ``message_delta`` saying ``tool_use``), OpenAI Responses (one ``function_call`` output item; in
 a stream its ``output_item`` and ``function_call_arguments`` events in place of the recorded
-items, and the terminal event's ``response.output`` that item). Usage is kept as recorded. An
-error answer is left as it is.
+items, and the terminal event's ``response.output`` that item), Gemini (the first candidate's
+content one ``functionCall`` part, ``finishReason: "STOP"``; in a stream the first chunk with a
+candidate carries it, later ones an empty text part). Usage is kept as recorded. An error
+answer is left as it is.
 
 The answer is usable (``answer_usable``): the app may run the call, and the request that
 carries its result is the next step of the conversation, not a re-ask. Replay answers it
@@ -50,6 +52,7 @@ _ANSWER_PATHS = {
     WireFormat.openai_chat: "choices[0].message",
     WireFormat.openai_responses: "output",
     WireFormat.anthropic_messages: "content",
+    WireFormat.gemini: "candidates[0].content",
 }
 _ANTHROPIC_BLOCK_EVENTS = ("content_block_start", "content_block_delta", "content_block_stop")
 
@@ -109,6 +112,7 @@ _ID_PREFIX = {
     WireFormat.openai_chat: "call_",
     WireFormat.openai_responses: "call_",
     WireFormat.anthropic_messages: "toolu_",
+    WireFormat.gemini: "",
 }
 
 
@@ -137,6 +141,14 @@ def last_call(fmt: WireFormat, request: Request) -> tuple[str, str] | None:
         for item in reversed(_dicts(body.get("input"))):
             if item.get("type") == "function_call" and isinstance(item.get("name"), str):
                 return item["name"], _text(item.get("arguments"))
+    elif fmt == WireFormat.gemini:
+        for content in reversed(_dicts(body.get("contents"))):
+            if content.get("role") != "model":
+                continue
+            for part in reversed(_dicts(content.get("parts"))):
+                call = part.get("functionCall")
+                if isinstance(call, dict) and isinstance(call.get("name"), str):
+                    return call["name"], _text(call.get("args", {}))
     return None
 
 
@@ -306,13 +318,56 @@ def _function_call(name: str, arguments: str, call_id: str) -> dict[str, Any]:
     }
 
 
+# -- Gemini ---------------------------------------------------------------------------------------
+def _gemini_content(name: str, arguments: str) -> dict[str, Any]:
+    return {
+        "role": "model",
+        "parts": [{"functionCall": {"name": name, "args": _object(arguments)}}],
+    }
+
+
+def _gemini_body(doc: Any, name: str, arguments: str, call_id: str) -> Any:
+    candidates = doc.get("candidates") if isinstance(doc, dict) else None
+    if not isinstance(candidates, list) or not candidates or not isinstance(candidates[0], dict):
+        return None
+    new = copy.deepcopy(doc)
+    new["candidates"][0]["content"] = _gemini_content(name, arguments)
+    new["candidates"][0]["finishReason"] = "STOP"
+    return new
+
+
+def _gemini_stream(
+    events: list[SSEEvent], name: str, arguments: str, call_id: str
+) -> list[SSEEvent] | None:
+    """Every chunk kept (its usage, its pacing): the first with a candidate carries the call,
+    the later ones an empty text part, and the last says ``STOP``."""
+    out: list[SSEEvent] = []
+    told = False
+    for event, payload in zip(events, event_payloads(events), strict=True):
+        candidates = payload.get("candidates") if isinstance(payload, dict) else None
+        if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
+            candidate = candidates[0]
+            if told:
+                candidate["content"] = {"role": "model", "parts": [{"text": ""}]}
+            else:
+                candidate["content"] = _gemini_content(name, arguments)
+                told = True
+            if candidate.get("finishReason"):
+                candidate["finishReason"] = "STOP"
+            event = event.with_json(payload)
+        out.append(event)
+    return out if told else None
+
+
 _BODIES = {
     WireFormat.openai_chat: _chat_body,
     WireFormat.openai_responses: _responses_body,
     WireFormat.anthropic_messages: _anthropic_body,
+    WireFormat.gemini: _gemini_body,
 }
 _STREAMS = {
     WireFormat.openai_chat: _chat_stream,
     WireFormat.openai_responses: _responses_stream,
     WireFormat.anthropic_messages: _anthropic_stream,
+    WireFormat.gemini: _gemini_stream,
 }

@@ -341,3 +341,55 @@ def test_a_responses_body_loops_past_the_recorded_turns(tmp_path: Path) -> None:
     assert verdict.kind == "controlled_error", verdict.explain()
     assert [e.logical_call for e in ledger] == [1, 2, 3]
     assert "continues the conversation a fault changed in #2" in (ledger[2].recording or "")
+
+
+# -- Gemini: real pydantic-ai recordings (a function call, then the answer), body and stream ------
+GEMINI_BODY = REAL / "pydantic-ai__test_google_model_structured_output.yaml"
+GEMINI_STREAM = REAL / "pydantic-ai__test_google_streaming_tool_call_thought_signature.yaml"
+
+
+@pytest.mark.parametrize(
+    ("cassette", "model", "stream"),
+    [
+        pytest.param(GEMINI_BODY, "gemini-2.0-flash", False, id="json"),
+        pytest.param(GEMINI_STREAM, "gemini-3-pro-preview", True, id="stream"),
+    ],
+)
+def test_gemini_keeps_asking_for_its_function_call(
+    cassette: Path, model: str, stream: bool
+) -> None:
+    from google import genai
+    from google.genai import types
+
+    def agent(*, turns: int, client: httpx.Client) -> str:
+        options = types.HttpOptions(httpx_client=client, api_version="v1beta")
+        llm = genai.Client(api_key="test", http_options=options)
+        contents: list[Any] = [types.Content(role="user", parts=[types.Part(text="Call the tool")])]
+        for _ in range(turns):
+            if stream:
+                chunks = list(llm.models.generate_content_stream(model=model, contents=contents))
+                calls = [c for chunk in chunks for c in chunk.function_calls or []]
+            else:
+                calls = llm.models.generate_content(model=model, contents=contents).function_calls
+            if not calls:
+                return "answered"
+            parts = [types.Part(function_call=c) for c in calls]
+            contents.append(types.Content(role="model", parts=parts))
+            results = [
+                types.Part.from_function_response(name=c.name, response={"result": "ok"})
+                for c in calls
+            ]
+            contents.append(types.Content(role="user", parts=results))
+        raise AgentStopped(f"no answer within {turns} turns")
+
+    with FaultkitSession(
+        cassettes=[cassette], match_on=("method", "path"), playback="repeat"
+    ) as fk:
+        fk.inject({"type": "tool_loop"}, match={"kind": "provider"})
+        result = capture(agent, turns=4, client=fk.client())
+        verdict = judge(fk.ledger, result, Contract(max_steps=3, error_types=[AgentStopped]))
+        ledger = list(fk.ledger)
+    assert verdict.kind == "runaway_loop", verdict.explain()
+    first = ledger[0].tool_calls
+    assert first and all(e.tool_calls == first for e in ledger)
+    assert [bool(e.faults) for e in ledger] == [False, True, True, True]
