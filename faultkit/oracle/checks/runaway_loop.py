@@ -35,8 +35,9 @@ def check(ctx: Context) -> list[Finding]:
     }
     ids = [e.id for e in ctx.entries if (e.route, e.logical_call) in beyond]
     asked = Counter(name for e in ctx.entries for name in e.tool_calls if name)
+    tool_keys = set(tool_steps)
     repeated = Counter(
-        (e.method, e.url) for e in ctx.entries if (e.route, e.logical_call) in set(tool_steps)
+        (e.method, e.url) for e in ctx.entries if (e.route, e.logical_call) in tool_keys
     )
     values: dict[str, object] = {
         "max_steps": limit,
