@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from proxy_process import SUPPORT_CASSETTES, ProxyFactory
+from proxy_process import SUPPORT_CASSETTES, ProxyFactory, run_proxy
 
 from faultkit.cli import main
 from faultkit.errors import FaultkitError
@@ -150,3 +150,16 @@ def test_explore_faults_option() -> None:
     assert "no strategy for fault 'http_eror'; did you mean 'http_error'? use one of:" in str(
         info.value
     )
+
+
+def test_proxy_names(served, tmp_path: Path) -> None:
+    """A mistyped Toxiproxy proxy (toxiproxy-python's get_proxy) and --only upstream."""
+    reply = httpx.get(f"{served.control}/proxies/ordres", timeout=5)
+    assert reply.status_code == 404
+    assert reply.json()["error"] == "proxy not found; did you mean 'orders'?"
+    assert httpx.get(f"{served.control}/proxies/zzz", timeout=5).json()["error"] == (
+        "proxy not found"
+    )
+    code, _out, err = run_proxy(tmp_path, "--cassettes", str(SUPPORT_CASSETTES), "--only", "opnai")
+    assert code == 2
+    assert "--only: unknown upstream opnai (did you mean 'openai'? known: openai," in err

@@ -25,6 +25,7 @@ from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
 from faultkit.loopback import is_loopback
 from faultkit.otel.hook import export_from_environment
+from faultkit.suggest import did_you_mean
 
 from .config import (
     ConfigError,
@@ -358,7 +359,8 @@ def _build(args: argparse.Namespace) -> Plan:
         unknown = [n for n in wanted if n not in upstreams]
         if unknown:
             raise ConfigError(
-                f"--only: unknown upstream {', '.join(unknown)} (known: {', '.join(upstreams)})"
+                f"--only: unknown upstream {', '.join(unknown)} "
+                f"({did_you_mean(unknown[0], upstreams)}known: {', '.join(upstreams)})"
             )
         upstreams = {n: upstreams[n] for n in wanted}
     scenarios = [catalogue.load(ref) for ref in args.scenario]

@@ -26,6 +26,7 @@ from faultkit.doors.toxiproxy import addresses
 from faultkit.doors.toxiproxy.errors import ApiError, ToxicRejected
 from faultkit.doors.toxiproxy.link import Connection
 from faultkit.doors.toxiproxy.spec import ToxicSpec
+from faultkit.suggest import closest
 
 STREAMS = ("upstream", "downstream")
 
@@ -211,7 +212,9 @@ class ProxyCollection:
     def get(self, name: str) -> Proxy:
         proxy = self.proxies.get(name)
         if proxy is None:
-            raise ApiError(404, "proxy not found")
+            # Toxiproxy's words, plus the proxy it is probably a typo of (if any).
+            hint = closest(name, self.proxies)
+            raise ApiError(404, "proxy not found" + (f"; did you mean {hint!r}?" if hint else ""))
         return proxy
 
     def new_proxy(self, name: str, listen: str, upstream: str) -> Proxy:
