@@ -23,6 +23,19 @@ def test_the_readme_faults_table_is_generated_from_the_fault_modules() -> None:
     assert generated.readme_with_table(text) == text, f"README.md's faults table {STALE}"
 
 
+def test_the_oracle_docs_checks_table_is_generated_from_the_check_modules() -> None:
+    text = (REPO / "docs" / "oracle.md").read_text(encoding="utf-8")
+    assert generated.oracle_doc_with_table(text) == text, f"docs/oracle.md's checks table {STALE}"
+
+
+def test_the_checks_table_lists_each_checks_kinds_and_facts() -> None:
+    lines = generated.checks_table().splitlines()
+    outcome = next(line for line in lines if line.startswith("| 1 |"))
+    assert "`checks/outcome.py`" in outcome
+    assert "`harness_error`, `crash`, `hang`, `controlled_error`, `pass`" in outcome
+    assert "`ending`" in outcome and "`status`" in outcome
+
+
 def test_the_scenario_schema_is_generated_from_the_models() -> None:
     text = (REPO / "scenarios" / "schema.json").read_text(encoding="utf-8")
     assert text == schema_text(), f"scenarios/schema.json {STALE}"
@@ -39,7 +52,10 @@ def test_the_table_has_one_row_per_fault_with_its_declared_parts() -> None:
 
 def test_refresh_rewrites_a_stale_copy_and_says_which(tmp_path: Path) -> None:
     (tmp_path / "scenarios").mkdir()
+    (tmp_path / "docs").mkdir()
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    doc = (REPO / "docs" / "oracle.md").read_text(encoding="utf-8")
+    (tmp_path / "docs" / "oracle.md").write_text(doc, encoding="utf-8")
     (tmp_path / "scenarios" / "schema.json").write_text("{}\n", encoding="utf-8")
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     stale = readme.replace("| `timeout` |", "| `timeout_old` |")
@@ -73,5 +89,5 @@ def test_refresh_outside_a_checkout_is_one_line_and_exit_2(tmp_path: Path) -> No
 
 
 def test_a_readme_without_markers_is_refused() -> None:
-    with pytest.raises(ValueError, match="no faults table markers"):
+    with pytest.raises(ValueError, match="README.md has no table markers"):
         generated.readme_with_table("# faultkit\n")
