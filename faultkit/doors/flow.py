@@ -36,6 +36,10 @@ from faultkit.engine import Engine, HeadView, Selection, note_head
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead, cached, without_headers
 from faultkit.formats.detect import WireFormat, format_of_content_type
+from faultkit.formats.ending import is_final_event
+from faultkit.formats.errors import error_code
+from faultkit.formats.sse import parse_event
+from faultkit.formats.usage import USAGE_FORMATS, AnswerFeed
 from faultkit.ledger import Ending, LedgerEntry
 from faultkit.live import LivePlan
 from faultkit.plan import FRAMING_HEADERS, Plan
@@ -45,6 +49,7 @@ MODES: tuple[str, ...] = ("replay", "record", "new_episodes", "passthrough")
 RECORDING_MODES = ("record", "new_episodes")
 
 Clock = Callable[[float | None], float]
+MAX_ERROR_BODY = 65536  # an error body longer than this has no code (formats.errors)
 # A client that hangs up within GAVE_UP_S of the last bytes it got was done reading (an SDK
 # closes at once after ``data: [DONE]``, milliseconds even on a busy machine); one that hangs
 # up later, while a planned wait still had more than WAIT_LEFT_S to run, gave up on that wait
@@ -116,6 +121,11 @@ class Capture:
         self.marks: list[tuple[int, float]] = []
         self.size = 0
         self.complete = False
+        # What a provider answer passing through says (usage, tool calls), read as it passes:
+        # set by the flow for a plain pass-through or recording of a provider answer.
+        self.answer: AnswerFeed | None = None
+        # An error answer's body, for its code (errors are small and never streamed).
+        self.error_body: bytearray | None = None
         # Read once from the raw head: what a door frames the body by.
         self.content_length: bytes | None = None
         self.transfer_encoding: bytes | None = None
@@ -126,9 +136,13 @@ class Capture:
             elif lname == b"transfer-encoding":
                 self.transfer_encoding = self.transfer_encoding or value
 
-    def add(self, chunk: bytes, at_ms: float) -> None:
-        """``chunk`` arrived ``at_ms`` after the request went up."""
+    def add(self, chunk: bytes, at_ms: float = 0.0) -> None:
+        """``chunk`` arrived ``at_ms`` after the request went up (only read when ``keep``)."""
         self.size += len(chunk)
+        if self.answer is not None:
+            self.answer.feed(chunk)
+        elif self.error_body is not None and len(self.error_body) <= MAX_ERROR_BODY:
+            self.error_body += chunk
         if self.keep and chunk:
             self.chunks.append(chunk)
             self.marks.append((self.size, at_ms))
@@ -176,6 +190,15 @@ class Forward:
 
     record: bool
     whole: bool
+
+
+def _ends_with_final_event(chunks: list[bytes]) -> bool:
+    """The bytes passed so far end with a whole SSE event that ends its stream."""
+    tail = b"".join(chunks[-4:])
+    if not tail.endswith((b"\n\n", b"\r\n\r\n")):
+        return False
+    blocks = [b for b in tail.replace(b"\r\n", b"\n").split(b"\n\n") if b.strip()]
+    return bool(blocks) and is_final_event(parse_event(blocks[-1]))
 
 
 def is_push_stream(request: Request) -> bool:
@@ -289,11 +312,21 @@ class ExchangeFlow:
             self.recorder(self.request, capture.response())
 
     # -- events from the door --------------------------------------------------------------
-    def head_received(self, capture: Capture) -> None:
+    def head_received(self, capture: Capture, already: bytes = b"") -> None:
         """A live upstream head is being passed through: the facts the engine would have
-        written had it planned this response."""
+        written had it planned this response. A provider answer is read as it passes for the
+        facts its body gives at the end (usage, tool calls; an error's code, which says
+        whether a retry can help), from ``already``, the body bytes that came in with the
+        head, on."""
         self.capture = capture
-        note_response_head(self.selection.entry, capture)
+        entry = self.selection.entry
+        note_response_head(entry, capture)
+        if capture.status >= 400:
+            capture.error_body = bytearray(already)
+        elif entry.format in USAGE_FORMATS:
+            capture.answer = AnswerFeed(entry.format, capture.header("content-type"))
+            if already:
+                capture.answer.feed(already)
 
     def head_sent(self, at: float | None = None) -> None:
         """The response head went out to the client (``at``: monotonic time; None: now)."""
@@ -320,15 +353,17 @@ class ExchangeFlow:
 
     def client_gone(self, *, unseen: int = 0) -> None:
         """The client left a passed-through answer. Completed when the whole upstream body had
-        arrived (stored when recording) and none of it (``unseen`` bytes) missed the client;
-        else abandoned, ``client_closed``."""
+        arrived (stored when recording), or what passed ends with its stream's final event
+        (only the end of the body was unread: an SDK stops at ``data: [DONE]``), and none of
+        it (``unseen`` bytes) missed the client; else abandoned, ``client_closed``."""
         if self.finished:
             return
         capture = self.capture
         complete = capture is not None and capture.complete
         if complete:
             self._store(capture)  # type: ignore[arg-type]
-        self.finish("completed" if complete and not unseen else "client_closed")
+        done = complete or (capture is not None and _ends_with_final_event(capture.chunks))
+        self.finish("completed" if done and not unseen else "client_closed")
 
     def client_gone_during_plan(
         self, plan: Plan, delivered: int, *, waited_s: float = 0.0, wait_left_s: float = 0.0
@@ -412,6 +447,14 @@ class ExchangeFlow:
             return
         self.finished = True
         self.recording = False
+        capture = self.capture
+        if capture is not None:
+            if capture.answer is not None:
+                self.engine.answer_facts(self.selection.entry, capture.answer.finish())
+                capture.answer = None
+            elif capture.error_body is not None:
+                self.selection.entry.error_code = error_code(bytes(capture.error_body))
+                capture.error_body = None
         self.engine.ledger.finish(
             self.selection.entry.id,
             ending=ending,

@@ -62,6 +62,19 @@ GEMINI_REASONS: dict[str, str] = {
     "stop": "STOP",
 }
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+# The events after which a stream has nothing more to say, by format: Chat Completions'
+# ``data: [DONE]``, Anthropic's ``message_stop``, the Responses terminal events. (A Gemini
+# stream has no such event: it ends with the connection.)
+FINAL_EVENTS = frozenset({"message_stop", *_TERMINAL})
+
+
+def is_final_event(event: SSEEvent) -> bool:
+    """True when ``event`` ends its stream: a client that hangs up after it lost nothing."""
+    if event.is_done_sentinel:
+        return True
+    return event_kind(event.json(), event) in FINAL_EVENTS
+
+
 _USAGE_OUT = {
     WireFormat.openai_chat: ("completion_tokens", "prompt_tokens", "completion_tokens_details"),
     WireFormat.openai_responses: ("output_tokens", "input_tokens", "output_tokens_details"),

@@ -114,10 +114,13 @@ def test_a_passed_through_429_writes_its_retry_after_into_the_ledger() -> None:
     engine = engine_with()
     flow = flow_for(engine, "passthrough")
     flow.decide()
-    flow.head_received(live_capture(429, [(b"Retry-After", b"2"), (b"x-should-retry", b"true")]))
+    capture = live_capture(429, [(b"Retry-After", b"2"), (b"x-should-retry", b"true")])
+    flow.head_received(capture, b'{"error": {"message": "You exceeded your current quota",')
+    capture.add(b' "type": "insufficient_quota", "code": "insufficient_quota"}}', 6.0)
     flow.body_complete()
     entry = only_entry(engine)
     assert (entry.status, entry.retry_after_ms, entry.should_retry) == (429, 2000.0, True)
+    assert entry.error_code == "insufficient_quota"  # a retry cannot help (H3's D7)
     assert entry.ending == "completed"
 
 
@@ -200,3 +203,48 @@ def test_a_push_stream_is_forwarded_but_never_recorded() -> None:
     push = Request(method="GET", url="http://tools/mcp", headers=(("accept", "text/event-stream"),))
     flow = flow_for(Engine(routes={}), "record", recorder=lambda *_: None, request=push)
     assert flow.decide() == Forward(record=False, whole=False)
+
+
+def test_a_passed_through_provider_answer_gives_its_usage_and_tool_calls() -> None:
+    engine = engine_with()
+    flow = flow_for(engine, "passthrough")
+    flow.decide()
+    body = (
+        b'{"id": "c1", "object": "chat.completion", "model": "gpt-4o", "choices": [{"index": 0,'
+        b' "message": {"role": "assistant", "content": null, "tool_calls": [{"id": "t1", "type":'
+        b' "function", "function": {"name": "get_weather", "arguments": "{}"}}]},'
+        b' "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 12,'
+        b' "completion_tokens": 5, "total_tokens": 17}}'
+    )
+    capture = live_capture()
+    flow.head_received(capture, body[:40])  # the bytes that came in with the head
+    capture.add(body[40:], 6.0)
+    flow.body_complete()
+    entry = only_entry(engine)
+    assert entry.usage is not None
+    assert (entry.usage.input_tokens, entry.usage.output_tokens) == (12, 5)
+    assert entry.tool_calls == ["get_weather"]
+
+
+@pytest.mark.parametrize(
+    ("last", "ending"),
+    [
+        (b"data: [DONE]\n\n", "completed"),
+        (b'event: message_stop\ndata: {"type": "message_stop"}\n\n', "completed"),
+        (b'data: {"choices": [{"delta": {"content": "lo"}}]}\n\n', "client_closed"),
+    ],
+)
+def test_a_client_leaving_a_live_stream_after_its_final_event_lost_nothing(
+    last: bytes, ending: str
+) -> None:
+    """H3's D5: an SDK reads a live stream to its final event and hangs up before the
+    body's own end (the chunked terminator) was read: nothing was lost, as the proxy sees."""
+    engine = engine_with()
+    flow = flow_for(engine, "passthrough")
+    flow.decide()
+    capture = live_capture(200, [(b"content-type", b"text/event-stream")])
+    flow.head_received(capture)
+    capture.add(b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n', 5.0)
+    capture.add(last, 6.0)
+    flow.client_gone()
+    assert only_entry(engine).ending == ending

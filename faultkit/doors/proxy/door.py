@@ -367,7 +367,7 @@ class Door:
     ) -> _Passing:
         """Write the upstream's head and the body bytes that came with it, framed for this
         client; when that was the whole answer, the flow completes (``done``)."""
-        flow.head_received(capture)
+        flow.head_received(capture, response.early)
         status = capture.status
         no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
         length = capture.content_length

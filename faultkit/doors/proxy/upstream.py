@@ -163,10 +163,8 @@ class UpstreamResponse:
         if self.done:
             return
         capture = self.capture
-        if capture.keep:  # type: ignore[union-attr]
-            capture.add(body, (time.monotonic() - self.started) * 1000)  # type: ignore[union-attr]
-        else:
-            capture.size += len(body)  # type: ignore[union-attr]
+        assert capture is not None
+        capture.add(body, (time.monotonic() - self.started) * 1000 if capture.keep else 0.0)
         sink = self._sink
         if sink is None:
             self.early_chunks.append(body)
