@@ -71,10 +71,13 @@ SDK_TIMEOUT = httpx2.Timeout(READ_TIMEOUT_S, connect=5.0, write=5.0, pool=5.0)
 # door knows a client's read timeout as such, the proxy only sees the client go); the ending
 # that it explains is compared.
 EXCLUDED_FIELDS = frozenset({"arrival_ms", "first_byte_ms", "end_ms", "error"})
-# Left out only where the client dropped an answer the proxy had already written whole into
-# the socket (an SDK that gives up on a stream at its first malformed event): what a real socket
-# took before the client left is buffering, i.e. timing. Detected, not listed: the in-process
-# entry ends ``client_closed`` and the proxy's sent more bytes than the client read.
+# Left out only where the client dropped a LIVE answer unread (httpx's raise_for_status on a
+# 404 before reading its body; an SDK retrying a 429): the proxy had forwarded the upstream's
+# bytes into the socket, the in-process door never pulled them from the upstream. What a real
+# socket took before the client left is buffering, i.e. timing. Replayed answers are compared
+# whole: there the in-process door counts as sent what a socket would have taken at once.
+# Detected, not listed: a live entry (no recording) the in-process door ended ``client_closed``
+# while the proxy sent more bytes than the client read.
 BUFFERED_FIELDS = frozenset({"ending", "bytes_sent"})
 
 
@@ -216,8 +219,13 @@ def facts(entry: LedgerEntry, left_out: frozenset[str] = frozenset()) -> dict[st
 
 
 def buffered(local: LedgerEntry, remote: LedgerEntry) -> bool:
-    """The client left an answer the proxy had already written further than it was read."""
-    return local.ending == "client_closed" and remote.bytes_sent > local.bytes_sent
+    """The client left a live answer the proxy had already forwarded further than it was
+    read (see :data:`BUFFERED_FIELDS`)."""
+    return (
+        local.recording is None
+        and local.ending == "client_closed"
+        and remote.bytes_sent > local.bytes_sent
+    )
 
 
 def verdict_facts(verdict: Verdict) -> dict[str, Any]:

@@ -7,7 +7,10 @@ The same client script (real SDKs, ``max_retries=0``; httpx for the tool) runs t
 in-process door in pass-through mode and through a real ``faultkit proxy --mode passthrough``,
 with no scenario and with each bundled scenario (switched through the control API), and each
 run is compared as a replay cell is (:func:`~conformance_world.differences`: the ledger but
-its timings and error text, what the client got, the oracle's verdict).
+its timings and error text, what the client got, the oracle's verdict), with one more
+exclusion that only live answers need: ``ending`` and ``bytes_sent`` of an answer the client
+dropped unread, which the proxy had already forwarded into the socket and the in-process
+door never pulled from the upstream (:func:`~conformance_world.buffered`).
 
 The live facts the oracle needs are asserted outright as well, so a door that loses them in
 both runs cannot pass by agreeing: ``retry_after_ms``, ``error_code`` and ``should_retry``
@@ -67,24 +70,9 @@ SESSION = [
     Request(method="GET", url=f"{ORDERS}/9999"),
 ]
 ROUTES = ("openai", "anthropic", "orders")
-# Door discrepancies found here and posted on /tmp/helpers/BOARD.md; strict, so a fix shows.
-D5 = (
-    "D5 (BOARD): a live stream the openai SDK reads to [DONE] and then closes ends "
-    "'client_closed' in-process, 'completed' in the proxy (all bytes delivered in both)"
-)
-D6 = (
-    "D6 (BOARD): a live 404 whose body the client never reads, under a whole-body fault that "
-    "alters nothing, ends 'completed' with bytes_sent 0 in-process, 'completed' with 46 bytes "
-    "in the proxy"
-)
-D7 = "D7 (BOARD): live error answers get no error_code in pass-through (both doors)"
-KNOWN: dict[str | None, str] = {
-    None: D5,
-    "malformed-json-output": D5,
-    "partial-tool-data": f"{D5}; {D6}",
-    "tool-call-invalid-arguments": D5,
-    "tool-timeout": D5,
-}
+# Door discrepancies found here and posted on /tmp/helpers/BOARD.md, as strict xfails by
+# scenario file stem (None: no scenario). D5-D7 were found here and fixed.
+KNOWN: dict[str | None, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +137,6 @@ def test_live_answers_under_waiting_scenarios(
     _check(passthrough, proxy, scenario_file)
 
 
-@pytest.mark.xfail(strict=True, reason=D7)
 def test_live_error_facts_are_in_both_ledgers(passthrough: InProcessDoor, proxy: ProxyDoor) -> None:
     """What the oracle reads from live error answers is there, not merely equal: the
     retry-after (``retry_after_ignored``), the error code (a quota 429 is not retryable) and

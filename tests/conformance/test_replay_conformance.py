@@ -11,9 +11,7 @@ door, then compares, per cell:
   each door words its own way; the ``ending`` it explains is compared). So route, url, format,
   model, status, retry-after, error code, usage, tool calls, faults with their alterations,
   skipped faults with their reasons, logical call and attempt, bytes sent and ending are all
-  compared; ``ending`` and ``bytes_sent`` are left out for one entry only where the client
-  dropped an answer the proxy had already written further into the socket than the client
-  read (buffering, i.e. timing: :func:`~conformance_world.buffered`);
+  compared;
 - the verdict the real oracle gives for that ledger and that client outcome (its kind,
   whether it is allowed, and each finding's kind and ledger entries; summaries and
   ``timings_ms`` hold measured gaps and are left out).
@@ -135,12 +133,7 @@ def test_cells_where_nothing_applies_agree(
 
 
 SUPPORT = sorted((Path(__file__).resolve().parents[2] / "cassettes" / "support").glob("*.yaml"))
-D8 = (
-    "D8 (BOARD): the openai SDK retries a quota 429 without reading its body: in-process "
-    "client_closed with 0 bytes, the proxy completed with the whole body (buffering, left out "
-    "of the ledger comparison), but retried_non_retryable is found only through the proxy"
-)
-RETRY_KNOWN = {"quota-exhausted": D8}
+RETRY_KNOWN: dict[str, str] = {}  # D8 was found here and fixed
 
 
 @pytest.mark.slow
