@@ -89,5 +89,5 @@ def test_refresh_outside_a_checkout_is_one_line_and_exit_2(tmp_path: Path) -> No
 
 
 def test_a_readme_without_markers_is_refused() -> None:
-    with pytest.raises(ValueError, match="README.md has no table markers"):
+    with pytest.raises(ValueError, match=r"README\.md has no table markers"):
         generated.readme_with_table("# faultkit\n")
