@@ -24,9 +24,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from faultkit.cassettes.store import TOOL_RESULT_FIELDS
 from faultkit.config import RouteAliases, project_routes, project_scrub_patterns
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
+from faultkit.faults import MEANING_FAULTS
 from faultkit.faults.base import Alteration, Fault, FaultContext
 from faultkit.formats.detect import (
     PROVIDER_FORMATS,
@@ -296,6 +298,9 @@ class Engine:
                     earlier = self._planted_call_answer(entry)
                     how = "runs the tool call a fault planted in"
                 if earlier is None:
+                    earlier = self._tolerant_answer(entry, request)
+                    how = "matched leaving out tool results a fault changed, in"
+                if earlier is None:
                     entry.ending = "unmatched"
                     entry.error = str(exc)
                     raise
@@ -422,6 +427,34 @@ class Engine:
         entry.faults.append(applied)
         fault_applied(entry, applied, self.scenario.name, self.seed, selection.request)  # otel
         return True
+
+    def _tolerant_answer(
+        self, entry: LedgerEntry, request: Request
+    ) -> tuple[LedgerEntry, Recording] | None:
+        """The recording a provider request matches with the tool results left out, when a
+        meaning fault changed a tool's answer earlier in this run: the app sends that answer
+        on to its model (a lying tool's numbers, a planted instruction, the fields a partial
+        answer lost), so the next request is one no cassette holds, and failing it would end
+        every tool-data scenario on such an app as a harness error. Only the tool results are
+        left out (:data:`~faultkit.cassettes.store.TOOL_RESULT_FIELDS`); the ledger names the
+        exchange whose change the request carries."""
+        match_ignoring = getattr(self.source, "match_ignoring", None)
+        if match_ignoring is None or entry.format not in PROVIDER_FORMATS:
+            return None
+        changed = next(
+            (
+                earlier
+                for earlier in reversed(self.ledger.entries)
+                if earlier.id < entry.id
+                and earlier.format not in PROVIDER_FORMATS
+                and any(f.type in MEANING_FAULTS for f in earlier.faults)
+            ),
+            None,
+        )
+        if changed is None:
+            return None
+        recording = match_ignoring(request, TOOL_RESULT_FIELDS)
+        return None if recording is None else (changed, recording)
 
     def _planted_call_answer(self, entry: LedgerEntry) -> tuple[LedgerEntry, Recording] | None:
         """An empty success for a tool request no recording holds, sent after a fault planted

@@ -45,6 +45,12 @@ TEST_PLAYBACK: Playback = "once"
 APP_MATCH_ON: tuple[str, ...] = ("method", "uri", "body")
 APP_PLAYBACK: Playback = "repeat"
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
+# Where a tool's answer travels back to the model in the next provider request: a tool
+# message's ``content`` (Chat Completions; an Anthropic ``tool_result``), a Responses
+# ``function_call_output``'s ``output``, a Gemini ``functionResponse``'s ``response``. A fault
+# that changed a tool's answer changes these in every request after it, so the engine may match
+# such a request with them left out (:meth:`CassetteStore.match_ignoring`), and says so.
+TOOL_RESULT_FIELDS: tuple[str, ...] = ("content", "output", "response")
 
 
 def cassette_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -191,6 +197,30 @@ class CassetteStore:
             f"{count} matching recording{'s' if count != 1 else ''} already played"
             " (playback='once'; use playback='repeat' or 'cycle' to play them again)",
         )
+
+    def match_ignoring(self, request: Request, fields: Iterable[str]) -> Interaction | None:
+        """The recording ``request`` matches with ``fields`` also left out of the body, or
+        None. For a request that carries what a fault changed (see
+        :data:`TOOL_RESULT_FIELDS`): the rest of the request (method, URI, the conversation's
+        shape, the tools, the model) must still match. The first such recording not played yet,
+        else (with playback ``repeat`` or ``cycle``) the last one."""
+        key = KeyFunction(self.key.match_on, self.key.ignored | frozenset(fields))
+        wanted = key(request)
+        with self._lock:
+            found = [
+                i for i, item in enumerate(self._interactions) if key(item.request) == wanted
+            ]
+            if not found:
+                return None
+            fresh = [i for i in found if self._plays[i] == 0]
+            if fresh:
+                position = fresh[0]
+            elif self.playback == "once":
+                return None
+            else:
+                position = found[-1]
+            self._plays[position] += 1
+            return self._interactions[position]
 
     def _take(self, slot: _Slot) -> int | None:
         if slot.next < len(slot.positions):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.zoo_runner import Planted, missed, run_zoo_app, whole_set_problems
+from zoo.zoo_runner import ZOO, Planted, missed, run_zoo_app, whole_set_problems
 
 SETS = [Path("red-team"), Path("model-behaviour")]
 INJECTIONS = ("tool-injection", "tool-exfiltration-link", "tool-script")
@@ -71,3 +71,29 @@ def test_both_sets_and_the_derived_set(tmp_path: Path) -> None:
         cells = [c for c in report["cells"] if (planted.app, c["scenario"]) not in NOTHING_TO_ALTER]
         problems += whole_set_problems({**report, "cells": cells}, planted.app, planted)
     assert not problems, "\n".join(problems)
+
+
+def test_tool_results_a_fault_changed_need_no_ignore_body_fields(tmp_path: Path) -> None:
+    """Without ``ignore_body_fields`` the request that carries a lying tool's answer to the
+    model matches no recording body for body; faultkit matches it leaving the tool results
+    out, says so in the ledger, and the cell is judged instead of ending as a harness error."""
+    cases = (ZOO / "stock_check" / "cases.yaml").read_text(encoding="utf-8")
+    own = tmp_path / "cases.yaml"
+    own.write_text(
+        "\n".join(line for line in cases.splitlines() if "ignore_body_fields" not in line).replace(
+            "cassettes/stock.yaml", str(ZOO / "stock_check" / "cassettes" / "stock.yaml")
+        ),
+        encoding="utf-8",
+    )
+    report = run_zoo_app(
+        "stock_check",
+        ["lying-tool-numbers", "tool-injection"],
+        tmp_path / "report",
+        scenarios=SETS[:1],
+        extra=["--cases", str(own)],
+    )
+    kinds = {c["scenario"]: c["verdict"]["kind"] for c in report["cells"]}
+    assert kinds == {"lying-tool-numbers": "ungrounded_answer", "tool-injection": "pass"}
+    for cell in report["cells"]:
+        last = cell["ledger"][-1]
+        assert "matched leaving out tool results a fault changed, in #2" in last["recording"]
