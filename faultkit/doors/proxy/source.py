@@ -10,6 +10,7 @@ unless the user chooses otherwise.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from faultkit.cassettes import CassetteStore, Interaction
 from faultkit.exchange import Request
@@ -23,7 +24,15 @@ class ReplaySource:
         self.store = store
 
     def match(self, request: Request) -> Interaction:
-        recording = self.store.match(request)
+        return self._echo(request, self.store.match(request))
+
+    def match_ignoring(self, request: Request, fields: Iterable[str]) -> Interaction | None:
+        """:meth:`CassetteStore.match_ignoring`, answering with the live id as :meth:`match`
+        does: the engine's fallback for a request that carries what a fault changed."""
+        recording = self.store.match_ignoring(request, fields)
+        return None if recording is None else self._echo(request, recording)
+
+    def _echo(self, request: Request, recording: Interaction) -> Interaction:
         live = request_id(request.body)
         if live is NOT_JSON:
             return recording
