@@ -111,7 +111,8 @@ def _stream_blocks(payloads: list[Any], events: list[SSEEvent]) -> dict[int, dic
     """block index -> its ``content_block`` from ``content_block_start``."""
     blocks: dict[int, dict[str, Any]] = {}
     for payload, event in zip(payloads, events, strict=True):
-        if event_kind(payload, event) == "content_block_start":
+        # The event line names the kind even when the data is not JSON (a broken stream).
+        if event_kind(payload, event) == "content_block_start" and isinstance(payload, dict):
             index, block = payload.get("index"), payload.get("content_block")
             if isinstance(index, int) and isinstance(block, dict):
                 blocks[index] = block
@@ -122,7 +123,9 @@ def _deltas(payloads: list[Any], events: list[SSEEvent], index: int, delta_type:
     out: list[int] = []
     field = _DELTA_FIELD[delta_type]
     for ei, (payload, event) in enumerate(zip(payloads, events, strict=True)):
-        if event_kind(payload, event) != "content_block_delta" or payload.get("index") != index:
+        if event_kind(payload, event) != "content_block_delta" or not isinstance(payload, dict):
+            continue
+        if payload.get("index") != index:
             continue
         delta = payload.get("delta")
         matches = isinstance(delta, dict) and delta.get("type") == delta_type

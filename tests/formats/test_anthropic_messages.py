@@ -122,3 +122,16 @@ def test_set_stream_text_block() -> None:
     body = {"content": [{"type": "text", "text": "hi"}, {"type": "tool_use", "input": {}}]}
     (body_slot,) = anthropic.output_texts(body)
     assert anthropic.set_output_text(body, body_slot.key, "x")["content"][0]["text"] == "x"
+
+
+def test_a_stream_whose_event_data_is_not_json_reads_without_crashing() -> None:
+    """The event line says content_block_start/delta, the data is not JSON (malformed_body
+    invalid_json on a stream): the ledger's tool-call reading crashed the engine's replay."""
+    from faultkit.formats.anthropic_messages import stream_tool_calls
+    from faultkit.formats.sse import parse_events
+
+    body = (
+        b"event: content_block_start\ndata: {not json\n\n"
+        b"event: content_block_delta\ndata: <html>\n\n"
+    )
+    assert stream_tool_calls(parse_events(body)) == []
