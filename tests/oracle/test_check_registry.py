@@ -3,9 +3,11 @@ severity and group, and the ledger facts it reads, and nothing else has to list 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import sys
 import types
@@ -14,7 +16,7 @@ import pytest
 
 from faultkit.ledger import LedgerEntry
 from faultkit.oracle import checks, verdict
-from faultkit.oracle.checks.base import CONTROLLED, Check, CheckError, Kind
+from faultkit.oracle.checks.base import CONTROLLED, LEDGER_FACTS, Check, CheckError, Kind
 from faultkit.oracle.context import Context
 from faultkit.oracle.contract import Contract
 from faultkit.oracle.result import Result
@@ -78,6 +80,21 @@ def test_every_needed_fact_is_a_ledger_field() -> None:
     assert fields >= checks.NEEDED_FACTS
     # What any check asks of a failed exchange is recorded by both doors.
     assert {"status", "retry_after_ms", "ending", "faults"} <= checks.NEEDED_FACTS
+
+
+# Attribute names a check reads that are ledger field names but not of a ledger entry there.
+NOT_LEDGER_READS = {"untraceable": {"tool"}}  # ToolOutput.tool, from the decision trace
+
+
+def test_every_ledger_field_a_check_reads_by_name_is_declared() -> None:
+    """A lower bound on ``needs``: a ledger field's name read as an attribute in the check's
+    own module (facts read through faultkit.oracle.facts are declared with FAILURE_FACTS)."""
+    for check in checks.CHECKS:
+        module = importlib.import_module(f"faultkit.oracle.checks.{check.name}")
+        tree = ast.parse(inspect.getsource(module))
+        read = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        undeclared = (read & LEDGER_FACTS) - check.needs - NOT_LEDGER_READS.get(check.name, set())
+        assert not undeclared, f"{check.name} reads {sorted(undeclared)} but does not need them"
 
 
 def test_a_finding_of_an_undeclared_kind_is_refused() -> None:

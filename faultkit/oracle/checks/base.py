@@ -59,13 +59,15 @@ class Kind:
 class Check:
     """One family of findings. ``needs`` names the :class:`~faultkit.ledger.LedgerEntry`
     fields it reads (directly or through :mod:`faultkit.oracle.facts`): the facts both doors
-    must record for it to judge live traffic. ``run`` may only return findings of ``kinds``."""
+    must record for it to judge live traffic; ``id`` is implied, since every finding points at
+    its entries. ``run`` may only return findings of ``kinds``."""
 
     kinds: tuple[Kind, ...]
     needs: frozenset[str]
     run: Callable[[Context], list[Finding]]
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "needs", frozenset(self.needs | {"id"}))
         unknown = sorted(self.needs - LEDGER_FACTS)
         if unknown:
             raise CheckError(f"{self.name}: needs unknown ledger facts {unknown}")
