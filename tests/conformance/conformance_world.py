@@ -102,10 +102,26 @@ def route_of(url: str) -> str:
     return ROUTE_OF_HOST[urlsplit(url).hostname]
 
 
+def response_types(route: str, path: str, params: dict[str, str]) -> tuple[str, Any, Any]:
+    """For a provider request: the path relative to the SDK's base URL, the type its answer
+    parses into, and the type of each streamed event, as the SDK's own methods use them."""
+    if route == "openai":
+        path = path.removeprefix("/v1")
+        if path == "/responses":
+            return path, ResponsesResponse, ResponseStreamEvent
+        return path, ChatCompletion, ChatCompletionChunk
+    if path.endswith("/count_tokens"):
+        return path, MessageTokensCount, RawMessageStreamEvent
+    if params.get("beta") == "true":
+        return path, BetaMessage, BetaRawMessageStreamEvent
+    return path, Message, RawMessageStreamEvent
+
+
 def _sdk_call(clients: Clients, request: Request) -> Any:
     """Send one recorded provider request with the official SDK, the way the SDK's own
     ``create`` does (its ``post``, with the response type it parses into), and read the whole
     answer, every streamed event included."""
+    route = route_of(request.url)
     parts = urlsplit(request.url)
     body = json.loads(request.body)
     stream = bool(body.get("stream"))
@@ -113,25 +129,9 @@ def _sdk_call(clients: Clients, request: Request) -> Any:
     options: dict[str, Any] = {"headers": clients.headers}
     if params:
         options["params"] = params
-    beta = params.get("beta") == "true"
-    if route_of(request.url) == "openai":
-        path = parts.path.removeprefix("/v1")
-        if path == "/responses":
-            cast, event = ResponsesResponse, ResponseStreamEvent
-        else:
-            cast, event = ChatCompletion, ChatCompletionChunk
-        sdk: Any = clients.openai
-        stream_cls = openai.Stream[event]  # type: ignore[valid-type]
-    else:
-        path = parts.path
-        if path.endswith("/count_tokens"):
-            cast, event = MessageTokensCount, RawMessageStreamEvent
-        elif beta:
-            cast, event = BetaMessage, BetaRawMessageStreamEvent
-        else:
-            cast, event = Message, RawMessageStreamEvent
-        sdk = clients.anthropic
-        stream_cls = anthropic.Stream[event]  # type: ignore[valid-type]
+    path, cast, event = response_types(route, parts.path, params)
+    sdk: Any = clients.openai if route == "openai" else clients.anthropic
+    stream_cls = (openai.Stream if route == "openai" else anthropic.Stream)[event]
     answer = sdk.post(
         path, body=body, cast_to=cast, stream=stream, stream_cls=stream_cls, options=options
     )
@@ -238,28 +238,37 @@ def verdict_facts(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def differences(local: Run, remote: Run, scenario: Scenario | None) -> list[str]:
-    """Every way the proxy's run differs from the in-process door's, one line each: what the
-    client got, each ledger entry's facts, the verdict."""
+def differences(
+    local: Run,
+    remote: Run,
+    scenario: Scenario | None,
+    labels: tuple[str, str] = ("in-process", "in the proxy"),
+) -> list[str]:
+    """Every way ``remote``'s run differs from ``local``'s (by default the proxy's from the
+    in-process door's), one line each: what the client got, each ledger entry's facts, the
+    verdict."""
+    ours, theirs = labels
     lines: list[str] = []
     if local.outcomes != remote.outcomes:
-        lines.append(f"client got {_shown(local.outcomes)} in-process, {_shown(remote.outcomes)}")
+        lines.append(
+            f"client got {_shown(local.outcomes)} {ours}, {_shown(remote.outcomes)} {theirs}"
+        )
     if len(local.ledger) != len(remote.ledger):
         lines.append(
-            f"ledger has {len(local.ledger)} entries in-process, {len(remote.ledger)} in the proxy"
+            f"ledger has {len(local.ledger)} entries {ours}, {len(remote.ledger)} {theirs}"
         )
-    for ours, theirs in zip(local.ledger, remote.ledger, strict=False):
-        left_out = BUFFERED_FIELDS if buffered(ours, theirs) else frozenset()
-        a, b = facts(ours, left_out), facts(theirs, left_out)
+    for mine, yours in zip(local.ledger, remote.ledger, strict=False):
+        left_out = BUFFERED_FIELDS if buffered(mine, yours) else frozenset()
+        a, b = facts(mine, left_out), facts(yours, left_out)
         for name in sorted(a.keys() | b.keys()):
             if a.get(name) != b.get(name):
                 lines.append(
-                    f"entry #{ours.id} {name}: {_short(a.get(name))} in-process, "
-                    f"{_short(b.get(name))} in the proxy"
+                    f"entry #{mine.id} {name}: {_short(a.get(name))} {ours}, "
+                    f"{_short(b.get(name))} {theirs}"
                 )
-    mine, yours = verdict_facts(local.verdict(scenario)), verdict_facts(remote.verdict(scenario))
-    if mine != yours:
-        lines.append(f"verdict {mine} in-process, {yours} in the proxy")
+    left, right = verdict_facts(local.verdict(scenario)), verdict_facts(remote.verdict(scenario))
+    if left != right:
+        lines.append(f"verdict {left} {ours}, {right} {theirs}")
     return lines
 
 
