@@ -162,7 +162,8 @@ class AnswerReader:
             has_usage = '"usageMetadata"' in data
         else:
             has_usage = '"usage"' in data and not _only_null_usage(data)
-        if '"name"' in data:
+        if '"name"' in data and isinstance(event.json(), dict):
+            # Only events that parse: a broken frame (a malformed_body fault) asks for nothing.
             self._call_events.append(event)
         if has_usage:
             for usage in _usages_in(self.fmt, event.json()):

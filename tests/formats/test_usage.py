@@ -158,3 +158,12 @@ def test_a_json_answer_past_the_bound_is_not_kept(monkeypatch: pytest.MonkeyPatc
     feed = AnswerFeed("openai_chat", "application/json")
     feed.feed(real_body(CHAT_TOOL_BODY))
     assert feed.finish().usage is None
+
+
+def test_a_broken_event_that_mentions_a_name_is_passed_over() -> None:
+    """A malformed_body fault leaves a frame that does not parse; the reader must not fail
+    on it (the engine reads every planned answer)."""
+    broken = SSEEvent(event="content_block_start", data='{"type":"content_block_start","name"')
+    events = [*parse_events(real_body(ANTHROPIC_TOOLS_STREAM)), broken]
+    reader = read_answer("anthropic_messages", events=events)
+    assert reader.tool_calls() == ["get_weather", "get_time"]
