@@ -16,7 +16,7 @@ request's ``model`` (or path), so one client script meets every kind of live ans
 ``GET /orders/1234``           200 JSON; any other order: 404 JSON error
 ===========================  ==================================================================
 
-Bodies and headers follow ``../shared/reference/llm-wire-formats.md`` (copied facts, not
+Bodies and headers follow the providers' documented wire formats (written here by hand, not
 recordings): OpenAI's ``{"error": {"message", "type", "param", "code"}}``, Anthropic's
 ``{"type": "error", "error": {"type", "message"}}``.
 """

@@ -64,7 +64,10 @@ def _cases(*, slow: bool) -> list[object]:
 
 
 def _check(
-    sync: InProcessDoor, async_door: AsyncInProcessDoor, scenario_file: Path, cassettes: list
+    sync: InProcessDoor,
+    async_door: AsyncInProcessDoor,
+    scenario_file: Path,
+    cassettes: list[Path],
 ) -> None:
     scenario = Scenario.load(scenario_file)
     report = []
