@@ -28,6 +28,8 @@ from faultkit.config import load_routes, load_scrub_patterns
 from faultkit.doors.proxy.config import DEFAULT_UPSTREAMS, TcpProxy, Upstream, load_upstreams
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry
 from faultkit.oracle import Contract, Result, judge
+from faultkit.oracle.checks import KINDS
+from faultkit.oracle.checks.base import band
 from faultkit.oracle.checks.exercised import scenario_rules
 from faultkit.oracle.judge import CHECKS
 from faultkit.oracle.verdict import CONTROLLED_KINDS, SEVERITY, UNJUDGED_KINDS
@@ -98,6 +100,21 @@ def test_every_link_within_the_page_has_its_heading() -> None:
 
 def test_every_verdict_has_a_section_in_severity_order() -> None:
     assert list(verdict_sections()) == list(SEVERITY)
+
+
+def test_the_ranking_lists_every_kind_worst_first_one_band_per_item() -> None:
+    """ "The worst finding wins": each numbered item names the kinds of one severity band
+    (faultkit/oracle/checks/base.py), in the order of SEVERITY."""
+    ranking = re.search(
+        r"The order, worst first:\n\n(.*?)\n\n", section("How a cell is judged"), re.S
+    )
+    assert ranking, "the ranking list is missing"
+    items = re.split(r"^\d+\. ", ranking.group(1), flags=re.M)[1:]
+    listed = [re.findall(r"`([a-z_]+)`", item.split(":")[0]) for item in items]
+    by_band: dict[int, list[str]] = {}
+    for name in SEVERITY:
+        by_band.setdefault(band(KINDS[name].severity), []).append(name)
+    assert listed == list(by_band.values())
 
 
 def test_each_section_says_which_group_its_verdict_is_in() -> None:

@@ -36,6 +36,13 @@ HURTS_UPSTREAM = 30  # the answer may be fine, the upstream paid for it
 UNAUDITABLE = 40  # the behaviour may be fine but cannot be audited
 UNTESTED = 50  # no fault fired: outranks every controlled kind, so it never reads "pass"
 CONTROLLED = 60  # controlled outcomes, most degraded first
+BANDS = (HARNESS, ACTED, MISLEADING, NO_ANSWER, HURTS_UPSTREAM, UNAUDITABLE, UNTESTED, CONTROLLED)
+
+
+def band(severity: int) -> int:
+    """The band a severity falls in (``MISLEADING + 3`` -> ``MISLEADING``)."""
+    return max(b for b in BANDS if b <= severity)
+
 
 LEDGER_FACTS = frozenset(f.name for f in dataclasses.fields(LedgerEntry))
 
