@@ -150,3 +150,23 @@ def test_heartbeats_keep_a_short_read_timeout_alive_through_the_proxy(door) -> N
             raw += chunk
     assert raw.count(b": keep-alive") >= 4
     assert raw.replace(b": keep-alive\n\n", b"") == b"".join(EVENTS)
+
+
+def test_a_client_leaving_during_a_live_stall_is_client_closed(door) -> None:  # type: ignore[no-untyped-def]
+    url, running = door
+    headers = {"x-faultkit-fault": "type=stall;stall_ms=3000;after_events=1"}
+    parser = SSEParser()
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", url + "/v1/chat/completions", json=CHAT, headers=headers) as response,
+    ):
+        for chunk in response.iter_raw():
+            if parser.feed(chunk):
+                break  # the first event: leave during the stall
+    deadline = time.monotonic() + 10
+    while (entries := running.ledger()) and entries[-1]["ending"] == "pending":
+        assert time.monotonic() < deadline, entries
+        time.sleep(0.1)
+    assert entries[-1]["ending"] == "client_closed"
+    times, error, _ = _stream(url, None)  # the door goes on answering
+    assert error is None and len(times) == len(EVENTS)
