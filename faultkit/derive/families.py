@@ -284,8 +284,8 @@ PROVIDER_FAMILIES: tuple[ProviderFamily, ...] = (
         _overloaded,
         _expect(RECOVER, 3, 30000),
         "The provider is overloaded for its first six calls (Anthropic 529 overloaded_error, "
-        "OpenAI 503 server_is_overloaded, Gemini 503 UNAVAILABLE). A controlled SUT keeps its attempts bounded, then "
-        "falls back or returns an explicit error.",
+        "OpenAI 503 server_is_overloaded, Gemini 503 UNAVAILABLE). A controlled SUT keeps its "
+        "attempts bounded, then falls back or returns an explicit error.",
     ),
     ProviderFamily(
         "500-server-error",

@@ -44,10 +44,8 @@ def test_scenarios_list_names_a_set(capsys: pytest.CaptureFixture[str]) -> None:
 def test_the_example_apps_under_both_sets(capsys: pytest.CaptureFixture[str]) -> None:
     """The robust app stays controlled (it validates the model's answer and answers from its
     tool's data); the naive app gets the verdicts each scenario is there to catch."""
-    code = main(
-        ["run", "--scenarios", "red-team", "--scenarios", "model-behaviour", "--no-report"]
-        + ["--json", "-q"]
-    )
+    sets = ["--scenarios", "red-team", "--scenarios", "model-behaviour"]
+    code = main(["run", *sets, "--no-report", "--json", "-q"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report
     kinds = {(c["target"], c["scenario"]): c["verdict"]["kind"] for c in report["cells"]}
