@@ -207,9 +207,7 @@ class CassetteStore:
         key = KeyFunction(self.key.match_on, self.key.ignored | frozenset(fields))
         wanted = key(request)
         with self._lock:
-            found = [
-                i for i, item in enumerate(self._interactions) if key(item.request) == wanted
-            ]
+            found = [i for i, item in enumerate(self._interactions) if key(item.request) == wanted]
             if not found:
                 return None
             fresh = [i for i in found if self._plays[i] == 0]
