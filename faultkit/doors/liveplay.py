@@ -93,6 +93,7 @@ class SyncLiveSource:
                         # Cut by a fault (or left by the client): nothing more is read.
                         out += live.abandon(now)
                         self.queue.put(out)
+                        self.ended = live.done  # the answer ended at the cut
                         return
                     self.queue.put(out)
             except Exception as exc:  # the upstream broke off mid-body
@@ -260,6 +261,7 @@ class AsyncLiveSource:
                         out = live.feed(chunk, now)
                         if live.done and not self.record:
                             self._put(out + live.abandon(now))  # cut by a fault
+                            self.ended = True
                             return
                         self._put(out)
                 except Exception as exc:  # the upstream broke off mid-body
