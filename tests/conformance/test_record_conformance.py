@@ -1,4 +1,5 @@
-"""Recording through either door gives the same ledger and the same cassette.
+"""Recording through either door gives the same ledger and the same cassette, in ``record``
+and in ``new_episodes`` mode.
 
 The pass-through session of :mod:`test_passthrough_conformance` (real SDKs and httpx against
 the local uvicorn upstream) in record mode: through ``FaultkitTransport(mode="record")`` into
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance_doors import InProcessDoor, ProxyDoor
+from conformance_doors import InProcessDoor, ProxyDoor, run_cell
 from conformance_world import Run, differences
 from live_provider import LiveProvider
 from proxy_process import ProxyFactory
@@ -116,3 +117,52 @@ def test_both_doors_record_the_same_interactions(recorded_both: Recorded) -> Non
 def test_recording_ledgers_read_the_same(recorded_both: Recorded) -> None:
     lines = differences(recorded_both.local, recorded_both.remote, recorded_both.scenario)
     assert not lines, "the doors disagree while recording:\n" + "\n".join(lines)
+
+
+def test_new_episodes_replays_what_is_recorded_and_records_the_rest(tmp_path: Path) -> None:
+    """``new_episodes`` through either door: the tool's answers come from a cassette both
+    doors load from the same file (so the ledgers name the same recordings), the provider
+    calls are forwarded and recorded. Same ledgers, same client outcomes, same verdict, same
+    new recordings."""
+    seed = tmp_path / "cassettes"
+    tools = [request for request in SESSION if "/orders/" in request.url]
+    with LiveProvider() as live:
+        urls = urls_of(live.url)
+        store = CassetteStore.for_recording(
+            seed / "orders.yaml", match_on=APP_MATCH_ON, playback=APP_PLAYBACK
+        )
+        InProcessDoor(urls, store, mode="record").run(None, tools, 0)
+        store.save()
+        target = tmp_path / "inprocess.yaml"
+        ours = CassetteStore.for_recording(
+            target, also=[seed / "orders.yaml"], match_on=APP_MATCH_ON, playback=APP_PLAYBACK
+        )
+        factory = ProxyFactory(tmp_path)
+        try:
+            door = ProxyDoor(factory, urls, "--mode", "new_episodes", "--cassettes", str(seed))
+            try:
+                local, remote = run_cell(
+                    InProcessDoor(urls, ours, mode="new_episodes"), door, None, SESSION
+                )
+            finally:
+                door.close()
+            code, _, err = door.process.stop()  # writes the recordings
+            assert code == 0, err
+        finally:
+            factory.close()
+    ours.save()
+    replayed = [e.recording for e in local.ledger if e.route == "orders"]
+    assert replayed == [f"{seed / 'orders.yaml'}#0", f"{seed / 'orders.yaml'}#1"]
+    lines = differences(local, remote, None)
+    assert not lines, "the doors disagree in new_episodes:\n" + "\n".join(lines)
+    providers = [e for e in local.ledger if e.route != "orders"]
+    mine = load_cassette(target).interactions
+    assert len(mine) == len(providers)
+    by_route: dict[str, list[dict[str, Any]]] = {}
+    for entry, interaction in zip(providers, mine, strict=True):
+        by_route.setdefault(entry.route, []).append(recorded(interaction))
+    theirs = {
+        route: [recorded(i) for i in load_cassette(seed / f"{route}.yaml").interactions]
+        for route in by_route
+    }
+    assert theirs == by_route
