@@ -13,41 +13,54 @@ modules (``faultkit/oracle/checks/*.py``, bands and reasons in
 
 from __future__ import annotations
 
-from functools import cache
-from types import ModuleType
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
+
+class _Kinds(NamedTuple):
+    SEVERITY: tuple[str, ...]
+    CONTROLLED_KINDS: frozenset[str]
+    UNJUDGED_KINDS: frozenset[str]
+    VerdictKind: Any
+
+
 # The kinds, their severity and their groups are declared by the check modules
-# (faultkit/oracle/checks/*.py) and collected in faultkit.oracle.checks. The check modules
-# build Findings, so this module reads that registry lazily rather than importing it.
-_DERIVED = ("VerdictKind", "SEVERITY", "CONTROLLED_KINDS", "UNJUDGED_KINDS")
+# (faultkit/oracle/checks/*.py). faultkit.oracle.checks finds them and hands the tables over
+# with declare_kinds when it is imported (importing faultkit.oracle imports it). Pushed rather
+# than read: the check modules import this module for Finding, so it must not import them.
+_kinds: _Kinds | None = None
+_rank: dict[str, int] = {}
 
 
-@cache
-def _registry() -> ModuleType:
-    from faultkit.oracle import checks
+def declare_kinds(
+    severity: tuple[str, ...], controlled: frozenset[str], unjudged: frozenset[str], literal: Any
+) -> None:
+    """Take the verdict kinds found in the check modules: all of them worst first, the
+    controlled and the unjudged ones, and the ``Literal`` of their names."""
+    global _kinds
+    _kinds = _Kinds(severity, controlled, unjudged, literal)
+    _rank.clear()
+    _rank.update((kind, i) for i, kind in enumerate(severity))
 
-    return checks
+
+def _tables() -> _Kinds:
+    if _kinds is None:
+        raise RuntimeError("no verdict kinds declared: import faultkit.oracle first")
+    return _kinds
 
 
 def __getattr__(name: str) -> Any:
-    """``VerdictKind``, ``SEVERITY``, ``CONTROLLED_KINDS`` and ``UNJUDGED_KINDS``, as derived
-    by :mod:`faultkit.oracle.checks`."""
-    if name in _DERIVED:
-        return getattr(_registry(), name)
+    """``VerdictKind``, ``SEVERITY``, ``CONTROLLED_KINDS`` and ``UNJUDGED_KINDS``, as
+    :mod:`faultkit.oracle.checks` derived them from the check modules."""
+    if name in _Kinds._fields:
+        return getattr(_tables(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@cache
-def _rank() -> dict[str, int]:
-    return {kind: i for i, kind in enumerate(_registry().SEVERITY)}
-
-
 def _known(kind: str) -> str:
-    if kind not in _rank():
-        raise ValueError(f"unknown verdict kind {kind!r}; known: {', '.join(_rank())}")
+    if kind not in _rank:
+        raise ValueError(f"unknown verdict kind {kind!r}; known: {', '.join(_tables().SEVERITY)}")
     return kind
 
 
@@ -57,16 +70,17 @@ KindName = Annotated[str, AfterValidator(_known)]
 
 def severity(kind: str) -> int:
     """Rank of ``kind``: 0 is the worst."""
-    return _rank()[kind]
+    return _rank[kind]
 
 
 def is_controlled(kind: str) -> bool:
-    return kind in _registry().CONTROLLED_KINDS
+    return kind in _tables().CONTROLLED_KINDS
 
 
 def is_uncontrolled(kind: str) -> bool:
     """An uncontrolled verdict about the SUT (not ``not_exercised`` or ``harness_error``)."""
-    return kind not in _registry().CONTROLLED_KINDS and kind not in _registry().UNJUDGED_KINDS
+    tables = _tables()
+    return kind not in tables.CONTROLLED_KINDS and kind not in tables.UNJUDGED_KINDS
 
 
 class Finding(BaseModel):

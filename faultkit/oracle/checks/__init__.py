@@ -5,7 +5,9 @@ the rest of faultkit reads are derived from them here, once:
 - :data:`CHECKS`: every check, worst kind first. The judge runs them all; the verdict sorts
   the findings by severity, so the order only decides how ``docs/oracle.md`` lists them.
 - :data:`KINDS`: every verdict kind by name; :data:`SEVERITY`, worst first;
-  :data:`CONTROLLED_KINDS` and :data:`UNJUDGED_KINDS`; :data:`VerdictKind`, a ``Literal``.
+  :data:`CONTROLLED_KINDS` and :data:`UNJUDGED_KINDS`; :data:`VerdictKind`, a ``Literal``
+  (handed to :mod:`faultkit.oracle.verdict`, which the check modules import for ``Finding``
+  and so cannot import them back).
 
 Modules are found with :mod:`pkgutil` rather than listed, so a new verdict module is judged
 the moment it exists; a module without ``CHECK``, or one whose kinds clash with another's
@@ -19,6 +21,7 @@ import importlib
 import pkgutil
 from typing import Literal
 
+from faultkit.oracle import verdict
 from faultkit.oracle.checks.base import Check, CheckError, Kind
 
 _SKIP = frozenset({"base"})
@@ -71,6 +74,7 @@ UNJUDGED_KINDS: frozenset[str] = frozenset(n for n, k in KINDS.items() if k.grou
 VerdictKind = Literal[SEVERITY]  # type: ignore[valid-type]
 # Every ledger fact some check reads: what both doors must record.
 NEEDED_FACTS: frozenset[str] = frozenset().union(*(c.needs for c in CHECKS))
+verdict.declare_kinds(SEVERITY, CONTROLLED_KINDS, UNJUDGED_KINDS, VerdictKind)
 
 __all__ = [
     "CHECKS",
