@@ -497,6 +497,11 @@ class Engine:
         earlier = self._changed.get(entry.route)
         if earlier is None or earlier[0].id >= entry.id:
             return None
+        try:
+            if self.ledger.get(earlier[0].id) is not earlier[0]:
+                return None  # the ledger was reset since: another run's conversation
+        except IndexError:
+            return None
         before = conversation_of(earlier[0].format, earlier[2])
         now = conversation_of(entry.format, request.body)
         if before is None or now is None or len(now.turns) <= len(before.turns):

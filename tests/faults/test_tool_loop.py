@@ -393,3 +393,40 @@ def test_gemini_keeps_asking_for_its_function_call(
     first = ledger[0].tool_calls
     assert first and all(e.tool_calls == first for e in ledger)
     assert [bool(e.faults) for e in ledger] == [False, True, True, True]
+
+
+def test_a_reset_ledger_forgets_the_conversation_a_fault_changed(tmp_path: Path) -> None:
+    """One session, two runs: after the ledger is reset, a request that continues the earlier
+    run's looped conversation is not answered from it: without the fault it is unmatched."""
+    path = recorded(tmp_path, "openai", False)
+    with FaultkitSession(
+        cassettes=[path], match_on=("method", "uri", "body"), playback="repeat"
+    ) as fk:
+        fk.inject({"type": "tool_loop"}, match={"kind": "provider"})
+        http = fk.client()
+        llm = openai.OpenAI(
+            api_key="sk-test", base_url="https://api.openai.com/v1", http_client=http, max_retries=0
+        )
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "Where is order 1042?"}]
+        for _ in range(3):
+            message = (
+                llm.chat.completions.create(
+                    model="gpt-4o-mini", messages=messages, tools=CHAT_TOOLS
+                )
+                .choices[0]
+                .message
+            )
+            messages.append(message.model_dump(exclude_none=True, exclude={"parsed"}))
+            call_id = message.tool_calls[0].id
+            result = http.get(ORDER_URL).text
+            messages.append({"role": "tool", "tool_call_id": call_id, "content": result})
+        # The third turn (#5) had no recording: replay continued the looped conversation.
+        assert "continues the conversation" in (list(fk.ledger)[-2].recording or "")
+        fk.engine.ledger.reset()
+        fk.engine.clear_rules()
+        for _ in range(6):  # ids past the earlier run's: only the reset tells the runs apart
+            http.get(ORDER_URL)
+        with pytest.raises(Exception):  # noqa: B017  (the SDK wraps faultkit's UnmatchedRequest)
+            llm.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=CHAT_TOOLS)
+        entry = list(fk.ledger)[-1]
+    assert entry.id > 5 and entry.ending == "unmatched"  # not continued from the old run
