@@ -68,7 +68,8 @@ _GATEWAY_REASONS = {
 
 
 class HttpError(Fault):
-    """Answer with HTTP ``status`` and a provider-correct error body."""
+    """Answer with HTTP ``status`` and the provider's own error body and headers
+    (``retry-after``, ``x-should-retry``), as OpenAI, Anthropic and Gemini send them."""
 
     type: Literal["http_error"] = "http_error"
     status: int = Field(ge=400, le=599, description="HTTP status, 400-599 (529 = overloaded).")

@@ -65,7 +65,9 @@ _ANSWER_PATHS = {
 
 
 class Refusal(Fault):
-    """The model declines (``refusal``), is filtered (``content_filter``) or says nothing."""
+    """The model declines (``refusal``), is filtered (``content_filter``) or says nothing
+    (``empty_answer``), the provider's way (``message.refusal``, a Responses refusal part,
+    ``stop_reason: "refusal"``); tool calls removed."""
 
     type: Literal["refusal"] = "refusal"
     category = "meaning"

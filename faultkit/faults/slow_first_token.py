@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 
 class SlowFirstToken(Fault):
-    """Hold the body (not the head) for ``delay_ms`` milliseconds."""
+    """Hold the body (not the head) for ``delay_ms`` milliseconds; heartbeats only on
+    SSE."""
 
     type: Literal["slow_first_token"] = "slow_first_token"
     category = "timing"

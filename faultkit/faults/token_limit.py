@@ -111,7 +111,9 @@ def _closers(text: str) -> str | None:
 
 
 class TokenLimit(Fault):
-    """Stop the answer at the output-token limit: cut its last part, say ``length``."""
+    """Stop the answer at the output-token limit: its text, structured JSON or last tool
+    call's arguments cut (``keep``: the share kept), and the stop said the provider's way
+    (``finish_reason: "length"``, ``status: "incomplete"``, ``stop_reason: "max_tokens"``)."""
 
     type: Literal["token_limit"] = "token_limit"
     category = "meaning"
