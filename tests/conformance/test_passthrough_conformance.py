@@ -70,8 +70,10 @@ SESSION = [
     Request(method="GET", url=f"{ORDERS}/9999"),
 ]
 ROUTES = ("openai", "anthropic", "orders")
-# Door discrepancies found here and posted on /tmp/helpers/BOARD.md, as strict xfails by
-# scenario file stem (None: no scenario). D5-D7 were found here and fixed.
+# A door discrepancy this suite finds and the doors do not fix yet goes here as a strict xfail
+# (scenario file stem, None for no scenario -> what differs), so its fix shows. None is known:
+# the four found here (a stream closed after [DONE], an unread 404 under a whole-body fault,
+# no error_code on live errors, a client's read timeout) are fixed.
 KNOWN: dict[str | None, str] = {}
 
 
