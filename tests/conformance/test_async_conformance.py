@@ -71,11 +71,15 @@ def _check(
 ) -> None:
     scenario = Scenario.load(scenario_file)
     report = []
+    applied = 0
     for cassette in cassettes:
         ours, theirs = _both(sync, async_door, scenario, requests_of(cassette))
         lines = differences(ours, theirs, scenario, LABELS)
         report += [f"{scenario_file.stem} x {cassette.name}: {line}" for line in lines]
+        applied += sum(len(e.faults) for e in ours.ledger)
     assert not report, "the sync and async transports disagree:\n" + "\n".join(report)
+    # Agreeing is not enough: two transports that applied no fault at all would agree too.
+    assert applied, f"{scenario_file.stem} applied no fault on any of {len(cassettes)} cassettes"
 
 
 @pytest.mark.parametrize("scenario_file", _cases(slow=False))

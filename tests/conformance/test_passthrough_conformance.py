@@ -123,6 +123,10 @@ def _check(passthrough: InProcessDoor, proxy: ProxyDoor, scenario_file: Path | N
     scenario = Scenario.load(scenario_file) if scenario_file else None
     lines = differences(local, remote, scenario)
     assert not lines, "the doors disagree on live answers:\n" + "\n".join(lines)
+    if scenario is not None:
+        # Agreeing is not enough: the scenario's rules must have fired on these live answers
+        # (applied, or skipped with a reason), or the cell compared nothing of it.
+        assert any(e.faults or e.skipped for e in local.ledger), "no rule fired"
 
 
 @pytest.mark.parametrize("scenario_file", _cases(slow=False))

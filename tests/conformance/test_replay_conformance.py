@@ -72,12 +72,16 @@ def _check(
 ) -> None:
     scenario = Scenario.load(scenario_file)
     report = []
+    applied = 0
     for cassette in cassettes:
         local, remote = run_cell(inprocess, proxy, scenario_file, requests_of(cassette))
         assert local.ledger, f"{cassette.name}: no request reached the in-process door"
         lines = differences(local, remote, scenario)
         report += [f"{scenario_file.stem} x {cassette.name}: {line}" for line in lines]
+        applied += sum(len(e.faults) for e in local.ledger)
     assert not report, "the doors disagree:\n" + "\n".join(report)
+    # Agreeing is not enough: two doors that applied no fault at all would agree too.
+    assert applied, f"{scenario_file.stem} applied no fault on any of {len(cassettes)} cassettes"
 
 
 @pytest.mark.parametrize("scenario_file", _cases(slow=False))
