@@ -282,7 +282,7 @@ def test_no_other_hand_written_file_of_faultkit_names_it() -> None:
 
 # -- a live stream ----------------------------------------------------------------------------
 def test_a_live_stream_gets_the_copy_right_behind_the_original_and_keeps_its_timing() -> None:
-    """Pass-through to a real upstream on 127.0.0.1 sending an event every 300 ms: the fault
+    """Pass-through to a real upstream on 127.0.0.1 sending an event every 400 ms: the fault
     acts as the events pass, so the copy follows its original at once and the other events
     keep the upstream's gaps (wide margins: a busy 2-core machine)."""
     from live._sse_upstream import EVENTS, WORDS, sse_upstream
@@ -296,7 +296,7 @@ def test_a_live_stream_gets_the_copy_right_behind_the_original_and_keeps_its_tim
     arrivals: list[tuple[float, str | None]] = []
     parser = SSEParser()
     body = {"model": "gpt-4o-mini", "stream": True, "messages": ASK}
-    with sse_upstream(0.3) as upstream:
+    with sse_upstream(0.4) as upstream:
         transport = FaultkitTransport(engine, mode="passthrough")
         with httpx.Client(transport=transport, timeout=30) as client:
             start = time.monotonic()
@@ -309,9 +309,9 @@ def test_a_live_stream_gets_the_copy_right_behind_the_original_and_keeps_its_tim
     assert len(arrivals) == len(EVENTS) + 1
     times = [t for t, _ in arrivals]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert gaps[2] < 0.15, times  # the copy, at once
+    assert gaps[2] < 0.2, times  # the copy, at once (the others: about 0.4)
     kept = gaps[:2] + gaps[3:]
-    assert all(0.15 <= gap <= 0.9 for gap in kept), times  # the rest, as the upstream sent
+    assert all(0.2 <= gap <= 1.0 for gap in kept), times  # the rest, as the upstream sent
     (entry,) = engine.ledger.entries
     (applied,) = entry.faults
     assert applied.type == "duplicate_sse_event"
