@@ -167,16 +167,17 @@ def check(answer: bytes) -> None:
 
 
 async def timed(one: Callable[[], bytes], requests: int) -> float:
-    """Seconds per request of ``one``, after a warm-up (plans cached, the pool filled), with
-    the cycle collector running as the proxy runs it (automatically)."""
+    """CPU seconds per request of ``one`` (this process's CPU time, so other processes on a
+    busy machine do not count), after a warm-up (plans cached, the pool filled), with the
+    cycle collector running as the proxy runs it (automatically)."""
     for _ in range(200):
         one()
     check(one())
     gc.collect()
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(requests):
         one()
-    return (time.perf_counter() - start) / requests
+    return (time.process_time() - start) / requests
 
 
 def run(case: Callable[[int], Any], requests: int) -> float:

@@ -126,15 +126,14 @@ class Capture:
         self.answer: AnswerFeed | None = None
         # An error answer's body, for its code (errors are small and never streamed).
         self.error_body: bytearray | None = None
-        # Read once from the raw head: what a door frames the body by.
-        self.content_length: bytes | None = None
-        self.transfer_encoding: bytes | None = None
+        # The raw head indexed once by lowercased name (first value wins): the ledger asks
+        # three or four questions of every head, and a door frames the body by two of them.
+        index: dict[bytes, bytes] = {}
         for name, value in headers:
-            lname = name.lower()
-            if lname == b"content-length":
-                self.content_length = self.content_length or value
-            elif lname == b"transfer-encoding":
-                self.transfer_encoding = self.transfer_encoding or value
+            index.setdefault(name.lower(), value)
+        self._index = index
+        self.content_length = index.get(b"content-length")
+        self.transfer_encoding = index.get(b"transfer-encoding")
 
     def add(self, chunk: bytes, at_ms: float = 0.0) -> None:
         """``chunk`` arrived ``at_ms`` after the request went up (only read when ``keep``)."""
@@ -149,11 +148,8 @@ class Capture:
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), read off the raw head."""
-        lname = name.lower().encode("latin-1")
-        for key, value in self.raw_headers:
-            if key.lower() == lname:
-                return value.decode("latin-1")
-        return None
+        value = self._index.get(name.lower().encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
 
     @cached
     def head(self) -> ResponseHead:

@@ -367,7 +367,8 @@ class Door:
     ) -> _Passing:
         """Write the upstream's head and the body bytes that came with it, framed for this
         client; when that was the whole answer, the flow completes (``done``)."""
-        flow.head_received(capture, response.early)
+        early = response.early
+        flow.head_received(capture, early)
         status = capture.status
         no_body = incoming.method == "HEAD" or status < 200 or status in NO_BODY_STATUS
         length = capture.content_length
@@ -386,7 +387,8 @@ class Door:
         if not keep:
             extra += b"connection: close\r\n"
         first = encode_live_head(capture, extra)
-        early = response.early if framing != "none" else b""
+        if framing == "none":
+            early = b""
         complete = response.done and response.error is None
         flow.bytes_sent = len(early)
         if early and len(early) < SEPARATE_WRITE_BYTES:
@@ -400,9 +402,10 @@ class Door:
             conn.write(_framed(early, framing))
             if complete and framing == "chunked":
                 conn.write(b"0\r\n\r\n")
-        flow.head_sent()
+        now = time.monotonic()
+        flow.head_sent(now)
         if complete:
-            flow.body_complete()
+            flow.body_complete(now)
         return _Passing(keep, framing, complete)
 
     async def _stream_rest(
