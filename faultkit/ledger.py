@@ -367,7 +367,8 @@ class Ledger:
     after a re-ask succeeded starts new calls. The identical request after a success, or while
     the earlier copy is still being answered, is a new logical call: under load many users send
     identical requests, and none of them is a retry. A normal agent step (the previous answer
-    healthy, a tool result appended) is a new logical call too.
+    healthy, a tool result appended) is a new logical call too, and so is the step after an
+    unusable answer whose tool calls the app ran anyway (a tool request came after it).
 
     The cost per request stays a hash and a few dict operations: a provider request's body is
     held (not copied) until it is answered, kept only if the answer was unusable, and parsed
@@ -427,6 +428,8 @@ class Ledger:
                 )
             ):
                 origin = None
+            if fmt not in PROVIDER_FORMATS:
+                self._acted_on()
             unusable = self._unusable.get(route)
             if origin is None and unusable and fmt in PROVIDER_FORMATS:
                 origin = self._reasked(route, unusable, fmt, model, body)
@@ -483,6 +486,16 @@ class Ledger:
         if budget.limit is not None:
             while budget.used > budget.limit and len(self._entries) > 1:
                 self._drop_oldest()
+
+    def _acted_on(self) -> None:
+        """A tool request is arriving: the app ran the tool calls of the answers it had, so an
+        unusable answer that asked for tool calls was acted on, not rejected, and the request
+        that carries their results is the next step, not a re-ask of it. (A schema drift in an
+        answer's envelope leaves its tool call usable; a broken tool call is never run, so its
+        re-ask comes with no tool request before it.)"""
+        for unusable in self._unusable.values():
+            for logical in [k for k, tail in unusable.items() if tail.entry.tool_calls]:
+                del unusable[logical]
 
     def _reasked(
         self,

@@ -241,6 +241,42 @@ def test_an_agent_step_after_a_healthy_answer_is_a_new_call() -> None:
     assert _ask(ledger, _chat(SYSTEM, QUESTION, tool_call, result)) == (2, 1)
 
 
+def test_the_step_after_a_degraded_answer_whose_tool_call_ran_is_a_new_call() -> None:
+    # A drift in the answer's envelope left its tool call usable: the app ran the tool, then
+    # sent the result back. That is the next step, not a re-ask of the drifted answer (which
+    # also extends its conversation); found by faultkit explore on the robust example app.
+    tool_call = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_order"}}],
+    }
+    result = {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'}
+    ledger = Ledger()
+    assert _ask(ledger, _chat(SYSTEM, QUESTION)) == (1, 1)
+    ledger.entries[-1].tool_calls = ["get_order"]
+    _degrade(ledger)
+    ledger.open(
+        route="orders",
+        method="GET",
+        url="https://orders.example/orders/1042",
+        fmt="json",
+        model=None,
+        body=b"",
+        retry_count=None,
+        arrival_ms=1.0,
+    )
+    assert _ask(ledger, _chat(SYSTEM, QUESTION, tool_call, result)) == (2, 1)
+
+
+def test_a_reask_after_a_tool_call_the_app_did_not_run_is_the_next_attempt() -> None:
+    # A broken tool call is not run: the re-ask that follows comes with no tool request.
+    ledger = Ledger()
+    assert _ask(ledger, _chat(SYSTEM, QUESTION)) == (1, 1)
+    ledger.entries[-1].tool_calls = ["get_order"]
+    _degrade(ledger)
+    assert _ask(ledger, _chat(SYSTEM, QUESTION, BAD, FIX)) == (1, 2)
+
+
 def test_a_reask_while_the_degraded_answer_is_still_pending_is_a_new_call() -> None:
     ledger = Ledger()
     _ask(ledger, _chat(SYSTEM, QUESTION))

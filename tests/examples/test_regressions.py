@@ -21,6 +21,7 @@ REGRESSIONS = sorted((Path(__file__).parent / "regressions").glob("*.yaml"))
 # words on unchecked, and folds stream chunks without looking at their shape. (It returns no
 # trace: where its own behaviour is fine, as with the SDK's retries, that is its verdict.)
 NAIVE = {
+    "drift-then-tool-step": "untraceable",
     "provider-429-body-cut": "untraceable",
     "stream-chunk-retyped": "crash",
     "tool-500-retry-after": "silent_tool_failure",
