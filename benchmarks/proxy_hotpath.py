@@ -20,10 +20,10 @@ Cases (each with a fresh proxy):
 - ``header-fault``: replay with ``x-faultkit-fault: type=latency;latency_ms=0``, the
   per-request fault selection path.
 
-With ``--baseline-ref REF``, each round also runs this benchmark as it was at git ``REF``, on
-the code of that commit (a ``git worktree`` in the temp directory, in a subprocess, between
+With ``--baseline-ref REF``, each round also runs this benchmark on the code of git ``REF`` (a
+``git worktree`` in the temp directory with this script copied in, in a subprocess, between
 this code's cases), and prints each case's ratio to it: how a change moved the CPU per request,
-measured in one run on the same machine state.
+measured in one run, timed the same way on both sides.
 
 Baseline, in the same run: ``floor``, the minimal callback proxy of ``floor_proxy.py`` over the
 same stand-ins (httptools on both sides, headers copied, nothing else): what any asyncio proxy
@@ -39,6 +39,7 @@ import gc
 import json
 import pstats
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -215,7 +216,8 @@ CASES: dict[str, Callable[[int], Any]] = {
 
 
 def baseline_tree(ref: str) -> Path:
-    """A worktree of ``ref`` (kept between runs; git refuses a ref it cannot resolve)."""
+    """A worktree of ``ref`` (kept between runs; git refuses a ref it cannot resolve) with
+    this benchmark in it."""
     commit = subprocess.run(
         ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
         cwd=REPO,
@@ -224,18 +226,21 @@ def baseline_tree(ref: str) -> Path:
         check=True,
     ).stdout.strip()
     tree = Path(tempfile.gettempdir()) / f"faultkit-hotpath-{commit[:12]}"
-    if not (tree / "benchmarks" / "proxy_hotpath.py").exists():
+    if not (tree / "benchmarks").exists():
         subprocess.run(
             ["git", "worktree", "add", "--detach", str(tree), commit],
             cwd=REPO,
             capture_output=True,
             check=True,
         )
+    # This script, not the one of REF, so both sides are timed the same way.
+    for name in ("proxy_hotpath.py", "floor_proxy.py"):
+        shutil.copy(REPO / "benchmarks" / name, tree / "benchmarks" / name)
     return tree
 
 
 def baseline_round(tree: Path, requests: int) -> dict[str, float]:
-    """One round of the benchmark of ``tree`` on its own code: seconds per request by case."""
+    """One round of this benchmark on ``tree``'s code: seconds per request by case."""
     out = subprocess.run(
         [
             sys.executable,
