@@ -243,10 +243,13 @@ def differences(
     remote: Run,
     scenario: Scenario | None,
     labels: tuple[str, str] = ("in-process", "in the proxy"),
+    *,
+    left_out: frozenset[str] = frozenset(),
+    verdicts: bool = True,
 ) -> list[str]:
     """Every way ``remote``'s run differs from ``local``'s (by default the proxy's from the
-    in-process door's), one line each: what the client got, each ledger entry's facts, the
-    verdict."""
+    in-process door's), one line each: what the client got, each ledger entry's facts (but
+    ``left_out``), the verdict (unless ``verdicts`` is False)."""
     ours, theirs = labels
     lines: list[str] = []
     if local.outcomes != remote.outcomes:
@@ -258,14 +261,16 @@ def differences(
             f"ledger has {len(local.ledger)} entries {ours}, {len(remote.ledger)} {theirs}"
         )
     for mine, yours in zip(local.ledger, remote.ledger, strict=False):
-        left_out = BUFFERED_FIELDS if buffered(mine, yours) else frozenset()
-        a, b = facts(mine, left_out), facts(yours, left_out)
+        skipped = left_out | (BUFFERED_FIELDS if buffered(mine, yours) else frozenset())
+        a, b = facts(mine, skipped), facts(yours, skipped)
         for name in sorted(a.keys() | b.keys()):
             if a.get(name) != b.get(name):
                 lines.append(
                     f"entry #{mine.id} {name}: {_short(a.get(name))} {ours}, "
                     f"{_short(b.get(name))} {theirs}"
                 )
+    if not verdicts:
+        return lines
     left, right = verdict_facts(local.verdict(scenario)), verdict_facts(remote.verdict(scenario))
     if left != right:
         lines.append(f"verdict {left} {ours}, {right} {theirs}")
