@@ -197,6 +197,10 @@ def _ends_with_final_event(chunks: list[bytes]) -> bool:
     return bool(blocks) and is_final_event(parse_event(blocks[-1]))
 
 
+# The four decisions to forward, made once (a decision is built per request on the hot path).
+_FORWARDS = {(r, w): Forward(record=r, whole=w) for r in (False, True) for w in (False, True)}
+
+
 def is_push_stream(request: Request) -> bool:
     """A ``GET`` that opens a server-to-client event stream (MCP's optional GET channel): a
     channel that lasts as long as the session, not an exchange to record and replay."""
@@ -282,7 +286,7 @@ class ExchangeFlow:
             and not is_push_stream(self.request)
         )
         self.recording = record
-        return Forward(record=record, whole=bool(selection.firings))
+        return _FORWARDS[record, bool(selection.firings)]
 
     def plan(self, response: Response | None) -> Plan:
         """The engine's plan for ``response`` (None: from the cassettes, or a fault's own)."""

@@ -261,7 +261,6 @@ class Door:
             raise
         if type(decision) is Replay:
             return self._replay(flow, incoming, conn, decision.plan)
-        assert isinstance(decision, Forward)
         if not (decision.whole or decision.record) and self._forward_now(flow, incoming, conn):
             return None
         return self._guarded(flow, self._forward(flow, decision, incoming, conn))
