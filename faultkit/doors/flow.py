@@ -124,6 +124,7 @@ class Capture:
         # What a provider answer passing through says (usage, tool calls), read as it passes:
         # set by the flow for a plain pass-through or recording of a provider answer.
         self.answer: AnswerFeed | None = None
+        self.previous = self.last = b""  # the last two chunks, when the body is not kept
         # An error answer's body, for its code (errors are small and never streamed).
         self.error_body: bytearray | None = None
         # The raw head indexed once by lowercased name (first value wins): the ledger asks
@@ -145,6 +146,22 @@ class Capture:
         if self.keep and chunk:
             self.chunks.append(chunk)
             self.marks.append((self.size, at_ms))
+        elif chunk:
+            self.previous, self.last = self.last, chunk
+
+    @property
+    def arrived_whole(self) -> bool:
+        """The whole upstream body is here: read to its end, or as long as its head said
+        (``content-length``; none for a 204 or 304), whether or not its end was read."""
+        if self.complete or self.status in (204, 304):
+            return True
+        length = self.content_length
+        return length is not None and length.strip().isdigit() and self.size >= int(length)
+
+    @property
+    def tail(self) -> list[bytes]:
+        """The last chunks that passed (all of them when kept)."""
+        return self.chunks[-4:] if self.keep else [self.previous, self.last]
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), read off the raw head."""
@@ -353,16 +370,21 @@ class ExchangeFlow:
 
     def client_gone(self, *, unseen: int = 0) -> None:
         """The client left a passed-through answer. Completed when the whole upstream body had
-        arrived (stored when recording), or what passed ends with its stream's final event
-        (only the end of the body was unread: an SDK stops at ``data: [DONE]``), and none of
-        it (``unseen`` bytes) missed the client; else abandoned, ``client_closed``."""
+        arrived (stored when recording; a ``content-length`` body counts as whole once that
+        many bytes passed, a 204 at once), or what passed ends with its stream's final event
+        (only the end of the body was unread: an SDK stops at ``data: [DONE]``, an MCP client
+        at its JSON-RPC response), and none of it (``unseen`` bytes) missed the client; else
+        abandoned, ``client_closed``. Whether the upstream's end-of-body happened to arrive
+        before the client hung up decides nothing, so both doors agree (H3's D5, D9)."""
         if self.finished:
             return
         capture = self.capture
         complete = capture is not None and capture.complete
         if complete:
             self._store(capture)  # type: ignore[arg-type]
-        done = complete or (capture is not None and _ends_with_final_event(capture.chunks))
+        done = capture is not None and (
+            capture.arrived_whole or _ends_with_final_event(capture.tail)
+        )
         self.finish("completed" if done and not unseen else "client_closed")
 
     def client_gone_during_plan(

@@ -69,10 +69,15 @@ FINAL_EVENTS = frozenset({"message_stop", *_TERMINAL})
 
 
 def is_final_event(event: SSEEvent) -> bool:
-    """True when ``event`` ends its stream: a client that hangs up after it lost nothing."""
+    """True when ``event`` ends its stream: a client that hangs up after it lost nothing.
+    Besides the providers' final events, an MCP server's JSON-RPC response (``result`` or
+    ``error`` with an ``id``) ends the stream that answers a request."""
     if event.is_done_sentinel:
         return True
-    return event_kind(event.json(), event) in FINAL_EVENTS
+    payload = event.json()
+    if isinstance(payload, dict) and "id" in payload and payload.keys() & {"result", "error"}:
+        return True
+    return event_kind(payload, event) in FINAL_EVENTS
 
 
 _USAGE_OUT = {

@@ -231,6 +231,7 @@ def test_a_passed_through_provider_answer_gives_its_usage_and_tool_calls() -> No
     [
         (b"data: [DONE]\n\n", "completed"),
         (b'event: message_stop\ndata: {"type": "message_stop"}\n\n', "completed"),
+        (b'data: {"jsonrpc": "2.0", "id": 3, "result": {"tools": []}}\n\n', "completed"),
         (b'data: {"choices": [{"delta": {"content": "lo"}}]}\n\n', "client_closed"),
     ],
 )
@@ -246,5 +247,30 @@ def test_a_client_leaving_a_live_stream_after_its_final_event_lost_nothing(
     flow.head_received(capture)
     capture.add(b'data: {"choices": [{"delta": {"content": "Hel"}}]}\n\n', 5.0)
     capture.add(last, 6.0)
+    flow.client_gone()
+    assert only_entry(engine).ending == ending
+
+
+@pytest.mark.parametrize("keep", [True, False])
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "ending"),
+    [
+        (200, [(b"content-length", b"2")], b"{}", "completed"),
+        (200, [(b"content-length", b"10")], b"{}", "client_closed"),
+        (202, [(b"content-length", b"0")], b"", "completed"),
+        (204, [], b"", "completed"),
+    ],
+)
+def test_a_body_of_known_length_that_all_passed_is_complete_however_the_client_left(
+    keep: bool, status: int, headers: list[tuple[bytes, bytes]], body: bytes, ending: str
+) -> None:
+    """H3's D9: the client hangs up right after the last byte; whether the upstream's
+    end-of-body was read first must not decide the ending (in either door)."""
+    engine = engine_with()
+    flow = flow_for(engine, "passthrough")
+    flow.decide()
+    capture = Capture(status, b"", headers, 5.0, keep=keep)
+    flow.head_received(capture)
+    capture.add(body, 6.0)
     flow.client_gone()
     assert only_entry(engine).ending == ending
