@@ -400,6 +400,8 @@ class Ledger:
         # route -> logical call -> its latest attempt, ended unusable: what a re-ask may repeat
         self._unusable: dict[str, dict[int, _Tail]] = {}
         self._logical: dict[str, int] = {}
+        # id of the latest tool (non-provider) request: the app acted on every answer before it
+        self._last_tool_id = 0
 
     def open(
         self,
@@ -430,6 +432,7 @@ class Ledger:
                 origin = None
             if fmt not in PROVIDER_FORMATS:
                 self._acted_on()
+                self._last_tool_id = self._dropped + len(self._entries) + 1
             unusable = self._unusable.get(route)
             if origin is None and unusable and fmt in PROVIDER_FORMATS:
                 origin = self._reasked(route, unusable, fmt, model, body)
@@ -490,7 +493,10 @@ class Ledger:
     def _acted_on(self) -> None:
         """A tool request is arriving: the app ran the tool calls of the answers it had, so an
         unusable answer that asked for tool calls was acted on, not rejected, and the request
-        that carries their results is the next step, not a re-ask of it. (A schema drift in an
+        that carries their results is the next step, not a re-ask of it. An answer still being
+        finished when the tool request arrives is held to the same rule when it ends
+        (:meth:`_remember_unusable`): which comes first depends on a door's timing, and the
+        ledger must not. (A schema drift in an
         answer's envelope leaves its tool call usable; a broken tool call is never run, so its
         re-ask comes with no tool request before it.)"""
         for unusable in self._unusable.values():
@@ -579,6 +585,8 @@ class Ledger:
         """Keep a provider call's unusable answer, should the app ask it again."""
         if self._latest.get((entry.route, entry.logical_call)) is not entry:
             return  # a later attempt is already under way
+        if entry.tool_calls and self._last_tool_id > entry.id:
+            return  # a tool request came while it was being answered: acted on (_acted_on)
         unusable = self._unusable.setdefault(entry.route, {})
         unusable[entry.logical_call] = _Tail(entry, body)
         if len(unusable) > REASK_WINDOW:
@@ -620,4 +628,5 @@ class Ledger:
             self._latest.clear()
             self._asked.clear()
             self._unusable.clear()
+            self._last_tool_id = 0
             self._logical.clear()

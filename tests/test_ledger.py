@@ -268,6 +268,33 @@ def test_the_step_after_a_degraded_answer_whose_tool_call_ran_is_a_new_call() ->
     assert _ask(ledger, _chat(SYSTEM, QUESTION, tool_call, result)) == (2, 1)
 
 
+def test_the_rule_holds_when_the_answer_ends_after_the_tool_request_arrived() -> None:
+    # Through the proxy the cut answer may be finished only after the app's next request (on
+    # another connection) arrived: the ledger must not depend on which came first.
+    tool_call = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_order"}}],
+    }
+    result = {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'}
+    ledger = Ledger()
+    assert _ask(ledger, _chat(SYSTEM, QUESTION)) == (1, 1)
+    first = ledger.entries[-1]
+    first.tool_calls = ["get_order"]
+    ledger.open(
+        route="orders",
+        method="GET",
+        url="https://orders.example/orders/1042",
+        fmt="json",
+        model=None,
+        body=b"",
+        retry_count=None,
+        arrival_ms=1.0,
+    )
+    ledger.finish(first.id, ending="client_closed", end_ms=2.0)
+    assert _ask(ledger, _chat(SYSTEM, QUESTION, tool_call, result)) == (2, 1)
+
+
 def test_a_reask_after_a_tool_call_the_app_did_not_run_is_the_next_attempt() -> None:
     # A broken tool call is not run: the re-ask that follows comes with no tool request.
     ledger = Ledger()
