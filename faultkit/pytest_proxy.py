@@ -19,6 +19,7 @@ scenario register the same name (the proxy keeps the contexts of a scenario re-s
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -211,8 +212,9 @@ class ProxyContext:
         expect: str | None = None,
         **kwargs: Any,
     ) -> Verdict:
-        """Run ``fn(*args, **kwargs)`` (waited for as ``faultkit run`` waits for a cell), judge
-        it, and fail the test unless the verdict is controlled (or is ``expect``)."""
+        """Run ``fn(*args, **kwargs)`` (waited for as ``faultkit run`` waits for a cell; an
+        ``async def`` in an event loop of its own), judge it, and fail the test unless the
+        verdict is controlled (or is ``expect``)."""
         from faultkit.runner.cells import limit_s
         from faultkit.runner.target import call_bounded
 
@@ -224,7 +226,8 @@ class ProxyContext:
             return (time.monotonic() - origin) * 1000
 
         wait = limit_s(contract, self.scenario or Scenario(name="inline", rules=[]))[1]
-        result = call_bounded(fn, list(args), kwargs, False, wait, clock, clock())
+        is_async = inspect.iscoroutinefunction(fn)  # run in its own loop, as faultkit run does
+        result = call_bounded(fn, list(args), kwargs, is_async, wait, clock, clock())
         verdict = self.judge(result, contract)
         if expect is not None:
             return assert_verdict(verdict, expect)

@@ -83,6 +83,23 @@ def careful(client):
                 raise
 
 
+async def careful_async(faultkit_proxy):
+    """careful, on the async SDK: the same verdict."""
+    client = openai.AsyncOpenAI(
+        base_url=faultkit_proxy.base_url("openai"),
+        api_key="sk-test",
+        max_retries=0,
+        default_headers=faultkit_proxy.headers,
+    )
+    for attempt in range(2):
+        try:
+            answer = await client.chat.completions.create(**BODY)
+            return answer.choices[0].message.tool_calls[0].id
+        except openai.InternalServerError:
+            if attempt:
+                raise
+
+
 def careless(client):
     return client.chat.completions.create(**BODY).choices[0].message.tool_calls[0].id
 
@@ -113,12 +130,12 @@ def test_counts_its_own_calls(faultkit_proxy, i):
 
 
 @pytest.mark.parametrize("i", range(@TESTS@))
-@pytest.mark.parametrize("app", [careful, careless])
+@pytest.mark.parametrize("app", [careful, careless, careful_async])
 def test_verdict(faultkit_proxy, app, i):
     faultkit_proxy.inject({"type": "http_error", "status": 500}, when={"nth": 1})
-    verdict = faultkit_proxy.check(
-        app, sdk(faultkit_proxy), contract=CONTRACT, expect="retried" if app is careful else "crash"
-    )
+    arg = faultkit_proxy if app is careful_async else sdk(faultkit_proxy)
+    expect = "crash" if app is careless else "retried"
+    verdict = faultkit_proxy.check(app, arg, contract=CONTRACT, expect=expect)
     save(
         f"verdict-{app.__name__}-{i}",
         {"verdicts": [verdict.kind], "calls": len(faultkit_proxy.ledger)},
@@ -187,7 +204,7 @@ def test_xdist_workers_share_one_proxy_without_mixing(tmp_path: Path) -> None:
         factory.close()
     assert parallel.returncode == 0, parallel.stdout + parallel.stderr
     assert serial.returncode == 0, serial.stdout + serial.stderr
-    assert len(in_parallel) == 4 * TESTS, parallel.stdout
+    assert len(in_parallel) == 5 * TESTS, parallel.stdout
 
     # Both workers ran tests, at the same time as each other, on the one proxy.
     workers = {row["worker"] for row in in_parallel.values()}
@@ -207,6 +224,7 @@ def test_xdist_workers_share_one_proxy_without_mixing(tmp_path: Path) -> None:
             "verdicts": ["retried"],
             "calls": 2,
         }
+        assert in_parallel[f"verdict-careful_async-{i}"]["verdicts"] == ["retried"]
         assert in_parallel[f"verdict-careless-{i}"]["verdicts"] == ["crash"]
         assert in_parallel[f"verdict-careless-{i}"]["calls"] == 1
         assert in_parallel[f"inprocess-{i}"]["statuses"] == [503, 200]
