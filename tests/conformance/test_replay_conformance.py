@@ -49,14 +49,10 @@ from faultkit.scenario import Scenario
 # (scenario file stem -> what differs), so the day it is fixed the xfail fails and is removed.
 # None is known: those found (a read timeout's ending, a stall ending in a close, a reset's
 # exception, a dropped malformed stream, a quota 429 retried unread) are fixed.
-D10 = (
-    "D10 (racy, so not strict): after a provider answer cut by the client's read timeout and "
-    "a tool request, the next provider request is a new logical call in-process and attempt 2 "
-    "in the proxy when the proxy finishes the cut entry after the tool request arrived "
-    "(Ledger._acted_on runs at arrival); then retry_storm is found only through the proxy"
-)
-# Racy discrepancies: they fail on some runs only, so a strict xfail would flap.
-RACY = {"mid-stream-stall": D10, "provider-slowdown": D10}
+# Racy discrepancies (failing on some runs only, so a strict xfail would flap) go here as
+# non-strict xfails; none is known (D10, the re-ask after a cut answer and a tool request, is
+# fixed).
+RACY: dict[str, str] = {}
 KNOWN: dict[str, str] = {}
 
 
