@@ -353,6 +353,17 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
         return EXIT_USAGE
 
     if args.result is not None:
+        # The result file holds one merged run, not a load report: refuse the report options
+        # rather than print text where --json promised JSON, or write nothing to --report.
+        asked = (("--json", args.json), ("--report", args.report))
+        unsupported = [name for name, on in asked if on]
+        if unsupported:
+            print(
+                f"faultkit load: {' and '.join(unsupported)} cannot be used with --result "
+                "(it checks the gates and prints the table; no load report is made)",
+                file=err,
+            )
+            return EXIT_USAGE
         return _gate_result_file(args.result, gates, args.cases, out, err)
 
     lines = err if args.json else out  # with --json, stdout holds the JSON alone

@@ -236,3 +236,11 @@ def test_gates_on_a_result_file_from_a_master_started_by_hand(
     assert "1 gate(s) failed: p99<500ms" in err
     assert main(["load", "--result", str(result), "--gate", "p99<2s"]) == 0
     assert main(["load", "--result", str(tmp_path / "missing.json")]) == 2
+    capsys.readouterr()
+    # No load report comes of a result file: --json and --report are refused, not ignored.
+    for extra in (["--json"], ["--report", str(tmp_path / "out")]):
+        assert main(["load", "--result", str(result), *extra]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1, (out, err)
+        assert f"faultkit load: {extra[0]} cannot be used with --result" in err
+    assert not (tmp_path / "out").exists()
