@@ -385,6 +385,9 @@ class ExchangeFlow:
         done = capture is not None and (
             capture.arrived_whole or _ends_with_final_event(capture.tail)
         )
+        # A push channel (MCP's GET stream) lasts as long as the client wants it: closing it
+        # is its normal end, whichever side the session's end reached first.
+        done = done or is_push_stream(self.request)
         self.finish("completed" if done and not unseen else "client_closed")
 
     def client_gone_during_plan(
@@ -453,7 +456,10 @@ class ExchangeFlow:
         elif timeout:
             self.timed_out(str(exc) or type(exc).__name__)
         elif isinstance(exc, GeneratorExit | KeyboardInterrupt) or _is_cancellation(exc):
-            self.finish("client_closed")
+            if self.capture is not None:
+                self.client_gone()  # a live answer was passing: the same rule as a hang-up
+            else:
+                self.finish("client_closed")
         else:
             self.finish("error", f"{type(exc).__name__}: {exc}")
 

@@ -199,10 +199,14 @@ def test_upstream_errors_end_as_error_before_the_head_and_reset_after_it() -> No
     assert (second.ending, second.error) == ("reset", "upstream: connection closed by the upstream")
 
 
-def test_a_push_stream_is_forwarded_but_never_recorded() -> None:
+def test_a_push_stream_is_forwarded_but_never_recorded_and_ends_when_the_client_closes_it() -> None:
     push = Request(method="GET", url="http://tools/mcp", headers=(("accept", "text/event-stream"),))
-    flow = flow_for(Engine(routes={}), "record", recorder=lambda *_: None, request=push)
+    engine = Engine(routes={})
+    flow = flow_for(engine, "record", recorder=lambda *_: None, request=push)
     assert flow.decide() == Forward(record=False, whole=False)
+    flow.head_received(live_capture(200, [(b"content-type", b"text/event-stream")]))
+    flow.client_gone()  # the session ended: nothing was lost (H3's D9)
+    assert only_entry(engine).ending == "completed"
 
 
 def test_a_passed_through_provider_answer_gives_its_usage_and_tool_calls() -> None:
