@@ -4,7 +4,7 @@ It is the very process ``faultkit proxy`` runs (``python -m faultkit.doors.proxy
 two shapes:
 
 * **upstream** (the default of ``faultkit load``): one door per upstream of the app
-  (``openai``, ``anthropic`` and the ``[upstreams]`` of ``faultkit.toml``), replaying
+  (``openai``, ``anthropic``, ``gemini`` and the ``[upstreams]`` of ``faultkit.toml``), replaying
   cassettes or passing through to the real services; the app's environment variables point at
   the doors (:meth:`ProxyProcess.app_env`, or the printed ``export`` lines);
 * **front** (``--faults-at front``): one door, ``route``, in front of the target itself.

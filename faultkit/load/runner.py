@@ -5,7 +5,7 @@ one fault proxy (its own subprocess, :mod:`.proxy_process`). Where the faults si
 
 ``--faults-at upstream`` (the default with a target)
     Locust loads **the app directly**; the proxy has one door per upstream of the app
-    (``openai``, ``anthropic``, the ``[upstreams]`` of ``faultkit.toml``), replaying
+    (``openai``, ``anthropic``, ``gemini``, the ``[upstreams]`` of ``faultkit.toml``), replaying
     ``--cassettes`` or passing through to the real services. With ``--app "CMD"`` faultkit
     starts the app with each upstream's environment variable pointed at its door
     (:mod:`.app_process`); without it, ``--proxy-port N`` fixes the door ports and the printed
