@@ -75,7 +75,18 @@ class Request(BaseModel):
     body: bytes = b""
 
     def header(self, name: str) -> str | None:
-        return header_value(self.headers, name)
+        """First value of header ``name`` (case-insensitive)."""
+        return self.header_index.get(name.lower())
+
+    @cached
+    def header_index(self) -> dict[str, str]:
+        """Lowercased name -> first value, built once: the engine and the ledger ask a request
+        for several headers (retry count, idempotency keys), and each scan lowercased every
+        name again (a measurable share of a pass-through request's CPU)."""
+        index: dict[str, str] = {}
+        for key, value in self.headers:
+            index.setdefault(key.lower(), value)
+        return index
 
     @cached
     def path(self) -> str:
