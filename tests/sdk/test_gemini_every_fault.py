@@ -55,12 +55,17 @@ def test_a_drawn_fault_on_a_gemini_answer(name: str, data: st.DataObject) -> Non
             httpx_client=fk.client(timeout=httpx.Timeout(2.0)), api_version="v1beta"
         )
         client = genai.Client(api_key="test", http_options=options)
+        # A fault that changes what the answer means may make the SDK itself fail in any way:
+        # google-genai raises AttributeError for an enum field retyped to a number (found by
+        # this test: schema_drift retype on usageMetadata's modality). That is what an app must
+        # survive, so any exception counts; the other faults break an answer the SDK's way.
+        expected = Exception if FAULTS[name].category == "meaning" else BROKEN
         try:
             if streamed:
                 answer = list(client.models.generate_content_stream(model=model, contents="q"))
             else:
                 answer = [client.models.generate_content(model=model, contents="q")]
-        except BROKEN:
+        except expected:
             answer = None
         entry = fk.ledger[0]
     assert entry.format == "gemini" and entry.model == model
