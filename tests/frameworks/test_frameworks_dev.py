@@ -170,6 +170,7 @@ def test_litellm_under_faultkit_run_a_server_error_is_retried(tmp_path: Path) ->
     assert "duplicate charge" in cell["result"]["value"]
 
 
+@pytest.mark.slow  # ~9 s: Locust/dspy in subprocesses; the default suite stays under 10 min
 def test_dspy_through_the_proxy_an_overload_is_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

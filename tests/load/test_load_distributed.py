@@ -11,6 +11,7 @@ from stall_server import StallServer
 from faultkit.cli import main
 
 
+@pytest.mark.slow  # ~9 s: Locust/dspy in subprocesses; the default suite stays under 10 min
 def test_two_local_workers_merge_to_the_sum_of_what_each_measured(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

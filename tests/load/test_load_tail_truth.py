@@ -79,6 +79,7 @@ def _show(name: str, r: PhaseResult) -> None:
     )
 
 
+@pytest.mark.slow  # ~9 s: Locust/dspy in subprocesses; the default suite stays under 10 min
 def test_closed_loop_locust_hides_the_stall_and_the_correction_recovers_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,6 +106,7 @@ def test_closed_loop_locust_hides_the_stall_and_the_correction_recovers_it(
     assert result.raw.max_ms is not None and result.raw.max_ms > 0.9 * FREEZE_S * 1000
 
 
+@pytest.mark.slow  # ~9 s: Locust/dspy in subprocesses; the default suite stays under 10 min
 def test_open_loop_users_measure_the_stall_from_each_intended_start(tmp_path: Path) -> None:
     # The default locustfile: arrivals on a fixed schedule, each in its own greenlet.
     result = _run(tmp_path, "through_proxy.py", request={"method": "GET", "path": "/"})
