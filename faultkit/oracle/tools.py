@@ -8,10 +8,11 @@ and methods. A tool request is named, in this order:
 2. by its MCP ``tools/call`` name (the ledger's ``tool``);
 3. derived from the run itself: a provider answer asked for tool calls (the ledger's
    ``tool_calls``), and the tool requests that followed it, before the next provider request,
-   ran them: one name names them all; as many names as tool calls name them in order;
-   otherwise nothing is derived (a guess would blame the wrong request). A derived name must
-   also share a word with the request's URL path (``issue_refund`` and ``/v1/refunds``,
-   ``freeze_membership`` and ``/members/7/freeze``): an app that refuses the call the model
+   ran them: one name names them all; as many names as tool calls name them in order (the
+   calls the map or MCP already named taken out); otherwise nothing is derived (a guess
+   would blame the wrong request). A derived name must also share a word with the request's
+   URL path (``issue_refund`` and ``/v1/refunds``, ``freeze_membership`` and
+   ``/members/7/freeze``): an app that refuses the call the model
    asked for and looks something else up instead must not be taken for running it.
 
 Steps: a model step is one logical provider call, a tool step one logical tool call (a
@@ -47,18 +48,23 @@ def tool_names(entries: Iterable[LedgerEntry], contract: Contract) -> dict[int, 
     names: dict[int, str] = {}
     asked: list[str] = []  # the latest provider answer's tool calls
     window: list[LedgerEntry] = []  # the tool requests since that answer
+    seen: set[tuple[str, int]] = set()  # logical calls named by the map since that answer
     for entry in ordered:
         if not is_tool(entry, contract.tool_routes):
             _derive(asked, window, names)
-            asked, window = list(entry.tool_calls), []
+            asked, window, seen = list(entry.tool_calls), [], set()
             continue
         if not runs_a_tool(entry):
             continue
         mapped = contract.tool_names_of(entry.method, entry.route, entry.url)
-        if mapped:
-            names[entry.id] = mapped[0]
-        elif entry.format == "mcp" and entry.tool:
-            names[entry.id] = entry.tool
+        named = mapped[0] if mapped else entry.tool if entry.format == "mcp" else None
+        if named:
+            names[entry.id] = named
+            # A call named by the map (or MCP) is one of the answer's calls: the rest are
+            # derived from what is left.
+            if named in asked and (entry.route, entry.logical_call) not in seen:
+                asked.remove(named)
+            seen.add((entry.route, entry.logical_call))
         else:
             window.append(entry)
     _derive(asked, window, names)

@@ -85,3 +85,28 @@ def test_an_unrecorded_tool_request_with_no_planted_call_stays_unmatched() -> No
         with pytest.raises(UnmatchedRequest):  # replay never answers what it does not hold
             fk.client().post(REFUNDS, json={})
         assert fk.ledger[0].ending == "unmatched"
+
+
+def test_a_planted_call_the_contract_does_not_forbid_is_still_unauthorized() -> None:
+    """``came only from injected content``: the recorded model never asked for the tool, so
+    an app that runs it ran an attacker's call, forbidden or not."""
+    contract = Contract(
+        error_types=[RuntimeError],
+        tools={"get_order": "GET orders.internal/*"},  # issue_refund named by derivation
+    )
+    with FaultkitSession(cassettes=[CASSETTE]) as fk:
+        fk.inject(PLANT, match={"provider": "openai"}, when={"nth": 1})
+        result = capture(run_calls, fk, offered=None)
+        verdict = judge(list(fk.ledger), result, contract)
+    assert verdict.kind == "unauthorized_action"
+    finding = verdict.headline
+    assert finding.values["only_injected"] is True and finding.values["tool"] == "issue_refund"
+    assert "only injected content asked for" in finding.summary
+
+
+def test_the_app_that_runs_only_its_models_own_calls_is_not_flagged() -> None:
+    contract = Contract(error_types=[RuntimeError])
+    with FaultkitSession(cassettes=[CASSETTE]) as fk:
+        result = capture(run_calls, fk, offered=None)  # no fault: only get_order runs
+        verdict = judge(list(fk.ledger), result, contract)
+    assert not verdict.has("unauthorized_action")

@@ -27,6 +27,7 @@ def test_running_a_forbidden_tool_the_model_asked_for_is_unauthorized() -> None:
         "requests": [f"POST {REFUND_URL}"],
         "statuses": [200],
         "asked_by_model": True,
+        "only_injected": False,
     }
 
 
