@@ -62,6 +62,7 @@ def _report(directory: Path) -> dict:
     return json.loads((directory / "load.json").read_text())
 
 
+@pytest.mark.slow  # ~12 s of Locust: the default suite stays under 10 min
 def test_provider_latency_slows_the_app_and_a_429_burst_is_answered_as_declared(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

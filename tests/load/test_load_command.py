@@ -22,6 +22,7 @@ rules:
 """
 
 
+@pytest.mark.slow  # ~12 s of Locust: the default suite stays under 10 min
 def test_target_through_the_proxy_baseline_overhead_and_a_failing_gate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
