@@ -250,7 +250,7 @@ class Engine:
             model=request_model(request),
             tool=request_tool(request, fmt),
             body=request.body,
-            retry_count=request.header("x-stainless-retry-count"),
+            retry_count=request.header_index.get("x-stainless-retry-count"),
             arrival_ms=now_ms,
             idempotency_key=idempotency_key(request),
         )

@@ -431,7 +431,8 @@ class Ledger:
             ):
                 origin = None
             if fmt not in PROVIDER_FORMATS:
-                self._acted_on()
+                if self._unusable:
+                    self._acted_on()
                 self._last_tool_id = self._dropped + len(self._entries) + 1
             unusable = self._unusable.get(route)
             if origin is None and unusable and fmt in PROVIDER_FORMATS:

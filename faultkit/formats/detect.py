@@ -240,8 +240,8 @@ def request_tool(request: Request, fmt: WireFormat | None = None) -> str | None:
         return None
     if (fmt or detect_format(request)) in PROVIDER_OF:
         return None
-    segments = [s for s in request.path.split("/") if s]
-    return segments[-1] if segments else None
+    last = request.path.rstrip("/").rpartition("/")[2]
+    return last or None
 
 
 # Request headers by which a client marks a repeated request as the same operation
@@ -252,8 +252,9 @@ IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
 def idempotency_key(request: Request) -> str | None:
     """The idempotency key ``request`` carries, or None: a server that honours it runs a
     repeated request once, so a retried payment with the same key is safe."""
+    index = request.header_index
     for name in IDEMPOTENCY_HEADERS:
-        value = request.header(name)
+        value = index.get(name)
         if value and value.strip():
             return value.strip()
     return None
