@@ -256,13 +256,13 @@ def test_ctrl_c_stops_the_load_and_the_app(tmp_path: Path) -> None:
 def test_an_app_started_by_hand_is_pointed_at_fixed_door_ports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Doors take N, N+1, N+2 in the order openai, anthropic, then faultkit.toml's weather: the
-    # app can be started before faultkit load, from the export lines it prints.
+    # Doors take N, N+1, ... in the order openai, anthropic, gemini, then faultkit.toml's
+    # weather: the app can be started before faultkit load, from the export lines it prints.
     monkeypatch.syspath_prepend(str(HERE))
-    first, port = free_ports(3), free_ports()
+    first, port = free_ports(4), free_ports()
     env = {
         "OPENAI_BASE_URL": f"http://127.0.0.1:{first}/v1",
-        "WEATHER_URL": f"http://127.0.0.1:{first + 2}/api",
+        "WEATHER_URL": f"http://127.0.0.1:{first + 3}/api",
     }
     app = AppProcess(f"{sys.executable} {DESK / 'app.py'} {port}", env=env, workdir=tmp_path)
     try:
@@ -274,7 +274,7 @@ def test_an_app_started_by_hand_is_pointed_at_fixed_door_ports(
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"  export OPENAI_BASE_URL=http://127.0.0.1:{first}/v1" in out
-    assert f"  export WEATHER_URL=http://127.0.0.1:{first + 2}/api" in out
+    assert f"  export WEATHER_URL=http://127.0.0.1:{first + 3}/api" in out
     baseline, slow = _report(tmp_path / "report")["results"]
     assert 250 < slow["corrected"]["p50_ms"] - baseline["corrected"]["p50_ms"] < 450
     assert slow["faults_applied"] == slow["requests"]
