@@ -58,6 +58,7 @@ def door(proxy):  # type: ignore[no-untyped-def]
         yield running.door("llm").rstrip("/"), running
 
 
+@pytest.mark.slow  # ~13 s of real-time streams; the default suite stays near 10 min
 def test_live_stream_faults_through_the_proxy(door) -> None:  # type: ignore[no-untyped-def]
     url, running = door
 
