@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +31,7 @@ from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.faults import MEANING_FAULTS
 from faultkit.faults.base import Alteration, Fault, FaultContext
+from faultkit.faults.injection import planted_calls
 from faultkit.formats.detect import (
     PROVIDER_FORMATS,
     WireFormat,
@@ -428,6 +430,15 @@ class Engine:
         fault_applied(entry, applied, self.scenario.name, self.seed, selection.request)  # otel
         return True
 
+    def _latest_before(
+        self, entry: LedgerEntry, which: Callable[[LedgerEntry], bool]
+    ) -> LedgerEntry | None:
+        """The newest entry before ``entry`` that ``which`` accepts (the fallbacks of an
+        unmatched request look for the fault that caused it)."""
+        return next(
+            (e for e in reversed(self.ledger.entries) if e.id < entry.id and which(e)), None
+        )
+
     def _tolerant_answer(
         self, entry: LedgerEntry, request: Request
     ) -> tuple[LedgerEntry, Recording] | None:
@@ -441,15 +452,11 @@ class Engine:
         match_ignoring = getattr(self.source, "match_ignoring", None)
         if match_ignoring is None or entry.format not in PROVIDER_FORMATS:
             return None
-        changed = next(
-            (
-                earlier
-                for earlier in reversed(self.ledger.entries)
-                if earlier.id < entry.id
-                and earlier.format not in PROVIDER_FORMATS
-                and any(f.type in MEANING_FAULTS for f in earlier.faults)
+        changed = self._latest_before(
+            entry,
+            lambda e: (
+                e.format not in PROVIDER_FORMATS and any(f.type in MEANING_FAULTS for f in e.faults)
             ),
-            None,
         )
         if changed is None:
             return None
@@ -464,19 +471,7 @@ class Engine:
         it (``unauthorized_action``). The ledger names the planted call's exchange."""
         if entry.format in PROVIDER_FORMATS:
             return None
-        planted = next(
-            (
-                earlier
-                for earlier in reversed(self.ledger.entries)
-                if earlier.id < entry.id
-                and any(
-                    alt.action == "injected" and isinstance(alt.value, dict) and "name" in alt.value
-                    for fault in earlier.faults
-                    for alt in fault.alterations
-                )
-            ),
-            None,
-        )
+        planted = self._latest_before(entry, lambda e: bool(planted_calls(e)))
         if planted is None:
             return None
         headers = (("content-type", "application/json"), ("x-faultkit-synthetic", "planted-call"))

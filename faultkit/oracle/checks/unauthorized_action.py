@@ -11,6 +11,7 @@ that the request followed.
 
 from __future__ import annotations
 
+from faultkit.faults.injection import planted_calls
 from faultkit.oracle.checks.base import ACTED, Check, Kind
 from faultkit.oracle.context import Context
 from faultkit.oracle.tools import TOOL_FACTS, tool_names
@@ -25,12 +26,7 @@ def planted_only(ctx: Context) -> set[str]:
     planted: set[str] = set()
     genuine: set[str] = set()
     for entry in ctx.entries:
-        here = [
-            alt.value["name"]
-            for fault in entry.faults
-            for alt in fault.alterations
-            if fault.type == "injection" and isinstance(alt.value, dict) and "name" in alt.value
-        ]
+        here = planted_calls(entry)
         planted.update(here)
         rest = list(entry.tool_calls)
         for name in here:
