@@ -57,10 +57,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from floor_proxy import FloorClient, FloorUpstream  # noqa: E402
 
+from faultkit.doors.http1 import HttpConnection  # noqa: E402
 from faultkit.doors.proxy.command import event_loop  # noqa: E402
 from faultkit.doors.proxy.config import Upstream  # noqa: E402
 from faultkit.doors.proxy.proxy import Proxy  # noqa: E402
-from faultkit.doors.proxy.server import HttpConnection  # noqa: E402
 from faultkit.doors.proxy.upstream import _Connection  # noqa: E402
 
 UPSTREAM = "http://127.0.0.1:9"  # never dialled: the pool holds a stand-in connection

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from faultkit.doors.proxy import server as server_module
-from faultkit.doors.proxy.server import HttpConnection, IncomingRequest, listen
+from faultkit.doors import http1 as server_module
+from faultkit.doors.http1 import HttpConnection, IncomingRequest, listen
 
 
 async def echo(request: IncomingRequest, conn: HttpConnection) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,114 @@ async def test_large_body_with_expect_100_continue_is_answered_at_once() -> None
         status = await asyncio.wait_for(reader.readline(), 5)
         assert status.startswith(b"HTTP/1.1 201 ")
         writer.close()
+
+
+# -- the control API runs on the doors' own HTTP server (faultkit.doors.http1) ----------------
+
+
+async def _exchange(port: int, data: bytes, *, until_closed: bool = True) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    try:
+        if until_closed:
+            return await asyncio.wait_for(reader.read(), 5)
+        return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    finally:
+        writer.close()
+
+
+async def test_the_control_api_is_served_by_the_doors_http_server() -> None:
+    from faultkit.doors import http1
+
+    async with ToxiproxyServer(port=0) as server:
+        assert server._listener is not None
+        assert isinstance(server._listener, http1.Listener)
+        reply = await _exchange(
+            server.port, b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", until_closed=False
+        )
+        assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert len(server._clients) == 1
+        assert all(isinstance(c, http1.HttpConnection) for c in server._clients)
+
+
+async def test_malformed_http_gets_400_in_toxiproxys_error_shape_and_the_api_keeps_serving() -> (
+    None
+):
+    async with ToxiproxyServer(port=0) as server:
+        reply = await _exchange(server.port, b"GET /version HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n")
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 ")
+        assert b"connection: close" in head.lower()
+        error = json.loads(body)
+        assert error["status"] == 400 and "malformed HTTP request" in error["error"]
+        again = await _exchange(
+            server.port, b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        assert again.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_a_body_over_16_mib_is_413_and_nothing_is_created() -> None:
+    async with ToxiproxyServer(port=0) as server:
+        size = 16 * 1024 * 1024 + 1
+        head = (
+            f"POST /populate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {size}\r\n"
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(head + b"[" + b" " * (size - 2))
+        writer.write(b"]")
+        reply = await asyncio.wait_for(reader.read(1 << 16), 10)
+        writer.close()
+        head_part, _, body = reply.partition(b"\r\n\r\n")
+        assert head_part.startswith(b"HTTP/1.1 413 ")
+        assert json.loads(body) == {"error": "request body over 16 MiB", "status": 413}
+        assert server.collection.proxies == {}
+
+
+async def test_pipelined_requests_are_answered_in_order() -> None:
+    async with ToxiproxyServer(port=0) as server:
+        create = json.dumps({"name": "p", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"})
+        data = (
+            "POST /proxies HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(create)}\r\n\r\n{create}"
+            "HEAD /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            "GET /proxies/p HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        ).encode()
+        reply = await _exchange(server.port, data)
+        statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", reply)
+        assert statuses == [b"201", b"405", b"200"]  # HEAD is not a route (as in Toxiproxy)
+        # Each reply is framed, so the next starts right after it: the last is proxy p's.
+        assert reply.rsplit(b"\r\n\r\n", 1)[1].startswith(b'{"name":"p"')
+
+
+async def test_a_change_is_made_whole_when_its_client_hangs_up_half_way() -> None:
+    started = asyncio.Event()
+    finished = asyncio.Event()
+
+    async def slow(request: ApiRequest) -> tuple[int, dict[str, str], bytes]:
+        started.set()
+        await asyncio.sleep(0.3)
+        finished.set()
+        return 200, {}, b"{}"
+
+    async with ToxiproxyServer(port=0, extra_routes={("POST", "/faultkit/slow"): slow}) as server:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"POST /faultkit/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\n\r\n{}"
+        )
+        await asyncio.wait_for(started.wait(), 5)
+        writer.transport.abort()
+        await asyncio.wait_for(finished.wait(), 5)  # not cancelled with the connection
+
+
+async def test_stop_closes_idle_keep_alive_connections() -> None:
+    server = ToxiproxyServer(port=0)
+    await server.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    await server.stop()
+    rest = await asyncio.wait_for(reader.read(), 5)  # EOF or reset, not a hang
+    assert b"HTTP/1.1" not in rest
+    writer.close()

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple, TextIO
 from faultkit import catalogue
 from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, PLAYBACKS
 from faultkit.config import load_scrub_patterns
+from faultkit.doors.http1 import CLIENT_TIMEOUT_S, BindError
 from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
 from faultkit.loopback import is_loopback
@@ -36,13 +37,7 @@ from .config import (
     resolve_upstreams,
 )
 from .proxy import MODES, Proxy
-from .server import CLIENT_TIMEOUT_S, BindError
 from .state import LEDGER_BYTES, LEDGER_SIZE
-
-try:
-    from faultkit.doors.toxiproxy import ControlApiBindError
-except ImportError:  # pragma: no cover
-    ControlApiBindError = BindError  # type: ignore[misc,assignment]
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -473,7 +468,7 @@ async def _serve(args: argparse.Namespace, plan: Plan, loop_name: str) -> int:
                 tcp_proxies=plan.tcp_proxies,
                 toxiproxy_config=args.toxiproxy_config,
             )
-        except (BindError, ControlApiBindError, RemoteToxiproxyError, FaultkitError) as exc:
+        except (BindError, RemoteToxiproxyError, FaultkitError) as exc:
             return _fail(_one_line(exc), sys.stderr)
         if args.ready_file:
             try:

@@ -42,16 +42,16 @@ from faultkit.doors.flow import (
     Replay,
     is_push_stream,
 )
+from faultkit.doors.http1 import HttpConnection, IncomingRequest, Work, json_error, reply_bytes
 from faultkit.errors import FaultkitError, UnmatchedRequest
 from faultkit.exchange import Request
 from faultkit.plan import Plan
 
 from .config import Upstream
-from .execute import Delivery, encode_live_head, error_head, execute, execute_now
+from .execute import Delivery, encode_live_head, execute, execute_now
 from .headers import CONTROL_HEADERS, ContextKey, HeaderError, split_control_headers
 from .host import DoorHost
 from .live import play_live
-from .server import HttpConnection, IncomingRequest, Work, json_error
 from .upstream import SEPARATE_WRITE_BYTES, UpstreamError, UpstreamResponse
 
 log = logging.getLogger("faultkit.proxy")
@@ -282,7 +282,7 @@ class Door:
         if push:
             # Push channels are never recorded; answer as a server without one (the MCP
             # spec's 405), so a client carries on with plain request/response.
-            conn.write(error_head(405, [("allow", "POST, DELETE")], b""))
+            conn.write(reply_bytes(405, [("allow", "POST, DELETE")], b""))
             return
         conn.write(
             json_error(

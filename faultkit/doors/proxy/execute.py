@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Literal, Protocol
 
 from faultkit.doors.flow import Capture
+from faultkit.doors.http1 import head_bytes
 from faultkit.doors.timeline import COALESCE_S, duration_s, timeline
 from faultkit.exchange import ResponseHead
+from faultkit.formats.errors import reason_phrase
 from faultkit.ledger import Ending
 from faultkit.plan import FRAMING_HEADERS, Close, Plan, Reset, SendBytes, SendEvent, SendHead, Wait
 
@@ -82,27 +83,8 @@ class Delivery:
     wait_left_s: float = 0.0  # of the plan's planned waits, when it left
 
 
-def reason_phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def _clean(text: str) -> bytes:
-    """A header name or value as bytes, without line breaks that would split the head."""
-    text = text.replace("\r", " ").replace("\n", " ")
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode("utf-8")
-
-
 def encode_head(head: ResponseHead, extra: list[tuple[str, str]]) -> bytes:
-    reason = head.reason or reason_phrase(head.status)
-    lines = [b"HTTP/1.1 %d %s" % (head.status, _clean(reason))]
-    lines.extend(_clean(k) + b": " + _clean(v) for k, v in (*head.headers, *extra))
-    return b"\r\n".join(lines) + b"\r\n\r\n"
+    return head_bytes(head.status, head.reason, (*head.headers, *extra))
 
 
 def choose_framing(plan: Plan, *, method: str, http11: bool) -> tuple[Framing, int]:
@@ -138,12 +120,6 @@ def encode_live_head(capture: Capture, extra: bytes) -> bytes:
         if name.lower() not in _FRAMING
     ]
     return b"HTTP/1.1 %d %b\r\n%b%b\r\n" % (capture.status, reason, b"".join(lines), extra)
-
-
-def error_head(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
-    """A complete small response the door itself sends (400, 502 with a JSON body, ...)."""
-    head = ResponseHead(status=status, headers=tuple(headers))
-    return encode_head(head, [("content-length", str(len(body)))]) + body
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ import time
 from collections import deque
 
 from faultkit.doors.flow import Capture, ExchangeFlow
+from faultkit.doors.http1 import HttpConnection, IncomingRequest
 from faultkit.doors.liveplay import steps_of
 from faultkit.exchange import ResponseHead
 from faultkit.live import LivePlan, Timed
 from faultkit.plan import Reset, SendBytes, SendEvent
 
 from .execute import COALESCE_S, clock, encode_head, sleep_until
-from .server import HttpConnection, IncomingRequest
 from .upstream import UpstreamError, UpstreamResponse
 
 NO_BODY_STATUS = (204, 304)

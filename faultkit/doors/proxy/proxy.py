@@ -25,7 +25,7 @@ from faultkit.cassettes.store import APP_MATCH_ON, APP_PLAYBACK, Playback
 from faultkit.cassettes.write import remove_stale_temp_files
 from faultkit.config import RouteAliases
 from faultkit.doors.flow import MODES, clock
-from faultkit.doors.toxiproxy import guard
+from faultkit.doors.http1 import CLIENT_TIMEOUT_S, HttpConnection, Listener, listen
 from faultkit.doors.toxiproxy.errors import ApiError, TcpFrontError
 from faultkit.errors import CassetteError, FaultkitError
 from faultkit.exchange import Request, Response
@@ -35,7 +35,6 @@ from .bridge import HttpFaultBridge
 from .config import TcpProxy, Upstream
 from .control import FaultkitRoutes, Reply
 from .door import Door
-from .server import CLIENT_TIMEOUT_S, HttpConnection, IncomingRequest, Listener, listen
 from .source import ReplaySource
 from .state import LEDGER_BYTES, LEDGER_SIZE, FaultState
 from .upstream import Upstreams
@@ -134,7 +133,6 @@ class Proxy:
         self.upstreams = Upstreams() if mode != "replay" else None
         self.doors = [Door(u, self) for u in upstreams]
         self.listeners: dict[str, Listener] = {}
-        self.control: Listener | None = None
         self.control_url: str | None = None
         self.toxiproxy: Any = None
         self.fronts: dict[str, str] = {}
@@ -259,25 +257,6 @@ class Proxy:
             "control": self.control_url,
         }
 
-    async def _control_handler(self, incoming: IncomingRequest, conn: HttpConnection) -> bool:
-        """The control port when no Toxiproxy API is mounted: ``/faultkit/...`` and
-        ``/version``."""
-        from .execute import error_head
-
-        refused = guard.refusal(incoming.method, incoming.header, len(incoming.body))
-        if refused is not None:
-            status, message = refused
-            reply: Reply | None = Reply(status, json.dumps({"error": message}).encode())
-        else:
-            reply = self.routes(incoming.method, incoming.target, incoming.header, incoming.body)
-        if reply is None:
-            if incoming.target.split("?")[0] == "/version" and incoming.method == "GET":
-                reply = Reply(200, b"faultkit", "text/plain; charset=utf-8")
-            else:
-                reply = Reply(404, b"404 page not found\n", "text/plain; charset=utf-8")
-        conn.write(error_head(reply.status, reply.headers, reply.body))
-        return incoming.keep_alive
-
     # -- lifecycle ---------------------------------------------------------------------------
     async def start_doors(self, host: str, ports: dict[str, int]) -> None:
         """Bind every door (``ports`` by upstream name; 0 or absent: a free port)."""
@@ -315,13 +294,8 @@ class Proxy:
         Toxiproxy ``-config`` file ``toxiproxy_config`` are the user's own proxies, created
         before anything is announced, so a suite can hard-code every TCP address."""
         tcp_ports = tcp_ports or {}
-        try:
-            from faultkit.doors.toxiproxy import ApiRequest, ToxiproxyServer
-            from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
-        except ImportError:  # pragma: no cover - the Toxiproxy door ships with faultkit
-            self.control = await listen(self._control_handler, host, port, busy=self.connections)
-            self.control_url = self.control.address
-            return
+        from faultkit.doors.toxiproxy import ApiRequest, ToxiproxyServer
+        from faultkit.doors.toxiproxy.toxics import TCP_TOXICS
 
         async def faultkit_routes(request: ApiRequest) -> tuple[int, Any, bytes]:
             target = request.path + (f"?{request.query}" if request.query else "")
@@ -403,7 +377,7 @@ class Proxy:
 
     async def drain(self, grace_s: float) -> None:
         """Stop accepting, then give in-flight exchanges up to ``grace_s`` to finish."""
-        for listener in [*self.listeners.values(), *([self.control] if self.control else [])]:
+        for listener in self.listeners.values():
             listener.server.close()
         deadline = time.monotonic() + grace_s
         while self.connections and time.monotonic() < deadline:

@@ -8,10 +8,11 @@ asyncio loop::
     ...
     await server.stop()
 
-Modules: ``api`` (routes, decoding, replies), ``httpserver`` (HTTP/1.1 via h11), ``proxies``
-(proxies, chains, Toxiproxy's update/populate/reset rules), ``link`` (one connection's two
-toxic pipelines), ``toxics/`` (one module per toxic), ``server`` (start/stop), ``remote`` (a
-client for a real Toxiproxy found through ``TOXIPROXY_URL``).
+Modules: ``api`` (routes, decoding, replies), ``proxies`` (proxies, chains, Toxiproxy's
+update/populate/reset rules), ``link`` (one connection's two toxic pipelines), ``toxics/`` (one
+module per toxic), ``server`` (start/stop; HTTP through the doors' own server,
+``faultkit.doors.http1``), ``remote`` (a client for a real Toxiproxy found through
+``TOXIPROXY_URL``).
 
 Extension points (for faultkit's HTTP fault proxy):
 

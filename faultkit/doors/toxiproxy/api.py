@@ -1,7 +1,8 @@
 """The Toxiproxy 2.x control API: routes, request decoding, replies, exact error texts.
 
-Transport-free: ``ControlApi.handle(ApiRequest) -> ApiResponse``; ``httpserver.py`` does the
-HTTP/1.1 I/O. Behaviour follows Toxiproxy 2.12 where clients can tell the difference:
+Transport-free: ``ControlApi.handle(ApiRequest) -> ApiResponse``; the doors' HTTP server
+(:mod:`faultkit.doors.http1`) does the HTTP/1.1 I/O. Behaviour follows Toxiproxy 2.12 where
+clients can tell the difference:
 
 - unknown path: 404 ``404 page not found\\n`` (plain text); known path, wrong method: 405 with
   an empty body; a ``User-Agent`` starting ``Mozilla/`` on a routed request: 403;

@@ -5,20 +5,32 @@ default (Toxiproxy's well-known port, which every client assumes); binding anoth
 caller's explicit choice. A port already in use raises ``ControlApiBindError``, a
 ``FaultkitError`` with a one-line message naming the address.
 
-Requests over HTTP pass :mod:`.guard` first (loopback ``Host`` and ``Origin``, JSON bodies);
-``allow_remote`` (default: whether ``host`` is a non-loopback address) accepts any ``Host`` and
-lets proxies listen on non-loopback addresses.
+HTTP is the doors' own server (:mod:`faultkit.doors.http1`: keep-alive, pipelining,
+``100 Continue``, 16 MiB bodies, a client silent for 60 s dropped as Toxiproxy's idle timeout
+does), with the server's own errors (malformed request, body too large) in Toxiproxy's
+``{"error", "status"}`` shape. Requests over HTTP pass :mod:`.guard` first (loopback ``Host``
+and ``Origin``, JSON bodies); ``allow_remote`` (default: whether ``host`` is a non-loopback
+address) accepts any ``Host`` and lets proxies listen on non-loopback addresses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import random
 from pathlib import Path
 from types import TracebackType
 
+from faultkit.doors.http1 import (
+    HttpConnection,
+    IncomingRequest,
+    Listener,
+    Work,
+    listen,
+    reply_bytes,
+)
 from faultkit.doors.toxiproxy import addresses, guard
 from faultkit.doors.toxiproxy.api import (
     VERSION,
@@ -29,12 +41,19 @@ from faultkit.doors.toxiproxy.api import (
     error_reply,
 )
 from faultkit.doors.toxiproxy.errors import ControlApiBindError
-from faultkit.doors.toxiproxy.httpserver import serve_connection
 from faultkit.doors.toxiproxy.proxies import Proxy, ProxyCollection, ToxicBridge
 from faultkit.errors import FaultkitError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8474
+MAX_BODY = 16 * 1024 * 1024
+IDLE_TIMEOUT_S = 60.0
+
+
+def _toxiproxy_error(status: int, kind: str, message: str) -> bytes:
+    """The HTTP server's own error answers, in the API's error shape."""
+    reply = error_reply(status, message)
+    return reply_bytes(status, (*reply.headers, ("Connection", "close")), reply.body)
 
 
 class ToxiproxyServer:
@@ -67,8 +86,8 @@ class ToxiproxyServer:
             allow_remote=self.allow_remote,
         )
         self.api = ControlApi(self.collection, version=version, extra_routes=extra_routes)
-        self._server: asyncio.Server | None = None
-        self._clients: set[asyncio.StreamWriter] = set()
+        self._listener: Listener | None = None
+        self._clients: set[HttpConnection] = set()
 
     @property
     def url(self) -> str:
@@ -86,15 +105,35 @@ class ToxiproxyServer:
             raise ControlApiBindError(self.host, self.port, exc.reason) from None
         except addresses.AddressError as exc:
             raise ControlApiBindError(self.host, self.port, str(exc)) from None
-        self._server = await asyncio.start_server(self._on_client, sock=sock)
+        self._listener = await listen(
+            self._on_request,
+            ip,
+            sock.getsockname()[1],
+            sock=sock,
+            what="control API",
+            client_timeout_s=IDLE_TIMEOUT_S,
+            error_reply=_toxiproxy_error,
+            max_body=MAX_BODY,
+            opened=self._clients,
+        )
         self.host, self.port = ip, sock.getsockname()[1]
 
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._clients.add(writer)
-        try:
-            await serve_connection(reader, writer, self._guarded)
-        finally:
-            self._clients.discard(writer)
+    def _on_request(self, incoming: IncomingRequest, conn: HttpConnection) -> Work:
+        # A change is made whole even when its client hangs up half way (nothing half-applied).
+        conn.cancel_on_disconnect = False
+        return self._answer(incoming, conn)
+
+    async def _answer(self, incoming: IncomingRequest, conn: HttpConnection) -> bool:
+        path, _, query = incoming.target.partition("?")
+        request = ApiRequest(incoming.method, path, query, incoming.headers, incoming.body)
+        reply = await self._guarded(request)
+        headers = [*reply.headers, ("Date", email.utils.formatdate(usegmt=True))]
+        if not incoming.keep_alive:
+            headers.append(("Connection", "close"))
+        conn.write(
+            reply_bytes(reply.status, headers, reply.body, head_only=incoming.method == "HEAD")
+        )
+        return True
 
     async def _guarded(self, request: ApiRequest) -> ApiResponse:
         """An HTTP request: refused by :mod:`.guard`, or answered by the API."""
@@ -130,11 +169,13 @@ class ToxiproxyServer:
 
     async def stop(self) -> None:
         """Close the API listener and its connections, then stop every proxy."""
-        server, self._server = self._server, None
+        listener, self._listener = self._listener, None
+        server = listener.server if listener is not None else None
         if server is not None:
             server.close()
-        for writer in list(self._clients):
-            writer.transport.abort()
+        for conn in list(self._clients):
+            if conn.transport is not None:
+                conn.transport.abort()
         async with self.collection.lock:
             for proxy in list(self.collection.proxies.values()):
                 await proxy.stop()
@@ -144,7 +185,7 @@ class ToxiproxyServer:
 
     async def serve_forever(self) -> None:
         """Serve until cancelled, then stop."""
-        if self._server is None:
+        if self._listener is None:
             await self.start()
         try:
             await asyncio.Event().wait()

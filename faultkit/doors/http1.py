@@ -1,4 +1,10 @@
-"""A small asyncio HTTP/1.1 server: httptools parses requests, the door writes responses itself.
+"""The doors' HTTP/1.1 server: httptools parses requests, the door writes responses itself.
+
+One server for every listener faultkit opens on a loop: the proxy's doors and the control API
+(Toxiproxy's routes plus ``/faultkit/...``), so keep-alive, pipelining, ``100 Continue``, the
+limits and the timeouts below behave the same on both ports. What differs is only the shape
+of the server's own error answers (``error_reply``): the doors answer in faultkit's JSON
+shape, the control API in Toxiproxy's.
 
 httptools (llhttp, the C parser Node.js uses) is used only as a request parser, fed bytes from
 ``data_received``: the response is written by :mod:`.execute`, because a fault must be able to
@@ -36,15 +42,14 @@ import os
 import socket
 import struct
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import httptools
 
 from faultkit.errors import FaultkitError
-
-from .execute import error_head
+from faultkit.formats.errors import reason_phrase
 
 log = logging.getLogger("faultkit.proxy")
 
@@ -80,10 +85,40 @@ Work = Coroutine[Any, Any, bool]
 Handler = Callable[["IncomingRequest", "HttpConnection"], Work | None]
 
 
+def _clean(text: str) -> bytes:
+    """A header name or value as bytes, without line breaks that would split the head."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def head_bytes(status: int, reason: str, headers: Iterable[tuple[str, str]]) -> bytes:
+    """A response head on the wire: status line, headers, blank line (no framing added)."""
+    lines = [b"HTTP/1.1 %d %s" % (status, _clean(reason or reason_phrase(status)))]
+    lines.extend(_clean(k) + b": " + _clean(v) for k, v in headers)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def reply_bytes(
+    status: int, headers: Iterable[tuple[str, str]], body: bytes, *, head_only: bool = False
+) -> bytes:
+    """A complete small response the server or a handler writes in one piece (an error, a
+    control API reply): ``content-length`` framed; ``head_only`` for an answer to ``HEAD``."""
+    framed = [*headers]
+    if status >= 200 and status not in (204, 304):
+        framed.append(("content-length", str(len(body))))
+    else:
+        body = b""
+    return head_bytes(status, "", framed) + (b"" if head_only else body)
+
+
 def json_error(status: int, kind: str, message: str, **extra: object) -> bytes:
-    """A complete response whose JSON body names the problem (``x-faultkit-error: kind``)."""
+    """A complete response whose JSON body names the problem (``x-faultkit-error: kind``):
+    the doors' error shape."""
     body = json.dumps({"error": {"type": f"faultkit_{kind}", "message": message, **extra}})
-    return error_head(
+    return reply_bytes(
         status,
         [
             ("content-type", "application/json"),
@@ -92,6 +127,17 @@ def json_error(status: int, kind: str, message: str, **extra: object) -> bytes:
         ],
         body.encode(),
     )
+
+
+# The server's own error answers (400 malformed, 408, 413, 500): status, kind, message -> bytes.
+ErrorReply = Callable[[int, str, str], bytes]
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
 
 
 class _TooLarge(Exception):
@@ -133,8 +179,16 @@ class HttpConnection(asyncio.Protocol):
         handler: Handler,
         busy: set[HttpConnection] | None = None,
         timeout_s: float | None = CLIENT_TIMEOUT_S,
+        *,
+        error_reply: ErrorReply = json_error,
+        max_body: int | None = None,
+        opened: set[HttpConnection] | None = None,
     ) -> None:
         self._handler = handler
+        self._error_reply = error_reply
+        self._max_body = MAX_BODY_BYTES if max_body is None else max_body
+        # Every open connection, for a server that must close idle ones too when it stops.
+        self._opened = opened
         self._timeout_s = timeout_s
         self._timer: asyncio.TimerHandle | None = None
         self._heard = 0.0  # loop time of the last bytes received
@@ -209,6 +263,8 @@ class HttpConnection(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self._opened is not None:
+            self._opened.add(self)
         peer = transport.get_extra_info("peername")
         self._peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         sock = transport.get_extra_info("socket")
@@ -286,6 +342,8 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        if self._opened is not None:
+            self._opened.discard(self)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -352,8 +410,8 @@ class HttpConnection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
-        if self._size > MAX_BODY_BYTES:
-            raise _TooLarge(413, "too_large", "request body over 64 MiB")
+        if self._size > self._max_body:
+            raise _TooLarge(413, "too_large", f"request body over {_size(self._max_body)}")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
@@ -404,7 +462,7 @@ class HttpConnection(asyncio.Protocol):
             if self._broken is not None:
                 status, kind, message = self._broken
                 log.info("%d to %s: %s", status, self._peer, message)
-                self.write(json_error(status, kind, message))
+                self.write(self._error_reply(status, kind, message))
                 self.close()
             elif self._eof or self._stopped:
                 self.close()
@@ -459,7 +517,7 @@ class HttpConnection(asyncio.Protocol):
     def internal_error(self, request: IncomingRequest) -> None:
         """Answer a 500 for a request whose handler raised, and close the connection."""
         log.exception("error answering %s %s", request.method, request.target)
-        self.write(json_error(500, "internal", "faultkit proxy error; see its log"))
+        self.write(self._error_reply(500, "internal", "faultkit error; see its log"))
         self.answered(False)
 
     async def _run(self, request: IncomingRequest, work: Work) -> None:
@@ -505,20 +563,35 @@ async def listen(
     busy: set[HttpConnection] | None = None,
     what: str = "",
     client_timeout_s: float | None = CLIENT_TIMEOUT_S,
+    error_reply: ErrorReply = json_error,
+    max_body: int | None = None,
+    opened: set[HttpConnection] | None = None,
+    sock: socket.socket | None = None,
 ) -> Listener:
-    """Bind ``host:port`` (0 = a free port) and serve ``handler``; ``busy`` holds the
-    connections with a request being answered; a client idle or slow for
-    ``client_timeout_s`` is dropped (None: never). Raises :class:`BindError` (naming
-    ``what`` the listener is for) when the address cannot be bound."""
+    """Bind ``host:port`` (0 = a free port), or serve on ``sock`` already bound, and serve
+    ``handler``; ``busy`` holds the connections with a request being answered, ``opened``
+    every open one; a client idle or slow for ``client_timeout_s`` is dropped (None: never).
+    Raises :class:`BindError` (naming ``what`` the listener is for) when the address cannot
+    be bound."""
     loop = asyncio.get_running_loop()
-    try:
-        server = await loop.create_server(
-            lambda: HttpConnection(handler, busy, client_timeout_s),
-            host,
-            port,
-            reuse_address=True,
-            backlog=1024,
+
+    def connection() -> HttpConnection:
+        return HttpConnection(
+            handler,
+            busy,
+            client_timeout_s,
+            error_reply=error_reply,
+            max_body=max_body,
+            opened=opened,
         )
+
+    try:
+        if sock is not None:
+            server = await loop.create_server(connection, sock=sock, backlog=1024)
+        else:
+            server = await loop.create_server(
+                connection, host, port, reuse_address=True, backlog=1024
+            )
     except OSError as exc:
         raise BindError(host, port, exc, what) from None
     sockname = server.sockets[0].getsockname()
