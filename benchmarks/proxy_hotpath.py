@@ -57,7 +57,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from floor_proxy import FloorClient, FloorUpstream  # noqa: E402
 
-from faultkit.doors.http1 import HttpConnection  # noqa: E402
+try:
+    from faultkit.doors.http1 import HttpConnection
+except ImportError:  # a --baseline-ref tree from before the move (6dc3ead)
+    from faultkit.doors.proxy.server import HttpConnection  # type: ignore[no-redef]
 from faultkit.doors.proxy.command import event_loop  # noqa: E402
 from faultkit.doors.proxy.config import Upstream  # noqa: E402
 from faultkit.doors.proxy.proxy import Proxy  # noqa: E402
