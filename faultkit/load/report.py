@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from faultkit.report.charts import Series, line_chart
+from faultkit.report.table import CSS as TABLE_CSS
+from faultkit.report.table import Column, Table, html_table
 from faultkit.scrub import scrub_text, scrub_url
 
 from .results import PhaseResult
+from .terminal import ms_text
 
 if TYPE_CHECKING:
     from .runner import LoadReport
@@ -163,49 +166,35 @@ def _distribution_series(result: PhaseResult, color: str, label: str) -> list[Se
     return out
 
 
-def _row(r: PhaseResult) -> str:
-    def ms(v: float | None) -> str:
-        return "-" if v is None else f"{v:.1f}"
+FIGURES = ("requests", "errors", "rps", "p50", "p95", "p99", "p99.9", "max", "raw p99")
+RUN_COLUMNS = [
+    Column("run"),
+    Column("kind"),
+    *(Column(n, numeric=True) for n in (*FIGURES, "Locust p99", "faults", "uncontrolled")),
+]
 
-    c, raw = r.corrected, r.raw
-    cells = [
-        r.phase,
-        r.kind,
-        str(r.requests),
-        f"{r.error_rate * 100:.2f}%",
-        f"{r.rps:.1f}",
-        ms(c.p50_ms),
-        ms(c.p95_ms),
-        ms(c.p99_ms),
-        ms(c.p99_9_ms),
-        ms(c.max_ms),
-        ms(raw.p99_ms),
-        ms(r.locust.p99_ms if r.locust else None),
-        "-" if r.faults_applied is None else str(r.faults_applied),
-        _answers_text(r),
-    ]
-    return "<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in cells) + "</tr>"
+
+def runs_table(results: Sequence[PhaseResult]) -> Table:
+    """One row per run: counts, the corrected latency, the raw and Locust's p99, faults
+    applied and the uncontrolled share of the answers."""
+    rows = []
+    for r in results:
+        c = r.corrected
+        rows.append(
+            [r.phase, r.kind, str(r.requests), f"{r.error_rate * 100:.2f}%", f"{r.rps:.1f}"]
+            + [ms_text(v) for v in (c.p50_ms, c.p95_ms, c.p99_ms, c.p99_9_ms, c.max_ms)]
+            + [
+                ms_text(r.raw.p99_ms),
+                ms_text(r.locust.p99_ms if r.locust else None),
+                "-" if r.faults_applied is None else str(r.faults_applied),
+                _answers_text(r),
+            ]
+        )
+    return Table(RUN_COLUMNS, rows, kind="runs", empty="No runs.")
 
 
 def render_html(report: LoadReport) -> str:
     esc = html.escape
-    head = [
-        "run",
-        "kind",
-        "requests",
-        "errors",
-        "rps",
-        "p50",
-        "p95",
-        "p99",
-        "p99.9",
-        "max",
-        "raw p99",
-        "Locust p99",
-        "faults",
-        "uncontrolled",
-    ]
-    rows = "".join(_row(r) for r in report.results)
     baseline = next((r for r in report.results if r.kind == "baseline"), None)
     scenario_results = [r for r in report.results if r.kind == "scenario"]
     if scenario_results:
@@ -238,8 +227,8 @@ def render_html(report: LoadReport) -> str:
 <html><head><meta charset="utf-8"><title>faultkit load report</title>
 <style>
 body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}} th{{background:#f4f4f4}}
-td:first-child,td:nth-child(2){{text-align:left}}
+td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left}} th{{background:#f4f4f4}}
+{TABLE_CSS}
 .ok{{color:#2a7a2a}} .fail{{color:#b00;font-weight:bold}}
 .charts{{display:flex;flex-wrap:wrap;gap:1em}} h2{{margin-top:1.6em}}
 </style></head><body>
@@ -253,7 +242,7 @@ mode: {esc(report.mode)} &middot; route: {esc(report.route or "-")}
 <p>Latency columns are in ms, corrected for coordinated omission ({esc(corrections)});
 gates use the corrected figures. "raw p99" is the service time of sent requests;
 "Locust p99" is Locust's own bucketed figure.</p>
-<table><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr>{rows}</table>
+{html_table(runs_table(report.results))}
 <p>"uncontrolled": answers judged uncontrolled by the contract ({esc(report.contract)}).</p>
 <p>proxy overhead: {overhead}</p>
 <h2>errors, injected faults, answers per run</h2>{details}

@@ -8,32 +8,44 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from faultkit.report.rich_view import show_table
+from faultkit.report.rich_view import show
+from faultkit.report.table import Column, Table
 
 if TYPE_CHECKING:
     from .results import PhaseResult
     from .runner import LoadReport
 
 
-def _ms(value: float | None) -> str:
+def ms_text(value: float | None) -> str:
+    """A latency in ms with one decimal, ``-`` when there is none (the tables here and in
+    ``load.html``)."""
     return "-" if value is None else f"{value:.1f}"
 
 
 HEADER = ("run", "requests", "err%", "rps", "p50", "p95", "p99", "p99.9", "max")
 # Fixed minimum widths keep the columns of the corrected and the raw table aligned.
 WIDTHS = (8, 8, 6, 7, 8, 8, 8, 8, 8)
+COLUMNS = [
+    Column(name, numeric=i > 0, min_width=width)
+    for i, (name, width) in enumerate(zip(HEADER, WIDTHS, strict=True))
+]
 
 
-def table(results: list[PhaseResult], view: str, out: TextIO) -> None:
+def latency_table(results: list[PhaseResult], view: str) -> Table:
+    """One row per run: requests, error rate, throughput and the ``view``'s (``corrected``
+    or ``raw``) latency percentiles."""
     rows = []
     for r in results:
         s = r.corrected if view == "corrected" else r.raw
         rows.append(
             [r.phase, str(r.requests), f"{r.error_rate * 100:.2f}", f"{r.rps:.1f}"]
-            + [_ms(v) for v in (s.p50_ms, s.p95_ms, s.p99_ms, s.p99_9_ms, s.max_ms)]
+            + [ms_text(v) for v in (s.p50_ms, s.p95_ms, s.p99_ms, s.p99_9_ms, s.max_ms)]
         )
-    numbers = range(1, len(HEADER))
-    show_table(out, rows, header=HEADER, right=numbers, min_widths=WIDTHS, indent="  ")
+    return Table(COLUMNS, rows, kind="latency", empty="No runs.")
+
+
+def table(results: list[PhaseResult], view: str, out: TextIO) -> None:
+    show(out, latency_table(results, view), indent="  ")
 
 
 def print_report(report: LoadReport, out: TextIO) -> None:
@@ -46,7 +58,7 @@ def print_report(report: LoadReport, out: TextIO) -> None:
     locust = [(r.phase, r.locust) for r in results if r.locust is not None]
     if locust:
         cells = "  ".join(
-            f"{phase} p99 {_ms(figures.p99_ms)} ms ({figures.requests} req)"
+            f"{phase} p99 {ms_text(figures.p99_ms)} ms ({figures.requests} req)"
             for phase, figures in locust
         )
         print(f"Locust's own figures (2-digit buckets): {cells}", file=out)
@@ -55,8 +67,8 @@ def print_report(report: LoadReport, out: TextIO) -> None:
     o = report.overhead
     if o.p50_ms is not None:
         print(
-            f"proxy overhead: p50 {o.p50_ms:+.2f} ms  p95 {_ms(o.p95_ms)} ms  "
-            f"p99 {_ms(o.p99_ms)} ms  ({o.note})",
+            f"proxy overhead: p50 {o.p50_ms:+.2f} ms  p95 {ms_text(o.p95_ms)} ms  "
+            f"p99 {ms_text(o.p99_ms)} ms  ({o.note})",
             file=out,
         )
     else:

@@ -3,10 +3,12 @@
 * :mod:`.json` — every verdict with its evidence (machine-readable);
 * :mod:`.junit` — one testcase per (target, scenario, case), for CI;
 * :mod:`.html` — one self-contained page: verdict matrix, latency plots, fault coverage;
-* :mod:`.terminal` — the verdict matrix as a text table.
+* :mod:`.terminal` — the verdict matrix as a text table (built once, for it and the HTML
+  page, in :mod:`.matrix`).
 
 Shared with ``faultkit load``'s report, the CLI and the pytest plugin: :mod:`.charts` (inline
-SVG charts) and :mod:`.table` (text tables and the colour rule).
+SVG charts) and :mod:`.table` (the table model, drawn as text with the colour rule, and as
+HTML for both pages).
 
 :func:`write_reports` writes the three files into a directory, and :func:`details` of the
 terminal view prints lines; both go through :func:`scrubbed` first, so no key reaches a report:

@@ -9,19 +9,20 @@ and the ledger.
 
 from __future__ import annotations
 
-import re
 from html import escape
 from pathlib import Path
 
 from faultkit.oracle.facts import failed, failure_reason
-from faultkit.report import nightly
+from faultkit.report import nightly, table
 from faultkit.report.charts import Bar, Lane, lane_chart, ms_label
 from faultkit.report.coverage import coverage
 from faultkit.report.ledger_table import abbreviate, request_text
-from faultkit.report.terminal import cell_text
+from faultkit.report.matrix import anchor, cell_text, verdict_table
+from faultkit.report.table import Column, Table, TableCell, html_table
 from faultkit.runner.model import Cell, RunReport
 
-CSS = """
+CSS = (
+    """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
 max-width:1100px;padding:0 16px;color:#1c2330}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
@@ -29,10 +30,9 @@ h3{font-size:16px;margin:24px 0 4px}code,pre{font:12px/1.4 ui-monospace,Menlo,Co
 pre{background:#f5f7f9;padding:8px;overflow-x:auto;white-space:pre-wrap}
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d7dce1;padding:4px 8px;
 text-align:left;vertical-align:top}th{background:#eef1f4}
-td.ok{background:#e8f5e9;color:#1b5e20}td.bad{background:#ffebee;color:#b71c1c}
-td.exp{background:#fff3e0;color:#8d3d00}td.fail{background:#b71c1c;color:#fff;font-weight:600}
+td.ok{background:#e8f5e9;color:#1b5e20}td.bad{background:#fff3e0;color:#8d3d00}
+td.fail{background:#b71c1c;color:#fff;font-weight:600}
 td.unfired{background:#eceff1;color:#455a64;font-style:italic}
-.reason{font-size:12px;font-style:normal;color:#546e7a}
 td.cov-exercised{background:#c8e6c9;text-align:center}td.cov-skipped{background:#fff9c4;
 text-align:center}td.cov-no{color:#9e9e9e;text-align:center}
 .summary{font-size:15px}.muted{color:#607080}.lane,.tick{font:11px system-ui,sans-serif;
@@ -40,6 +40,8 @@ fill:#37474f}.tick{text-anchor:middle}details{margin:6px 0}summary{cursor:pointe
 table.ledger td{font:12px ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere;
 max-width:28em}
 """
+    + table.CSS
+)
 
 
 COLORS = {
@@ -83,18 +85,6 @@ def latency_plot(cells: list[Cell], deadline_ms: float | None = None) -> str:
     return lane_chart(lanes, deadline_ms)
 
 
-def _anchor(name: str) -> str:
-    return "s-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
-
-
-def _cell_class(cell: Cell) -> str:
-    if not cell.passed:
-        return "fail"
-    if cell.category == "not_exercised":
-        return "unfired"
-    return "ok" if cell.controlled else "exp"
-
-
 def _header(report: RunReport) -> str:
     s = report.summary
     targets = ", ".join(escape(t.name) for t in report.targets)
@@ -122,33 +112,6 @@ def _header(report: RunReport) -> str:
 
 
 def _matrix(report: RunReport) -> str:
-    targets = list(dict.fromkeys(c.target for c in report.cells))
-    rows = []
-    for info in report.scenarios:
-        for case in report.cases:
-            cells = {
-                c.target: c for c in report.cells if c.scenario == info.name and c.case == case
-            }
-            if not cells:
-                continue
-            label = info.name if len(report.cases) == 1 else f"{info.name} [{case}]"
-            tds = []
-            for target in targets:
-                cell = cells.get(target)
-                if cell is None:
-                    tds.append("<td></td>")
-                    continue
-                tip = escape(cell.reason)
-                why = ""
-                if cell.category in ("not_exercised", "harness_error"):
-                    why = f'<br><span class="reason">{tip}</span>'
-                tds.append(
-                    f'<td class="{_cell_class(cell)}" title="{tip}">'
-                    f"{escape(cell_text(cell))}{why}</td>"
-                )
-            link = f'<a href="#{_anchor(info.name)}">{escape(label)}</a>'
-            rows.append(f"<tr><th>{link}</th>{''.join(tds)}</tr>")
-    head = "".join(f"<th>{escape(t)}</th>" for t in targets)
     legend = (
         '<p class="muted">green: controlled; orange: uncontrolled, as expected for this target; '
         "grey: not exercised, no fault fired, so the cell says nothing about the target; "
@@ -156,8 +119,7 @@ def _matrix(report: RunReport) -> str:
     )
     return (
         '<section id="matrix"><h2>Verdict matrix</h2>'
-        f'<table class="matrix"><thead><tr><th>scenario</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>{legend}</section>"
+        f"{html_table(verdict_table(report))}{legend}</section>"
     )
 
 
@@ -175,7 +137,7 @@ def _harness(report: RunReport) -> str:
         )
         items.append(
             f"<li><strong>{escape(cell.target)}</strong> &times; "
-            f"<a href='#{_anchor(cell.scenario)}'>{escape(cell.scenario)}</a> "
+            f"<a href='#{anchor(cell.scenario)}'>{escape(cell.scenario)}</a> "
             f"[{escape(cell.case)}]: {escape(cell.reason)}"
             + (f"<ul>{requests}</ul>" if requests else "")
             + "</li>"
@@ -190,28 +152,28 @@ def _harness(report: RunReport) -> str:
     )
 
 
+COVERAGE_MARKS = {"exercised": "\u2713", "skipped": "skipped", "no": "\u2013"}  # check, en dash
+
+
 def _coverage(report: RunReport) -> str:
     cov = coverage(report)
-    if not cov.columns:
-        return '<section id="coverage"><h2>Fault coverage</h2><p>No exchanges.</p></section>'
-    head = "".join(
-        f"<th>{escape(route)}<br><span class='muted'>{escape(fmt)}</span></th>"
-        for route, fmt in cov.columns
-    )
+    columns = [Column("fault"), *(Column(route, note=fmt) for route, fmt in cov.columns)]
     rows = []
-    for fault in cov.faults:
-        tds = []
+    for fault in cov.faults if cov.columns else []:  # no exchange: nothing to cover
+        row: list[TableCell | str] = [fault]
         for column in cov.columns:
             state = cov.state(fault, column)
-            count = cov.applied[(fault, *column)] if state == "exercised" else ""
-            text = {"exercised": f"&#10003; {count}", "skipped": "skipped", "no": "&ndash;"}[state]
-            tds.append(f'<td class="cov-{state}">{text}</td>')
-        rows.append(f"<tr><th>{escape(fault)}</th>{''.join(tds)}</tr>")
+            text = COVERAGE_MARKS[state]
+            if state == "exercised":
+                text += f" {cov.applied[(fault, *column)]}"
+            row.append(TableCell(text, style=f"cov-{state}"))
+        rows.append(row)
+    matrix = Table(columns, rows, kind="coverage", row_headers=True, empty="No exchanges.")
     never = ""
     if cov.never_fired:
         items = "".join(
             f"<li><code>{escape(f)}</code> on route <code>{escape(r)}</code> "
-            f"(rule {escape(rule)} of <a href='#{_anchor(s)}'>{escape(s)}</a>)</li>"
+            f"(rule {escape(rule)} of <a href='#{anchor(s)}'>{escape(s)}</a>)</li>"
             for s, rule, f, r in cov.never_fired
         )
         never = f"<p>Rules that never fired (no matching request):</p><ul>{items}</ul>"
@@ -219,42 +181,50 @@ def _coverage(report: RunReport) -> str:
         '<section id="coverage"><h2>Fault coverage</h2>'
         '<p class="muted">How many exchanges each fault type was applied to, per route and '
         "wire format; <em>skipped</em>: it fired but had nothing to act on there.</p>"
-        f'<table class="coverage"><thead><tr><th>fault</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>{never}</section>"
+        f"{html_table(matrix)}{never}</section>"
     )
 
 
 HTML_REQUEST_CHARS = 60  # a long path or query would widen the table past a laptop screen
 
 
+LEDGER_COLUMNS = [
+    Column("#"),
+    Column("route"),
+    Column("request"),
+    Column("model"),
+    Column("call.attempt"),
+    Column("status", numeric=True),
+    Column("ending"),
+    Column("ms"),
+    Column("faults"),
+    Column("failure"),
+]
+
+
 def _ledger(cell: Cell) -> str:
-    if not cell.ledger:
-        return '<p class="muted">No exchanges.</p>'
     rows = []
     for e in cell.ledger:
-        faults = ", ".join(f"{f.type} ({f.rule})" for f in e.faults) or ""
-        timing = (
-            f"{e.arrival_ms:.0f}&rarr;{e.end_ms:.0f}"
-            if e.end_ms is not None
-            else (f"{e.arrival_ms:.0f}&rarr;")
-        )
+        faults = ", ".join(f"{f.type} ({f.rule})" for f in e.faults)
+        end = f"{e.end_ms:.0f}" if e.end_ms is not None else ""
         # The request as the terminal shows it (path, middle abbreviated); the full URL on
         # hover and in report.json.
         request = abbreviate(request_text(e), HTML_REQUEST_CHARS)
         rows.append(
-            "<tr>"
-            f"<td>#{e.id}</td><td>{escape(e.route)}</td>"
-            f'<td title="{escape(e.url)}">{escape(request)}</td>'
-            f"<td>{escape(e.model or '')}</td>"
-            f"<td>{e.logical_call}.{e.attempt}</td><td>{e.status or ''}</td>"
-            f"<td>{escape(e.ending)}</td><td>{timing}</td><td>{escape(faults)}</td>"
-            f"<td>{escape(failure_reason(e) or '')}</td></tr>"
+            [
+                f"#{e.id}",
+                e.route,
+                TableCell(request, tip=e.url),
+                e.model or "",
+                f"{e.logical_call}.{e.attempt}",
+                str(e.status or ""),
+                e.ending,
+                f"{e.arrival_ms:.0f}\u2192{end}",  # a right arrow
+                faults,
+                failure_reason(e) or "",
+            ]
         )
-    return (
-        '<table class="ledger"><thead><tr><th>#</th><th>route</th><th>request</th>'
-        "<th>model</th><th>call.attempt</th><th>status</th><th>ending</th><th>ms</th>"
-        f"<th>faults</th><th>failure</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+    return html_table(Table(LEDGER_COLUMNS, rows, kind="ledger", empty="No exchanges."))
 
 
 def _params_text(params: dict) -> str:
@@ -276,7 +246,7 @@ def _scenarios(report: RunReport) -> str:
         allowed = ", ".join(info.allowed)
         deadline = next((c.deadline_ms for c in cells if c.deadline_ms is not None), None)
         parts.append(
-            f'<article id="{_anchor(info.name)}"><h3>{escape(info.name)}</h3>'
+            f'<article id="{anchor(info.name)}"><h3>{escape(info.name)}</h3>'
             f"<p>{escape(info.description)}</p><ul>{rules}</ul>"
             f'<p class="muted">allowed: {escape(allowed)}; seed {info.seed}'
             + (f"; deadline {deadline:g} ms" if deadline is not None else "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from faultkit.report.table import Column, Table, TableCell, html_table
 from faultkit.runner.model import Cell, CellChange, Repeat, RunReport
 from faultkit.scrub import scrub_text
 
@@ -149,30 +150,44 @@ def summary_tail(report: RunReport) -> str:
 # -- HTML ----------------------------------------------------------------------------------------
 
 
+CHANGE_COLUMNS = [
+    Column("change"),
+    Column("target"),
+    Column("scenario"),
+    Column("case"),
+    Column("before"),
+    Column("now"),
+    Column("reproduce", code=True),
+]
+
+
+def _change_style(change: CellChange) -> str | None:
+    if change.regression:
+        return "fail"
+    return "ok" if change.change == "fixed" else None
+
+
 def changes_html(report: RunReport) -> str:
     """The "Changes since the previous run" section (empty without ``--compare``)."""
     comparison = report.comparison
     if comparison is None:
         return ""
-    rows = []
-    for change in comparison.changes:
-        cls = "fail" if change.regression else ("ok" if change.change == "fixed" else "")
-        before = escape(change.before or "")
-        after = escape(change.after or "")
-        repro = f"<code>{escape(change.repro)}</code>" if change.regression else ""
-        rows.append(
-            f'<tr><td class="{cls}">{"! " if change.regression else ""}'
-            f"{escape(LABELS[change.change])}</td><td>{escape(change.target)}</td>"
-            f"<td>{escape(change.scenario)}</td><td>{escape(change.case)}</td>"
-            f"<td>{before}</td><td>{after}</td><td>{repro}</td></tr>"
-        )
-    table = (
-        "<table><thead><tr><th>change</th><th>target</th><th>scenario</th><th>case</th>"
-        f"<th>before</th><th>now</th><th>reproduce</th></tr></thead><tbody>{''.join(rows)}"
-        "</tbody></table>"
-        if rows
-        else "<p>No cell changed.</p>"
-    )
+    rows = [
+        [
+            TableCell(
+                f"{'! ' if change.regression else ''}{LABELS[change.change]}",
+                style=_change_style(change),
+            ),
+            change.target,
+            change.scenario,
+            change.case,
+            change.before or "",
+            change.after or "",
+            (change.repro or "") if change.regression else "",
+        ]
+        for change in comparison.changes
+    ]
+    table = html_table(Table(CHANGE_COLUMNS, rows, kind="changes", empty="No cell changed."))
     started = comparison.previous_started_at
     when = f" (run {escape(started)})" if started else ""
     return (
@@ -186,6 +201,18 @@ def changes_html(report: RunReport) -> str:
     )
 
 
+STABILITY_COLUMNS = [
+    Column("target"),
+    Column("scenario"),
+    Column("case"),
+    Column("stability"),
+    Column("verdicts"),
+    Column("controlled share"),
+    Column("cell verdict"),
+    Column("seeds"),
+]
+
+
 def stability_html(report: RunReport) -> str:
     """The "Seed stability" section (empty without ``--repeat``)."""
     if report.repeat <= 1:
@@ -195,23 +222,25 @@ def stability_html(report: RunReport) -> str:
         repeat = cell.repeat
         if repeat is None:
             continue
-        cls = "fail" if not repeat.stable else "ok"
-        seeds = ", ".join(f"{r.seed} {r.kind}" for r in repeat.runs)
+        stability = "stable" if repeat.stable else "unstable"
         rows.append(
-            f"<tr><td>{escape(cell.target)}</td><td>{escape(cell.scenario)}</td>"
-            f"<td>{escape(cell.case)}</td>"
-            f'<td class="{cls}">{"stable" if repeat.stable else "unstable"}</td>'
-            f"<td>{escape(counts_text(repeat))}</td><td>{escape(share_text(repeat))}</td>"
-            f"<td>{escape(cell.verdict.kind)} (seed {cell.seed})</td>"
-            f'<td class="muted">{escape(seeds)}</td></tr>'
+            [
+                cell.target,
+                cell.scenario,
+                cell.case,
+                TableCell(stability, style="ok" if repeat.stable else "fail"),
+                counts_text(repeat),
+                share_text(repeat),
+                f"{cell.verdict.kind} (seed {cell.seed})",
+                TableCell(", ".join(f"{r.seed} {r.kind}" for r in repeat.runs), style="muted"),
+            ]
         )
+    table = Table(STABILITY_COLUMNS, rows, kind="stability", empty="No cell ran.")
     unstable = len(_unstable(report))
     return (
         '<section id="stability"><h2>Seed stability</h2>'
         f"<p>Each cell ran under {report.repeat} seeds (the scenario's seed, then the next "
         f"{report.repeat - 1}); {unstable} cell(s) gave different verdicts on different seeds. "
         "A cell's verdict is its worst run's; its repro command reruns that seed.</p>"
-        "<table><thead><tr><th>target</th><th>scenario</th><th>case</th><th>stability</th>"
-        "<th>verdicts</th><th>controlled share</th><th>cell verdict</th><th>seeds</th></tr>"
-        f"</thead><tbody>{''.join(rows)}</tbody></table></section>"
+        f"{html_table(table)}</section>"
     )

@@ -20,7 +20,17 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from faultkit.report.table import BOLD, GREEN, RED, RESET, YELLOW, Paint, text_table, use_color
+from faultkit.report.table import (
+    BOLD,
+    GREEN,
+    RED,
+    RESET,
+    YELLOW,
+    Paint,
+    Table,
+    text_table,
+    use_color,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,6 +43,7 @@ __all__ = [
     "painter",
     "progress_bar",
     "rich_table",
+    "show",
     "show_table",
 ]
 
@@ -45,7 +56,8 @@ STYLES: dict[str, tuple[str, str]] = {
 }
 
 StyleOf = Callable[[int, int], str | None]
-"""``style_of(row, column)`` -> a :data:`STYLES` name or None; rows count from 0 (data rows)."""
+"""``style_of(row, column)`` -> a :data:`STYLES` name or None; rows count from 0 (data rows).
+Any other name (a CSS class only the HTML page colours) is left unpainted."""
 
 
 def console_for(stream: TextIO) -> Console | None:
@@ -86,12 +98,25 @@ def show_table(
         print(line, file=stream)
 
 
+def show(stream: TextIO, table: Table, *, indent: str = "") -> None:
+    """Print a :class:`~faultkit.report.table.Table` as :func:`show_table` does."""
+    show_table(
+        stream,
+        table.texts(),
+        header=table.header,
+        right=table.right(),
+        min_widths=table.min_widths(),
+        indent=indent,
+        style_of=table.style_of,
+    )
+
+
 def painter(style_of: StyleOf) -> Paint:
     """``text_table``'s ``paint`` for :data:`STYLES` names: ANSI codes around a cell."""
 
     def paint(row: int, column: int, padded: str) -> str:
         name = style_of(row, column)
-        return f"{STYLES[name][0]}{padded}{RESET}" if name else padded
+        return f"{STYLES[name][0]}{padded}{RESET}" if name in STYLES else padded
 
     return paint
 
@@ -114,7 +139,7 @@ def rich_table(
         cells = []
         for i, cell in enumerate(row):
             name = style_of(n, i) if style_of is not None else None
-            cells.append(Text(cell, style=STYLES[name][1] if name else ""))
+            cells.append(Text(cell, style=STYLES[name][1] if name in STYLES else ""))
         table.add_row(*cells)
     return table
 

@@ -1,7 +1,8 @@
 """The verdict matrix as a text table, for the terminal (ANSI colour only on a TTY, and never
 with ``NO_COLOR`` set: :mod:`faultkit.report.table`). Plain ASCII, so it prints on any console
 encoding; on a terminal with rich installed, :func:`show_matrix` draws rich's table instead
-(:mod:`faultkit.report.rich_view`)."""
+(:mod:`faultkit.report.rich_view`). The matrix itself is built in :mod:`faultkit.report.matrix`,
+once for here and for the HTML page."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import TextIO
 
 from faultkit.report import nightly
 from faultkit.report.ledger_table import ledger_lines, wrap
-from faultkit.report.rich_view import StyleOf, painter, show_table
-from faultkit.report.table import text_table, use_color
+from faultkit.report.matrix import cell_style, cell_text, verdict_table
+from faultkit.report.rich_view import StyleOf, painter, show
+from faultkit.report.table import use_color
 from faultkit.runner.model import Cell, RunReport
 from faultkit.scrub import scrub_text
 
@@ -33,72 +35,23 @@ __all__ = [
 DEFAULT_WIDTH, MIN_WIDTH, MAX_WIDTH = 100, 80, 120
 
 
-def cell_text(cell: Cell) -> str:
-    """``fallback``; ``crash (expected)`` for an expected uncontrolled verdict; ``crash !``
-    plus what was expected when the cell failed; ``not_exercised`` when no fault fired
-    (``not_exercised !`` with ``--require-exercised``); ``harness_error !``. Under
-    ``--repeat``, an unstable cell adds its controlled share (`` ~ 3/5 controlled``)."""
-    return _verdict_text(cell) + nightly.repeat_note(cell)
-
-
-def _verdict_text(cell: Cell) -> str:
-    kind = cell.verdict.kind
-    judged_by_kind = cell.expected not in (None, "controlled")
-    if not judged_by_kind and cell.category in ("not_exercised", "harness_error"):
-        return kind if cell.passed else f"{kind} !"
-    if cell.passed:
-        return kind if cell.controlled else f"{kind} (expected)"
-    wanted = cell.expected if judged_by_kind else "controlled"
-    if cell.controlled and not judged_by_kind:
-        wanted = "one of " + "/".join(cell.verdict.allowed)
-    return f"{kind} ! want {wanted}"
-
-
-def cell_style(cell: Cell) -> str:
-    """The :data:`~faultkit.report.rich_view.STYLES` name a matrix cell is painted with: a
-    failing cell stands out most, a cell where no fault fired is neither green nor red."""
-    if not cell.passed:
-        return "fail"
-    if cell.category == "not_exercised":
-        return "unfired"
-    return "ok" if cell.controlled else "bad"
-
-
 def matrix_table(report: RunReport) -> tuple[list[str], list[list[str]], StyleOf]:
-    """The verdict matrix as a header, rows of texts and each cell's style. Rows: scenarios
-    (with their case when there are several); columns: targets."""
-    targets = list(dict.fromkeys(c.target for c in report.cells))
-    several = len(report.cases) > 1
-    rows: list[tuple[str, list[Cell | None]]] = []
-    for info in report.scenarios:
-        for case in report.cases:
-            label = f"{info.name} [{case}]" if several else info.name
-            found = {
-                c.target: c for c in report.cells if c.scenario == info.name and c.case == case
-            }
-            if found:
-                rows.append((label, [found.get(t) for t in targets]))
-    texts = [[label, *(cell_text(c) if c else "-" for c in cells)] for label, cells in rows]
-
-    def style_of(row: int, column: int) -> str | None:
-        cell = rows[row][1][column - 1] if column else None
-        return cell_style(cell) if cell is not None else None
-
-    return ["SCENARIO", *targets], texts, style_of
+    """The verdict matrix (:func:`~faultkit.report.matrix.verdict_table`) as a header, rows
+    of texts and each cell's style."""
+    table = verdict_table(report)
+    return table.header, table.texts(), table.style_of
 
 
 def matrix(report: RunReport, color: bool = False) -> str:
     """The verdict matrix as plain text (ANSI colour with ``color``)."""
-    header, texts, style_of = matrix_table(report)
-    paint = painter(style_of) if color else None
-    return "\n".join(text_table(texts, header=header, paint=paint))
+    table = verdict_table(report)
+    return "\n".join(table.lines(paint=painter(table.style_of) if color else None))
 
 
 def show_matrix(report: RunReport, out: TextIO) -> None:
     """The verdict matrix on ``out``: rich's table on a terminal, else :func:`matrix`'s text
     (coloured on a terminal without rich)."""
-    header, texts, style_of = matrix_table(report)
-    show_table(out, texts, header=header, style_of=style_of)
+    show(out, verdict_table(report))
 
 
 def details(report: RunReport, width: int = DEFAULT_WIDTH) -> list[str]:

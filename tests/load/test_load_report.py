@@ -12,7 +12,9 @@ from faultkit.load.gates import evaluate, parse_gate
 from faultkit.load.report import write_reports
 from faultkit.load.results import PhaseResult, TimePoint
 from faultkit.load.runner import LoadReport, Overhead
+from faultkit.load.terminal import latency_table
 from faultkit.report.charts import Series, line_chart
+from faultkit.report.table import MARKER
 
 
 def _result(phase: str, kind: str, base_ms: float) -> PhaseResult:
@@ -117,3 +119,20 @@ def test_the_apps_command_line_never_reaches_the_report_files(tmp_path: Path) ->
     for path in paths:
         assert key not in path.read_text(), path.name
     assert json.loads(paths[0].read_text())["app"].startswith("env OPENAI_API_KEY=REDACTED ")
+
+
+def test_the_runs_table_is_drawn_by_the_one_renderer_with_numbers_right_aligned(
+    tmp_path: Path,
+) -> None:
+    page = (write_reports(_report(), tmp_path)[3]).read_text()
+    assert page.count("<table") == page.count(f'<table class="{MARKER} runs">') == 1
+    table = page.split(f'<table class="{MARKER} runs">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert len(rows) == 4  # the heading and one row per run
+    run = re.findall(r"<td( class=\"num\")?>([^<]*)</td>", rows[2])
+    assert run[0] == ("", "provider-slowdown") and run[1] == ("", "scenario")
+    assert all(cls for cls, _ in run[2:])  # every figure is right-aligned
+    assert [text for _, text in run[2:5]] == ["1000", "0.00%", "100.0"]
+    # The p50 is the one the terminal's corrected table shows for the run.
+    terminal = latency_table(_report().results, "corrected").texts()
+    assert run[5][1] == terminal[1][4]

@@ -106,7 +106,7 @@ class _LedgerCells(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
-            self.in_ledger = ("class", "ledger") in attrs
+            self.in_ledger = ("class", "fk-table ledger") in attrs
         elif tag == "td" and self.in_ledger:
             self.cell = {k: v or "" for k, v in attrs}
             self.cells.append((self.cell, ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ from faultkit.report import REPORT_FILES, junit, terminal, write_reports
 from faultkit.report import html as html_report
 from faultkit.report.coverage import coverage
 from faultkit.report.html import latency_plot
+from faultkit.report.table import MARKER
+from faultkit.runner.compare import compare, load_previous
 from faultkit.runner.model import RunReport
+from faultkit.runner.repeat import merge
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +97,11 @@ def test_html_is_one_self_contained_page_with_matrix_plots_and_coverage(
     page = html_report.render(report)
     assert page.startswith("<!doctype html>")
     assert "<script" not in page and "<link" not in page and "src=" not in page
-    matrix = page.split('class="matrix"', 1)[1].split("</table>", 1)[0]
+    matrix = page.split('class="fk-table matrix"', 1)[1].split("</table>", 1)[0]
     assert ">calm</a>" not in matrix  # two cases: one row per scenario and case
     assert ">calm [a]</a>" in matrix and ">tool-down [b]</a>" in matrix
     assert 'class="fail"' in matrix and "crash ! want controlled" in matrix
-    coverage_table = page.split('class="coverage"', 1)[1].split("</table>", 1)[0]
+    coverage_table = page.split('class="fk-table coverage"', 1)[1].split("</table>", 1)[0]
     assert "tools.internal" in coverage_table and 'class="cov-exercised"' in coverage_table
     assert 'class="cov-skipped"' in coverage_table
     assert "Rules that never fired" in page
@@ -128,3 +132,70 @@ def test_terminal_matrix_marks_what_fails_the_run(report: RunReport) -> None:
     assert "\033[" not in text
     assert "\033[31m" in terminal.matrix(report, color=True)
     assert terminal.summary(report)[-1] == "2 verdict(s) uncontrolled or not allowed (exit 1)"
+
+
+class _Tables(HTMLParser):
+    """Every ``<table>`` of a page: its class, and each row's cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[tuple[str, list[list[str]]]] = []
+        self.inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append((dict(attrs).get("class") or "", []))
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.tables[-1][1].append([])
+        elif self.inside and tag in ("td", "th"):
+            self.tables[-1][1][-1].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and self.tables[-1][1] and self.tables[-1][1][-1]:
+            self.tables[-1][1][-1][-1] += data
+
+
+def _tables(page: str) -> list[tuple[str, list[list[str]]]]:
+    parser = _Tables()
+    parser.feed(page)
+    return parser.tables
+
+
+def _nightly(report: RunReport, tmp_path: Path) -> RunReport:
+    """The sample run as a nightly job sees it: under ``--repeat 2`` and compared with a
+    previous report in which tool-down [a] passed (so it is now a regression)."""
+    previous = json.loads(report.model_dump_json())
+    cell = next(c for c in previous["cells"] if (c["scenario"], c["case"]) == ("tool-down", "a"))
+    cell.update(verdict={"kind": "pass"}, category="controlled", passed=True)
+    (tmp_path / "previous.json").write_text(json.dumps(previous))
+    cells = [c.model_copy(update={"repeat": merge([c, c]).repeat}) for c in report.cells]
+    comparison = compare(load_previous(tmp_path / "previous.json"), cells)
+    return report.model_copy(update={"cells": cells, "repeat": 2, "comparison": comparison})
+
+
+def test_every_table_of_report_html_is_drawn_by_the_one_renderer(
+    report: RunReport, tmp_path: Path
+) -> None:
+    page = html_report.render(_nightly(report, tmp_path))
+    tables = _tables(page)
+    assert all(cls.split()[0] == MARKER for cls, _ in tables), [c for c, _ in tables]
+    kinds = [cls.split()[1] for cls, _ in tables]
+    assert kinds[:4] == ["changes", "matrix", "stability", "coverage"]
+    assert kinds[4:] == ["ledger"] * len(report.cells)
+    changes = dict(tables)[f"{MARKER} changes"]
+    assert changes[1][:4] == ["! newly uncontrolled", "report_world:app", "tool-down", "a"]
+    assert changes[1][4:6] == ["pass", "crash"]
+    assert "--scenario tool-down --case a" in changes[1][6]
+    stability = dict(tables)[f"{MARKER} stability"]
+    assert [row[3] for row in stability[1:]] == ["stable"] * len(report.cells)
+
+
+def test_the_html_matrix_says_what_the_terminal_matrix_says(report: RunReport) -> None:
+    header, texts, _ = terminal.matrix_table(report)
+    matrix = dict(_tables(html_report.render(report)))[f"{MARKER} matrix"]
+    assert matrix == [header, *texts]

@@ -136,9 +136,9 @@ def test_report_files_are_valid(default_run: Run) -> None:
 
     html = (report / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
-    assert 'class="matrix"' in html and 'class="coverage"' in html
+    assert 'class="fk-table matrix"' in html and 'class="fk-table coverage"' in html
     assert html.count("<svg") == len(EXPECTED)
-    matrix = html.split('class="matrix"', 1)[1].split("</table>", 1)[0]
+    matrix = html.split('class="fk-table matrix"', 1)[1].split("</table>", 1)[0]
     for scenario, (robust, naive) in EXPECTED.items():
         row = matrix.split(f">{scenario}</a>", 1)[1].split("</tr>", 1)[0]
         assert f">{robust}</td>" in row and f">{naive} (expected)</td>" in row

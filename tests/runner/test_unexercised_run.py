@@ -205,7 +205,7 @@ def test_junit_marks_unexercised_cells_skipped_with_the_reason(fk) -> None:
 def test_html_shows_the_unexercised_cells_with_the_reason(fk) -> None:
     _, _, _, out_dir = fk("ask")
     page = (out_dir / "report.html").read_text()
-    matrix = page.split('class="matrix"', 1)[1].split("</table>", 1)[0]
+    matrix = page.split('class="fk-table matrix"', 1)[1].split("</table>", 1)[0]
     assert matrix.count('class="unfired"') == 4
     assert "no rule matched any request" in matrix
     assert "4 not exercised" in page
