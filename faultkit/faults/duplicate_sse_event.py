@@ -23,10 +23,11 @@ carries those repeated words is ``invalid_output_leaked``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from faultkit.faults._stream_text import changed_texts, first_difference, reading, words_around
 from faultkit.faults.answer import MODULES
 from faultkit.faults.base import Alteration, Fault, FaultContext, Transform
 from faultkit.formats.sse import SSEEvent
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
     from faultkit.faults._search import Limits
 
-# Words either side of the repeat that the evidence may take, to be absent from the recording.
-_MAX_CONTEXT_WORDS = 4
 # The default event is looked for among the first this many: each look reassembles the answer
 # so far, and a stream whose first 200 events change nothing carries no answer to repeat.
 _SEARCH_EVENTS = 200
@@ -85,13 +84,6 @@ class DuplicateSSEEvent(Fault):
         return _Repeat(self, MODULES.get(ctx.format))
 
 
-def _reading(module: ModuleType | None, events: list[SSEEvent]) -> Any:
-    """The answer a client that appends deltas builds from ``events``: texts and tool calls."""
-    if module is None:
-        return [e.data for e in events]
-    return module.stream_output_texts(events), module.stream_tool_calls(events)
-
-
 class _Repeat(Transform):
     """Passes every action on; the chosen event is followed by its copies. Keeps the events
     seen (not the actions: nothing is delayed) to choose the event and word the evidence."""
@@ -119,14 +111,14 @@ class _Repeat(Transform):
         event = self.seen[i]
         if i >= _SEARCH_EVENTS or event.json() is None:
             return False
-        return _reading(self.module, self.seen) != _reading(self.module, [*self.seen, event])
+        return reading(self.module, self.seen) != reading(self.module, [*self.seen, event])
 
     def end(self) -> list[Action]:
         if self.index is None or self.module is None:
             return []
         copies = [self.seen[self.index]] * (self.fault.times - 1)
         doubled = [*self.seen[: self.index + 1], *copies, *self.seen[self.index + 1 :]]
-        for recorded, shown in _changed(self.module, self.seen, doubled):
+        for recorded, shown in changed_texts(self.module, self.seen, doubled):
             words = repeated_words(recorded, shown, copies=self.fault.times - 1)
             if words is not None:
                 path = f"response.events[{self.index}]"
@@ -137,25 +129,6 @@ class _Repeat(Transform):
         return []
 
 
-def _changed(
-    module: ModuleType, recorded: list[SSEEvent], shown: list[SSEEvent]
-) -> list[tuple[str, str]]:
-    """(recorded, shown) for each answer text, then each tool call's arguments, that differ."""
-    texts = {s.key: s.text for s in module.stream_output_texts(recorded)}
-    calls = {c.key: c.arguments for c in module.stream_tool_calls(recorded)}
-    out = [
-        (texts.get(s.key, ""), s.text)
-        for s in module.stream_output_texts(shown)
-        if texts.get(s.key, "") != s.text
-    ]
-    out += [
-        (calls.get(c.key, ""), c.arguments)
-        for c in module.stream_tool_calls(shown)
-        if calls.get(c.key, "") != c.arguments
-    ]
-    return out
-
-
 def repeated_words(recorded: str, shown: str, copies: int = 1) -> tuple[str, str] | None:
     """(recorded words, shown words) around the first place ``shown`` differs from
     ``recorded``, where ``shown`` is ``recorded`` with a piece repeated ``copies`` more times:
@@ -163,33 +136,6 @@ def repeated_words(recorded: str, shown: str, copies: int = 1) -> tuple[str, str
     the texts are equal or no such window exists (the repeat reads like the recording)."""
     if shown == recorded or len(shown) <= len(recorded):
         return None
-    start = next(
-        (i for i, (a, b) in enumerate(zip(recorded, shown, strict=False)) if a != b),
-        len(recorded),
-    )
+    start = first_difference(recorded, shown)
     extra = len(shown) - len(recorded)
-    left, right = max(0, start - extra // copies), start + extra
-    for _ in range(_MAX_CONTEXT_WORDS + 1):
-        left, right = _word_start(shown, left), _word_end(shown, right)
-        window = shown[left:right].strip()
-        if window and window.lower() not in recorded.lower():
-            was = recorded[left : right - extra].strip()
-            return was, window
-        left, right = max(0, left - 1), min(len(shown), right + 1)
-    return None
-
-
-def _word_start(text: str, i: int) -> int:
-    if i < len(text) and text[i].isspace():
-        return i  # already just before a word
-    while i > 0 and not text[i - 1].isspace():
-        i -= 1
-    return i
-
-
-def _word_end(text: str, i: int) -> int:
-    if 0 < i <= len(text) and text[i - 1].isspace():
-        return i  # already just past a word
-    while i < len(text) and not text[i].isspace():
-        i += 1
-    return i
+    return words_around(recorded, shown, max(0, start - extra // copies), start + extra, extra)
