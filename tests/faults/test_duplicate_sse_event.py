@@ -321,32 +321,9 @@ def test_a_live_stream_gets_the_copy_right_behind_the_original_and_keeps_its_tim
 def test_through_the_real_proxy_process_on_a_live_stream(tmp_path: Path) -> None:
     """The same, through ``faultkit proxy`` in pass-through mode (a subprocess, real sockets),
     the fault asked for per request with ``x-faultkit-fault``."""
-    from live._sse_upstream import WORDS, sse_upstream
-    from proxy_process import ProxyFactory
+    from live._sse_upstream import WORDS, texts_through_proxy
 
-    from faultkit.formats.sse import SSEParser
-
-    factory = ProxyFactory(tmp_path)
-    try:
-        with sse_upstream(0.05) as upstream:
-            running = factory(
-                "--mode", "passthrough", "--upstream", f"llm={upstream.url}", "--only", "llm"
-            )
-            url = running.door("llm").rstrip("/") + "/v1/chat/completions"
-            body = {"model": "gpt-4o-mini", "stream": True, "messages": ASK}
-            headers = {"x-faultkit-fault": "type=duplicate_sse_event;at_event=1;times=3"}
-            parser = SSEParser()
-            data: list[str | None] = []
-            with (
-                httpx.Client(timeout=30) as client,
-                client.stream("POST", url, json=body, headers=headers) as response,
-            ):
-                for chunk in response.iter_raw():
-                    data += [e.data for e in parser.feed(chunk)]
-            ledger = running.ledger()
-    finally:
-        factory.close()
-    texts = [json.loads(d)["choices"][0]["delta"]["content"] for d in data[:-1]]
+    texts, ledger = texts_through_proxy(tmp_path, "type=duplicate_sse_event;at_event=1;times=3")
     assert texts == [WORDS[0], WORDS[1], WORDS[1], WORDS[1], *WORDS[2:]]
     (entry,) = ledger
     (applied,) = entry["faults"]

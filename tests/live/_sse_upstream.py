@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
 
 WORDS = ["Your", " order", " has", " shipped", "."]
 
@@ -82,3 +86,37 @@ def sse_upstream(gap_s: float) -> Iterator[SSEUpstream]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def texts_through_proxy(
+    tmp_path: Path, fault_header: str, gap_s: float = 0.05
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The words of a live stream read through a real ``faultkit proxy --mode passthrough``
+    (a subprocess) with ``x-faultkit-fault: fault_header``, and the proxy's ledger."""
+    from proxy_process import ProxyFactory
+
+    from faultkit.formats.sse import SSEParser
+
+    factory = ProxyFactory(tmp_path)
+    try:
+        with sse_upstream(gap_s) as upstream:
+            running = factory(
+                "--mode", "passthrough", "--upstream", f"llm={upstream.url}", "--only", "llm"
+            )
+            url = running.door("llm").rstrip("/") + "/v1/chat/completions"
+            body = {"model": "gpt-4o-mini", "stream": True, "messages": []}
+            parser = SSEParser()
+            data: list[str | None] = []
+            with (
+                httpx.Client(timeout=30) as client,
+                client.stream(
+                    "POST", url, json=body, headers={"x-faultkit-fault": fault_header}
+                ) as response,
+            ):
+                for chunk in response.iter_raw():
+                    data += [e.data for e in parser.feed(chunk)]
+            ledger = running.ledger()
+    finally:
+        factory.close()
+    texts = [json.loads(d)["choices"][0]["delta"]["content"] for d in data if d != "[DONE]"]
+    return texts, ledger
