@@ -46,7 +46,7 @@ from faultkit.formats.usage import USAGE_FORMATS, AnswerReader, read_answer
 from faultkit.ledger import AppliedFault, Ledger, LedgerEntry, SkippedFault, conversation_of
 from faultkit.live import LivePlan
 from faultkit.otel.hook import fault_applied
-from faultkit.plan import Plan
+from faultkit.plan import DEFAULT_TIMING_SCALE, Plan
 from faultkit.scenario import Rule, Scenario
 from faultkit.scrub import scrub_at
 
@@ -176,7 +176,7 @@ class Engine:
         *,
         source: Source | None = None,
         seed: int | None = None,
-        timing_scale: float = 1.0,
+        timing_scale: float = DEFAULT_TIMING_SCALE,
         routes: RouteAliases | None = None,
     ) -> None:
         """``routes``: the route aliases rules may name (``route: weather``); by default the

@@ -76,6 +76,11 @@ Action = Annotated[
 ]
 
 
+# Recorded stream timing is replayed as recorded (each SSE event after its recorded gap) unless
+# a run scales it: 0 plays as fast as possible. Every door and command takes this default.
+DEFAULT_TIMING_SCALE = 1.0
+
+
 class Plan(BaseModel):
     """An ordered, immutable list of actions. Faults return new plans; nothing mutates one."""
 
@@ -85,7 +90,7 @@ class Plan(BaseModel):
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
-    def from_response(cls, response: Response, timing_scale: float = 1.0) -> Plan:
+    def from_response(cls, response: Response, timing_scale: float = DEFAULT_TIMING_SCALE) -> Plan:
         """The plan that replays ``response`` as recorded.
 
         The recorded time to the response head is waited first, and an SSE body becomes one

@@ -46,6 +46,7 @@ from faultkit.cassettes.store import TEST_MATCH_ON, TEST_PLAYBACK
 from faultkit.errors import FaultkitError
 from faultkit.load.fixture import faultkit_load  # noqa: F401 - the load step fixture
 from faultkit.oracle.checks.exercised import engine_rules, scenario_rules, unfired
+from faultkit.plan import DEFAULT_TIMING_SCALE
 from faultkit.pytest_failures import caused_by_unmatched, unmatched_message, where_raised
 from faultkit.pytest_network import NetworkGuard, parse_allowed, project_upstreams
 from faultkit.pytest_proxy import (
@@ -187,7 +188,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--faultkit-timing-scale",
         type=float,
-        default=1.0,
+        default=DEFAULT_TIMING_SCALE,
         metavar="FACTOR",
         help="scale recorded stream timing (0 = as fast as possible, default 1)",
     )

@@ -33,6 +33,7 @@ from faultkit.engine import Engine
 from faultkit.errors import FaultkitError, ScenarioError
 from faultkit.faults import Fault
 from faultkit.ledger import LedgerEntry
+from faultkit.plan import DEFAULT_TIMING_SCALE
 from faultkit.scenario import Match, Rule, Scenario, When, validation_problems
 
 
@@ -56,7 +57,7 @@ class FaultkitSession:
         cassettes: Iterable[str | Path] = (),
         mode: str = "replay",
         seed: int | None = None,
-        timing_scale: float = 1.0,
+        timing_scale: float = DEFAULT_TIMING_SCALE,
         match_on: Sequence[str] = TEST_MATCH_ON,
         playback: str = TEST_PLAYBACK,
         ignore_body_fields: Sequence[str] = (),

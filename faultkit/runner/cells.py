@@ -19,6 +19,7 @@ from faultkit.engine import Engine
 from faultkit.oracle.checks.exercised import scenario_rules
 from faultkit.oracle.contract import Contract, grace_ms
 from faultkit.oracle.judge import judge
+from faultkit.plan import DEFAULT_TIMING_SCALE
 from faultkit.runner.cases import Case
 from faultkit.runner.model import Cell, Mode
 from faultkit.runner.target import CellSpec, EngineFactory, Execution, Target
@@ -59,7 +60,7 @@ class RunPlan:
     playback: Playback = APP_PLAYBACK
     seed: int | None = None
     jobs: int = 8
-    timing_scale: float = 1.0
+    timing_scale: float = DEFAULT_TIMING_SCALE
     expected: Callable[[str, str], str | None] = lambda target, scenario: None
     repro: Repro = lambda target, scenario, case, seed: ""
     command: str = ""

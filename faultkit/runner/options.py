@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faultkit.plan import DEFAULT_TIMING_SCALE
 from faultkit.runner.cases import CasesFile
 from faultkit.runner.errors import RunError
 
@@ -23,7 +24,7 @@ def add_replay_options(parser: argparse.ArgumentParser, *, cassettes_help: str) 
     parser.add_argument(
         "--timing-scale",
         type=float,
-        default=1.0,
+        default=DEFAULT_TIMING_SCALE,
         metavar="FACTOR",
         help="scale the recorded stream timing (faults keep their own timing)",
     )
@@ -48,6 +49,6 @@ def replay_args(args: argparse.Namespace) -> list[str]:
     argv += [a for p in args.cassettes or [] for a in ("--cassettes", p)]
     if args.proxy:
         argv += ["--proxy", args.proxy]
-    if args.timing_scale != 1.0:
+    if args.timing_scale != DEFAULT_TIMING_SCALE:
         argv += ["--timing-scale", f"{args.timing_scale:g}"]
     return argv

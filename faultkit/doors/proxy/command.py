@@ -26,6 +26,7 @@ from faultkit.doors.toxiproxy.errors import RemoteToxiproxyError
 from faultkit.errors import FaultkitError, ScenarioError
 from faultkit.loopback import is_loopback
 from faultkit.otel.hook import export_from_environment
+from faultkit.plan import DEFAULT_TIMING_SCALE
 from faultkit.suggest import did_you_mean
 
 from .config import (
@@ -137,7 +138,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timing-scale",
         type=float,
-        default=1.0,
+        default=DEFAULT_TIMING_SCALE,
         metavar="X",
         help="scale recorded SSE timing (0 = as fast as possible; default 1)",
     )

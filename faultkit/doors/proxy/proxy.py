@@ -29,6 +29,7 @@ from faultkit.doors.http1 import CLIENT_TIMEOUT_S, HttpConnection, Listener, lis
 from faultkit.doors.toxiproxy.errors import ApiError, TcpFrontError
 from faultkit.errors import CassetteError, FaultkitError
 from faultkit.exchange import Request, Response
+from faultkit.plan import DEFAULT_TIMING_SCALE
 from faultkit.scenario import Scenario
 
 from .bridge import HttpFaultBridge
@@ -86,7 +87,7 @@ class Proxy:
         match_on: Sequence[str] = APP_MATCH_ON,
         ignore_body_fields: Sequence[str] = ("id",),
         playback: Playback = APP_PLAYBACK,
-        timing_scale: float = 1.0,
+        timing_scale: float = DEFAULT_TIMING_SCALE,
         seed: int | None = None,
         ledger_size: int | None = LEDGER_SIZE,
         ledger_bytes: int | None = LEDGER_BYTES,

@@ -20,6 +20,7 @@ from faultkit.config import RouteAliases
 from faultkit.engine import Engine, Source
 from faultkit.errors import FaultkitError
 from faultkit.ledger import ByteBudget, Ledger
+from faultkit.plan import DEFAULT_TIMING_SCALE
 from faultkit.scenario import NAME_PATTERN, Rule, Scenario
 
 from .headers import NO_SCENARIO, ContextKey, HeaderError, header_rules
@@ -45,7 +46,7 @@ class FaultState:
         scenario: Scenario | None,
         *,
         source: Source | None,
-        timing_scale: float = 1.0,
+        timing_scale: float = DEFAULT_TIMING_SCALE,
         seed: int | None = None,
         scenario_lookup: Callable[[str], Scenario] = catalogue.load,
         ledger_size: int | None = LEDGER_SIZE,
