@@ -16,7 +16,7 @@ from faultkit.oracle.facts import failed, failure_reason
 from faultkit.report import nightly, table
 from faultkit.report.charts import Bar, Lane, lane_chart, ms_label
 from faultkit.report.coverage import coverage
-from faultkit.report.ledger_table import abbreviate, request_text
+from faultkit.report.ledger_table import ledger_table
 from faultkit.report.matrix import anchor, cell_text, verdict_table
 from faultkit.report.table import Column, Table, TableCell, html_table
 from faultkit.runner.model import Cell, RunReport
@@ -188,43 +188,10 @@ def _coverage(report: RunReport) -> str:
 HTML_REQUEST_CHARS = 60  # a long path or query would widen the table past a laptop screen
 
 
-LEDGER_COLUMNS = [
-    Column("#"),
-    Column("route"),
-    Column("request"),
-    Column("model"),
-    Column("call.attempt"),
-    Column("status", numeric=True),
-    Column("ending"),
-    Column("ms"),
-    Column("faults"),
-    Column("failure"),
-]
-
-
 def _ledger(cell: Cell) -> str:
-    rows = []
-    for e in cell.ledger:
-        faults = ", ".join(f"{f.type} ({f.rule})" for f in e.faults)
-        end = f"{e.end_ms:.0f}" if e.end_ms is not None else ""
-        # The request as the terminal shows it (path, middle abbreviated); the full URL on
-        # hover and in report.json.
-        request = abbreviate(request_text(e), HTML_REQUEST_CHARS)
-        rows.append(
-            [
-                f"#{e.id}",
-                e.route,
-                TableCell(request, tip=e.url),
-                e.model or "",
-                f"{e.logical_call}.{e.attempt}",
-                str(e.status or ""),
-                e.ending,
-                f"{e.arrival_ms:.0f}\u2192{end}",  # a right arrow
-                faults,
-                failure_reason(e) or "",
-            ]
-        )
-    return html_table(Table(LEDGER_COLUMNS, rows, kind="ledger", empty="No exchanges."))
+    # The request as the terminal shows it (path, middle abbreviated); the full URL on hover
+    # and in report.json.
+    return html_table(ledger_table(cell.ledger, request_chars=HTML_REQUEST_CHARS))
 
 
 def _params_text(params: dict) -> str:

@@ -7,6 +7,7 @@ noise. Here each row says the same things in a fixed budget: the URL loses its s
 host (the route beside it names the upstream), then its middle (``/v1/very...long/path``), never its
 start or end; the last column wraps under itself. The full values stay in ``report.json``
 (and in the HTML page's ``title`` attributes), so nothing is lost, only shortened for the eye.
+The rows are built once (:func:`ledger_table`) for the terminal and for report.html.
 """
 
 from __future__ import annotations
@@ -16,21 +17,28 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from faultkit.ledger import LedgerEntry, failure_reason
-from faultkit.report.table import text_table
+from faultkit.report.table import Column, Table, TableCell, text_table
 
 __all__ = [
+    "COLUMNS",
     "ELLIPSIS",
-    "HEADER",
     "abbreviate",
-    "entry_cells",
     "ledger_lines",
+    "ledger_table",
     "request_text",
     "wrap",
 ]
 
 ELLIPSIS = "..."  # ASCII: the terminal report prints on any console encoding
-HEADER = ("#", "call", "status", "ending", "ms", "request")
+NAMES = ("#", "call", "status", "ending", "ms", "route", "request", "model", "faults", "failure")
+COLUMNS = tuple(Column(name) for name in NAMES)
+"""The ledger's columns, for report.html and the terminal. The terminal has room for the
+first five padded, then the route and request in what is left of the line, then the faults
+and failure wrapped under the row; the model only the page has room for (report.json has
+everything)."""
+PADDED = 5
 MIN_REQUEST = 24  # narrower, a path says too little: the line may then pass ``width``
+_AT = {name: i for i, name in enumerate(NAMES)}
 
 
 def abbreviate(text: str, width: int) -> str:
@@ -60,20 +68,29 @@ def _ms(entry: LedgerEntry) -> str:
     return f"{start}-{entry.end_ms:.0f}" if entry.end_ms is not None else f"{start}-"
 
 
-def entry_cells(entry: LedgerEntry) -> tuple[list[str], str]:
-    """The row's texts before any shortening, and what the exchange went through (its faults
-    with their rules, and why it failed), for the line under it."""
-    faults = ", ".join(f"{f.type} ({f.rule})" for f in entry.faults)
-    failure = failure_reason(entry) or ""
-    row = [
-        f"#{entry.id}",
-        f"{entry.logical_call}.{entry.attempt}",
-        str(entry.status or "-"),
-        entry.ending,
-        _ms(entry),
-        f"{entry.route} {request_text(entry)}",
-    ]
-    return row, "; ".join(x for x in (faults, failure) if x)
+def ledger_table(entries: Sequence[LedgerEntry], request_chars: int | None = None) -> Table:
+    """One row per exchange (:data:`COLUMNS`); the request with its full URL as its tip, and
+    shortened to ``request_chars`` (:func:`abbreviate`) when given."""
+    rows = []
+    for e in entries:
+        request = request_text(e)
+        if request_chars is not None:
+            request = abbreviate(request, request_chars)
+        rows.append(
+            [
+                f"#{e.id}",
+                f"{e.logical_call}.{e.attempt}",
+                str(e.status or "-"),
+                e.ending,
+                _ms(e),
+                e.route,
+                TableCell(request, tip=e.url),
+                e.model or "",
+                ", ".join(f"{f.type} ({f.rule})" for f in e.faults),
+                failure_reason(e) or "",
+            ]
+        )
+    return Table(COLUMNS, rows, kind="ledger", empty="No exchanges.")
 
 
 def wrap(text: str, width: int, indent: str) -> list[str]:
@@ -97,16 +114,18 @@ def ledger_lines(
     under it, its faults and failure, wrapped."""
     if not entries:
         return [f"{indent}(no exchanges)"]
-    cells = [entry_cells(e) for e in entries]
-    rows = [row for row, _ in cells]
-    # The columns before the request padded as text_table pads them (a placeholder last cell
-    # keeps the ms column padded), then the request in what is left of the line.
-    lines = text_table([[*row[:-1], "-"] for row in rows], header=HEADER, indent=indent)
-    start = len(lines[0]) - len(HEADER[-1])
+    rows = ledger_table(entries).texts()
+    header = [*NAMES[:PADDED], "request"]
+    # The padded columns as text_table pads them (a placeholder last cell keeps the ms column
+    # padded), then the route and request in what is left of the line.
+    lines = text_table([[*row[:PADDED], "-"] for row in rows], header=header, indent=indent)
+    start = len(lines[0]) - len(header[-1])
     request_width = max(MIN_REQUEST, width - start)
     out = [lines[0]]
-    for line, row, (_, detail) in zip(lines[1:], rows, cells, strict=True):
-        out.append(line[:start] + abbreviate(row[-1], request_width))
+    for line, row in zip(lines[1:], rows, strict=True):
+        request = f"{row[_AT['route']]} {row[_AT['request']]}"
+        out.append(line[:start] + abbreviate(request, request_width))
+        detail = "; ".join(x for x in (row[_AT["faults"]], row[_AT["failure"]]) if x)
         if detail:
             out.extend(wrap(detail, width, indent + " " * (len(row[0]) + 2)))
     return out

@@ -17,7 +17,7 @@ from report_world import sample_report
 
 from faultkit.report import html, terminal
 from faultkit.report import json as report_json
-from faultkit.report.ledger_table import abbreviate, ledger_lines
+from faultkit.report.ledger_table import abbreviate, ledger_lines, ledger_table
 from faultkit.runner.model import RunReport
 
 LONG_URL = (
@@ -139,6 +139,28 @@ def test_report_html_ledger_shows_the_request_short_and_the_url_on_hover(
             assert text.endswith(title.split("://", 1)[1].split("/", 1)[1][-5:])
     # Long unbroken values wrap instead of widening the table.
     assert "overflow-wrap:anywhere" in html.CSS
+
+
+def test_report_html_and_the_terminal_show_the_same_ledger_rows(report: RunReport) -> None:
+    """One table, two renderings: the page's ledger cells are the terminal's, column for
+    column, with the model and the unshortened faults and failure besides."""
+    failing = next(c for c in report.cells if not c.passed)
+    parser = _LedgerCells()
+    parser.feed(html.render(report))
+    n = len(ledger_table([]).columns)
+    page = [parser.cells[i : i + n] for i in range(0, len(parser.cells), n)]
+    lines = [line for line in ledger_lines(failing.ledger, 100) if re.match(r"    #\d+ ", line)]
+    for entry, line in zip(failing.ledger, lines, strict=True):
+        found = [
+            [text for _, text in r]
+            for r in page
+            if r[6][0].get("title") == entry.url and [t for _, t in r[:5]] == line.split()[:5]
+        ]
+        assert found, line  # its row on the page: the same URL, the same first five cells
+        row = found[0]
+        assert line.split()[5:7] == [row[5], row[6].split()[0]]  # route, method
+        assert row[7] == (entry.model or "")
+        assert f"{entry.faults[0].type} ({entry.faults[0].rule})" in row[8]
 
 
 def test_faultkit_run_details_fit_columns(monkeypatch: pytest.MonkeyPatch) -> None:
