@@ -20,8 +20,8 @@ import pytest
 from report_world import sample_report
 
 from faultkit.report import terminal
-from faultkit.report.rich_view import console_for, progress_bar, show_table
-from faultkit.report.table import BOLD, GREEN, RED, RESET, text_table
+from faultkit.report.rich_view import console_for, progress_bar, show, show_table
+from faultkit.report.table import BOLD, GREEN, RED, RESET, Column, Table, TableCell, text_table
 
 rich = pytest.importorskip("rich")
 from rich.console import Console  # noqa: E402
@@ -122,6 +122,31 @@ def test_without_rich_a_terminal_keeps_the_plain_table_in_ansi_colour(monkeypatc
         f"a  {BOLD}{RED}crash{RESET}",
         f"b  {GREEN}pass {RESET}",
     ]
+
+
+def test_a_table_model_prints_its_styles_and_leaves_page_only_classes_unpainted(
+    monkeypatch,
+) -> None:
+    """A :class:`Table` on a terminal: numeric columns right-aligned, the terminal's style
+    names painted, a class only the HTML page colours (``muted``) printed plain."""
+    monkeypatch.setitem(sys.modules, "rich.console", None)
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    cells = [TableCell("crash", style="fail"), TableCell("12", style="muted")]
+    table = Table([Column("T"), Column("N", numeric=True)], [cells, ["pass", "3"]])
+    show(tty, table, indent="  ")
+    assert tty.getvalue().splitlines() == [
+        "  T       N",
+        f"  {BOLD}{RED}crash{RESET}  12",
+        "  pass    3",
+    ]
+    plain = io.StringIO()
+    show(plain, table)
+    assert plain.getvalue().splitlines() == table.lines()
 
 
 def run_in_pty(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
