@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from faultkit.faults import FAULTS
 from faultkit.runner.model import RuleInfo, RunReport
 
-Column = tuple[str, str]  # (route, format)
+RouteFormat = tuple[str, str]  # (route, wire format): a column of the coverage matrix
 
 
 @dataclass
 class Coverage:
     faults: list[str]
-    columns: list[Column]
+    columns: list[RouteFormat]
     applied: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     skipped: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     never_fired: list[tuple[str, str, str, str]] = field(default_factory=list)
 
-    def state(self, fault: str, column: Column) -> str:
+    def state(self, fault: str, column: RouteFormat) -> str:
         """``exercised``, ``skipped`` or ``no`` for one cell of the matrix."""
         key = (fault, *column)
         if self.applied[key]:
@@ -46,7 +46,7 @@ def _match_text(rule: RuleInfo) -> str:
 def coverage(report: RunReport) -> Coverage:
     applied: Counter[tuple[str, str, str]] = Counter()
     skipped: Counter[tuple[str, str, str]] = Counter()
-    columns: set[Column] = set()
+    columns: set[RouteFormat] = set()
     fired: set[tuple[str, str]] = set()  # (scenario, rule)
     for cell in report.cells:
         for entry in cell.ledger:

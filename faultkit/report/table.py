@@ -155,8 +155,8 @@ MARKER = "fk-table"
 """The CSS class every table :func:`html_table` draws carries (beside its ``kind``)."""
 
 CSS = (
-    "table.fk-table td.num,table.fk-table th.num{text-align:right}"
-    "table.fk-table .note{display:block;font-size:12px;font-style:normal;color:#546e7a}"
+    f"table.{MARKER} td.num,table.{MARKER} th.num{{text-align:right}}"
+    f"table.{MARKER} .note{{display:block;font-size:12px;font-style:normal;color:#546e7a}}"
 )
 """What :func:`html_table`'s own classes need; a page adds it to its style sheet."""
 
