@@ -19,6 +19,19 @@ recording). The flow owns everything a request means to faultkit:
   so a recorded stream keeps its timing);
 - the ending of every exchange: completed, reset, timeout, client_closed, unmatched, error.
 
+How a client leaving ends an exchange is one rule (:meth:`ExchangeFlow.client_left`), fed by
+what both doors see alike, never by which socket closed first: ``client_closed`` when the client
+lost something it was still to get (content planned but not delivered, or a live answer whose
+end it had not had: neither the whole body nor its stream's final event), else ``completed``.
+A push channel (:func:`is_push_stream`, MCP's GET stream) is never abandoned: it has no answer
+to lose, and the client closing it is its normal end. Whether the server's end of such a
+channel (MCP's server ends it after the session's DELETE) reached a door before the client's
+close did is a race the two doors lose differently, so that order decides nothing (D9: the
+session's GET stream once ended ``completed`` in one door and ``client_closed`` in the other
+when a fault fired on it). The rule holds on every path a client leaves by: a hang-up during a
+pass-through, a replayed plan or a lazy live plan, a cancelled task, a read timeout (which the
+proxy can only see as a hang-up).
+
 It never sleeps, never reads the clock itself (the door passes a :func:`clock` and the times
 events happened), never touches a socket or an HTTP library type.
 """
@@ -385,10 +398,18 @@ class ExchangeFlow:
         done = capture is not None and (
             capture.arrived_whole or _ends_with_final_event(capture.tail)
         )
-        # A push channel (MCP's GET stream) lasts as long as the client wants it: closing it
-        # is its normal end, whichever side the session's end reached first.
-        done = done or is_push_stream(self.request)
-        self.finish("completed" if done and not unseen else "client_closed")
+        self.client_left(lost=not done or unseen > 0)
+
+    def client_left(self, *, lost: bool, error: str | None = None) -> None:
+        """The client left before the exchange's end: ``client_closed`` when it ``lost``
+        something it was still to get, else ``completed``; ``error`` keeps the cause. The one
+        place a client leaving becomes an ending (every door path comes here, see the module
+        docstring). A push channel (MCP's GET stream) is ``completed`` whatever was in flight:
+        it lasts as long as the client wants it, and whether the server's end of it or the
+        client's close reached the door first is a race, not a fact about the exchange."""
+        if lost and is_push_stream(self.request):
+            lost = False
+        self.finish("client_closed" if lost else "completed", error)
 
     def client_gone_during_plan(
         self, plan: Plan, delivered: int, *, waited_s: float = 0.0, wait_left_s: float = 0.0
@@ -402,8 +423,7 @@ class ExchangeFlow:
         wire, so both write the same ending."""
         if not self.finished:
             gave_up = waited_s >= GAVE_UP_S and wait_left_s > WAIT_LEFT_S
-            pending = content_after(plan.actions, delivered) or gave_up
-            self.finish("client_closed" if pending else "completed")
+            self.client_left(lost=content_after(plan.actions, delivered) or gave_up)
 
     def plan_ended(self, ending: Ending = "completed", reason: str = "") -> None:
         """The plan was played to its end (``completed``) or to its planned ``reset``."""
@@ -438,8 +458,9 @@ class ExchangeFlow:
     def timed_out(self, message: str) -> None:
         """The client's read timed out before the plan's next bytes were due. On the wire
         that is a client that stopped waiting, which is all the proxy can see of it, so the
-        ending is ``client_closed`` in both doors; the cause is kept in ``error``."""
-        self.finish("client_closed", message)
+        ending is the hang-up rule's (:meth:`client_left`, something was still to come) in
+        both doors; the cause is kept in ``error``."""
+        self.client_left(lost=True, error=message)
 
     def upstream_failed(self, message: str) -> None:
         """The upstream could not be reached, or gave no usable head."""
@@ -456,10 +477,7 @@ class ExchangeFlow:
         elif timeout:
             self.timed_out(str(exc) or type(exc).__name__)
         elif isinstance(exc, GeneratorExit | KeyboardInterrupt) or _is_cancellation(exc):
-            if self.capture is not None:
-                self.client_gone()  # a live answer was passing: the same rule as a hang-up
-            else:
-                self.finish("client_closed")
+            self.client_gone()  # the same rule as a hang-up (nothing had passed: lost)
         else:
             self.finish("error", f"{type(exc).__name__}: {exc}")
 

@@ -157,18 +157,16 @@ class _ReadWindow(PlanPlayer):
             yield from steps_of(timed, index, self.head_out)
 
     def end_for_client_gone(self, ended: bool, queued: list[list[Timed] | None]) -> None:
-        """The client closed the stream: abandoned if content was still to come (not
-        delivered yet, still queued, or the upstream had not ended), else completed (an SDK
-        stops reading at ``data: [DONE]`` with only a clean close left)."""
+        """The client closed the stream: lost something if content was still to come (not
+        delivered yet, still queued, or the upstream had not ended), else not (an SDK stops
+        reading at ``data: [DONE]`` with only a clean close left); the flow's hang-up rule
+        (:meth:`~faultkit.doors.flow.ExchangeFlow.client_left`) makes the ending."""
         flow = self.exchange.flow
         if flow.finished:
             return
         later = self.seen[self.delivered + 1 :] + [t for b in queued if b for t in b]
         content = any(isinstance(t.action, SendBytes | SendEvent | Reset) for t in later)
-        if content or not ended:
-            flow.finish("client_closed")
-        else:
-            flow.plan_ended()
+        flow.client_left(lost=content or not ended)
 
 
 class LivePlayer(_ReadWindow):

@@ -6,6 +6,9 @@ recording) is tested here once; the door tests check that each door feeds it fai
 
 from __future__ import annotations
 
+from asyncio import CancelledError
+from collections.abc import Callable
+
 import pytest
 from door_helpers import CHAT_URL, MemorySource, json_response, script, sse_response
 
@@ -17,6 +20,8 @@ from faultkit.ledger import LedgerEntry
 from faultkit.plan import Close, Plan, SendBytes, SendHead, Wait
 
 REQUEST = Request(method="POST", url=CHAT_URL, body=b'{"model": "gpt-4o"}')
+# MCP's GET channel: server-to-client events for as long as the session lasts
+PUSH = Request(method="GET", url="http://tools/mcp", headers=(("accept", "text/event-stream"),))
 ORIGIN = 1000.0  # monotonic seconds the test clock counts from
 
 
@@ -200,13 +205,80 @@ def test_upstream_errors_end_as_error_before_the_head_and_reset_after_it() -> No
 
 
 def test_a_push_stream_is_forwarded_but_never_recorded_and_ends_when_the_client_closes_it() -> None:
-    push = Request(method="GET", url="http://tools/mcp", headers=(("accept", "text/event-stream"),))
     engine = Engine(routes={})
-    flow = flow_for(engine, "record", recorder=lambda *_: None, request=push)
+    flow = flow_for(engine, "record", recorder=lambda *_: None, request=PUSH)
     assert flow.decide() == Forward(record=False, whole=False)
     flow.head_received(live_capture(200, [(b"content-type", b"text/event-stream")]))
     flow.client_gone()  # the session ended: nothing was lost (H3's D9)
     assert only_entry(engine).ending == "completed"
+
+
+PENDING_PLAN = Plan(
+    actions=(
+        SendHead(head=ResponseHead(status=200)),
+        Wait(ms=50),
+        SendBytes(data=b"later"),
+        Close(),
+    )
+)
+
+
+def _leave_before_the_head(flow: ExchangeFlow) -> None:
+    flow.client_gone()  # no head had come from the upstream
+
+
+def _leave_a_live_answer(flow: ExchangeFlow) -> None:
+    flow.head_received(live_capture(200, [(b"content-type", b"text/event-stream")]))
+    flow.client_gone()  # nothing final had passed
+
+
+def _leave_a_lazy_plan(flow: ExchangeFlow) -> None:
+    flow.client_left(lost=True)  # what both doors' live players say: the upstream had not ended
+
+
+def _leave_a_planned_answer(flow: ExchangeFlow) -> None:
+    flow.client_gone_during_plan(PENDING_PLAN, 0)  # content was still to come
+
+
+def _time_out(flow: ExchangeFlow) -> None:
+    flow.timed_out("read timeout (1 s)")  # the proxy sees only a hang-up
+
+
+def _be_cancelled(flow: ExchangeFlow) -> None:
+    flow.failed(CancelledError())  # a task (the proxy's, the client's) cancelled
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [
+        _leave_before_the_head,
+        _leave_a_live_answer,
+        _leave_a_lazy_plan,
+        _leave_a_planned_answer,
+        _time_out,
+        _be_cancelled,
+    ],
+)
+@pytest.mark.parametrize(
+    ("request_", "ending"),
+    [
+        pytest.param(PUSH, "completed", id="push-channel"),
+        pytest.param(REQUEST, "client_closed", id="request"),
+    ],
+)
+def test_a_client_leaving_ends_by_one_rule_and_a_push_channel_is_never_abandoned(
+    leave: Callable[[ExchangeFlow], None], request_: Request, ending: str
+) -> None:
+    """D9: the MCP session's GET stream, under a fault, ended ``completed`` in one door and
+    ``client_closed`` in the other, by whether the server's end of the channel (after the
+    DELETE) or the client's close reached the door first. Every way a client leaves goes
+    through one rule: a request/response exchange with something still to come is abandoned;
+    a push channel never is, whatever was in flight."""
+    engine = Engine(routes={})
+    flow = flow_for(engine, "passthrough", request=request_)
+    flow.decide()
+    leave(flow)
+    assert only_entry(engine).ending == ending
 
 
 def test_a_passed_through_provider_answer_gives_its_usage_and_tool_calls() -> None:

@@ -40,6 +40,7 @@ class _Feed:
         self.ended = False  # the upstream answer ended, broke, or was left: nothing more comes
         self.complete = False  # ... and it ended whole
         self.aborted = False  # the reading was stopped before the end
+        self.current: Timed | None = None  # taken by the writer, its steps not all written
         self._wake = asyncio.Event()
 
     def put(self, items: list[Timed]) -> None:
@@ -117,9 +118,9 @@ async def play_live(
     reader = asyncio.ensure_future(feed.read())
     try:
         keep = await _write(flow, incoming, conn, feed)
-    except asyncio.CancelledError:
+    except asyncio.CancelledError:  # the client left while the writer waited
         feed.leave()
-        flow.finish("client_closed")
+        _gone(flow, feed)
         raise
     finally:
         if recording and not reader.done():
@@ -148,6 +149,7 @@ async def _write(
                 conn.write(b"0\r\n\r\n")
             flow.plan_ended()
             return head_out and framing != "close" and incoming.keep_alive
+        feed.current = timed
         for step in steps_of(timed, index, head_out):
             if step.at_s - clock() > COALESCE_S:
                 await conn.drain()
@@ -183,6 +185,7 @@ async def _write(
                 conn.reset()
                 flow.plan_ended("reset", step.reason)
                 return False
+        feed.current = None
         index += 1
 
 
@@ -203,12 +206,11 @@ def _framing(head: ResponseHead, incoming: IncomingRequest) -> tuple[str, list[t
 
 
 def _gone(flow: ExchangeFlow, feed: _Feed) -> None:
-    """The client left: abandoned unless the answer had ended and nothing that mattered was
-    still to come (an SDK stops reading at ``data: [DONE]``)."""
+    """The client left: it lost something unless the answer had ended and nothing that
+    mattered was still to come (an SDK stops reading at ``data: [DONE]``); the flow's hang-up
+    rule (:meth:`~faultkit.doors.flow.ExchangeFlow.client_left`) makes the ending."""
+    later = [*feed.items, feed.current] if feed.current is not None else feed.items
     pending = not feed.ended or any(
-        isinstance(t.action, SendBytes | SendEvent | Reset) for t in feed.items
+        isinstance(t.action, SendBytes | SendEvent | Reset) for t in later
     )
-    if pending:
-        flow.finish("client_closed")
-    else:
-        flow.plan_ended()
+    flow.client_left(lost=pending)
