@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -37,6 +38,7 @@ from faultkit.errors import CassetteError
 from faultkit.exchange import Request
 from faultkit.formats.codecs import UndecodableBody, decode_body, split_codings
 from faultkit.scrub import scrub_header_value, scrub_json, scrub_param, scrub_path
+from faultkit.scrub.text import when_patterns_change
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -65,6 +67,18 @@ class _Parsed:
         self.port = None if port == DEFAULT_PORTS.get(self.scheme) else port
         self.path = scrub_path(parts.path) or "/"
         self.query = canonical_query(parts.query)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(url: str) -> _Parsed:
+    """The parts of ``url``, split once per URL (read-only): a replay under load asks for
+    the same few URLs over and over, and splitting, scrubbing and sorting one was a tenth of
+    a replayed request's CPU (``benchmarks/proxy_hotpath.py``). Cleared when the scrub
+    patterns change (the path and query are compared scrubbed)."""
+    return _Parsed(url)
+
+
+when_patterns_change(_parsed.cache_clear)
 
 
 def canonical_query(query: str) -> tuple[tuple[str, str], ...]:
@@ -119,7 +133,23 @@ def plain_body(request: Request) -> bytes:
 
 
 def body_digest(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
+    if len(body) <= MEMO_BODY_BYTES:
+        return _small_body_digest(body, ignored)
     return hashlib.blake2b(canonical_body(body, ignored), digest_size=16).digest()
+
+
+# Bodies up to this size have their digest memoized: a load test sends the same few requests
+# again and again, and parsing and re-serializing one costs far more than hashing its bytes
+# to find it (bytes hash once; a bigger body is rarely sent twice the same).
+MEMO_BODY_BYTES = 16 * 1024
+
+
+@lru_cache(maxsize=1024)
+def _small_body_digest(body: bytes, ignored: frozenset[str]) -> bytes:
+    return hashlib.blake2b(canonical_body(body, ignored), digest_size=16).digest()
+
+
+when_patterns_change(_small_body_digest.cache_clear)  # bodies are compared scrubbed
 
 
 def _components(ignored: frozenset[str]) -> dict[str, Component]:
@@ -159,8 +189,8 @@ class KeyFunction:
         )
 
     def __call__(self, request: Request) -> MatchKey:
-        parsed = _Parsed(request.url) if self._needs_url else None
-        return tuple(fn(request, parsed) for fn in self._fns)
+        parsed = _parsed(request.url) if self._needs_url else None
+        return tuple([fn(request, parsed) for fn in self._fns])
 
     def differing(self, a: MatchKey, b: MatchKey) -> list[str]:
         """Names of the ``match_on`` components in which two keys differ."""

@@ -199,8 +199,9 @@ class Door:
     def _request(self, incoming: IncomingRequest) -> tuple[ContextKey, Request]:
         """The request as the SUT meant it (real upstream URL and host, no control headers)
         and the fault context its ``x-faultkit-*`` headers choose. One pass over the headers
-        in the common case of none."""
+        in the common case of none, which also indexes them for the request's lookups."""
         headers: list[tuple[str, str]] = []
+        index: dict[str, str] = {}
         control = False
         for pair in incoming.headers:
             lname = pair[0].lower()
@@ -210,7 +211,10 @@ class Door:
                 control = True
                 continue
             headers.append(pair)
+            if lname not in index:
+                index[lname] = pair[1]
         headers.append(("host", self._host))
+        index["host"] = self._host
         key = split_control_headers(incoming.headers)[0] if control else DEFAULT_CONTEXT
         target = incoming.target
         if target.startswith(("http://", "https://")):  # absolute-form (client set us as proxy)
@@ -218,11 +222,12 @@ class Door:
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         if not target.startswith("/"):
             target = "/" + target
-        request = Request(
-            method=incoming.method.upper(),
-            url=self._origin + target,
-            headers=tuple(headers),
-            body=incoming.body,
+        request = Request.from_door(
+            incoming.method.upper(),
+            self._origin + target,
+            tuple(headers),
+            incoming.body,
+            index,
         )
         return key, request
 
