@@ -141,7 +141,7 @@ class Firing:
     call_index: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Selection:
     request: Request
     route: str
@@ -259,6 +259,9 @@ class Engine:
         if fmt == WireFormat.mcp:
             entry.call_key = mcp_call_key(request.json_body)
         firings: list[Firing] = []
+        if not self._rules and self._first_ms is not None:
+            # Nothing to count (pass-through, replay without a scenario): no lock to take.
+            return Selection(request, route, entry, firings, wall_s)
         with self._lock:
             if self._first_ms is None:
                 self._first_ms = now_ms
@@ -275,7 +278,7 @@ class Engine:
                     if draw >= rule.when.probability:
                         continue
                 firings.append(Firing(self._labels[i], rule.fault, call))
-        return Selection(request=request, route=route, entry=entry, firings=firings, wall_s=wall_s)
+        return Selection(request, route, entry, firings, wall_s)
 
     # -- step 2 ---------------------------------------------------------------------------
     def plan(self, selection: Selection, response: Response | None = None) -> Plan:

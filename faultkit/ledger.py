@@ -467,18 +467,17 @@ class Ledger:
             if fmt in PROVIDER_FORMATS:
                 self._asked[entry.id] = body
             if self.budget is not None:
-                self._charge(entry, None)
+                self._charge(entry, None, _entry_bytes(entry))
             if self.max_entries is not None and len(self._entries) > self.max_entries:
                 self._drop_oldest()
             return entry
 
-    def _charge(self, entry: LedgerEntry, index: int | None) -> None:
-        """Count a new entry's bytes (``index`` None), or re-count the entry at ``index`` once
-        it ended (with its faults and error); then drop the oldest entries while the shared
-        budget is over its limit."""
+    def _charge(self, entry: LedgerEntry, index: int | None, size: int) -> None:
+        """Count a new entry's ``size`` in bytes (``index`` None), or re-count the entry at
+        ``index`` once it ended (with its faults and error); then drop the oldest entries
+        while the shared budget is over its limit."""
         budget = self.budget
         assert budget is not None
-        size = _entry_bytes(entry)
         if index is None:
             self._sizes.append(size)
             delta = size
@@ -579,8 +578,9 @@ class Ledger:
             body = self._asked.pop(entry_id, None)
             if body is not None and degradation(entry) is not None:
                 self._remember_unusable(entry, body)
-            if self.budget is not None:
-                self._charge(entry, index)
+            if self.budget is not None and (entry.faults or entry.error):
+                # Only faults and an error make an entry bigger than when it was opened.
+                self._charge(entry, index, _entry_bytes(entry))
 
     def _remember_unusable(self, entry: LedgerEntry, body: bytes) -> None:
         """Keep a provider call's unusable answer, should the app ask it again."""

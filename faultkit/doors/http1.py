@@ -211,6 +211,7 @@ class HttpConnection(asyncio.Protocol):
         # The request being parsed.
         self._url: list[bytes] = []
         self._headers: list[tuple[bytes, bytes]] = []
+        self._expects_continue = False  # the request head carries Expect: 100-continue
         self._body: list[bytes] = []
         self._size = 0
         self._arrived = 0.0
@@ -374,6 +375,7 @@ class HttpConnection(asyncio.Protocol):
         self._headers_done = False
         self._url = []
         self._headers = []
+        self._expects_continue = False
         self._body = []
         self._size = 0
         self._partial = 0
@@ -386,6 +388,9 @@ class HttpConnection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
+        # Looked at here, not in a second pass over every header (the hot path).
+        if len(name) == 6 and name.lower() == b"expect":
+            self._expects_continue |= value.strip().lower() == b"100-continue"
         self._partial = 0
         self._size += len(name) + len(value) + 4
         if self._size > MAX_HEAD_BYTES:
@@ -399,14 +404,11 @@ class HttpConnection(asyncio.Protocol):
         self._http11 = parser.get_http_version() == "1.1"
         self._keep_alive = parser.should_keep_alive()
         self._size = 0
-        if self._http11:
-            for name, value in self._headers:
-                if name.lower() == b"expect" and value.strip().lower() == b"100-continue":
-                    if self._task is None and not self._queue:
-                        self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                    else:
-                        self._continue_due = True
-                    break
+        if self._http11 and self._expects_continue:
+            if self._task is None and not self._queue:
+                self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            else:
+                self._continue_due = True
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
