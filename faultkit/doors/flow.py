@@ -22,7 +22,8 @@ recording). The flow owns everything a request means to faultkit:
 How a client leaving ends an exchange is one rule (:meth:`ExchangeFlow.client_left`), fed by
 what both doors see alike, never by which socket closed first: ``client_closed`` when the client
 lost something it was still to get (content planned but not delivered, or a live answer whose
-end it had not had: neither the whole body nor its stream's final event), else ``completed``.
+end it had not had: neither the whole body nor its stream's final event) or gave up on a planned
+wait (a stall), else ``completed``.
 A push channel (:func:`is_push_stream`, MCP's GET stream) is never abandoned: it has no answer
 to lose, and the client closing it is its normal end. Whether the server's end of such a
 channel (MCP's server ends it after the session's DELETE) reached a door before the client's
@@ -400,16 +401,26 @@ class ExchangeFlow:
         )
         self.client_left(lost=not done or unseen > 0)
 
-    def client_left(self, *, lost: bool, error: str | None = None) -> None:
+    def client_left(
+        self,
+        *,
+        lost: bool,
+        waited_s: float = 0.0,
+        wait_left_s: float = 0.0,
+        error: str | None = None,
+    ) -> None:
         """The client left before the exchange's end: ``client_closed`` when it ``lost``
-        something it was still to get, else ``completed``; ``error`` keeps the cause. The one
-        place a client leaving becomes an ending (every door path comes here, see the module
-        docstring). A push channel (MCP's GET stream) is ``completed`` whatever was in flight:
-        it lasts as long as the client wants it, and whether the server's end of it or the
-        client's close reached the door first is a race, not a fact about the exchange."""
-        if lost and is_push_stream(self.request):
-            lost = False
-        self.finish("client_closed" if lost else "completed", error)
+        something it was still to get, or gave up on a planned wait (it had waited
+        ``waited_s`` >= ``GAVE_UP_S`` since bytes last reached it, with ``wait_left_s`` >
+        ``WAIT_LEFT_S`` of the wait still to run: a stall before a close); else
+        ``completed``. ``error`` keeps the cause. The one place a client leaving becomes an
+        ending (every door path comes here, see the module docstring). A push channel (MCP's
+        GET stream) is ``completed`` whatever was in flight: it lasts as long as the client
+        wants it, and whether the server's end of it or the client's close reached the door
+        first is a race, not a fact about the exchange."""
+        gave_up = waited_s >= GAVE_UP_S and wait_left_s > WAIT_LEFT_S
+        abandoned = (lost or gave_up) and not is_push_stream(self.request)
+        self.finish("client_closed" if abandoned else "completed", error)
 
     def client_gone_during_plan(
         self, plan: Plan, delivered: int, *, waited_s: float = 0.0, wait_left_s: float = 0.0
@@ -422,8 +433,11 @@ class ExchangeFlow:
         hangs up at once, with only a clean close left). Both doors see exactly this on the
         wire, so both write the same ending."""
         if not self.finished:
-            gave_up = waited_s >= GAVE_UP_S and wait_left_s > WAIT_LEFT_S
-            self.client_left(lost=content_after(plan.actions, delivered) or gave_up)
+            self.client_left(
+                lost=content_after(plan.actions, delivered),
+                waited_s=waited_s,
+                wait_left_s=wait_left_s,
+            )
 
     def plan_ended(self, ending: Ending = "completed", reason: str = "") -> None:
         """The plan was played to its end (``completed``) or to its planned ``reset``."""

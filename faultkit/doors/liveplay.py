@@ -18,7 +18,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import anyio
@@ -59,6 +59,22 @@ def steps_of(timed: Timed, index: int, head_out: bool) -> list[Step]:
     if isinstance(action, Reset):
         return [Step(at, "reset", index, reason=action.reason)]
     return []
+
+
+def left_behind(later: Iterable[Timed], now: float) -> tuple[bool, float]:
+    """What a client leaving a live plan at ``now`` left of it, of the actions ``later``
+    not yet delivered: whether content (bytes, an event, a reset) and how long their planned
+    waits still had to run (s; the flow's hang-up rule tells a client that gave up on a
+    stall by it). Both doors' live players judge their hang-ups with this."""
+    content = False
+    wait_end = now
+    for timed in later:
+        action = timed.action
+        if isinstance(action, Wait):
+            wait_end = max(wait_end, timed.at_s + max(0.0, action.ms) / 1000)
+        elif isinstance(action, SendBytes | SendEvent | Reset):
+            content = True
+    return content, wait_end - now
 
 
 class SyncLiveSource:
@@ -160,13 +176,17 @@ class _ReadWindow(PlanPlayer):
         """The client closed the stream: lost something if content was still to come (not
         delivered yet, still queued, or the upstream had not ended), else not (an SDK stops
         reading at ``data: [DONE]`` with only a clean close left); the flow's hang-up rule
-        (:meth:`~faultkit.doors.flow.ExchangeFlow.client_left`) makes the ending."""
+        (:meth:`~faultkit.doors.flow.ExchangeFlow.client_left`) makes the ending, also from
+        how long it had waited and how much of a planned wait was left."""
         flow = self.exchange.flow
         if flow.finished:
             return
         later = self.seen[self.delivered + 1 :] + [t for b in queued if b for t in b]
-        content = any(isinstance(t.action, SendBytes | SendEvent | Reset) for t in later)
-        flow.client_left(lost=content or not ended)
+        now = time.monotonic()
+        content, wait_left = left_behind(later, now)
+        flow.client_left(
+            lost=content or not ended, waited_s=now - self.last_out, wait_left_s=wait_left
+        )
 
 
 class LivePlayer(_ReadWindow):

@@ -13,10 +13,12 @@ import pytest
 from door_helpers import CHAT_URL, MemorySource, json_response, script, sse_response
 
 from faultkit.doors.flow import Capture, ExchangeFlow, Forward, Replay, clock
+from faultkit.doors.liveplay import left_behind
 from faultkit.engine import Engine
 from faultkit.errors import UnmatchedRequest
 from faultkit.exchange import Request, Response, ResponseHead
 from faultkit.ledger import LedgerEntry
+from faultkit.live import Timed
 from faultkit.plan import Close, Plan, SendBytes, SendHead, Wait
 
 REQUEST = Request(method="POST", url=CHAT_URL, body=b'{"model": "gpt-4o"}')
@@ -222,6 +224,9 @@ PENDING_PLAN = Plan(
     )
 )
 
+# A live plan's actions after the last bytes delivered: a 60 s stall (begun at ORIGIN), a close
+STALL_THEN_CLOSE = [Timed(ORIGIN, Wait(ms=60000, heartbeat_ms=5000)), Timed(ORIGIN + 60, Close())]
+
 
 def _leave_before_the_head(flow: ExchangeFlow) -> None:
     flow.client_gone()  # no head had come from the upstream
@@ -248,6 +253,13 @@ def _be_cancelled(flow: ExchangeFlow) -> None:
     flow.failed(CancelledError())  # a task (the proxy's, the client's) cancelled
 
 
+def _give_up_on_a_stall(flow: ExchangeFlow) -> None:
+    # a live player's hang-up: the upstream ended, only a close after the stall was left
+    content, wait_left = left_behind(STALL_THEN_CLOSE, ORIGIN + 1.0)
+    assert (content, wait_left) == (False, 59.0)
+    flow.client_left(lost=content, waited_s=1.0, wait_left_s=wait_left)
+
+
 @pytest.mark.parametrize(
     "leave",
     [
@@ -257,6 +269,7 @@ def _be_cancelled(flow: ExchangeFlow) -> None:
         _leave_a_planned_answer,
         _time_out,
         _be_cancelled,
+        _give_up_on_a_stall,
     ],
 )
 @pytest.mark.parametrize(
@@ -272,8 +285,8 @@ def test_a_client_leaving_ends_by_one_rule_and_a_push_channel_is_never_abandoned
     """D9: the MCP session's GET stream, under a fault, ended ``completed`` in one door and
     ``client_closed`` in the other, by whether the server's end of the channel (after the
     DELETE) or the client's close reached the door first. Every way a client leaves goes
-    through one rule: a request/response exchange with something still to come is abandoned;
-    a push channel never is, whatever was in flight."""
+    through one rule: a request/response exchange with something still to come, or left
+    during a planned stall, is abandoned; a push channel never is, whatever was in flight."""
     engine = Engine(routes={})
     flow = flow_for(engine, "passthrough", request=request_)
     flow.decide()

@@ -12,15 +12,13 @@ Nothing is read whole unless a whole-body fault asks for it, and a fault that en
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 
 from faultkit.doors.flow import Capture, ExchangeFlow
 from faultkit.doors.http1 import HttpConnection, IncomingRequest
-from faultkit.doors.liveplay import steps_of
+from faultkit.doors.liveplay import left_behind, steps_of
 from faultkit.exchange import ResponseHead
 from faultkit.live import LivePlan, Timed
-from faultkit.plan import Reset, SendBytes, SendEvent
 
 from .execute import COALESCE_S, clock, encode_head, sleep_until
 from .upstream import UpstreamError, UpstreamResponse
@@ -41,6 +39,7 @@ class _Feed:
         self.complete = False  # ... and it ended whole
         self.aborted = False  # the reading was stopped before the end
         self.current: Timed | None = None  # taken by the writer, its steps not all written
+        self.last_out = clock()  # when the writer last wrote bytes to the client
         self._wake = asyncio.Event()
 
     def put(self, items: list[Timed]) -> None:
@@ -163,7 +162,8 @@ async def _write(
                 framing, extra = _framing(step.head, incoming)
                 conn.write(encode_head(step.head, extra))
                 head_out = True
-                flow.head_sent(time.monotonic())
+                feed.last_out = clock()
+                flow.head_sent(feed.last_out)
             elif step.kind in ("data", "heartbeat"):
                 if not head_out:
                     conn.write(step.data)  # bytes before any head: garbage, on purpose
@@ -174,6 +174,7 @@ async def _write(
                 flow.sent(len(step.data))
                 data = step.data
                 conn.write(b"%x\r\n%b\r\n" % (len(data), data) if framing == "chunked" else data)
+                feed.last_out = clock()
             elif step.kind == "close":
                 if head_out and framing == "chunked":
                     conn.write(b"0\r\n\r\n")
@@ -210,7 +211,8 @@ def _gone(flow: ExchangeFlow, feed: _Feed) -> None:
     mattered was still to come (an SDK stops reading at ``data: [DONE]``); the flow's hang-up
     rule (:meth:`~faultkit.doors.flow.ExchangeFlow.client_left`) makes the ending."""
     later = [*feed.items, feed.current] if feed.current is not None else feed.items
-    pending = not feed.ended or any(
-        isinstance(t.action, SendBytes | SendEvent | Reset) for t in later
+    now = clock()
+    content, wait_left = left_behind(later, now)
+    flow.client_left(
+        lost=content or not feed.ended, waited_s=now - feed.last_out, wait_left_s=wait_left
     )
-    flow.client_left(lost=pending)
