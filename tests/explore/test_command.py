@@ -148,6 +148,7 @@ def test_json_summary_names_each_failure_its_scenario_and_repro(
     assert failure["repro"].startswith("faultkit run explore_bot:answer ")
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_jobs_split_the_search_into_worker_processes(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -199,6 +200,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
 def test_ctrl_c_ends_the_search_workers_with_one_line(project: Path) -> None:
     """Ctrl-C during a --jobs search: exit 130, one line, and no worker process left over."""

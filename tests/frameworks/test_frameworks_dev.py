@@ -102,6 +102,7 @@ async def test_openai_agents_retry_a_rate_limit_and_are_judged_retried(faultkit:
     get_trace_provider().force_flush()
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 @pytest.mark.faultkit(cassette="cassettes/litellm.yaml")
 def test_litellm_takes_the_client_and_reads_its_price_list_from_disk(faultkit: Any) -> None:
     _need("litellm")
@@ -121,6 +122,7 @@ def test_litellm_takes_the_client_and_reads_its_price_list_from_disk(faultkit: A
     assert get_model_cost_map_source_info()["source"] == "local"
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_litellm_under_faultkit_run_a_server_error_is_retried(tmp_path: Path) -> None:
     """``faultkit run`` hands litellm's OpenAI client the door (the ``http_client`` seam)."""
     _need("litellm")

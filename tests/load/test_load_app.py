@@ -134,6 +134,7 @@ def test_front_side_faults_do_not_reach_the_apps_provider(
     assert "provider-latency: the proxy applied no fault in this run" in out
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_a_drifted_body_returned_as_200_is_counted_uncontrolled(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,6 +227,7 @@ def test_requests_in_flight_when_the_run_ends_count_as_timeouts(tmp_path: Path) 
     assert result.corrected.max_ms is not None and result.corrected.max_ms > 1000
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_ctrl_c_stops_the_load_and_the_app(tmp_path: Path) -> None:
     port = free_ports()
     argv = _desk_argv(port, "--scenario", LATENCY, "--report", str(tmp_path))

@@ -100,6 +100,7 @@ def test_no_target_replays_the_bundled_cassettes_and_gates_on_errors(
     assert "the proxy answers from cassettes" in report["overhead"]["note"]
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_json_prints_load_json_alone_on_stdout(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,6 +33,7 @@ def test_load_step_reports_and_a_broken_gate_fails_the_test(faultkit_load: LoadS
         faultkit_load.check(report)
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_load_step_starts_the_app_with_its_upstreams_on_the_proxy(
     faultkit_load: LoadStep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

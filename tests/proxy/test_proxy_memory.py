@@ -42,6 +42,7 @@ def test_ledger_stays_within_its_byte_budget_and_reset_empties_it(proxy) -> None
         assert [e["id"] for e in served.ledger()] == [1]
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_many_sessions_share_one_budget(proxy) -> None:
     """Each x-faultkit-session has its own ledger; all of them together stay in budget."""
     served = proxy("--cassettes", str(SUPPORT_CASSETTES), *ORDERS, "--ledger-mib", "0.1")

@@ -225,6 +225,7 @@ def test_faultkit_run_with_no_color_or_piped_prints_the_plain_lines(
     assert "\n".join(matrix) in shown
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_faultkit_load_on_a_terminal_draws_a_bar_per_phase_and_rich_tables(
     tmp_path: Path, term_env: dict[str, str]
 ) -> None:
@@ -236,6 +237,7 @@ def test_faultkit_load_on_a_terminal_draws_a_bar_per_phase_and_rich_tables(
     assert re.search(r"│ baseline │\s+\d+ │ 0\.00 │", plain)
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 def test_faultkit_explore_on_a_terminal_draws_a_bar_over_the_budget(
     tmp_path: Path, term_env: dict[str, str]
 ) -> None:

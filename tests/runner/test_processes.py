@@ -170,6 +170,7 @@ def _running(pid: int) -> bool:
     return "\nState:\tZ" not in status  # a zombie has ended
 
 
+@pytest.mark.slow  # ~5-10 s (a subprocess run); the bounded slow step runs it
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to see the workers")
 def test_ctrl_c_ends_the_workers_and_is_one_line(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the terminal's process group) while workers run targets stuck for two
