@@ -74,7 +74,9 @@ def test_record_then_replay_without_the_upstream(proxy, tmp_path, stop_signal) -
     assert answer.choices[0].message.content == "".join(WORDS)
     text, arrivals = stream_arrivals(client)
     assert text == "".join(WORDS)
-    assert arrivals[-1] - arrivals[0] >= 6 * GAP_S * 0.9
+    # Paced, not all at once (that would be a span near 0): the client's first read may wake
+    # late on a busy 2-core machine and shorten what it sees (0.4316 s against 0.432 once).
+    assert arrivals[-1] - arrivals[0] >= 6 * GAP_S * 0.6
     entries = replayer.ledger()
     assert [e["recording"].rsplit("#", 1)[1] for e in entries] == ["0", "1"]
 
