@@ -23,9 +23,9 @@ How a client leaving ends an exchange is one rule (:meth:`ExchangeFlow.client_le
 what both doors see alike, never by which socket closed first: ``client_closed`` when the client
 lost something it was still to get (content planned but not delivered, or a live answer whose
 end it had not had: neither the whole body nor its stream's final event) or gave up on a planned
-wait (a stall), else ``completed``.
-A push channel (:func:`is_push_stream`, MCP's GET stream) is never abandoned: it has no answer
-to lose, and the client closing it is its normal end. Whether the server's end of such a
+wait (a stall), else ``completed``. A push channel (:func:`is_push_stream`, MCP's GET
+stream) is never abandoned: it has no answer to lose, and the client closing it is its normal
+end. Whether the server's end of such a
 channel (MCP's server ends it after the session's DELETE) reached a door before the client's
 close did is a race the two doors lose differently, so that order decides nothing (D9: the
 session's GET stream once ended ``completed`` in one door and ``client_closed`` in the other
@@ -104,7 +104,11 @@ def note_response_head(entry: LedgerEntry, head: HeadView) -> None:
     or body: then the content type is all that tells (a JSON tool API)."""
     note_head(entry, head)
     if entry.format == WireFormat.other:
-        entry.format = format_of_content_type(head.header("content-type")).value
+        entry.format = format_of_content_type(head.header("content-type"))._value_
+
+
+# A header name as a raw head's index holds it (lowercased bytes), by the name asked for.
+_RAW_NAMES: dict[str, bytes] = {}
 
 
 class Capture:
@@ -179,7 +183,12 @@ class Capture:
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), read off the raw head."""
-        value = self._index.get(name.lower().encode("latin-1"))
+        raw = _RAW_NAMES.get(name)
+        if raw is None:
+            raw = name.lower().encode("latin-1")
+            if len(_RAW_NAMES) < 256:  # the names asked for are the code's own few
+                _RAW_NAMES[name] = raw
+        value = self._index.get(raw)
         return None if value is None else value.decode("latin-1")
 
     @cached
