@@ -23,15 +23,14 @@ How a client leaving ends an exchange is one rule (:meth:`ExchangeFlow.client_le
 what both doors see alike, never by which socket closed first: ``client_closed`` when the client
 lost something it was still to get (content planned but not delivered, or a live answer whose
 end it had not had: neither the whole body nor its stream's final event) or gave up on a planned
-wait (a stall), else ``completed``. A push channel (:func:`is_push_stream`, MCP's GET
-stream) is never abandoned: it has no answer to lose, and the client closing it is its normal
-end. Whether the server's end of such a
-channel (MCP's server ends it after the session's DELETE) reached a door before the client's
-close did is a race the two doors lose differently, so that order decides nothing (D9: the
-session's GET stream once ended ``completed`` in one door and ``client_closed`` in the other
-when a fault fired on it). The rule holds on every path a client leaves by: a hang-up during a
-pass-through, a replayed plan or a lazy live plan, a cancelled task, a read timeout (which the
-proxy can only see as a hang-up).
+wait (a stall), else ``completed``. A push channel (:func:`is_push_stream`, MCP's GET stream) is
+never abandoned: it has no answer to lose, and the client closing it is its normal end. Whether
+the server's end of such a channel (MCP's server ends it after the session's DELETE) reached a
+door before the client's close did is a race the two doors lose differently, so that order
+decides nothing (D9: the session's GET stream once ended ``completed`` in one door and
+``client_closed`` in the other when a fault fired on it). The rule holds on every path a client
+leaves by: a hang-up during a pass-through, a replayed plan or a lazy live plan, a cancelled
+task, a read timeout (which the proxy can only see as a hang-up).
 
 It never sleeps, never reads the clock itself (the door passes a :func:`clock` and the times
 events happened), never touches a socket or an HTTP library type.
