@@ -41,12 +41,14 @@ class SkippedFault(BaseModel):
     reason: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class LedgerEntry:
     """One exchange. A plain dataclass, read and written by pydantic (:meth:`model_validate`,
     :meth:`model_dump`, and as a field of pydantic models): the proxy opens one per request
     and updates it as the answer goes out, and a validated model's ``__init__`` and
-    ``__setattr__`` cost more per request than the rest of the ledger (callgrind)."""
+    ``__setattr__`` cost more per request than the rest of the ledger (callgrind). Its first
+    eight fields may be passed by position (:meth:`Ledger.open` does: matching a dozen
+    keywords against thirty parameters was a seventieth of a proxied request's CPU)."""
 
     id: int
     route: str
@@ -56,8 +58,8 @@ class LedgerEntry:
     model: str | None = None
     tool: str | None = None
     body_hash: str = ""
-    logical_call: int
-    attempt: int
+    logical_call: int = field(kw_only=True)
+    attempt: int = field(kw_only=True)
     recording: str | None = None
     faults: list[AppliedFault] = field(default_factory=list)
     skipped: list[SkippedFault] = field(default_factory=list)
@@ -78,7 +80,7 @@ class LedgerEntry:
     # An MCP tools/call's name and arguments, hashed without its JSON-RPC id (which a retry
     # changes): how a repeated call is found when its body is not byte-identical.
     call_key: str | None = None
-    arrival_ms: float
+    arrival_ms: float = field(kw_only=True)
     first_byte_ms: float | None = None
     end_ms: float | None = None
     bytes_sent: int = 0
@@ -446,17 +448,17 @@ class Ledger:
                 logical = self._logical.get(route, 0) + 1
                 self._logical[route] = logical
                 attempt = 1
-            entry = LedgerEntry(
-                id=self._dropped + len(self._entries) + 1,
-                route=route,
-                method=method,
+            entry = LedgerEntry(  # id, route, method, url, format, model, tool, body_hash
+                self._dropped + len(self._entries) + 1,
+                route,
+                method,
                 # Shown by GET /faultkit/ledger and in every report: scrubbed, then bounded.
-                url=compact_url(scrub_url(url)),
-                format=fmt,
-                model=model,
-                tool=tool,
+                compact_url(scrub_url(url)),
+                fmt,
+                model,
+                tool,
+                digest,
                 idempotency_key=scrub_text(idempotency_key) if idempotency_key else None,
-                body_hash=digest,
                 logical_call=logical,
                 attempt=attempt,
                 arrival_ms=arrival_ms,
