@@ -69,6 +69,15 @@ class _Parsed:
         self.query = canonical_query(parts.query)
 
 
+def _url_parts(url: str) -> _Parsed:
+    """The parts of ``url``, memoized for URLs up to ``MEMO_URL_CHARS`` long (a URL may
+    carry 64 KiB: remembering thousands of those would hold hundreds of MiB)."""
+    return _parsed(url) if len(url) <= MEMO_URL_CHARS else _Parsed(url)
+
+
+MEMO_URL_CHARS = 2048
+
+
 @lru_cache(maxsize=4096)
 def _parsed(url: str) -> _Parsed:
     """The parts of ``url``, split once per URL (read-only): a replay under load asks for
@@ -140,11 +149,13 @@ def body_digest(body: bytes, ignored: frozenset[str] = frozenset()) -> bytes:
 
 # Bodies up to this size have their digest memoized: a load test sends the same few requests
 # again and again, and parsing and re-serializing one costs far more than hashing its bytes
-# to find it (bytes hash once; a bigger body is rarely sent twice the same).
+# to find it (bytes hash once; a bigger body is rarely sent twice the same). What this keeps
+# alive is bounded: MEMO_BODIES bodies of at most MEMO_BODY_BYTES (4 MiB).
 MEMO_BODY_BYTES = 16 * 1024
+MEMO_BODIES = 256
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=MEMO_BODIES)
 def _small_body_digest(body: bytes, ignored: frozenset[str]) -> bytes:
     return hashlib.blake2b(canonical_body(body, ignored), digest_size=16).digest()
 
@@ -189,7 +200,7 @@ class KeyFunction:
         )
 
     def __call__(self, request: Request) -> MatchKey:
-        parsed = _parsed(request.url) if self._needs_url else None
+        parsed = _url_parts(request.url) if self._needs_url else None
         return tuple([fn(request, parsed) for fn in self._fns])
 
     def differing(self, a: MatchKey, b: MatchKey) -> list[str]:

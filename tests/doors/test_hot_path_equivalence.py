@@ -66,6 +66,13 @@ def test_a_memoized_match_key_is_the_key_computed_afresh() -> None:
     _parsed.cache_clear()
     _small_body_digest.cache_clear()
     assert key(request) == first
+    # A URL too long to memoize is compared the same way (sorted query, default port).
+    query = "&".join(f"q{i}=v" for i in range(400))
+    long_url = f"https://api.example.test:443/v1/items?{query}"
+    assert len(long_url) > 2048
+    shuffled = "https://API.example.test/v1/items?" + "&".join(reversed(query.split("&")))
+    assert key(Request(method="GET", url=long_url)) == key(Request(method="GET", url=shuffled))
+    assert _parsed.cache_info().currsize == 1  # only the short URL was remembered
     # A body too big to memoize gives the same digest as if it had been.
     big = json.dumps({"text": "x" * 40000}).encode()
     assert key(Request(method="POST", url=url, body=big)) == key(
