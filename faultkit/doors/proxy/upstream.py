@@ -406,18 +406,16 @@ def _latin1(text: str) -> bytes:
 
 def encode_request(request: Request, target: str, netloc: str) -> tuple[bytes, bytes]:
     """The head (and body) that go upstream: hop-by-hop headers dropped, identity encoding."""
-    lines = [
-        f"{name}: {value}\r\n" for name, value in request.headers if name.lower() not in _HOP_BY_HOP
-    ]
+    parts = [f"{request.method} {target} HTTP/1.1\r\nhost: {netloc}\r\n"]
+    for name, value in request.headers:
+        if name.lower() not in _HOP_BY_HOP:
+            parts += (name, ": ", value, "\r\n")  # one join, no line built per header
     body = request.body
-    length = (
-        f"content-length: {len(body)}\r\n" if body or request.method.upper() in BODY_METHODS else ""
-    )
-    head = (
-        f"{request.method} {target} HTTP/1.1\r\nhost: {netloc}\r\n{''.join(lines)}"
-        f"accept-encoding: identity\r\n{length}\r\n"
-    )
-    return _latin1(head), body
+    if body or request.method.upper() in BODY_METHODS:
+        parts.append(f"accept-encoding: identity\r\ncontent-length: {len(body)}\r\n\r\n")
+    else:
+        parts.append("accept-encoding: identity\r\n\r\n")
+    return _latin1("".join(parts)), body
 
 
 class Upstreams:
