@@ -3,6 +3,7 @@
     python benchmarks/proxy_hotpath.py                 # 20000 requests per case, 5 rounds
     python benchmarks/proxy_hotpath.py --requests 5000 --rounds 3 --profile passthrough
     python benchmarks/proxy_hotpath.py --baseline-ref 6dc3ead  # old code, same run
+    python benchmarks/proxy_hotpath.py --only passthrough --requests 3000  # one case, once
 
 ``proxy_overhead.py`` measures the proxy as a user sees it, over loopback with other processes
 competing for the cores; on a shared machine its figures move by 2x between hours. This one
@@ -268,6 +269,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="the median is reported")
     parser.add_argument("--profile", choices=sorted(CASES), help="cProfile one case instead")
     parser.add_argument(
+        "--only", choices=sorted(CASES), help="one round of one case (for callgrind: see README)"
+    )
+    parser.add_argument(
         "--baseline-ref", metavar="REF", help="also run the benchmark of git REF, same run"
     )
     args = parser.parse_args()
@@ -277,6 +281,9 @@ def main() -> None:
         run(CASES[args.profile], args.requests)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        return
+    if args.only:
+        print(f"{args.only} {run(CASES[args.only], args.requests) * 1e6:.1f} us")
         return
     tree = baseline_tree(args.baseline_ref) if args.baseline_ref else None
     results: dict[str, list[float]] = {name: [] for name in CASES}
