@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -32,6 +31,7 @@ from faultkit.doors.timeline import route_for_host
 from faultkit.engine import Engine
 from faultkit.errors import FaultkitError
 from faultkit.exchange import Request, ResponseHead
+from faultkit.formats.errors import reason_phrase
 
 # What a client's socket read gives when the server resets the connection (a TCP RST, which
 # is what the proxy sends): httpx maps ConnectionResetError to ReadError, before the head and
@@ -119,12 +119,7 @@ class HttpxExchange:
 
     # -- response construction --------------------------------------------------------------
     def response_args(self, head: ResponseHead) -> dict[str, Any]:
-        reason = head.reason
-        if not reason:
-            try:
-                reason = HTTPStatus(head.status).phrase
-            except ValueError:
-                reason = ""
+        reason = head.reason or reason_phrase(head.status)
         return {
             "status_code": head.status,
             "headers": [(k.encode("latin-1", "replace"), v.encode()) for k, v in head.headers],
