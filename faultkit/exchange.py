@@ -9,7 +9,7 @@ Headers are kept as an ordered tuple of pairs because HTTP allows repeated heade
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -95,6 +95,15 @@ class Request(BaseModel):
         _set(request, "__pydantic_private__", None)
         return request
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Request:
+        """A copy; with ``update``, without the values computed from the old fields (the
+        :class:`cached` ones live in the instance's ``__dict__``, which pydantic copies)."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            for name in _CACHED_NAMES:
+                copy.__dict__.pop(name, None)
+        return copy
+
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive)."""
         return self.header_index.get(name.lower())
@@ -127,6 +136,7 @@ class Request(BaseModel):
 _new = object.__new__
 _set = object.__setattr__
 _REQUEST_FIELDS = frozenset(Request.model_fields)
+_CACHED_NAMES = tuple(n for n, v in vars(Request).items() if isinstance(v, cached))
 
 
 class ResponseHead(BaseModel):

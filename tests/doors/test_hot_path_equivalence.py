@@ -128,3 +128,19 @@ def test_an_entry_opened_by_the_ledger_is_the_entry_its_keywords_make() -> None:
     assert LedgerEntry.model_validate(entry.model_dump(mode="json")) == entry
     assert entry.faults == [] and entry.skipped == [] and entry.tool_calls == []
     assert entry.faults is not expected.faults  # each entry its own lists
+
+
+def test_a_copy_with_new_fields_forgets_what_was_computed_from_the_old_ones() -> None:
+    """The cached values (header index, path, JSON body) live in the instance's dict, which
+    pydantic copies: a copy with an update must compute them again from its own fields."""
+    request = Request(
+        method="POST", url="http://h/v1/a", headers=(("X-Key", "1"),), body=b'{"a": 1}'
+    )
+    assert (request.header("x-key"), request.path, request.json_body) == ("1", "/v1/a", {"a": 1})
+    copy = request.model_copy(
+        update={"headers": (("X-Key", "2"),), "url": "http://h/v1/b", "body": b"[]"}
+    )
+    assert (copy.header("x-key"), copy.path, copy.json_body) == ("2", "/v1/b", [])
+    assert request.header("x-key") == "1"
+    same = request.model_copy()
+    assert same.header_index is request.header_index  # nothing changed: nothing recomputed
