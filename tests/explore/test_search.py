@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from faultkit.errors import FaultkitError
 from faultkit.explore import ExploreResult, Found, explore, save_failures
 from faultkit.explore.search import merge, part_budgets, part_seed, schedule_name
+from faultkit.faults import FAULTS as REGISTRY
 from faultkit.faults.http_error import HttpError
 from faultkit.scenario import Scenario
 from faultkit.strategies import (
@@ -191,13 +192,18 @@ def test_the_weakness_is_found_among_every_fault_faultkit_has() -> None:
     """The same planted weakness, searched for among every fault faultkit has, on calls 1-3,
     with the budget from FAULTKIT_EXAMPLES: still found, still shrunk to the two faults.
 
-    Except schema drift: a drifted answer that still fits the bot's model (a date retyped to
-    a number, then back to a string) is a real weakness of this small bot, not the planted one.
+    Except the faults that find real weaknesses of this small bot, not the planted one: it
+    passes the model's answer on as the stream spelled it, so every fault that makes values
+    wrong without a sign (``leaks_values``: a drifted answer that still fits its model, a
+    repeated or a late stream event) and an instruction injected into the model's answer
+    reach its user. The search found them as the fault set grew (the last when
+    reorder_sse_event joined and changed what it drew).
     """
+    unfair = {n for n, fault in REGISTRY.items() if fault.leaks_values} | {"injection"}
     plans = fault_plans(
         routes=["openai"],
         max_faults=4,
-        faults=[name for name in FAULT_STRATEGIES if name != "schema_drift"],
+        faults=[name for name in FAULT_STRATEGIES if name not in unfair],
         max_delay_ms=5,
         max_retry_after_s=0.005,
     )
