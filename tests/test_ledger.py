@@ -228,29 +228,26 @@ def test_a_different_question_or_model_after_a_degraded_answer_is_a_new_call() -
     assert _ask(ledger, fallback, model="gpt-4.1-mini") == (3, 1)
 
 
+# The model asks for a tool, and the app sends the tool's answer back: an agent's next step.
+TOOL_CALL = {
+    "role": "assistant",
+    "content": None,
+    "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_order"}}],
+}
+TOOL_RESULT = {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'}
+
+
 def test_an_agent_step_after_a_healthy_answer_is_a_new_call() -> None:
-    tool_call = {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_order"}}],
-    }
-    result = {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'}
     ledger = Ledger()
     assert _ask(ledger, _chat(SYSTEM, QUESTION)) == (1, 1)
     _ok(ledger)
-    assert _ask(ledger, _chat(SYSTEM, QUESTION, tool_call, result)) == (2, 1)
+    assert _ask(ledger, _chat(SYSTEM, QUESTION, TOOL_CALL, TOOL_RESULT)) == (2, 1)
 
 
 def test_the_step_after_a_degraded_answer_whose_tool_call_ran_is_a_new_call() -> None:
     # A drift in the answer's envelope left its tool call usable: the app ran the tool, then
     # sent the result back. That is the next step, not a re-ask of the drifted answer (which
     # also extends its conversation); found by faultkit explore on the robust example app.
-    tool_call = {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_order"}}],
-    }
-    result = {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'}
     ledger = Ledger()
     assert _ask(ledger, _chat(SYSTEM, QUESTION)) == (1, 1)
     ledger.entries[-1].tool_calls = ["get_order"]
@@ -265,18 +262,12 @@ def test_the_step_after_a_degraded_answer_whose_tool_call_ran_is_a_new_call() ->
         retry_count=None,
         arrival_ms=1.0,
     )
-    assert _ask(ledger, _chat(SYSTEM, QUESTION, tool_call, result)) == (2, 1)
+    assert _ask(ledger, _chat(SYSTEM, QUESTION, TOOL_CALL, TOOL_RESULT)) == (2, 1)
 
 
 def test_the_rule_holds_when_the_answer_ends_after_the_tool_request_arrived() -> None:
     # Through the proxy the cut answer may be finished only after the app's next request (on
     # another connection) arrived: the ledger must not depend on which came first.
-    tool_call = {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_order"}}],
-    }
-    result = {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'}
     ledger = Ledger()
     assert _ask(ledger, _chat(SYSTEM, QUESTION)) == (1, 1)
     first = ledger.entries[-1]
@@ -292,7 +283,7 @@ def test_the_rule_holds_when_the_answer_ends_after_the_tool_request_arrived() ->
         arrival_ms=1.0,
     )
     ledger.finish(first.id, ending="client_closed", end_ms=2.0)
-    assert _ask(ledger, _chat(SYSTEM, QUESTION, tool_call, result)) == (2, 1)
+    assert _ask(ledger, _chat(SYSTEM, QUESTION, TOOL_CALL, TOOL_RESULT)) == (2, 1)
 
 
 def test_a_reask_after_a_tool_call_the_app_did_not_run_is_the_next_attempt() -> None:
