@@ -47,7 +47,6 @@ from faultkit.errors import FaultkitError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8474
 MAX_BODY = 16 * 1024 * 1024
-IDLE_TIMEOUT_S = 60.0
 
 
 def _toxiproxy_error(status: int, kind: str, message: str) -> bytes:
@@ -111,7 +110,6 @@ class ToxiproxyServer:
             sock.getsockname()[1],
             sock=sock,
             what="control API",
-            client_timeout_s=IDLE_TIMEOUT_S,
             error_reply=_toxiproxy_error,
             max_body=MAX_BODY,
             opened=self._clients,
